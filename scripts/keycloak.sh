@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The Keycloak harness used by the quick start, the tests, CI and the benchmarks.
+#
+#   scripts/keycloak.sh download   fetch and unpack the pinned Keycloak once (Maven Central, cached)
+#   scripts/keycloak.sh start      download if needed, start on 127.0.0.1 in dev mode, wait, seed
+#   scripts/keycloak.sh stop       stop the server started by `start` (by process id)
+#   scripts/keycloak.sh status     exit 0 when it is running and ready
+#   scripts/keycloak.sh seed       (re)seed realms and clients; idempotent
+#   scripts/keycloak.sh env        print the variables Keysmith needs to use this Keycloak
+#
+# Settings (environment): KEYCLOAK_VERSION, KEYCLOAK_PORT (8180), KEYCLOAK_MANAGEMENT_PORT (9180),
+# KEYCLOAK_CACHE_DIR (.cache/keycloak), KEYCLOAK_BOOTSTRAP_USER / KEYCLOAK_BOOTSTRAP_PASSWORD
+# (admin / admin: a local throw-away server only), KEYCLOAK_START_TIMEOUT (240 seconds).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-26.7.3}"
+KEYCLOAK_PORT="${KEYCLOAK_PORT:-8180}"
+KEYCLOAK_MANAGEMENT_PORT="${KEYCLOAK_MANAGEMENT_PORT:-9180}"
+CACHE_DIR="${KEYCLOAK_CACHE_DIR:-$ROOT/.cache/keycloak}"
+HOME_DIR="$CACHE_DIR/keycloak-$KEYCLOAK_VERSION"
+PID_FILE="$CACHE_DIR/keycloak.pid"
+LOG_FILE="$CACHE_DIR/keycloak.log"
+ENV_FILE="$CACHE_DIR/keysmith.env"
+START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-240}"
+export KEYCLOAK_BOOTSTRAP_USER="${KEYCLOAK_BOOTSTRAP_USER:-admin}"
+export KEYCLOAK_BOOTSTRAP_PASSWORD="${KEYCLOAK_BOOTSTRAP_PASSWORD:-admin}"
+
+log() { printf '[keycloak] %s\n' "$*" >&2; }
+die() { printf '[keycloak] error: %s\n' "$*" >&2; exit 1; }
+
+download() {
+  if [[ -x "$HOME_DIR/bin/kc.sh" ]]; then return; fi
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to download Keycloak from Maven Central"
+  mkdir -p "$CACHE_DIR"
+  local archive="$CACHE_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz"
+  if [[ ! -s "$archive" ]]; then
+    log "downloading org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION from Maven Central"
+    mvn -q -B dependency:copy \
+      "-Dartifact=org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz" \
+      "-DoutputDirectory=$CACHE_DIR" >&2 || die "mvn dependency:copy failed"
+  fi
+  log "unpacking $archive"
+  tar -xzf "$archive" -C "$CACHE_DIR"
+  [[ -x "$HOME_DIR/bin/kc.sh" ]] || die "unpacked archive has no bin/kc.sh"
+}
+
+java_major() {
+  "$1" -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit }'
+}
+
+# Keycloak 26.7 runs on Java 17, 21 and 25. Prefer JAVA_HOME, then `java` on the PATH, then the
+# JDKs under /usr/lib/jvm, newest first.
+pick_java() {
+  local candidates=() candidate major
+  [[ -n "${JAVA_HOME:-}" ]] && candidates+=("$JAVA_HOME/bin/java")
+  command -v java >/dev/null && candidates+=("$(command -v java)")
+  for candidate in $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -r); do candidates+=("$candidate"); done
+  for candidate in "${candidates[@]}"; do
+    [[ -x "$candidate" ]] || continue
+    major="$(java_major "$candidate")"
+    case "$major" in
+      17|21|25)
+        JAVA_FOR_KEYCLOAK="$(cd "$(dirname "$candidate")/.." && pwd)"
+        log "using Java $major at $JAVA_FOR_KEYCLOAK"
+        return ;;
+      *) log "skipping Java $major at $candidate: Keycloak $KEYCLOAK_VERSION needs Java 17, 21 or 25" ;;
+    esac
+  done
+  die "no Java 17, 21 or 25 found (looked at JAVA_HOME, PATH, /usr/lib/jvm). Install openjdk-17-jre-headless."
+}
+
+is_ready() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$KEYCLOAK_MANAGEMENT_PORT/health/ready" 2>/dev/null
+}
+
+running_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid; pid="$(cat "$PID_FILE")"
+  kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+start() {
+  if running_pid >/dev/null && is_ready; then
+    log "already running on 127.0.0.1:$KEYCLOAK_PORT"
+    seed
+    return
+  fi
+  download
+  pick_java
+  mkdir -p "$CACHE_DIR"
+  log "starting Keycloak $KEYCLOAK_VERSION on 127.0.0.1:$KEYCLOAK_PORT (log: $LOG_FILE)"
+  JAVA_HOME="$JAVA_FOR_KEYCLOAK" \
+  KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_BOOTSTRAP_USER" \
+  KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_BOOTSTRAP_PASSWORD" \
+    setsid "$HOME_DIR/bin/kc.sh" start-dev \
+      --http-host=127.0.0.1 \
+      --http-port="$KEYCLOAK_PORT" \
+      --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" \
+      --hostname-strict=false \
+      --features=client-secret-rotation \
+      --health-enabled=true \
+      --metrics-enabled=false \
+      >"$LOG_FILE" 2>&1 < /dev/null &
+  echo $! >"$PID_FILE"
+  local waited=0
+  until is_ready; do
+    if ! running_pid >/dev/null; then
+      tail -n 40 "$LOG_FILE" >&2 || true
+      die "Keycloak exited during start-up (log above)"
+    fi
+    if (( waited >= START_TIMEOUT )); then
+      tail -n 40 "$LOG_FILE" >&2 || true
+      stop
+      die "Keycloak was not ready after ${START_TIMEOUT}s (log tail above)"
+    fi
+    sleep 2; waited=$((waited + 2))
+  done
+  log "ready after ${waited}s"
+  seed
+}
+
+stop() {
+  local pid
+  if pid="$(running_pid)"; then
+    log "stopping Keycloak (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
+}
+
+seed() {
+  KEYCLOAK_URL="http://127.0.0.1:$KEYCLOAK_PORT" KEYSMITH_SEED_ENV_FILE="$ENV_FILE" \
+    node "$ROOT/scripts/seed-keycloak.mjs" >&2
+}
+
+case "${1:-}" in
+  download) download ;;
+  start) start ;;
+  stop) stop ;;
+  status) running_pid >/dev/null && is_ready ;;
+  seed) seed ;;
+  env) cat "$ENV_FILE" ;;
+  *) die "usage: $0 download|start|stop|status|seed|env" ;;
+esac

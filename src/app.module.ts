@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AuditModule } from './audit/audit.module.js';
+import { loggerOptions } from './common/logging/logger.options.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { KeycloakModule } from './keycloak/keycloak.module.js';
+import { CoreModule } from './core.module.js';
+
+export interface AppModuleOptions {
+  /** Where log lines go; tests capture them to check that no secret is ever logged. */
+  logStream?: DestinationStream;
+}
+
+/** The whole Keysmith service. */
+@Module({})
+export class AppModule {
+  static register(options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule,
+        CoreModule,
+        LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggerOptions(config, options.logStream) }),
+        DatabaseModule,
+        HealthModule,
+        KeycloakModule,
+        AuditModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
+import { MetricsRegistry } from './health/metrics.registry.js';
+
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    genReqId: requestIdFor,
+    bodyLimit: 5 * 1024 * 1024,
+    // Fastify's own request logging is off: nestjs-pino logs each request once, redacted.
+    logger: false,
+    trustProxy: process.env.KEYSMITH_TRUST_PROXY === 'true',
+  });
+}
+
+const API_DESCRIPTION = `Keysmith provisions Keycloak service-account clients and issues, verifies, rotates and revokes
+API keys linked to them.
+
+**Authentication.** Every \`/v1\` route needs either \`Authorization: Bearer <JWT>\` issued by the configured
+Keycloak realm (audience \`keysmith\` by default) or \`X-API-Key: <Keysmith key>\`. Each route lists the scopes it
+needs under \`x-required-scopes\`. \`GET /v1/auth/check\` needs only the key it checks.
+
+**Errors** are RFC 9457 \`application/problem+json\` with a stable \`code\` and the \`requestId\`; validation errors
+list each bad field in \`errors\`.
+
+**Paging.** Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer \`{ items, nextCursor }\`.`;
+
+export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Keysmith')
+    .setDescription(API_DESCRIPTION)
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/**
+ * Everything an app instance needs beyond its modules: logger, error filter, request ids,
+ * HTTP metrics, OpenAPI. Shared by main.ts and the e2e harness so tests run the real set-up.
+ */
+export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const duration = app
+    .get(MetricsRegistry)
+    .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]);
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    duration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,60 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { ApiJson, ApiProblems, ApiZodQuery } from '../common/http/api-docs.js';
+import { paginationQuery } from '../common/http/pagination.js';
+import { ZodPipe } from '../common/http/zod-validation.js';
+import { AuditService, type AuditFilter } from './audit.service.js';
+
+const filterFields = {
+  action: z.string().max(80).optional().describe('Exact action, such as api_key.issued'),
+  realm: z.string().max(100).optional(),
+  clientId: z.string().max(100).optional(),
+  actor: z.string().max(200).optional().describe('Actor id: client id, key id or job name'),
+  since: z.iso.datetime({ offset: true }).optional().describe('Inclusive lower bound of `at`'),
+  until: z.iso.datetime({ offset: true }).optional().describe('Exclusive upper bound of `at`'),
+};
+const listQuery = z.strictObject({ ...filterFields, ...paginationQuery });
+const exportQuery = z.strictObject(filterFields);
+
+function toFilter(query: z.infer<typeof exportQuery>): AuditFilter {
+  return {
+    ...query,
+    since: query.since ? new Date(query.since) : undefined,
+    until: query.until ? new Date(query.until) : undefined,
+  };
+}
+
+@ApiTags('audit')
+@Controller('v1/audit-events')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @RequireScopes('audit:read')
+  @ApiOperation({ summary: 'List audit events, newest first' })
+  @ApiZodQuery(listQuery)
+  @ApiJson(200, 'A page of events: { items, nextCursor }')
+  @ApiProblems(400, 401, 403)
+  list(@Query(new ZodPipe(listQuery)) query: z.infer<typeof listQuery>) {
+    const { limit, cursor, ...filter } = query;
+    return this.audit.list(toFilter(filter), limit, cursor);
+  }
+
+  @Get('export')
+  @RequireScopes('audit:read')
+  @ApiOperation({ summary: 'Export matching audit events as NDJSON, newest first' })
+  @ApiProduces('application/x-ndjson')
+  @ApiZodQuery(exportQuery)
+  @ApiProblems(400, 401, 403)
+  export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>, @Res() reply: FastifyReply) {
+    const events = this.audit.export(toFilter(query));
+    async function* lines() {
+      for await (const event of events) yield `${JSON.stringify(event)}\n`;
+    }
+    return reply.type('application/x-ndjson').send(Readable.from(lines()));
+  }
+}

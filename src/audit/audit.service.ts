@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, MoreThanOrEqual, Repository, type FindOptionsWhere, And } from 'typeorm';
+import type { OperationContext } from '../common/context/operation-context.js';
+import { decodeCursor, toPage, type Page } from '../common/http/pagination.js';
+import { sortableId } from '../common/ids/ids.js';
+import { Clock } from '../common/time/clock.js';
+import { AuditEventEntity, type Outcome } from './audit-event.entity.js';
+
+export interface AuditRecord {
+  action: string;
+  outcome?: Outcome;
+  realm?: string | null;
+  clientId?: string | null;
+  target?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  action?: string;
+  realm?: string;
+  clientId?: string;
+  actor?: string;
+  since?: Date;
+  until?: Date;
+}
+
+export interface AuditEventView {
+  id: string;
+  at: string;
+  actor: { type: string; id: string | null };
+  action: string;
+  realm: string | null;
+  clientId: string | null;
+  target: string | null;
+  outcome: Outcome;
+  detail: Record<string, unknown>;
+  requestId: string | null;
+  source: string | null;
+}
+
+// Detail fields with these names are dropped: a defence in depth against a caller passing a secret.
+const SECRET_FIELD = /secret|password|token|^key$|apikey|api_key|hash|pepper/i;
+
+/** Writes and reads the audit log. */
+@Injectable()
+export class AuditService {
+  constructor(
+    @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(context: OperationContext, record: AuditRecord): Promise<void> {
+    const at = this.clock.now();
+    await this.events.insert({
+      id: sortableId('evt', at),
+      at,
+      actorType: context.actor.type,
+      actorId: context.actor.id,
+      action: record.action,
+      realm: record.realm ?? null,
+      clientId: record.clientId ?? null,
+      target: record.target ?? null,
+      outcome: record.outcome ?? 'success',
+      detail: scrub({ ...(record.detail ?? {}), ...(context.source ? { source: context.source } : {}) }) as never,
+      requestId: context.requestId,
+    });
+  }
+
+  async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
+    const rows = await this.events.find({
+      where: this.where(filter, decodeCursor(cursor)),
+      order: { id: 'DESC' },
+      take: limit + 1,
+    });
+    return toPage(rows, limit, (row) => row.id, toView);
+  }
+
+  /** Streams every matching event, newest first, in batches. */
+  async *export(filter: AuditFilter, batchSize = 500): AsyncGenerator<AuditEventView> {
+    let before: string | undefined;
+    for (;;) {
+      const rows = await this.events.find({ where: this.where(filter, before), order: { id: 'DESC' }, take: batchSize });
+      for (const row of rows) yield toView(row);
+      if (rows.length < batchSize) return;
+      before = rows[rows.length - 1].id;
+    }
+  }
+
+  private where(filter: AuditFilter, beforeId?: string): FindOptionsWhere<AuditEventEntity> {
+    const where: FindOptionsWhere<AuditEventEntity> = {};
+    if (filter.action) where.action = filter.action;
+    if (filter.realm) where.realm = filter.realm;
+    if (filter.clientId) where.clientId = filter.clientId;
+    if (filter.actor) where.actorId = filter.actor;
+    if (beforeId) where.id = LessThan(beforeId);
+    if (filter.since && filter.until) where.at = And(MoreThanOrEqual(filter.since), LessThan(filter.until));
+    else if (filter.since) where.at = MoreThanOrEqual(filter.since);
+    else if (filter.until) where.at = LessThan(filter.until);
+    return where;
+  }
+}
+
+function scrub(detail: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(detail).filter(([name]) => !SECRET_FIELD.test(name)));
+}
+
+function toView(row: AuditEventEntity): AuditEventView {
+  const { source, ...detail } = row.detail ?? {};
+  return {
+    id: row.id,
+    at: row.at.toISOString(),
+    actor: { type: row.actorType, id: row.actorId },
+    action: row.action,
+    realm: row.realm,
+    clientId: row.clientId,
+    target: row.target,
+    outcome: row.outcome,
+    detail,
+    requestId: row.requestId,
+    source: typeof source === 'string' ? source : null,
+  };
+}

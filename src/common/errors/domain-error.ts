@@ -1,0 +1,27 @@
+import { ErrorCode } from './error-code.js';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * An expected failure with a stable code. Services throw these; ProblemDetailsFilter turns them
+ * into RFC 9457 responses. `extensions` become extra members of the problem body, so they must
+ * never hold a secret.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'DomainError';
+  }
+
+  static validation(errors: FieldError[], detail = 'One or more fields are invalid.'): DomainError {
+    return new DomainError(ErrorCode.ValidationFailed, detail, { errors });
+  }
+}

@@ -1,0 +1,46 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { z, type ZodType } from 'zod';
+import { DomainError, type FieldError } from '../errors/domain-error.js';
+
+/** Turns zod issues into the contract's `errors: [{ field, message }]`. */
+export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const field = [prefix, path].filter(Boolean).join('.') || (prefix ?? '(body)');
+    if (issue.code === 'unrecognized_keys') {
+      return { field: [field, ...issue.keys].join('.'), message: 'is not a known field' };
+    }
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    return { field, message: missing ? 'is required' : issue.message };
+  });
+}
+
+export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, prefix?: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw DomainError.validation(fieldErrors(result.error, prefix));
+  return result.data;
+}
+
+/**
+ * Validates a body, query or path parameter against a zod schema. Object schemas should be
+ * `z.strictObject` so that unknown fields are refused.
+ */
+@Injectable()
+export class ZodPipe<T> implements PipeTransform<unknown, T> {
+  constructor(private readonly schema: ZodType<T>) {}
+
+  transform(value: unknown, metadata: ArgumentMetadata): T {
+    const prefix = metadata.type === 'body' ? undefined : metadata.type === 'param' ? metadata.data : metadata.type;
+    if (metadata.type === 'body' && (value === undefined || value === null)) {
+      value = {};
+    }
+    return parseOrThrow(this.schema, value, prefix);
+  }
+}
+
+/** The JSON Schema of a zod schema, for the OpenAPI description. */
+export function openApiSchema(schema: ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}

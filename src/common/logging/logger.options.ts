@@ -1,0 +1,58 @@
+import type { Params } from 'nestjs-pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream } from 'pino';
+import type { AppConfig } from '../../config/app-config.js';
+
+/**
+ * Paths pino removes from every log line. Request headers are not logged at all (see the
+ * serializers); these paths catch secrets inside logged objects and errors.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.authorization',
+  '*.clientSecret',
+  '*.client_secret',
+  '*.secret',
+  '*.key',
+  '*.apiKey',
+  '*.token',
+  '*.accessToken',
+  '*.access_token',
+  '*.refreshToken',
+  '*.password',
+  '*.masterKey',
+  '*.pepper',
+  '*.hash',
+  'clientSecret',
+  'secret',
+  'key',
+  'token',
+  'password',
+];
+
+export function loggerOptions(config: AppConfig, stream?: DestinationStream): Params {
+  return {
+    pinoHttp: {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      // Fastify has made the id already (see request-id.ts); pino-http reuses it.
+      genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
+      customProps: () => ({ service: 'keysmith' }),
+      serializers: {
+        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          // The path only: query strings are not logged in case a caller put a credential there.
+          url: req.url?.split('?')[0],
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: ServerResponse & { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/metrics' || req.url === '/healthz' },
+      ...(stream ? { stream } : {}),
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { Injectable } from '@nestjs/common';
+
+/**
+ * The source of the current time. Inject it instead of calling `new Date()` so that tests can
+ * move time forward (see test/support/test-clock.ts) without sleeping.
+ */
+@Injectable()
+export class Clock {
+  now(): Date {
+    return new Date();
+  }
+
+  nowMs(): number {
+    return this.now().getTime();
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigValidationError, loadConfig } from './app-config.js';
+
+const base = { KEYCLOAK_CLIENT_SECRET: 'not-a-real-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
+
+function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('gives a working local setup from defaults', () => {
+    const config = loadConfig(base);
+    expect(config.port).toBe(8080);
+    expect(config.databasePath).toBe('./data/keysmith.sqlite');
+    expect(config.managedRealms).toEqual(['platform']);
+    expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
+    expect(config.keycloak.maxConcurrency).toBe(4);
+  });
+
+  it('names every bad variable in one error', () => {
+    const problems = problemsOf({ PORT: 'eighty', KEYCLOAK_URL: 'ftp://kc', KEYCLOAK_MAX_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(['DATABASE_URL', 'KEYCLOAK_CLIENT_SECRET', 'KEYCLOAK_MAX_CONCURRENCY', 'KEYCLOAK_URL', 'PORT']);
+    expect(problems.find((p) => p.variable === 'KEYCLOAK_CLIENT_SECRET')?.message).toBe('is required');
+  });
+
+  it('refuses a master key of the wrong length', () => {
+    expect(problemsOf({ ...base, KEYSMITH_MASTER_KEY: 'abcd' })).toEqual([
+      { variable: 'KEYSMITH_MASTER_KEY', message: expect.stringContaining('32 bytes') },
+    ]);
+  });
+
+  it('requires the master key in production', () => {
+    const { KEYSMITH_MASTER_KEY: _, ...withoutKey } = base;
+    expect(problemsOf({ ...withoutKey, NODE_ENV: 'production' }).map((p) => p.variable)).toEqual(['KEYSMITH_MASTER_KEY']);
+  });
+
+  it('generates a local master key file with mode 0600 once, then reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keysmith-config-'));
+    const env = { KEYCLOAK_CLIENT_SECRET: 'x-secret-x', KEYSMITH_DATA_DIR: dir };
+    const first = loadConfig(env);
+    const file = join(dir, 'master.key');
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.masterKeySource).toBe('generated-file');
+    const second = loadConfig(env);
+    expect(second.masterKeySource).toBe('file');
+    expect(second.masterKey.equals(first.masterKey)).toBe(true);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.masterKey.toString('hex'));
+  });
+
+  it('never serialises secrets', () => {
+    const text = JSON.stringify(loadConfig(base));
+    expect(text).not.toContain(base.KEYCLOAK_CLIENT_SECRET);
+    expect(text).not.toContain(base.KEYSMITH_MASTER_KEY);
+  });
+});

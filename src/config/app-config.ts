@@ -1,0 +1,130 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeKey, envSchema, type Env } from './config.schema.js';
+
+/** Raised at boot when the environment is invalid; names every bad variable. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+export interface KeycloakConfig {
+  url: string;
+  adminRealm: string;
+  clientId: string;
+  clientSecret: string;
+  maxConcurrency: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
+ * in non-enumerable fields so that logging or serialising the object never prints them.
+ */
+export class AppConfig {
+  readonly nodeEnv: Env['NODE_ENV'];
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly databasePath: string;
+  readonly dataDir: string;
+  readonly managedRealms: string[];
+  readonly keycloak: KeycloakConfig;
+  readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  /** Where the master key came from, for the start-up warning. */
+  readonly masterKeySource: 'env' | 'generated-file' | 'file';
+  declare readonly masterKey: Buffer;
+
+  constructor(env: Env, masterKey: Buffer, masterKeySource: AppConfig['masterKeySource']) {
+    this.nodeEnv = env.NODE_ENV;
+    this.host = env.HOST;
+    this.port = env.PORT;
+    this.logLevel = env.LOG_LEVEL;
+    this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
+    this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
+    this.managedRealms = env.KEYSMITH_MANAGED_REALMS;
+    const keycloak = {
+      url: env.KEYCLOAK_URL.replace(/\/+$/, ''),
+      adminRealm: env.KEYCLOAK_ADMIN_REALM,
+      clientId: env.KEYCLOAK_CLIENT_ID,
+      maxConcurrency: env.KEYCLOAK_MAX_CONCURRENCY,
+      maxRetries: env.KEYCLOAK_MAX_RETRIES,
+      retryBaseMs: env.KEYCLOAK_RETRY_BASE_MS,
+      timeoutMs: env.KEYCLOAK_TIMEOUT_MS,
+    } as KeycloakConfig;
+    Object.defineProperty(keycloak, 'clientSecret', { value: env.KEYCLOAK_CLIENT_SECRET, enumerable: false });
+    this.keycloak = keycloak;
+    this.jwt = {
+      realm: env.KEYSMITH_JWT_REALM ?? env.KEYSMITH_MANAGED_REALMS[0],
+      audience: env.KEYSMITH_JWT_AUDIENCE,
+      clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
+    };
+    this.masterKeySource = masterKeySource;
+    Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
+  }
+
+  isManagedRealm(realm: string): boolean {
+    return this.managedRealms.includes(realm);
+  }
+}
+
+/**
+ * Parses and validates the environment. Throws one ConfigValidationError naming every bad variable.
+ * Without KEYSMITH_MASTER_KEY, and outside production, a master key is generated once into
+ * `<data dir>/master.key` (mode 0600).
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const input = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(input);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      }));
+  if (parsed.success) {
+    const env = parsed.data;
+    if (!env.KEYSMITH_MASTER_KEY && (env.NODE_ENV === 'production' || env.KEYSMITH_REQUIRE_MASTER_KEY)) {
+      problems.push({
+        variable: 'KEYSMITH_MASTER_KEY',
+        message: 'is required in production: 32 random bytes, hex or base64 (openssl rand -hex 32)',
+      });
+    }
+    for (const realm of env.KEYSMITH_MANAGED_REALMS) {
+      if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
+        problems.push({ variable: 'KEYSMITH_MANAGED_REALMS', message: 'must not include the master realm' });
+      }
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigValidationError(problems);
+
+  const env = parsed.data;
+  if (env.KEYSMITH_MASTER_KEY) {
+    return new AppConfig(env, decodeKey(env.KEYSMITH_MASTER_KEY)!, 'env');
+  }
+  const { key, created } = readOrCreateLocalMasterKey(resolve(env.KEYSMITH_DATA_DIR));
+  return new AppConfig(env, key, created ? 'generated-file' : 'file');
+}
+
+function readOrCreateLocalMasterKey(dataDir: string): { key: Buffer; created: boolean } {
+  const file = join(dataDir, 'master.key');
+  if (existsSync(file)) {
+    const key = decodeKey(readFileSync(file, 'utf8').trim());
+    if (key?.length !== 32) {
+      throw new ConfigValidationError([{ variable: 'KEYSMITH_MASTER_KEY', message: `${file} does not hold a 32-byte key` }]);
+    }
+    return { key, created: false };
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { key, created: true };
+}

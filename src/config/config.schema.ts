@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+/**
+ * Every environment variable Keysmith reads, with its default. Parsed once at boot by `loadConfig`.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intFrom(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^sqlite:.+/, 'must be sqlite:<path> (for example sqlite:./data/keysmith.sqlite)')
+    .default('sqlite:./data/keysmith.sqlite'),
+  KEYSMITH_DATA_DIR: z.string().min(1).default('./data'),
+  KEYSMITH_MASTER_KEY: z
+    .string()
+    .refine((value) => decodeKey(value)?.length === 32, 'must be 32 bytes as 64 hex characters or base64')
+    .optional(),
+  KEYSMITH_MANAGED_REALMS: csv.pipe(
+    z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'realm names may use letters, digits, . _ -')).min(1, 'name at least one realm'),
+  ).default(['platform']),
+  KEYCLOAK_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8180'),
+  KEYCLOAK_ADMIN_REALM: z.string().min(1).default('master'),
+  KEYCLOAK_CLIENT_ID: z.string().min(1).default('keysmith-admin'),
+  KEYCLOAK_CLIENT_SECRET: z.string().min(1, 'must be set: the secret of Keysmith\'s own confidential client'),
+  KEYCLOAK_MAX_CONCURRENCY: intFrom(1, 64).default(4),
+  KEYCLOAK_MAX_RETRIES: intFrom(0, 10).default(3),
+  KEYCLOAK_RETRY_BASE_MS: intFrom(1, 10_000).default(200),
+  KEYCLOAK_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  KEYSMITH_JWT_REALM: z.string().min(1).optional(),
+  KEYSMITH_JWT_AUDIENCE: z.string().min(1).default('keysmith'),
+  KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS: intFrom(0, 300).default(30),
+  KEYSMITH_REQUIRE_MASTER_KEY: bool.default(false),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function decodeKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+    const bytes = Buffer.from(value, 'base64');
+    return bytes.length > 0 ? bytes : undefined;
+  }
+  return undefined;
+}

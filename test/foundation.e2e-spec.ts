@@ -1,0 +1,100 @@
+import { createTestApp, type TestApp } from './support/test-app.js';
+import { KeycloakProcess } from './support/keycloak-process.js';
+
+describe('Foundation: health, errors, request ids, docs, metrics', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { KEYCLOAK_TIMEOUT_MS: '1500' } });
+  });
+  afterAll(() => t.close());
+
+  it('answers liveness without credentials', async () => {
+    const res = await t.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('is ready when the database and Keycloak answer', async () => {
+    const res = await t.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().details).toMatchObject({ database: { status: 'up' }, keycloak: { status: 'up' } });
+  });
+
+  it('is not ready while Keycloak is stopped, and recovers when it is back', async () => {
+    const keycloak = new KeycloakProcess();
+    const whileStopped = await keycloak.whilePaused(() => t.inject({ method: 'GET', url: '/readyz' }));
+    expect(whileStopped.statusCode).toBe(503);
+    expect(whileStopped.json().details.keycloak.status).toBe('down');
+    expect(whileStopped.json().details.database.status).toBe('up');
+
+    let after = await t.inject({ method: 'GET', url: '/readyz' });
+    for (let i = 0; i < 20 && after.statusCode !== 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await t.inject({ method: 'GET', url: '/readyz' });
+    }
+    expect(after.statusCode).toBe(200);
+  });
+
+  it('answers unknown routes with problem+json carrying code and requestId', async () => {
+    const res = await t.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const body = res.json();
+    expect(body).toMatchObject({ status: 404, code: 'NOT_FOUND', title: expect.any(String), detail: expect.any(String), type: expect.stringMatching(/^https:\/\//) });
+    expect(body.requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('echoes a caller X-Request-Id on every response, and replaces an unsafe one', async () => {
+    const echoed = await t.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-42.abc' } });
+    expect(echoed.headers['x-request-id']).toBe('trace-42.abc');
+    const problem = await t.inject({ method: 'GET', url: '/v1/nothing-here', headers: { 'x-request-id': 'trace-43' } });
+    expect(problem.json().requestId).toBe('trace-43');
+    const unsafe = await t.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\tc' } });
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('names each bad query field in a validation problem', async () => {
+    const res = await t.inject({ method: 'GET', url: '/v1/audit-events?limit=0&colour=blue' });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(res.json().errors).toEqual(
+      expect.arrayContaining([
+        { field: 'query.limit', message: expect.stringContaining('>=1') },
+        { field: 'query.colour', message: 'is not a known field' },
+      ]),
+    );
+  });
+
+  it('refuses a body that is not JSON with a 4xx problem', async () => {
+    const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { 'content-type': 'application/json' }, payload: '{not json' });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().code).toBe('MALFORMED_REQUEST');
+  });
+
+  it('serves the OpenAPI document and Swagger UI', async () => {
+    const doc = await t.inject({ method: 'GET', url: '/openapi.json' });
+    expect(doc.statusCode).toBe(200);
+    expect(doc.json()).toMatchObject({ openapi: expect.stringMatching(/^3\./), info: { title: 'Keysmith' } });
+    expect(Object.keys(doc.json().paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/v1/audit-events']));
+    const ui = await t.inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger-ui');
+  });
+
+  it('exposes Prometheus metrics with process metrics and the HTTP duration histogram', async () => {
+    await t.inject({ method: 'GET', url: '/healthz' });
+    const res = await t.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toContain('process_cpu_user_seconds_total');
+    expect(res.body).toMatch(/keysmith_http_request_duration_seconds_bucket\{[^}]*route="\/healthz"/);
+  });
+
+  it('logs no secret this suite knows of', () => {
+    expect(t.logs.lines.length).toBeGreaterThan(0);
+    expect(t.logs.leaked(t.secrets)).toEqual([]);
+  });
+});
