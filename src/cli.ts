@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { AppModule } from './app.module.js';
+import { CliUsageError, parseArgs, type CliIo } from './cli/cli-command.js';
+import { COMMANDS } from './cli/commands.js';
+import { ConfigValidationError } from './config/app-config.js';
+import { DomainError } from './common/errors/domain-error.js';
+
+/**
+ * `keysmith`: the command line for pipelines and operators (GitOps, first keys). Works in-process
+ * against the configured database and Keycloak, with logs going to stderr at warn level.
+ */
+const io: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function help(): string {
+  return ['usage: keysmith <command> [options]', '', ...COMMANDS.map((c) => `  ${c.usage.padEnd(64)} ${c.summary}`)].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    io.out(help());
+    return name ? 0 : 1;
+  }
+  // Commands may have sub-commands: `keys create` is found as "keys create".
+  const command = COMMANDS.find((c) => c.name === `${name} ${rest[0] ?? ''}`.trim()) ?? COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err(`unknown command "${name}"\n${help()}`);
+    return 1;
+  }
+  const args = parseArgs(command.name.includes(' ') ? rest.slice(1) : rest);
+  let context: INestApplicationContext | undefined;
+  const app = async () => {
+    process.env.LOG_LEVEL ??= 'warn';
+    context ??= await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
+    return context;
+  };
+  try {
+    return await command.run(args, io, app);
+  } catch (error) {
+    if (error instanceof CliUsageError) io.err(`${error.message}\nusage: keysmith ${command.usage}`);
+    else if (error instanceof ConfigValidationError) io.err(error.message);
+    else if (error instanceof DomainError) io.err(`${error.code}: ${error.detail}`);
+    else io.err(`error: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await context?.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

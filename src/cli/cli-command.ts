@@ -1,0 +1,67 @@
+import type { INestApplicationContext } from '@nestjs/common';
+
+/** The parsed command line: positional arguments and `--flag value` / `--flag` options. */
+export interface CliArgs {
+  positionals: string[];
+  options: Record<string, string | boolean | string[]>;
+}
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * One `keysmith` command. `run` returns the process exit code. Commands that need the app get an
+ * application context (database, Keycloak, services; no HTTP listener) from `app()`, created on
+ * first use so that commands like `validate` start without a database or Keycloak.
+ */
+export interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: CliArgs, io: CliIo, app: () => Promise<INestApplicationContext>): Promise<number>;
+}
+
+export class CliUsageError extends Error {}
+
+export function parseArgs(argv: string[]): CliArgs {
+  const positionals: string[] = [];
+  const options: CliArgs['options'] = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    const next = argv[i + 1];
+    const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i += 1, next) : true);
+    const existing = options[flag];
+    options[flag] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), String(value)];
+  }
+  return { positionals, options };
+}
+
+export function stringOption(args: CliArgs, name: string): string | undefined {
+  const value = args.options[name];
+  if (value === undefined || value === true) return undefined;
+  return Array.isArray(value) ? value[value.length - 1] : String(value);
+}
+
+export function requireOption(args: CliArgs, name: string): string {
+  const value = stringOption(args, name);
+  if (!value) throw new CliUsageError(`--${name} is required`);
+  return value;
+}
+
+export function flag(args: CliArgs, name: string): boolean {
+  return args.options[name] === true || args.options[name] === 'true';
+}
+
+/** A list option given as `--x a,b --x c` or `--x a b` is not supported; commas and repeats are. */
+export function listOption(args: CliArgs, name: string): string[] {
+  const value = args.options[name];
+  if (value === undefined || value === true) return [];
+  return (Array.isArray(value) ? value : [String(value)]).flatMap((item) => item.split(',')).map((s) => s.trim()).filter(Boolean);
+}

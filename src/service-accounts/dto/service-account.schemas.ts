@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+export const CLIENT_ID_PATTERN = /^[a-z][a-z0-9-]{2,62}$/;
+
+export const clientIdSchema = z
+  .string()
+  .regex(CLIENT_ID_PATTERN, 'must match ^[a-z][a-z0-9-]{2,62}$: lower-case letters, digits and dashes, starting with a letter, 3 to 63 characters');
+
+const name = z.string().min(1).max(255);
+const names = z.array(name).max(200);
+const uniqueNames = names.refine((list) => new Set(list).size === list.length, 'must not repeat a name');
+
+export const rateLimitSchema = z.strictObject({
+  requests: z.number().int().min(1).max(1_000_000),
+  perSeconds: z.number().int().min(1).max(86_400),
+});
+
+export const secretRotationSchema = z.strictObject({
+  everyDays: z.number().int().min(1).max(365).default(90),
+  graceHours: z.number().int().min(0).max(720).default(24),
+});
+
+export const apiKeyPolicySchema = z
+  .strictObject({
+    defaultTtlDays: z.number().int().min(1).max(90).default(90),
+    maxTtlDays: z.number().int().min(1).max(90).default(90),
+    rateLimit: rateLimitSchema.nullable().default({ requests: 100, perSeconds: 1 }),
+  })
+  .refine((policy) => policy.defaultTtlDays <= policy.maxTtlDays, {
+    message: 'defaultTtlDays must not exceed maxTtlDays',
+    path: ['defaultTtlDays'],
+  });
+
+/** The desired state of a service account: the body of POST and PUT, and a GitOps spec. */
+export const serviceAccountSpecSchema = z.strictObject({
+  description: z.string().max(500).default(''),
+  owner: z.string().min(1).max(100).regex(/^[A-Za-z0-9._:@-]+$/, 'may use letters, digits and . _ : @ -'),
+  enabled: z.boolean().default(true),
+  realmRoles: uniqueNames.default([]),
+  clientRoles: z.record(name, uniqueNames).default({}),
+  defaultScopes: uniqueNames.default([]),
+  optionalScopes: uniqueNames.default([]),
+  secretRotation: secretRotationSchema.default({ everyDays: 90, graceHours: 24 }),
+  apiKeyPolicy: apiKeyPolicySchema.default({ defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 } }),
+});
+export type ServiceAccountSpec = z.infer<typeof serviceAccountSpecSchema>;
+
+export const createServiceAccountSchema = serviceAccountSpecSchema.extend({ clientId: clientIdSchema });
+export type CreateServiceAccountInput = z.infer<typeof createServiceAccountSchema>;
+
+const roleChanges = z.strictObject({ add: uniqueNames.default([]), remove: uniqueNames.default([]) });
+const clientRoleChanges = z.strictObject({
+  add: z.record(name, uniqueNames).default({}),
+  remove: z.record(name, uniqueNames).default({}),
+});
+
+/** PATCH: change only what is named; roles and scopes by add / remove lists. */
+export const patchServiceAccountSchema = z.strictObject({
+  description: z.string().max(500).optional(),
+  owner: serviceAccountSpecSchema.shape.owner.optional(),
+  enabled: z.boolean().optional(),
+  secretRotation: secretRotationSchema.partial().optional(),
+  apiKeyPolicy: z
+    .strictObject({
+      defaultTtlDays: z.number().int().min(1).max(90).optional(),
+      maxTtlDays: z.number().int().min(1).max(90).optional(),
+      rateLimit: rateLimitSchema.nullable().optional(),
+    })
+    .optional(),
+  realmRoles: roleChanges.optional(),
+  clientRoles: clientRoleChanges.optional(),
+  defaultScopes: roleChanges.optional(),
+  optionalScopes: roleChanges.optional(),
+});
+export type PatchServiceAccountInput = z.infer<typeof patchServiceAccountSchema>;
+
+export const listServiceAccountsQuery = z.strictObject({
+  owner: z.string().max(100).optional(),
+  clientId: z.string().max(63).optional().describe('clientId prefix'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const rotateSecretSchema = z.strictObject({
+  graceHours: z.number().int().min(0).max(720).optional(),
+});

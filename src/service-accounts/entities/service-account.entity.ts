@@ -1,0 +1,97 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export type ManagedBy = 'api' | 'gitops';
+/**
+ * `provisioning`: the Keycloak client may exist partly; start-up or the next call completes or
+ * removes it. `ready`: Keycloak and this row agree. `deleting`: the client is being removed.
+ * `deleted`: gone from Keycloak; the row stays for history and for key revocation.
+ */
+export type ServiceAccountState = 'provisioning' | 'ready' | 'deleting' | 'deleted';
+
+export interface RateLimitPolicy {
+  requests: number;
+  perSeconds: number;
+}
+
+/** Keysmith's record of one Keycloak service-account client it made. */
+@Entity('service_accounts')
+@Index('IDX_service_accounts_realm_client', ['realm', 'clientId'])
+@Index('IDX_service_accounts_owner', ['owner'])
+export class ServiceAccountEntity {
+  @PrimaryColumn({ type: 'varchar', length: 40 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  realm: string;
+
+  @Column({ name: 'client_id', type: 'varchar', length: 63 })
+  clientId: string;
+
+  @Column({ name: 'keycloak_id', type: 'varchar', length: 64, nullable: true })
+  keycloakId: string | null;
+
+  @Column({ type: 'varchar', length: 500, default: '' })
+  description: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  owner: string;
+
+  @Column({ type: 'boolean', default: true })
+  enabled: boolean;
+
+  @Column({ name: 'realm_roles', type: 'simple-json' })
+  realmRoles: string[];
+
+  @Column({ name: 'client_roles', type: 'simple-json' })
+  clientRoles: Record<string, string[]>;
+
+  @Column({ name: 'default_scopes', type: 'simple-json' })
+  defaultScopes: string[];
+
+  @Column({ name: 'optional_scopes', type: 'simple-json' })
+  optionalScopes: string[];
+
+  @Column({ name: 'rotation_every_days', type: 'integer', default: 90 })
+  rotationEveryDays: number;
+
+  @Column({ name: 'rotation_grace_hours', type: 'integer', default: 24 })
+  rotationGraceHours: number;
+
+  @Column({ name: 'last_rotated_at', type: 'datetime', nullable: true })
+  lastRotatedAt: Date | null;
+
+  @Column({ name: 'next_rotation_at', type: 'datetime', nullable: true })
+  nextRotationAt: Date | null;
+
+  @Column({ name: 'key_default_ttl_days', type: 'integer', default: 90 })
+  keyDefaultTtlDays: number;
+
+  @Column({ name: 'key_max_ttl_days', type: 'integer', default: 90 })
+  keyMaxTtlDays: number;
+
+  @Column({ name: 'key_rate_limit', type: 'simple-json', nullable: true })
+  keyRateLimit: RateLimitPolicy | null;
+
+  @Column({ name: 'managed_by', type: 'varchar', length: 10, default: 'api' })
+  managedBy: ManagedBy;
+
+  /** Where the last change came from, such as a GitOps commit sha. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  source: string | null;
+
+  /** Hash of the last applied spec, also stamped on the Keycloak client. */
+  @Column({ name: 'spec_hash', type: 'varchar', length: 64, default: '' })
+  specHash: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'provisioning' })
+  state: ServiceAccountState;
+
+  @Column({ name: 'created_at', type: 'datetime' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'datetime' })
+  updatedAt: Date;
+
+  @Column({ name: 'deleted_at', type: 'datetime', nullable: true })
+  deletedAt: Date | null;
+}
