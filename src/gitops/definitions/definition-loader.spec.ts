@@ -118,3 +118,12 @@ describe('definition loader', () => {
     expect(committed).toEqual(definitionJsonSchema());
   });
 });
+
+describe('examples/gitops', () => {
+  it('holds valid definitions', async () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+    const result = await loadDefinitions(join(root, 'examples/gitops'), { env: { DEPLOY_ENV: 'test' } });
+    expect(result.issues).toEqual([]);
+    expect(result.definitions.map((d) => d.definition.metadata.name).sort()).toEqual(['orders-audit-reader', 'orders-sync-worker', 'partner-acme-webhooks', 'reports-exporter']);
+  });
+});
