@@ -38,6 +38,9 @@ export class AppConfig {
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
+  readonly baseClientScopes: string[];
+  readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -66,6 +69,8 @@ export class AppConfig {
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
     };
+    this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
+    this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -47,6 +47,9 @@ export const envSchema = z.object({
   KEYSMITH_JWT_AUDIENCE: z.string().min(1).default('keysmith'),
   KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS: intFrom(0, 300).default(30),
   KEYSMITH_REQUIRE_MASTER_KEY: bool.default(false),
+  KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
+  KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),
+  KEYSMITH_GRANT_DENY_PATTERNS: csv.default([]),
 });
 
 export type Env = z.infer<typeof envSchema>;
