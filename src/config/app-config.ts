@@ -41,6 +41,8 @@ export class AppConfig {
   /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
   readonly baseClientScopes: string[];
   readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
+  /** GitOps apply deletes at most this many accounts per run unless forced. */
+  readonly gitops: { maxDeletions: number };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -71,6 +73,7 @@ export class AppConfig {
     };
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
+    this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -50,6 +50,7 @@ export const envSchema = z.object({
   KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
   KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),
   KEYSMITH_GRANT_DENY_PATTERNS: csv.default([]),
+  KEYSMITH_GITOPS_MAX_DELETIONS: intFrom(0, 10_000).default(10),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
+import { ServiceAccountsService } from '../service-accounts/services/service-accounts.service.js';
+import { GitopsAccounts } from './gitops-accounts.port.js';
 import { GitopsController } from './gitops.controller.js';
 import { ApplyDefinitionsUseCase } from './usecases/apply-definitions.usecase.js';
 import { ExportDefinitionsUseCase } from './usecases/export-definitions.usecase.js';
@@ -6,8 +9,15 @@ import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
 
 /** GitOps: plan, apply and export of service-account definitions, over HTTP and from the CLI. */
 @Module({
+  imports: [ServiceAccountsModule],
   controllers: [GitopsController],
-  providers: [PlanDefinitionsUseCase, ApplyDefinitionsUseCase, ExportDefinitionsUseCase],
+  providers: [
+    // The service-accounts feature is GitOps' only way to change accounts: one code path with PUT.
+    { provide: GitopsAccounts, inject: [ServiceAccountsService], useFactory: (service: ServiceAccountsService): GitopsAccounts => service },
+    PlanDefinitionsUseCase,
+    ApplyDefinitionsUseCase,
+    ExportDefinitionsUseCase,
+  ],
   exports: [PlanDefinitionsUseCase, ApplyDefinitionsUseCase, ExportDefinitionsUseCase],
 })
 export class GitopsModule {}

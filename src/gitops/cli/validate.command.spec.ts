@@ -56,6 +56,7 @@ describe('keysmith validate', () => {
     write('11-bad.json', '{ "apiVersion": "keysmith/v1", ');
     write('12-scope-repeat.yaml', good('scope-repeat').replace('[read:data]', '[read:data, read:data]'));
     write('13-ttl.yaml', good('ttl-too-long', '  apiKeyPolicy: { defaultTtlDays: 60, maxTtlDays: 30 }\n'));
+    write('14-forbidden.yaml', good('forbidden-grants', '  clientRoles:\n    orders-api: [read]\n    realm-management: [manage-users]\n').replace('[orders-reader]', '[orders-reader, admin]'));
 
     expect(await validateCommand.run(parseArgs([dir]), io, noApp)).toBe(1);
     const lines = out.map((line) => line.slice(dir.length + 1));
@@ -72,8 +73,21 @@ describe('keysmith validate', () => {
       expect.stringMatching(/^11-bad\.json:1: \(document\): invalid YAML: /),
       '12-scope-repeat.yaml:9: spec.defaultScopes: must not repeat a name',
       '13-ttl.yaml:10: spec.apiKeyPolicy.defaultTtlDays: defaultTtlDays must not exceed maxTtlDays',
+      '14-forbidden.yaml:8: spec.realmRoles[1]: realm:admin is forbidden by the guard-rail policy',
+      '14-forbidden.yaml:12: spec.clientRoles.realm-management[0]: client:realm-management:manage-users is forbidden by the guard-rail policy',
     ]);
-    expect(err).toEqual(['12 error(s) in 12 file(s)']);
+    expect(err).toEqual(['14 error(s) in 13 file(s)']);
+  });
+
+  it('applies the configured deny patterns, as the server does', async () => {
+    write('a.yaml', good('patterned'));
+    process.env.KEYSMITH_GRANT_DENY_PATTERNS = 'scope:read:*';
+    try {
+      expect(await validateCommand.run(parseArgs([dir]), io, noApp)).toBe(1);
+    } finally {
+      delete process.env.KEYSMITH_GRANT_DENY_PATTERNS;
+    }
+    expect(out).toEqual([`${join(dir, 'a.yaml')}:9: spec.defaultScopes[0]: scope:read:data is forbidden by the guard-rail policy`]);
   });
 
   it('accepts the folder after a boolean-looking option and refuses a missing folder', async () => {

@@ -72,7 +72,7 @@ const def = (name: string, realmRoles: string[] = ['orders-reader'], owner = 'te
 });
 
 describe('GitOps plan and apply use cases', () => {
-  const config = { isManagedRealm: (realm: string) => realm === 'platform' } as unknown as AppConfig;
+  const config = { isManagedRealm: (realm: string) => realm === 'platform', gitops: { maxDeletions: 10 } } as unknown as AppConfig;
   const context: OperationContext = { actor: { type: 'cli', id: 'ci' }, requestId: null, owner: null, source: null };
   let accounts: FakeAccounts;
   let audits: AuditRecord[];
@@ -84,7 +84,7 @@ describe('GitOps plan and apply use cases', () => {
     audits = [];
     const audit = { record: async (_: OperationContext, record: AuditRecord) => void audits.push(record) } as unknown as AuditService;
     planner = new PlanDefinitionsUseCase(accounts, config);
-    applier = new ApplyDefinitionsUseCase(accounts, planner, audit);
+    applier = new ApplyDefinitionsUseCase(accounts, planner, audit, config);
   });
 
   it('plans creates field by field, updates by name, deletions only with prune, and flags forbidden grants', async () => {

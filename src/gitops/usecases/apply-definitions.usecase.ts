@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { AuditService } from '../../audit/audit.service.js';
+import { AppConfig } from '../../config/app-config.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -11,12 +12,11 @@ import { PlanDefinitionsUseCase } from './plan-definitions.usecase.js';
 
 /** How many accounts are applied at once; Keycloak calls are bounded again by the Keycloak module. */
 const APPLY_CONCURRENCY = 8;
-export const DEFAULT_MAX_DELETIONS = 10;
 
 export interface ApplyOptions extends BundleOptions {
   /** A label such as a commit sha, recorded on every audit event and on each account. */
   source?: string | null;
-  /** At most this many deletions per run (default 10) unless `forceDeletions`. */
+  /** At most this many deletions per run (default KEYSMITH_GITOPS_MAX_DELETIONS, 10) unless `forceDeletions`. */
   maxDeletions?: number;
   forceDeletions?: boolean;
 }
@@ -33,6 +33,7 @@ export class ApplyDefinitionsUseCase {
     private readonly accounts: GitopsAccounts,
     private readonly planner: PlanDefinitionsUseCase,
     private readonly audit: AuditService,
+    private readonly config: AppConfig,
   ) {}
 
   async execute(context: OperationContext, desired: DesiredAccount[], options: ApplyOptions): Promise<ApplySummary> {
@@ -40,7 +41,7 @@ export class ApplyDefinitionsUseCase {
     const ctx: OperationContext = { ...context, source };
     const existing = await this.planner.existingAccounts(desired, options);
     const deletions = options.prune ? this.planner.pruneCandidates(desired, existing, options).deletions : [];
-    const maxDeletions = options.maxDeletions ?? DEFAULT_MAX_DELETIONS;
+    const maxDeletions = options.maxDeletions ?? this.config.gitops.maxDeletions;
 
     if (deletions.length > maxDeletions && !options.forceDeletions) {
       const reason = `${deletions.length} deletions exceed the limit of ${maxDeletions} per run; nothing was applied (raise the limit or force deletions)`;
@@ -57,7 +58,7 @@ export class ApplyDefinitionsUseCase {
           const { realm, name: clientId, owner } = item.definition.metadata;
           try {
             if (options.owner && owner !== options.owner) {
-              throw new DomainError(ErrorCode.InsufficientScope, `You may only manage service accounts owned by ${options.owner}.`);
+              throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
             }
             // The result's clientSecret is dropped here: it stays readable through the API, never printed.
             const result = await this.accounts.upsert(ctx, realm, clientId, desiredSpec(item.definition), { managedBy: 'gitops', source });

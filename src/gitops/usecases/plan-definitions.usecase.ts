@@ -61,7 +61,7 @@ export class PlanDefinitionsUseCase {
     const base = { realm, clientId, ...(item.definedAt ? { definedAt: item.definedAt } : {}) };
     try {
       if (options.owner && owner !== options.owner) {
-        throw new DomainError(ErrorCode.InsufficientScope, `You may only manage service accounts owned by ${options.owner}.`);
+        throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
       }
       const result = await this.accounts.plan(realm, clientId, spec);
       const current = existing.get(accountKey(realm, clientId));
