@@ -24,6 +24,19 @@ export interface KeycloakConfig {
   timeoutMs: number;
 }
 
+export interface ApiKeysConfig {
+  prefixes: { live: string; test: string };
+  /** The pepper version new keys are hashed with; older versions are still looked up. */
+  pepperVersion: number;
+  /** Lifetime of a cached verification (at most 5 s: bounds staleness on other instances). */
+  cacheTtlMs: number;
+  cacheSize: number;
+  usageFlushMs: number;
+  /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
+  authCheckMaxFailures: number;
+  authCheckFailureWindowSeconds: number;
+}
+
 /**
  * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
  * in non-enumerable fields so that logging or serialising the object never prints them.
@@ -38,6 +51,7 @@ export class AppConfig {
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  readonly apiKeys: ApiKeysConfig;
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -65,6 +79,15 @@ export class AppConfig {
       realm: env.KEYSMITH_JWT_REALM ?? env.KEYSMITH_MANAGED_REALMS[0],
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
+    };
+    this.apiKeys = {
+      prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
+      pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
+      cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
+      cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
+      usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
+      authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
+      authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
     };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
