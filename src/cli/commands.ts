@@ -1,4 +1,5 @@
+import { keysCreateCommand } from '../api-keys/cli/keys-create.command.js';
 import type { CliCommand } from './cli-command.js';
 
 /** Every `keysmith` command. Features add theirs here. */
-export const COMMANDS: CliCommand[] = [];
+export const COMMANDS: CliCommand[] = [keysCreateCommand];
