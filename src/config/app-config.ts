@@ -51,6 +51,9 @@ export class AppConfig {
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
+  readonly baseClientScopes: string[];
+  readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
   readonly apiKeys: ApiKeysConfig;
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
@@ -80,6 +83,8 @@ export class AppConfig {
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
     };
+    this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
+    this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
     this.apiKeys = {
       prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
       pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
