@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { loggerOptions } from './common/logging/logger.options.js';
 import { AppConfig } from './config/app-config.js';
@@ -31,6 +32,7 @@ export class AppModule {
         KeycloakModule,
         AuditModule,
         ServiceAccountsModule,
+        ApiKeysModule,
       ],
     };
   }
