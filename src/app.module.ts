@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { loggerOptions } from './common/logging/logger.options.js';
 import { AppConfig } from './config/app-config.js';
@@ -41,6 +42,7 @@ export class AppModule {
         JobsModule,
         ServiceAccountsModule,
         GitopsModule,
+        ApiKeysModule,
       ],
     };
   }
