@@ -10,6 +10,7 @@ import { AccountEventsListener } from './services/account-events.listener.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
+import { KeyExpiryService } from './services/key-expiry.service.js';
 import { ServiceAccountDirectory } from './services/service-account-directory.js';
 import { ApiKeyGenerationStrategy, PrefixedChecksumKeyGeneration } from './strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-hashing.strategy.js';
@@ -29,8 +30,9 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     ApiKeyVerificationService,
     ApiKeysService,
     AccountEventsListener,
+    KeyExpiryService,
     { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
-  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService],
+  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService],
 })
 export class ApiKeysModule {}

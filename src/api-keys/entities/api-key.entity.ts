@@ -8,6 +8,7 @@ import type { KeyEnvironment } from '../strategies/api-key-format.js';
 @Entity('api_keys')
 @Index('UQ_api_keys_hash', ['keyHash'], { unique: true })
 @Index('IDX_api_keys_account', ['realm', 'clientId', 'id'])
+@Index('IDX_api_keys_expires_at', ['expiresAt'])
 export class ApiKeyEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
@@ -53,6 +54,14 @@ export class ApiKeyEntity {
 
   @Column({ name: 'revoked_at', type: 'datetime', nullable: true })
   revokedAt: Date | null;
+
+  /** When the key-expiry job recorded the expiry (verification refuses by time before that). */
+  @Column({ name: 'expired_at', type: 'datetime', nullable: true })
+  expiredAt: Date | null;
+
+  /** Warning thresholds (days before expiry) already announced, so none is sent twice. */
+  @Column({ name: 'expiry_warnings', type: 'simple-json', default: '[]' })
+  expiryWarnings: number[];
 
   @Column({ name: 'rotated_from_id', type: 'varchar', length: 40, nullable: true })
   rotatedFromId: string | null;
