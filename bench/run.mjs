@@ -1,10 +1,18 @@
-// `npm run bench`: runs every bench/*.bench.mjs in name order, each after the build.
+// `npm run bench`: builds (via the npm script), makes sure the local Keycloak runs, then runs every
+// bench/*.bench.mjs in name order. Each prints its figures beside a baseline measured in the same run.
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { ensureKeycloak, root } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-for (const file of readdirSync(here).filter((name) => name.endsWith('.bench.mjs')).sort()) {
-  console.log(`\n=== ${file}`);
-  await import(pathToFileURL(join(here, file)).href);
+ensureKeycloak();
+const only = process.argv[2];
+const files = readdirSync(join(root, 'bench'))
+  .filter((file) => file.endsWith('.bench.mjs') && (!only || file.includes(only)))
+  .sort();
+for (const file of files) {
+  console.log(`\n== ${file}`);
+  const bench = await import(join(root, 'bench', file));
+  // A bench file either runs on import or exports its run as default.
+  if (typeof bench.default === 'function') await bench.default();
 }
+process.exit(0);
