@@ -51,6 +51,7 @@ export class AppConfig {
   readonly host: string;
   readonly port: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  readonly logVerifyRequests: boolean;
   readonly databasePath: string;
   readonly dataDir: string;
   readonly managedRealms: string[];
@@ -80,6 +81,7 @@ export class AppConfig {
     this.host = env.HOST;
     this.port = env.PORT;
     this.logLevel = env.LOG_LEVEL;
+    this.logVerifyRequests = env.KEYSMITH_LOG_VERIFY_REQUESTS;
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
     this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;

@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
@@ -33,8 +34,19 @@ export const REDACT_PATHS = [
   'password',
 ];
 
+/**
+ * The verification endpoints gateways call on every request. They are not access-logged unless
+ * KEYSMITH_LOG_VERIFY_REQUESTS=true: at gateway volume a log line each costs more than the check
+ * (the keysmith_http_request_duration_seconds histogram still counts them; failures are audited).
+ */
+const HOT_ROUTES = [
+  { path: 'v1/api-keys/verify', method: RequestMethod.POST },
+  { path: 'v1/auth/check', method: RequestMethod.GET },
+];
+
 export function loggerOptions(config: AppConfig, stream?: DestinationStream): Params {
   return {
+    ...(config.logVerifyRequests ? {} : { exclude: HOT_ROUTES }),
     pinoHttp: {
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
