@@ -24,6 +24,18 @@ export interface KeycloakConfig {
   timeoutMs: number;
 }
 
+/** How Keysmith's own API authenticates callers beyond the JWT checks themselves. */
+export interface AuthConfig {
+  /** The JWT claim naming the owner a caller is confined to. */
+  ownerClaim: string;
+  /** The scope that lifts the owner boundary. */
+  adminScope: string;
+  /** Least time between two JWKS fetches triggered by an unknown `kid`. */
+  jwksRefreshCooldownSeconds: number;
+  /** How long a fetched JWKS is used before it is fetched again on the next request. */
+  jwksCacheMaxAgeSeconds: number;
+}
+
 /**
  * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
  * in non-enumerable fields so that logging or serialising the object never prints them.
@@ -38,6 +50,7 @@ export class AppConfig {
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  readonly auth: AuthConfig;
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -65,6 +78,12 @@ export class AppConfig {
       realm: env.KEYSMITH_JWT_REALM ?? env.KEYSMITH_MANAGED_REALMS[0],
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
+    };
+    this.auth = {
+      ownerClaim: env.KEYSMITH_OWNER_CLAIM,
+      adminScope: env.KEYSMITH_ADMIN_SCOPE,
+      jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
+      jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
     };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });

@@ -46,6 +46,10 @@ export const envSchema = z.object({
   KEYSMITH_JWT_REALM: z.string().min(1).optional(),
   KEYSMITH_JWT_AUDIENCE: z.string().min(1).default('keysmith'),
   KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS: intFrom(0, 300).default(30),
+  KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS: intFrom(1, 3600).default(30),
+  KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS: intFrom(10, 86_400).default(600),
+  KEYSMITH_OWNER_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a JWT claim name').default('keysmith_owner'),
+  KEYSMITH_ADMIN_SCOPE: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be one OAuth scope token (no spaces)').default('keysmith:admin'),
   KEYSMITH_REQUIRE_MASTER_KEY: bool.default(false),
 });
 

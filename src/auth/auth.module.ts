@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './auth.guard.js';
+import { JwksProvider } from './jwks.provider.js';
+import { JwtVerifier } from './jwt.verifier.js';
+
+/**
+ * Authentication and scope checks of Keysmith's own API: one global guard accepting Keycloak JWTs
+ * or Keysmith API keys (through the ApiKeyVerifier the API-keys feature provides).
+ */
+@Module({
+  providers: [JwksProvider, JwtVerifier, AuthGuard, { provide: APP_GUARD, useExisting: AuthGuard }],
+  exports: [JwtVerifier, JwksProvider],
+})
+export class AuthModule {}

@@ -1,0 +1,142 @@
+import { request as httpRequest } from 'node:http';
+import { keycloakEnv } from './keycloak-env.js';
+
+/**
+ * Credentials for Keysmith's own API in e2e suites: real Keycloak tokens from real
+ * client_credentials requests against the seeded clients (scripts/seed-keycloak.mjs).
+ *
+ *   const headers = authHeaders(await adminToken());   // every Keysmith scope, no owner
+ *   await t.inject({ method: 'GET', url: '/v1/audit-events', headers });
+ *
+ * Add the tokens and secrets a suite uses to `t.secrets` (see `remember`) so the suite's closing
+ * log check covers them. Keysmith checks `exp` against the injected clock: after
+ * `t.clock.advance(...)` beyond a token's lifetime (5 minutes, plus 30 s tolerance) requests with
+ * it are refused; `t.clock.reset()` or authenticate through an API key issued after the move.
+ */
+
+/** Seeded callers in the JWT realm (`platform`) and what their tokens carry. */
+export const SEEDED_CALLERS = {
+  /** Every Keysmith scope and the audience; no owner. */
+  tester: 'keysmith-tester',
+  /** `audit:read` and the audience. */
+  auditor: 'keysmith-auditor',
+  /** `audit:read` and the audience, tokens live 60 s. */
+  shortLived: 'keysmith-short-lived',
+  /** Every Keysmith scope but not the audience. */
+  noAudience: 'keysmith-no-audience',
+  /** The audience and no Keysmith scope. */
+  scopeless: 'keysmith-scopeless',
+  /** Service-account, api-key and secret scopes, owner claim `team-a`. */
+  teamA: 'keysmith-team-a',
+  /** Service-account, api-key and secret scopes, owner claim `team-b`. */
+  teamB: 'keysmith-team-b',
+  /** Every Keysmith scope plus `keysmith:admin`, owner claim `team-a` (lifted by the admin scope). */
+  operator: 'keysmith-operator',
+} as const;
+
+const seeded = () => keycloakEnv();
+const secretCache = new Map<string, string>();
+let masterToken: { value: string; until: number } | undefined;
+
+async function form(url: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', body: new URLSearchParams(body) });
+  return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+/** A token of Keycloak's master admin (bootstrap user), to read seeded client secrets. */
+async function masterAdminToken(): Promise<string> {
+  if (masterToken && Date.now() < masterToken.until) return masterToken.value;
+  const env = seeded();
+  const { status, json } = await form(`${env.KEYCLOAK_URL}/realms/master/protocol/openid-connect/token`, {
+    grant_type: 'password',
+    client_id: 'admin-cli',
+    username: env.KEYCLOAK_BOOTSTRAP_USER,
+    password: env.KEYCLOAK_BOOTSTRAP_PASSWORD,
+  });
+  if (status !== 200) throw new Error(`Keycloak refused the bootstrap admin (${status}): run scripts/keycloak.sh seed`);
+  masterToken = { value: String(json.access_token), until: Date.now() + 30_000 };
+  return masterToken.value;
+}
+
+/** The client secret of a seeded client, read from Keycloak's admin API. */
+export async function seededSecret(clientId: string, realm = seeded().KEYSMITH_JWT_REALM): Promise<string> {
+  const env = seeded();
+  if (realm === env.KEYSMITH_JWT_REALM && clientId === env.KEYSMITH_TEST_CLIENT_ID) return env.KEYSMITH_TEST_CLIENT_SECRET;
+  const cacheKey = `${realm}/${clientId}`;
+  const cached = secretCache.get(cacheKey);
+  if (cached) return cached;
+  const headers = { authorization: `Bearer ${await masterAdminToken()}` };
+  const admin = `${env.KEYCLOAK_URL}/admin/realms/${encodeURIComponent(realm)}`;
+  const [client] = (await (await fetch(`${admin}/clients?clientId=${encodeURIComponent(clientId)}`, { headers })).json()) as { id: string }[];
+  if (!client) throw new Error(`client ${clientId} not found in realm ${realm}: run scripts/keycloak.sh seed`);
+  const { value } = (await (await fetch(`${admin}/clients/${client.id}/client-secret`, { headers })).json()) as { value: string };
+  secretCache.set(cacheKey, value);
+  return value;
+}
+
+/** A fresh access token from a real client_credentials request. */
+export async function tokenFor(clientId: string, secret?: string, realm = seeded().KEYSMITH_JWT_REALM): Promise<string> {
+  const env = seeded();
+  const { status, json } = await form(`${env.KEYCLOAK_URL}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`, {
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: secret ?? (await seededSecret(clientId, realm)),
+  });
+  if (status !== 200 || typeof json.access_token !== 'string') throw new Error(`no token for ${clientId} in ${realm}: ${status} ${String(json.error)}`);
+  return json.access_token;
+}
+
+/**
+ * A token of a seeded client requested through another host name: signed by the realm's real key
+ * with the real audience, but Keycloak (hostname-strict off) issues it as `http://<host>/realms/...`.
+ */
+export async function tokenWithIssuerHost(clientId: string, host: string): Promise<string> {
+  const env = seeded();
+  const url = new URL(`${env.KEYCLOAK_URL}/realms/${env.KEYSMITH_JWT_REALM}/protocol/openid-connect/token`);
+  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: await seededSecret(clientId) }).toString();
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (data += chunk));
+        res.on('end', () => resolve(data));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  return String((JSON.parse(text) as { access_token: string }).access_token);
+}
+
+/** The seeded test client's token: every Keysmith scope, the audience, no owner. */
+export async function adminToken(): Promise<string> {
+  const env = seeded();
+  return tokenFor(env.KEYSMITH_TEST_CLIENT_ID, env.KEYSMITH_TEST_CLIENT_SECRET);
+}
+
+export function authHeaders(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export function apiKeyHeaders(key: string): Record<string, string> {
+  return { 'x-api-key': key };
+}
+
+/** Adds credentials to a suite's secret set, returning the first one for chaining. */
+export function remember<T extends string>(secrets: Set<string>, value: T, ...more: string[]): T {
+  for (const item of [value, ...more]) secrets.add(item);
+  return value;
+}
+
+/** The payload of a JWT, unverified: for assertions on what Keycloak put in it. */
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+}
