@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module.js';
@@ -31,6 +32,8 @@ export interface TestAppOptions {
   /** Reuse a data directory (and so a database file), for several instances on one database. */
   dataDir?: string;
   clock?: TestClock;
+  /** Extra modules, such as test-only controllers, booted beside AppModule. */
+  imports?: NonNullable<ModuleMetadata['imports']>;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig(env);
   const clock = options.clock ?? new TestClock();
   const logs = new LogCapture();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register({ logStream: logs })] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register({ logStream: logs }), ...(options.imports ?? [])] })
     .overrideProvider(AppConfig)
     .useValue(config)
     .overrideProvider(Clock)
