@@ -187,6 +187,11 @@ for (const realm of realms) {
     realm: 'master', id: adminUser.id, clientUniqueId: realmClient.id,
     roles: roles.map((role) => ({ id: role.id, name: role.name })),
   });
+  // fullScopeAllowed is off: the roles must also be in the client's scope to reach its tokens.
+  await kc.clients.addClientScopeMappings(
+    { realm: 'master', id: adminId, client: realmClient.id },
+    roles.map((role) => ({ id: role.id, name: role.name })),
+  );
 }
 
 const variables = {

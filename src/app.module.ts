@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KeycloakModule } from './keycloak/keycloak.module.js';
 import { CoreModule } from './core.module.js';
+import { ServiceAccountsModule } from './service-accounts/service-accounts.module.js';
 
 export interface AppModuleOptions {
   /** Where log lines go; tests capture them to check that no secret is ever logged. */
@@ -30,6 +31,7 @@ export class AppModule {
         HealthModule,
         KeycloakModule,
         AuditModule,
+        ServiceAccountsModule,
         AuthModule,
       ],
     };

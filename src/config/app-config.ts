@@ -51,6 +51,9 @@ export class AppConfig {
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
   readonly auth: AuthConfig;
+  /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
+  readonly baseClientScopes: string[];
+  readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -85,6 +88,8 @@ export class AppConfig {
       jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
       jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
     };
+    this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
+    this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { keycloakEnv } from './keycloak-env.js';
+import type { TestRequest, TestResponse } from './http.js';
 
 /**
  * Credentials for Keysmith's own API in e2e suites: real Keycloak tokens from real
@@ -139,4 +140,32 @@ export function remember<T extends string>(secrets: Set<string>, value: T, ...mo
 /** The payload of a JWT, unverified: for assertions on what Keycloak put in it. */
 export function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Makes every request of a suite authenticated by default: `t.inject` adds a bearer token of
+ * `clientId` (the all-scopes test client by default) unless the request sets its own
+ * `Authorization` or `X-API-Key`. The token is renewed before it expires (real time) and added to
+ * `t.secrets`. For a request without any credential use `httpRequest(t.baseUrl, ...)`.
+ */
+export async function authenticateSuite(
+  t: { inject: (request: TestRequest) => Promise<TestResponse>; secrets: Set<string> },
+  clientId: string = seeded().KEYSMITH_TEST_CLIENT_ID,
+): Promise<void> {
+  let current: { token: string; renewAt: number } | undefined;
+  const token = async () => {
+    if (!current || Date.now() >= current.renewAt) {
+      const value = remember(t.secrets, await tokenFor(clientId));
+      const { exp } = claimsOf(value) as { exp: number };
+      current = { token: value, renewAt: exp * 1000 - 60_000 };
+    }
+    return current.token;
+  };
+  await token();
+  const inject = t.inject.bind(t);
+  t.inject = async (request) => {
+    const names = Object.keys(request.headers ?? {}).map((name) => name.toLowerCase());
+    if (names.includes('authorization') || names.includes('x-api-key')) return inject(request);
+    return inject({ ...request, headers: { ...authHeaders(await token()), ...request.headers } });
+  };
 }

@@ -5,12 +5,12 @@ import { DomainError, type FieldError } from '../errors/domain-error.js';
 /** Turns zod issues into the contract's `errors: [{ field, message }]`. */
 export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
   return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    const field = [prefix, path].filter(Boolean).join('.') || (prefix ?? '(body)');
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return { field: [field, ...issue.keys].join('.'), message: 'is not a known field' };
+      return { field: [path, ...issue.keys].filter(Boolean).join('.'), message: 'is not a known field' };
     }
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    const field = path || '(body)';
+    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
     return { field, message: missing ? 'is required' : issue.message };
   });
 }

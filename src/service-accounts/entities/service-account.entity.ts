@@ -2,11 +2,12 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type ManagedBy = 'api' | 'gitops';
 /**
- * `provisioning`: the Keycloak client may exist partly; start-up or the next call completes or
- * removes it. `ready`: Keycloak and this row agree. `deleting`: the client is being removed.
+ * `provisioning`: the Keycloak client may exist partly; start-up or the next call removes it.
+ * `ready`: Keycloak and this row agree. `updating`: the row holds a desired spec not yet fully
+ * applied; start-up or the next call re-applies it. `deleting`: the client is being removed.
  * `deleted`: gone from Keycloak; the row stays for history and for key revocation.
  */
-export type ServiceAccountState = 'provisioning' | 'ready' | 'deleting' | 'deleted';
+export type ServiceAccountState = 'provisioning' | 'ready' | 'updating' | 'deleting' | 'deleted';
 
 export interface RateLimitPolicy {
   requests: number;

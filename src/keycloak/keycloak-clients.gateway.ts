@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
+import { Clock } from '../common/time/clock.js';
+import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
+import { KeycloakService } from './keycloak.service.js';
+
+export const MANAGED_BY_ATTRIBUTE = 'keysmith.managed-by';
+export const MANAGED_BY_VALUE = 'keysmith';
+export const OWNER_ATTRIBUTE = 'keysmith.owner';
+export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
+export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
+
+export type { ClientRepresentation, RoleRepresentation };
+
+/** A service-account client as Keycloak holds it, by names (never UUIDs) where it matters. */
+export interface ClientState {
+  client: ClientRepresentation & { id: string; clientId: string };
+  serviceAccountUserId: string;
+  realmRoles: string[];
+  clientRoles: Record<string, string[]>;
+  defaultScopes: string[];
+  optionalScopes: string[];
+}
+
+/** What exists in a realm to be granted: roles and client scopes, by name. */
+export interface RealmCatalog {
+  realmRoles: Map<string, RoleRepresentation>;
+  /** clientId → { id, roles by name }; clients absent from the realm are absent here. */
+  clients: Map<string, { id: string; roles: Map<string, RoleRepresentation> }>;
+  clientScopes: Map<string, { id: string; name: string }>;
+}
+
+const CATALOG_TTL_MS = 5_000;
+const PAGE_SIZE = 100;
+
+/**
+ * Service-account clients in Keycloak's Admin REST API: every call that feature makes, each one
+ * HTTP request through KeycloakService (token, concurrency limit, retries).
+ */
+@Injectable()
+export class KeycloakClientsGateway {
+  private readonly catalogs = new Map<string, { at: number; catalog: Promise<RealmCatalog> }>();
+
+  constructor(
+    private readonly keycloak: KeycloakService,
+    private readonly clock: Clock,
+  ) {}
+
+  async findClient(realm: string, clientId: string): Promise<(ClientRepresentation & { id: string; clientId: string }) | undefined> {
+    const found = await this.keycloak.read('find client', (kc) => kc.clients.find({ realm, clientId, search: false }));
+    return found.find((client) => client.clientId === clientId) as (ClientRepresentation & { id: string; clientId: string }) | undefined;
+  }
+
+  /** Every client Keysmith manages in the realm, by a paginated attribute query. */
+  async listManagedClients(realm: string): Promise<(ClientRepresentation & { id: string; clientId: string })[]> {
+    const all: (ClientRepresentation & { id: string; clientId: string })[] = [];
+    for (let first = 0; ; first += PAGE_SIZE) {
+      const page = await this.keycloak.read('list managed clients', (kc) =>
+        kc.clients.find({ realm, q: `${MANAGED_BY_ATTRIBUTE}:${MANAGED_BY_VALUE}`, first, max: PAGE_SIZE }),
+      );
+      all.push(...(page as (ClientRepresentation & { id: string; clientId: string })[]));
+      if (page.length < PAGE_SIZE) return all;
+    }
+  }
+
+  async createClient(realm: string, representation: ClientRepresentation): Promise<string> {
+    const { id } = await this.keycloak.write('create client', (kc) => kc.clients.create({ realm, ...representation }));
+    return id;
+  }
+
+  async updateClient(realm: string, id: string, representation: ClientRepresentation): Promise<void> {
+    await this.keycloak.write('update client', (kc) => kc.clients.update({ realm, id }, representation));
+  }
+
+  /** Deletes a client; a client already gone counts as deleted. */
+  async deleteClient(realm: string, id: string): Promise<void> {
+    try {
+      await this.keycloak.write('delete client', (kc) => kc.clients.del({ realm, id }));
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+
+  async readState(realm: string, client: ClientRepresentation & { id: string; clientId: string }): Promise<ClientState> {
+    const id = client.id;
+    const [user, defaults, optionals] = await Promise.all([
+      this.keycloak.read('read service-account user', (kc) => kc.clients.getServiceAccountUser({ realm, id })),
+      this.keycloak.read('list default client scopes', (kc) => kc.clients.listDefaultClientScopes({ realm, id })),
+      this.keycloak.read('list optional client scopes', (kc) => kc.clients.listOptionalClientScopes({ realm, id })),
+    ]);
+    const mappings = await this.keycloak.read('list role mappings', (kc) => kc.users.listRoleMappings({ realm, id: user.id! }));
+    return {
+      client,
+      serviceAccountUserId: user.id!,
+      realmRoles: names(mappings.realmMappings),
+      clientRoles: clientMappingNames(mappings.clientMappings),
+      defaultScopes: names(defaults),
+      optionalScopes: names(optionals),
+    };
+  }
+
+  /**
+   * Realm roles, client scopes and the roles of the named clients. Cached for a few seconds per
+   * realm and client set, so bulk operations (GitOps plans) read the catalog once.
+   */
+  async catalog(realm: string, clientIds: Iterable<string>): Promise<RealmCatalog> {
+    const wanted = [...new Set(clientIds)].sort();
+    const cacheKey = `${realm}\u0000${wanted.join(',')}`;
+    const cached = this.catalogs.get(cacheKey);
+    if (cached && this.clock.nowMs() - cached.at < CATALOG_TTL_MS) return cached.catalog;
+    const catalog = this.loadCatalog(realm, wanted);
+    this.catalogs.set(cacheKey, { at: this.clock.nowMs(), catalog });
+    catalog.catch(() => this.catalogs.delete(cacheKey));
+    if (this.catalogs.size > 256) this.catalogs.delete(this.catalogs.keys().next().value!);
+    return catalog;
+  }
+
+  async addUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('grant realm roles', (kc) => kc.users.addRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
+  }
+
+  async removeUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('revoke realm roles', (kc) => kc.users.delRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
+  }
+
+  async addUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('grant client roles', (kc) => kc.users.addClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
+  }
+
+  async removeUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('revoke client roles', (kc) => kc.users.delClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
+  }
+
+  async setClientScope(realm: string, id: string, clientScopeId: string, kind: 'default' | 'optional', present: boolean): Promise<void> {
+    await this.keycloak.write(`${present ? 'add' : 'remove'} ${kind} client scope`, (kc) => {
+      if (kind === 'default') {
+        return present
+          ? kc.clients.addDefaultClientScope({ realm, id, clientScopeId })
+          : kc.clients.delDefaultClientScope({ realm, id, clientScopeId });
+      }
+      return present
+        ? kc.clients.addOptionalClientScope({ realm, id, clientScopeId })
+        : kc.clients.delOptionalClientScope({ realm, id, clientScopeId });
+    });
+  }
+
+  async getClientSecret(realm: string, id: string): Promise<string> {
+    const credential = await this.keycloak.read('read client secret', (kc) => kc.clients.getClientSecret({ realm, id }));
+    if (!credential.value) throw new KeycloakHttpError(404, 'read client secret', 'client has no secret');
+    return credential.value;
+  }
+
+  private async loadCatalog(realm: string, clientIds: string[]): Promise<RealmCatalog> {
+    const [realmRoles, clientScopes, clients] = await Promise.all([
+      this.keycloak.read('list realm roles', (kc) => kc.roles.find({ realm, briefRepresentation: true, max: 10_000 } as never)),
+      this.keycloak.read('list client scopes', (kc) => kc.clientScopes.find({ realm })),
+      Promise.all(
+        clientIds.map(async (clientId) => {
+          const client = await this.findClient(realm, clientId);
+          if (!client) return undefined;
+          const roles = await this.keycloak.read('list client roles', (kc) => kc.clients.listRoles({ realm, id: client.id }));
+          return [clientId, { id: client.id, roles: new Map(roles.map((role) => [role.name!, role])) }] as const;
+        }),
+      ),
+    ]);
+    return {
+      realmRoles: new Map(realmRoles.map((role) => [role.name!, role])),
+      clientScopes: new Map(clientScopes.map((scope) => [scope.name!, { id: scope.id!, name: scope.name! }])),
+      clients: new Map(clients.filter((entry) => entry !== undefined)),
+    };
+  }
+}
+
+function names(list: { name?: string }[] | undefined): string[] {
+  return (list ?? []).map((item) => item.name!).sort();
+}
+
+function clientMappingNames(mappings: Record<string, { client?: string; mappings?: RoleRepresentation[] }> | undefined): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.values(mappings ?? {})
+      .filter((entry) => entry.client && entry.mappings?.length)
+      .map((entry) => [entry.client!, names(entry.mappings)]),
+  );
+}
+
+function roleRefs(roles: RoleRepresentation[]): { id: string; name: string }[] {
+  return roles.map((role) => ({ id: role.id!, name: role.name! }));
+}

@@ -1,0 +1,129 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { Ctx, type OperationContext } from '../common/context/operation-context.js';
+import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { ZodPipe } from '../common/http/zod-validation.js';
+import {
+  clientIdSchema,
+  createServiceAccountSchema,
+  listServiceAccountsQuery,
+  patchServiceAccountSchema,
+  serviceAccountSpecSchema,
+  type CreateServiceAccountInput,
+  type PatchServiceAccountInput,
+  type ServiceAccountSpec,
+} from './dto/service-account.schemas.js';
+import { ServiceAccountsService } from './services/service-accounts.service.js';
+
+const realmParam = new ZodPipe(z.string().min(1).max(100));
+const clientIdParam = new ZodPipe(clientIdSchema);
+
+/** Keycloak service-account clients: provisioning, declarative updates, secrets. */
+@ApiTags('service accounts')
+@ApiParam({ name: 'realm', description: 'A realm Keysmith manages' })
+@Controller('v1/realms/:realm/service-accounts')
+export class ServiceAccountsController {
+  constructor(private readonly serviceAccounts: ServiceAccountsService) {}
+
+  @Post()
+  @RequireScopes('service-accounts:write')
+  @ApiOperation({
+    summary: 'Create a service-account client with roles and scopes',
+    description:
+      'Creates a confidential OIDC client with only the service-accounts flow, grants the roles to its service-account user ' +
+      '(tokens carry exactly those roles) and sets its client scopes. The base scopes `basic`, `roles` and `service_account` ' +
+      '(KEYSMITH_BASE_CLIENT_SCOPES) are always attached. The response carries `clientSecret` this once. Nothing half-made is left ' +
+      'on failure: the client is removed again, or recovery removes it as soon as Keycloak is back.',
+  })
+  @ApiZodBody(createServiceAccountSchema)
+  @ApiJson(201, 'The service account plus `clientSecret` (shown once)')
+  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  async create(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Body(new ZodPipe(createServiceAccountSchema)) body: CreateServiceAccountInput,
+  ) {
+    const result = await this.serviceAccounts.create(context, realm, body);
+    return { ...result.account, clientSecret: result.clientSecret };
+  }
+
+  @Get()
+  @RequireScopes('service-accounts:read')
+  @ApiOperation({ summary: 'List service accounts (filters: owner, clientId prefix)' })
+  @ApiZodQuery(listServiceAccountsQuery)
+  @ApiJson(200, '{ items, nextCursor }')
+  @ApiProblems(400, 401, 403, 404)
+  list(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Query(new ZodPipe(listServiceAccountsQuery)) query: z.infer<typeof listServiceAccountsQuery>) {
+    return this.serviceAccounts.list(context, realm, { owner: query.owner, clientIdPrefix: query.clientId }, query.limit, query.cursor);
+  }
+
+  @Get(':clientId')
+  @RequireScopes('service-accounts:read')
+  @ApiOperation({ summary: 'One service account' })
+  @ApiJson(200, 'The service account')
+  @ApiProblems(400, 401, 403, 404)
+  get(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
+    return this.serviceAccounts.get(context, realm, clientId);
+  }
+
+  @Put(':clientId')
+  @RequireScopes('service-accounts:write')
+  @ApiOperation({
+    summary: 'Declarative upsert: make Keycloak match the body exactly',
+    description:
+      'Roles and scopes not listed are removed. Answers 201 when created (with `clientSecret`, shown once), 200 when updated; ' +
+      '`changes` lists what changed by name. A body that matches Keycloak makes no write call and answers `changes: []`.',
+  })
+  @ApiZodBody(serviceAccountSpecSchema)
+  @ApiJson(200, 'Updated: the service account plus `changes`')
+  @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`')
+  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  async put(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Param('clientId', clientIdParam) clientId: string,
+    @Body(new ZodPipe(serviceAccountSpecSchema)) body: ServiceAccountSpec,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.serviceAccounts.upsert(context, realm, clientId, body);
+    reply.status(result.created ? 201 : 200);
+    return { ...result.account, changes: result.changes, ...(result.clientSecret ? { clientSecret: result.clientSecret } : {}) };
+  }
+
+  @Patch(':clientId')
+  @RequireScopes('service-accounts:write')
+  @ApiOperation({ summary: 'Partial change: description, owner, enabled, policies; roles and scopes by add/remove lists' })
+  @ApiZodBody(patchServiceAccountSchema)
+  @ApiJson(200, 'The service account plus `changes`')
+  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  async patch(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Param('clientId', clientIdParam) clientId: string,
+    @Body(new ZodPipe(patchServiceAccountSchema)) body: PatchServiceAccountInput,
+  ) {
+    const result = await this.serviceAccounts.patch(context, realm, clientId, body);
+    return { ...result.account, changes: result.changes };
+  }
+
+  @Delete(':clientId')
+  @HttpCode(204)
+  @RequireScopes('service-accounts:write')
+  @ApiOperation({ summary: 'Delete the Keycloak client and revoke all its API keys' })
+  @ApiProblems(400, 401, 403, 404, 503)
+  async remove(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
+    await this.serviceAccounts.remove(context, realm, clientId);
+  }
+
+  @Get(':clientId/secret')
+  @RequireScopes('secrets:read')
+  @ApiOperation({ summary: 'The current client secret (audited)' })
+  @ApiJson(200, '{ clientSecret, rotatedAt }')
+  @ApiProblems(400, 401, 403, 404, 503)
+  secret(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
+    return this.serviceAccounts.readSecret(context, realm, clientId);
+  }
+}

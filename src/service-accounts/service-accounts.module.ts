@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { ServiceAccountEvents } from './service-account.events.js';
+import { ServiceAccountsController } from './service-accounts.controller.js';
+import { ServiceAccountsService } from './services/service-accounts.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
+  controllers: [ServiceAccountsController],
+  providers: [ServiceAccountsService, ServiceAccountEvents],
+  exports: [ServiceAccountsService, ServiceAccountEvents],
+})
+export class ServiceAccountsModule {}
