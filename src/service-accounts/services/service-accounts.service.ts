@@ -285,12 +285,12 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
     const clientSecret = randomBytes(32).toString('base64url');
     try {
+      // Until the row is `ready`, recovery finds the client by its account-id attribute.
       row.keycloakId = await this.keycloak.createClient(realm, this.clientRepresentation(row, spec, catalog, clientSecret));
-      await this.accounts.update(row.id, { keycloakId: row.keycloakId });
       const state = await this.keycloak.readState(realm, { ...this.clientRepresentation(row, spec, catalog), id: row.keycloakId, clientId });
       await this.applyGrantDiff(realm, state, diffGrants(this.grantsOf(spec, catalog), state), catalog);
       row.state = 'ready';
-      await this.accounts.update(row.id, { state: 'ready' });
+      await this.accounts.update(row.id, { state: 'ready', keycloakId: row.keycloakId });
     } catch (error) {
       await this.undoProvisioning(row);
       await this.audit.record(context, { action: 'service_account.created', outcome: 'failure', realm, clientId, detail: { reason: reason(error) } });
