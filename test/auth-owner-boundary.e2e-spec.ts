@@ -88,6 +88,11 @@ describe('Owner boundary between teams', () => {
       expect(await kc.clients.find({ realm: 'platform', clientId })).toHaveLength(0);
     });
 
+    it('records the calling client as actor of the audit events', async () => {
+      const events = await t.inject({ method: 'GET', url: `/v1/audit-events?action=service_account.created&clientId=${accountA}`, headers: operator });
+      expect(events.json().items).toEqual([expect.objectContaining({ actor: { type: 'jwt', id: SEEDED_CALLERS.teamA }, clientId: accountA })]);
+    });
+
     it('the admin scope lifts the boundary even with an owner claim', async () => {
       expect((await t.inject({ method: 'GET', url: `${base}/${accountB}`, headers: operator })).statusCode).toBe(200);
       const all = await t.inject({ method: 'GET', url: `${base}?clientId=bound-&limit=500`, headers: operator });
