@@ -1,7 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { validateCronExpression } from 'cron';
 import { decodeKey, envSchema, type Env } from './config.schema.js';
+
+function isValidCron(expression: string): boolean {
+  return validateCronExpression(expression).valid;
+}
 
 /** Raised at boot when the environment is invalid; names every bad variable. */
 export class ConfigValidationError extends Error {
@@ -54,6 +59,14 @@ export class AppConfig {
   /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
   readonly baseClientScopes: string[];
   readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
+  readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
+  readonly jobs: {
+    schedulerEnabled: boolean;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift', string>;
+    leaseSeconds: number;
+    expiryWarningDays: number[];
+    allowSecretCutover: boolean;
+  };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -90,6 +103,16 @@ export class AppConfig {
     };
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
+    const webhooks = { urls: env.KEYSMITH_WEBHOOK_URLS, maxAttempts: env.KEYSMITH_WEBHOOK_MAX_ATTEMPTS, retryBaseMs: env.KEYSMITH_WEBHOOK_RETRY_BASE_MS, timeoutMs: env.KEYSMITH_WEBHOOK_TIMEOUT_MS } as AppConfig['webhooks'];
+    Object.defineProperty(webhooks, 'secret', { value: env.KEYSMITH_WEBHOOK_SECRET ?? '', enumerable: false });
+    this.webhooks = webhooks;
+    this.jobs = {
+      schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
+      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON },
+      leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
+      expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
+      allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
+    };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }
@@ -120,6 +143,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         variable: 'KEYSMITH_MASTER_KEY',
         message: 'is required in production: 32 random bytes, hex or base64 (openssl rand -hex 32)',
       });
+    }
+    if (env.KEYSMITH_WEBHOOK_URLS.length > 0 && !env.KEYSMITH_WEBHOOK_SECRET) {
+      problems.push({ variable: 'KEYSMITH_WEBHOOK_SECRET', message: 'is required when KEYSMITH_WEBHOOK_URLS is set: receivers check signatures with it' });
+    }
+    for (const [variable, cron] of Object.entries(env).filter(([name]) => /^KEYSMITH_JOB_.*_CRON$/.test(name))) {
+      if (cron !== 'off' && !isValidCron(String(cron))) problems.push({ variable, message: 'must be a cron expression (5 or 6 fields) or "off"' });
     }
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {

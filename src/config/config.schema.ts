@@ -54,6 +54,18 @@ export const envSchema = z.object({
   KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
   KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),
   KEYSMITH_GRANT_DENY_PATTERNS: csv.default([]),
+  KEYSMITH_WEBHOOK_URLS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
+  KEYSMITH_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYSMITH_WEBHOOK_MAX_ATTEMPTS: intFrom(1, 10).default(4),
+  KEYSMITH_WEBHOOK_RETRY_BASE_MS: intFrom(1, 60_000).default(500),
+  KEYSMITH_WEBHOOK_TIMEOUT_MS: intFrom(100, 60_000).default(5_000),
+  KEYSMITH_SCHEDULER: z.enum(['on', 'off']).default('on'),
+  KEYSMITH_JOB_KEY_EXPIRY_CRON: z.string().min(1).default('0 * * * *'),
+  KEYSMITH_JOB_SECRET_ROTATION_CRON: z.string().min(1).default('30 2 * * *'),
+  KEYSMITH_JOB_DRIFT_CRON: z.string().min(1).default('15 */6 * * *'),
+  KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
+  KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
+  KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -151,6 +151,42 @@ export class KeycloakClientsGateway {
     return credential.value;
   }
 
+  /** A new client secret; with the rotation policy on, Keycloak keeps the previous one as "rotated". */
+  async regenerateSecret(realm: string, id: string): Promise<string> {
+    const credential = await this.keycloak.write('regenerate client secret', (kc) => kc.clients.generateNewClientSecret({ realm, id }));
+    if (!credential.value) throw new KeycloakHttpError(502, 'regenerate client secret', 'no secret returned');
+    return credential.value;
+  }
+
+  /** Ends the previous (rotated) secret now; none left counts as done. */
+  async invalidateRotatedSecret(realm: string, id: string): Promise<void> {
+    try {
+      await this.keycloak.write('invalidate rotated client secret', (kc) => kc.clients.invalidateSecret({ realm, id }));
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+
+  /**
+   * Whether Keycloak keeps a rotated secret valid for Keysmith's clients: the server feature
+   * `client-secret-rotation` is on and the realm has an enabled client policy whose profile holds
+   * the `secret-rotation` executor.
+   */
+  async secretRotationSupport(realm: string): Promise<{ feature: boolean; policy: boolean }> {
+    const [info, policies, profiles] = await Promise.all([
+      this.keycloak.read('read server info', (kc) => kc.serverInfo.find()),
+      this.keycloak.read('list client policies', (kc) => kc.clientPolicies.listPolicies({ realm })),
+      this.keycloak.read('list client profiles', (kc) => kc.clientPolicies.listProfiles({ realm })),
+    ]);
+    const features = (info as { features?: { name: string; enabled: boolean }[] }).features ?? [];
+    const feature = features.some((f) => f.name === 'CLIENT_SECRET_ROTATION' && f.enabled);
+    const rotating = new Set((profiles.profiles ?? []).filter((p) => p.executors?.some((e) => e.executor === 'secret-rotation')).map((p) => p.name));
+    const policy = (policies.policies ?? []).some(
+      (p) => p.enabled && p.profiles?.some((name) => rotating.has(name)) && JSON.stringify(p.conditions ?? []).includes(MANAGED_BY_ATTRIBUTE),
+    );
+    return { feature, policy };
+  }
+
   private async loadCatalog(realm: string, clientIds: string[]): Promise<RealmCatalog> {
     const [realmRoles, clientScopes, clients] = await Promise.all([
       this.keycloak.read('list realm roles', (kc) => kc.roles.find({ realm, briefRepresentation: true, max: 10_000 } as never)),

@@ -9,6 +9,9 @@ export type ManagedBy = 'api' | 'gitops';
  */
 export type ServiceAccountState = 'provisioning' | 'ready' | 'updating' | 'deleting' | 'deleted';
 
+/** Steps of a secret rotation, persisted one by one so a crash can resume it. */
+export type SecretRotationStep = 'regenerated' | 'stored' | 'verified' | 'notified';
+
 export interface RateLimitPolicy {
   requests: number;
   perSeconds: number;
@@ -86,6 +89,26 @@ export class ServiceAccountEntity {
 
   @Column({ type: 'varchar', length: 16, default: 'provisioning' })
   state: ServiceAccountState;
+
+  /** The current client secret, AES-256-GCM under a key derived from the master key. */
+  @Column({ name: 'secret_ciphertext', type: 'text', nullable: true })
+  secretCiphertext: string | null;
+
+  /** The last completed step of a rotation in progress (see SecretRotationService), or null. */
+  @Column({ name: 'secret_rotation_step', type: 'varchar', length: 16, nullable: true })
+  secretRotationStep: SecretRotationStep | null;
+
+  @Column({ name: 'secret_rotation_grace_hours', type: 'integer', nullable: true })
+  secretRotationGraceHours: number | null;
+
+  @Column({ name: 'previous_secret_valid_until', type: 'datetime', nullable: true })
+  previousSecretValidUntil: Date | null;
+
+  @Column({ name: 'secret_rotation_failures', type: 'integer', default: 0 })
+  secretRotationFailures: number;
+
+  @Column({ name: 'secret_rotation_error', type: 'varchar', length: 200, nullable: true })
+  secretRotationError: string | null;
 
   @Column({ name: 'created_at', type: 'datetime' })
   createdAt: Date;
