@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module.js';
 import { KeycloakModule } from './keycloak/keycloak.module.js';
 import { CoreModule } from './core.module.js';
 import { ServiceAccountsModule } from './service-accounts/service-accounts.module.js';
+import { GitopsModule } from './gitops/gitops.module.js';
 
 export interface AppModuleOptions {
   /** Where log lines go; tests capture them to check that no secret is ever logged. */
@@ -32,6 +33,7 @@ export class AppModule {
         KeycloakModule,
         AuditModule,
         ServiceAccountsModule,
+        GitopsModule,
         AuthModule,
       ],
     };

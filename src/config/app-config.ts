@@ -67,6 +67,8 @@ export class AppConfig {
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
   };
+  /** GitOps apply deletes at most this many accounts per run unless forced. */
+  readonly gitops: { maxDeletions: number };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -113,6 +115,7 @@ export class AppConfig {
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
     };
+    this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -1,0 +1,76 @@
+import { createInterface } from 'node:readline/promises';
+import { flag, stringOption, type CliCommand, type CliIo } from '../../cli/cli-command.js';
+import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
+import { renderApply, renderPlan } from '../render/gitops-renderer.js';
+import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
+import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
+import { definitionsDir, withBooleanFlags } from './gitops-args.js';
+import { cliContext, intOption, loadForCommand, realmsOption, serverOf, withDefinedAt } from './gitops-cli.support.js';
+
+const BOOLEAN_FLAGS = ['prune', 'json', 'auto-approve', 'force-deletions'];
+
+/**
+ * `keysmith apply DIR`: makes Keycloak and Keysmith match the files. Without `--auto-approve` it
+ * shows the plan and asks first (and refuses to run unattended).
+ */
+export const applyCommand: CliCommand = {
+  name: 'apply',
+  summary: 'make Keycloak and Keysmith match the definitions (exit 0 done, 1 failed: the summary lists what was applied)',
+  usage: 'apply DIR [--prune] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--realm R] [--json] [--server URL]',
+  async run(rawArgs, io, app) {
+    const args = withBooleanFlags(rawArgs, BOOLEAN_FLAGS);
+    const dir = definitionsDir(args);
+    const desired = await loadForCommand(dir, io);
+    if (!desired) return 1;
+    const options = {
+      prune: flag(args, 'prune'),
+      realms: realmsOption(args),
+      source: stringOption(args, 'source') ?? null,
+      maxDeletions: intOption(args, 'max-deletions'),
+      forceDeletions: flag(args, 'force-deletions'),
+    };
+    const server = serverOf(args);
+
+    if (!flag(args, 'auto-approve')) {
+      const planOptions = { prune: options.prune, realms: options.realms };
+      let plan = server
+        ? await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...planOptions })
+        : await (await app()).get(PlanDefinitionsUseCase).execute(desired, planOptions);
+      plan = { ...plan, accounts: withDefinedAt(plan.accounts, desired) };
+      for (const line of renderPlan(plan)) io.out(line);
+      if (plan.summary.errors > 0 || plan.summary.forbidden > 0) return 1;
+      if (!plan.hasChanges) return 0;
+      if (!(await confirm(io))) {
+        io.err('apply cancelled');
+        return 1;
+      }
+    }
+
+    const summary = server
+      ? await server.post<ApplySummary>('/v1/gitops/apply', {
+          definitions: desired.map((d) => d.definition),
+          prune: options.prune,
+          realms: options.realms,
+          forceDeletions: options.forceDeletions,
+          ...(options.source ? { source: options.source } : {}),
+          ...(options.maxDeletions !== undefined ? { maxDeletions: options.maxDeletions } : {}),
+        })
+      : await (await app()).get(ApplyDefinitionsUseCase).execute(cliContext(options.source), desired, options);
+    if (flag(args, 'json')) io.out(JSON.stringify(summary, null, 2));
+    else for (const line of renderApply(summary)) io.out(line);
+    return summary.ok ? 0 : 1;
+  },
+};
+
+async function confirm(io: CliIo): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    io.err('apply needs --auto-approve when not run in a terminal (review the plan with keysmith plan first)');
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question('Apply these changes? Only "yes" is accepted: ')).trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,27 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
+import { ExportDefinitionsUseCase } from '../usecases/export-definitions.usecase.js';
+
+/** `keysmith export --realm R [--out DIR]`: definitions for the accounts Keysmith manages in a realm. */
+export const exportCommand: CliCommand = {
+  name: 'export',
+  summary: 'write definitions for the service accounts Keysmith manages in a realm (to DIR/<realm>/<clientId>.yaml, or stdout)',
+  usage: 'export --realm R [--out DIR]',
+  async run(args, io, app) {
+    const realm = requireOption(args, 'realm');
+    const out = stringOption(args, 'out');
+    const definitions = await (await app()).get(ExportDefinitionsUseCase).execute(realm);
+    if (!out) {
+      io.out(definitions.map((definition) => stringify(definition).trimEnd()).join('\n---\n'));
+      return 0;
+    }
+    await mkdir(join(out, realm), { recursive: true });
+    for (const definition of definitions) {
+      await writeFile(join(out, realm, `${definition.metadata.name}.yaml`), stringify(definition));
+    }
+    io.err(`wrote ${definitions.length} definition(s) to ${join(out, realm)}`);
+    return 0;
+  },
+};

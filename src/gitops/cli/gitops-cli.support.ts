@@ -1,0 +1,57 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
+import { CliUsageError, stringOption, listOption, type CliArgs, type CliIo } from '../../cli/cli-command.js';
+import { formatIssue, loadDefinitions, type LoadedDefinition } from '../definitions/definition-loader.js';
+import type { DesiredAccount } from '../usecases/desired-accounts.js';
+import { GitopsServerClient } from './gitops-server.client.js';
+
+/**
+ * Loads the definitions a command works on. Schema problems stop the command (exit 1) with every
+ * error printed; guard rails are left to the plan, which flags them per account.
+ */
+export async function loadForCommand(dir: string, io: CliIo): Promise<DesiredAccount[] | undefined> {
+  const result = await loadDefinitions(dir);
+  if (result.issues.length > 0) {
+    for (const issue of result.issues) io.err(formatIssue(issue));
+    io.err(`${result.issues.length} error(s) in the definitions; run keysmith validate ${dir}`);
+    return undefined;
+  }
+  return result.definitions.map(toDesired);
+}
+
+export function toDesired(loaded: LoadedDefinition): DesiredAccount {
+  return { definition: loaded.definition, definedAt: `${loaded.location.file}:${loaded.location.line}` };
+}
+
+export function serverOf(args: CliArgs): GitopsServerClient | undefined {
+  const server = stringOption(args, 'server');
+  if (args.options.server === true) throw new CliUsageError('--server needs a URL');
+  return server ? GitopsServerClient.fromEnv(server) : undefined;
+}
+
+export function realmsOption(args: CliArgs): string[] {
+  return listOption(args, 'realm');
+}
+
+export function intOption(args: CliArgs, name: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new CliUsageError(`--${name} must be a whole number`);
+  return Number(text);
+}
+
+/** Who acts in-process: the CLI, named by the operating-system user. */
+export function cliContext(source: string | null = null): OperationContext {
+  return systemContext('cli', process.env.USER ?? process.env.USERNAME ?? 'keysmith-cli', source);
+}
+
+/** Re-attaches file positions to a plan computed by a server, which never saw the files. */
+export function withDefinedAt<T extends { realm: string; clientId: string; definedAt?: string }>(items: T[], desired: DesiredAccount[]): T[] {
+  const where = new Map(desired.map((d) => [`${d.definition.metadata.realm}/${d.definition.metadata.name}`, d.definedAt]));
+  return items.map((item) => {
+    const definedAt = where.get(`${item.realm}/${item.clientId}`);
+    return definedAt ? { ...item, definedAt } : item;
+  });
+}
+
+export type AppFactory = () => Promise<INestApplicationContext>;

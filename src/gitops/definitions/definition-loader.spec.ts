@@ -1,0 +1,129 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatIssue, loadDefinitions, parseDefinitions, type DefinitionCheck } from './definition-loader.js';
+import { definitionJsonSchema } from './definition.schema.js';
+
+const GOOD = `apiVersion: keysmith/v1
+kind: ServiceAccount
+metadata:
+  name: billing-worker
+  realm: platform
+  owner: team-billing
+spec:
+  description: Nightly billing export
+  realmRoles: [orders-reader]
+  clientRoles:
+    orders-api: [read]
+  defaultScopes: [read:data]
+`;
+
+describe('definition loader', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keysmith-defs-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function write(name: string, text: string): string {
+    const file = join(dir, name);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return file;
+  }
+
+  it('loads a folder tree with several documents per file, lists and JSON, filling spec defaults', async () => {
+    write('a.yaml', `${GOOD}---\n${GOOD.replace('billing-worker', 'billing-reader')}`);
+    write('team/b.yml', `- ${GOOD.replace('billing-worker', 'listed-one').split('\n').join('\n  ')}`);
+    write('team/deeper/c.json', JSON.stringify({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name: 'json-one', realm: 'platform', owner: 'x' } }));
+    write('notes.txt', 'not a definition');
+    write('.hidden/skip.yaml', 'not: [valid');
+
+    const result = await loadDefinitions(dir);
+
+    expect(result.issues).toEqual([]);
+    expect(result.definitions.map((d) => d.definition.metadata.name).sort()).toEqual(['billing-reader', 'billing-worker', 'json-one', 'listed-one']);
+    const second = result.definitions.find((d) => d.definition.metadata.name === 'billing-reader')!;
+    expect(second.location).toEqual({ file: join(dir, 'a.yaml'), line: 14 });
+    const json = result.definitions.find((d) => d.definition.metadata.name === 'json-one')!.definition;
+    expect(json.spec).toMatchObject({ description: '', enabled: true, realmRoles: [], clientRoles: {}, secretRotation: { everyDays: 90, graceHours: 24 } });
+  });
+
+  it('substitutes ${VAR} from the environment, typed when a plain value is one variable', () => {
+    const text = GOOD.replace('owner: team-billing', 'owner: ${OWNER}')
+      .replace('description: Nightly billing export', () => 'description: "export for ${TEAM} costs $${NOT_A_VAR}"\n  enabled: ${ENABLED}');
+    const { definitions, issues } = parseDefinitions('x.yaml', text, { env: { OWNER: 'team-x', TEAM: 'billing', ENABLED: 'false' } });
+    expect(issues).toEqual([]);
+    expect(definitions[0].definition.metadata.owner).toBe('team-x');
+    expect(definitions[0].definition.spec.description).toBe('export for billing costs ${NOT_A_VAR}');
+    expect(definitions[0].definition.spec.enabled).toBe(false);
+  });
+
+  const badCases: { name: string; text: string; expected: string[]; env?: Record<string, string> }[] = [
+    { name: 'bad YAML', text: 'apiVersion: keysmith/v1\nmetadata: [unclosed\n', expected: ['bad.yaml:2: (document): invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+    { name: 'duplicate key', text: GOOD.replace('kind: ServiceAccount', 'kind: ServiceAccount\nkind: ServiceAccount'), expected: ['bad.yaml:3: (document): invalid YAML: Map keys must be unique'] },
+    { name: 'unknown field', text: GOOD.replace('  defaultScopes', '  colour: blue\n  defaultScopes'), expected: ['bad.yaml:12: spec.colour: is not a known field'] },
+    { name: 'unknown top-level field', text: `${GOOD}status: {}\n`, expected: ['bad.yaml:13: status: is not a known field'] },
+    { name: 'bad clientId', text: GOOD.replace('name: billing-worker', 'name: Billing_Worker'), expected: ['bad.yaml:4: metadata.name: must match ^[a-z][a-z0-9-]{2,62}$'] },
+    { name: 'unset variable', text: GOOD.replace('owner: team-billing', 'owner: ${NO_SUCH_VARIABLE}'), expected: ['bad.yaml:6: (value): environment variable NO_SUCH_VARIABLE is not set'] },
+    { name: 'wrong apiVersion', text: GOOD.replace('keysmith/v1', 'keysmith/v2'), expected: ['bad.yaml:1: apiVersion: must be "keysmith/v1"'] },
+    { name: 'wrong kind', text: GOOD.replace('kind: ServiceAccount', 'kind: Client'), expected: ['bad.yaml:2: kind: must be "ServiceAccount"'] },
+    { name: 'wrong type', text: GOOD.replace('  defaultScopes', '  enabled: "yes please"\n  defaultScopes'), expected: ['bad.yaml:12: spec.enabled: Invalid input: expected boolean, received string'] },
+    { name: 'wrong type in a list', text: GOOD.replace('[orders-reader]', '[orders-reader, 42]'), expected: ['bad.yaml:9: spec.realmRoles[1]: Invalid input: expected string, received number'] },
+    { name: 'missing field', text: GOOD.replace('  owner: team-billing\n', ''), expected: ['bad.yaml:3: metadata.owner: is required'] },
+    { name: 'repeated role', text: GOOD.replace('[orders-reader]', '[orders-reader, orders-reader]'), expected: ['bad.yaml:9: spec.realmRoles: must not repeat a name'] },
+    { name: 'policy out of range', text: `${GOOD}  apiKeyPolicy: { defaultTtlDays: 120 }\n`, expected: ['bad.yaml:13: spec.apiKeyPolicy.defaultTtlDays: Too big'] },
+    { name: 'not a mapping', text: 'just a string\n', expected: ['bad.yaml:1: (document): Invalid input: expected object, received string'] },
+  ];
+
+  it.each(badCases)('reports $name with file, line and field', async ({ text, expected, env }) => {
+    write('bad.yaml', text);
+    const result = await loadDefinitions(dir, { env: env ?? {} });
+    const lines = result.issues.map(formatIssue).map((line) => line.slice(dir.length + 1));
+    for (const prefix of expected) expect(lines).toContainEqual(expect.stringContaining(prefix));
+    expect(result.definitions).toEqual([]);
+  });
+
+  it('names both places of a duplicate realm and name', async () => {
+    write('a.yaml', GOOD);
+    write('sub/b.yaml', `# another team\n${GOOD}`);
+    const result = await loadDefinitions(dir);
+    expect(result.issues.map(formatIssue)).toEqual([
+      `${join(dir, 'sub/b.yaml')}:5: metadata.name: service account platform/billing-worker is defined twice: here and at ${join(dir, 'a.yaml')}:4`,
+    ]);
+  });
+
+  it('runs checks and locates their problems', async () => {
+    write('a.yaml', GOOD.replace('orders-api: [read]', 'orders-api: [read]\n    realm-management: [manage-users]'));
+    const noRealmManagement: DefinitionCheck = (definition) =>
+      (definition.spec.clientRoles['realm-management'] ?? []).map((role, index) => ({
+        path: ['spec', 'clientRoles', 'realm-management', index],
+        message: `client role realm-management/${role} is forbidden`,
+      }));
+    const result = await loadDefinitions(dir, { checks: [noRealmManagement] });
+    expect(result.issues.map(formatIssue)).toEqual([`${join(dir, 'a.yaml')}:12: spec.clientRoles.realm-management[0]: client role realm-management/manage-users is forbidden`]);
+    expect(result.definitions).toEqual([]);
+  });
+
+  it('reports a missing folder and a folder without definitions', async () => {
+    expect((await loadDefinitions(join(dir, 'nope'))).issues.map((i) => i.message)).toEqual(['no such file or folder']);
+    expect((await loadDefinitions(dir)).issues.map((i) => i.message)).toEqual(['holds no *.yaml, *.yml or *.json file']);
+  });
+
+  it('publishes the JSON Schema generated from the zod schema (npm run schema:generate)', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+    const committed = JSON.parse(readFileSync(join(root, 'schemas/keysmith-v1.schema.json'), 'utf8'));
+    expect(committed).toEqual(definitionJsonSchema());
+  });
+});
+
+describe('examples/gitops', () => {
+  it('holds valid definitions', async () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+    const result = await loadDefinitions(join(root, 'examples/gitops'), { env: { DEPLOY_ENV: 'test' } });
+    expect(result.issues).toEqual([]);
+    expect(result.definitions.map((d) => d.definition.metadata.name).sort()).toEqual(['orders-audit-reader', 'orders-sync-worker', 'partner-acme-webhooks', 'reports-exporter']);
+  });
+});

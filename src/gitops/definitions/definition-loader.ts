@@ -1,0 +1,265 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { definitionSchema, type Definition } from './definition.schema.js';
+
+export type FieldPath = (string | number)[];
+
+/** One problem in the definition files, located to the file, the line and the field. */
+export interface DefinitionIssue {
+  file: string;
+  line: number;
+  field: string;
+  message: string;
+}
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+/** A valid definition and where it came from. `lineOf` finds the line of any field inside it. */
+export interface LoadedDefinition {
+  definition: Definition;
+  location: SourceLocation;
+  lineOf(path: FieldPath): number;
+}
+
+/**
+ * A policy check run on every schema-valid definition, such as the guard rails on grants. It
+ * returns the problems it finds, each with the path of the field at fault.
+ */
+export type DefinitionCheck = (definition: Definition) => { path: FieldPath; message: string }[];
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+  checks?: DefinitionCheck[];
+}
+
+export interface LoadResult {
+  definitions: LoadedDefinition[];
+  issues: DefinitionIssue[];
+  files: string[];
+}
+
+const DEFINITION_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
+const VARIABLE = /\$(\$)?\{([^}]*)\}/g;
+const WHOLE_VARIABLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Formats a field path as people read it: `spec.realmRoles[1]`, `metadata.name`. */
+export function formatPath(path: FieldPath): string {
+  return path.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), '') || '(document)';
+}
+
+export function formatIssue(issue: DefinitionIssue): string {
+  return `${issue.file}:${issue.line}: ${issue.field}: ${issue.message}`;
+}
+
+/** Sorts issues by file and line so that output is stable and readable. */
+export function sortIssues(issues: DefinitionIssue[]): DefinitionIssue[] {
+  return [...issues].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.field.localeCompare(b.field));
+}
+
+/** Every definition file under `path` (a folder walked recursively, or one file), in a stable order. */
+export async function findDefinitionFiles(path: string): Promise<string[]> {
+  const info = await stat(path);
+  if (info.isFile()) return [path];
+  const found: string[] = [];
+  const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) found.push(...(await findDefinitionFiles(full)));
+    } else if (entry.isFile() && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      found.push(full);
+    }
+  }
+  return found;
+}
+
+/**
+ * Loads every definition under a folder: parses each file (several YAML documents per file; a
+ * document may also be a list of definitions), substitutes `${VAR}`, validates against the schema,
+ * runs the checks, and refuses the same realm and name defined twice.
+ */
+export async function loadDefinitions(path: string, options: LoadOptions = {}): Promise<LoadResult> {
+  let files: string[];
+  try {
+    files = await findDefinitionFiles(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message;
+    return { definitions: [], files: [], issues: [{ file: path, line: 0, field: '(path)', message: reason }] };
+  }
+  const definitions: LoadedDefinition[] = [];
+  const issues: DefinitionIssue[] = [];
+  for (const file of files) {
+    const parsed = parseDefinitions(file, await readFile(file, 'utf8'), options);
+    definitions.push(...parsed.definitions);
+    issues.push(...parsed.issues);
+  }
+  issues.push(...duplicateIssues(definitions));
+  if (files.length === 0) issues.push({ file: path, line: 0, field: '(path)', message: 'holds no *.yaml, *.yml or *.json file' });
+  return { definitions, issues: sortIssues(issues), files };
+}
+
+/** Parses the text of one definition file; `file` is the name used in issues. */
+export function parseDefinitions(file: string, text: string, options: LoadOptions = {}): Omit<LoadResult, 'files'> {
+  const env = options.env ?? process.env;
+  const lineCounter = new LineCounter();
+  const definitions: LoadedDefinition[] = [];
+  const issues: DefinitionIssue[] = [];
+  // Errors found at the end of the input (an unclosed bracket) point at the last line with content.
+  const lastContent = Math.max(0, text.trimEnd().length - 1);
+  const lineAt = (offset: number) => lineCounter.linePos(Math.min(offset, lastContent)).line;
+  const documents = parseAllDocuments(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
+  const list = Array.isArray(documents) ? documents : [];
+
+  for (const doc of list) {
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length > 0) {
+      for (const problem of problems) {
+        issues.push({ file, line: lineAt(problem.pos[0]), field: '(document)', message: `invalid YAML: ${firstLine(problem.message)}` });
+      }
+      continue;
+    }
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
+
+    const substitution = substitute(doc, env);
+    for (const problem of substitution) issues.push({ file, line: lineAt(problem.offset), field: '(value)', message: problem.message });
+    if (substitution.length > 0) continue;
+
+    // A document that is a list holds several definitions; otherwise it is one.
+    const roots: { node: Node; prefix: FieldPath }[] = isSeq(doc.contents)
+      ? doc.contents.items.map((node, index) => ({ node: node as Node, prefix: [index] }))
+      : [{ node: doc.contents as Node, prefix: [] }];
+    const values: unknown[] = isSeq(doc.contents) ? (doc.toJS({ maxAliasCount: 100 }) as unknown[]) : [doc.toJS({ maxAliasCount: 100 })];
+
+    roots.forEach((root, index) => {
+      const lineOf = (path: FieldPath) => lineAt(offsetOf(root.node, path));
+      const result = definitionSchema.safeParse(values[index], { reportInput: true });
+      if (!result.success) {
+        for (const issue of zodIssues(result.error)) {
+          issues.push({ file, line: lineOf(issue.path), field: formatPath([...root.prefix, ...issue.path]), message: issue.message });
+        }
+        return;
+      }
+      const checkProblems = (options.checks ?? []).flatMap((check) => check(result.data));
+      for (const problem of checkProblems) {
+        issues.push({ file, line: lineOf(problem.path), field: formatPath([...root.prefix, ...problem.path]), message: problem.message });
+      }
+      if (checkProblems.length === 0) {
+        definitions.push({ definition: result.data, location: { file, line: lineOf([]) }, lineOf: (path) => lineOf(path) });
+      }
+    });
+  }
+  return { definitions, issues };
+}
+
+/** The same realm and name in two places is an error at each later place, naming the first. */
+export function duplicateIssues(definitions: LoadedDefinition[]): DefinitionIssue[] {
+  const seen = new Map<string, LoadedDefinition>();
+  const issues: DefinitionIssue[] = [];
+  for (const loaded of definitions) {
+    const key = `${loaded.definition.metadata.realm}/${loaded.definition.metadata.name}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, loaded);
+      continue;
+    }
+    issues.push({
+      file: loaded.location.file,
+      line: loaded.lineOf(['metadata', 'name']),
+      field: 'metadata.name',
+      message: `service account ${key} is defined twice: here and at ${first.location.file}:${first.lineOf(['metadata', 'name'])}`,
+    });
+  }
+  return issues;
+}
+
+/** zod issues as field paths and messages; unknown keys become one issue per key. */
+export function zodIssues(error: z.ZodError): { path: FieldPath; message: string }[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known field' }));
+    if (issue.code === 'invalid_type' && issue.input === undefined) return [{ path, message: 'is required' }];
+    if (issue.code === 'invalid_value' && path.length === 1 && (path[0] === 'apiVersion' || path[0] === 'kind')) {
+      return [{ path, message: `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}` }];
+    }
+    return [{ path, message: issue.message }];
+  });
+}
+
+/**
+ * Replaces `${VAR}` in every scalar with the variable's value; `$${VAR}` stands for a literal
+ * `${VAR}`. An unquoted value that is exactly one variable takes the variable's YAML type, so
+ * `enabled: ${ENABLED}` can be a boolean. Returns one problem per unset or malformed variable.
+ */
+function substitute(doc: Document, env: Record<string, string | undefined>): { offset: number; message: string }[] {
+  const problems: { offset: number; message: string }[] = [];
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const offset = node.range?.[0] ?? 0;
+      const whole = node.type === 'PLAIN' ? WHOLE_VARIABLE.exec(node.value) : null;
+      if (whole) {
+        const value = env[whole[1]];
+        if (value === undefined) problems.push({ offset, message: `environment variable ${whole[1]} is not set` });
+        else node.value = scalarValue(value);
+        return;
+      }
+      node.value = node.value.replace(VARIABLE, (match, escaped: string | undefined, name: string) => {
+        if (escaped) return match.slice(1);
+        if (!VARIABLE_NAME.test(name)) {
+          problems.push({ offset, message: `"${match}" is not a valid variable reference (use \${NAME}, or $\${...} for a literal)` });
+          return match;
+        }
+        const value = env[name];
+        if (value === undefined) {
+          problems.push({ offset, message: `environment variable ${name} is not set` });
+          return match;
+        }
+        return value;
+      });
+    },
+  });
+  return problems;
+}
+
+function scalarValue(text: string): unknown {
+  try {
+    const value: unknown = parseYaml(text);
+    return value === null || ['string', 'number', 'boolean'].includes(typeof value) ? value : text;
+  } catch {
+    return text;
+  }
+}
+
+/** The source offset of the node at `path` (or of the deepest part of it that exists). */
+function offsetOf(root: Node, path: FieldPath): number {
+  let node: unknown = root;
+  let offset = root.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}

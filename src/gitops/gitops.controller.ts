@@ -1,0 +1,84 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { Ctx, type OperationContext } from '../common/context/operation-context.js';
+import { DomainError, type FieldError } from '../common/errors/domain-error.js';
+import { ApiJson, ApiProblems, ApiZodBody } from '../common/http/api-docs.js';
+import { ZodPipe } from '../common/http/zod-validation.js';
+import { formatPath, zodIssues } from './definitions/definition-loader.js';
+import { definitionSchema } from './definitions/definition.schema.js';
+import { applyRequestSchema, planRequestSchema, type ApplyRequest, type PlanRequest } from './dto/gitops.schemas.js';
+import { ApplyDefinitionsUseCase } from './usecases/apply-definitions.usecase.js';
+import { accountKey, type DesiredAccount } from './usecases/desired-accounts.js';
+import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
+
+/** Plan and apply of definition bundles over HTTP: what `keysmith plan|apply --server URL` calls. */
+@ApiTags('gitops')
+@Controller('v1/gitops')
+export class GitopsController {
+  constructor(
+    private readonly planner: PlanDefinitionsUseCase,
+    private readonly applier: ApplyDefinitionsUseCase,
+  ) {}
+
+  @Post('plan')
+  @HttpCode(200)
+  @RequireScopes('gitops:apply')
+  @ApiOperation({
+    summary: 'Plan a bundle of definitions',
+    description:
+      'What apply would create, change (field by field, roles and scopes by name) and delete (with `prune`: GitOps-managed accounts absent from the bundle, in the realms it names or lists in `realms`). Writes nothing. Guard-rail violations and per-account errors are flagged in the plan. A caller confined to one owner plans only that owner\'s accounts.',
+  })
+  @ApiZodBody(planRequestSchema, 'definitions: keysmith/v1 ServiceAccount documents, as in the files (after ${VAR} substitution)')
+  @ApiJson(200, 'The plan: { accounts, notPruned, summary, hasChanges }')
+  @ApiProblems(400, 401, 403)
+  plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
+    return this.planner.execute(parseBundle(body.definitions), { prune: body.prune, realms: body.realms, owner: context.owner });
+  }
+
+  @Post('apply')
+  @HttpCode(200)
+  @RequireScopes('gitops:apply')
+  @ApiOperation({
+    summary: 'Apply a bundle of definitions',
+    description:
+      'Creates and updates accounts through the same code as PUT, deletes only with `prune` and only GitOps-managed accounts, at most `maxDeletions` (default 10) per run unless `forceDeletions`. `source` (such as a commit sha) is recorded on every audit event and account. One account failing does not stop the others: the answer lists `applied` and `failed`, and `ok` is false. Client secrets of created accounts are never returned; read them with GET .../secret.',
+  })
+  @ApiZodBody(applyRequestSchema)
+  @ApiJson(200, 'The summary: { source, applied, failed, refused?, ok }')
+  @ApiProblems(400, 401, 403)
+  apply(@Body(new ZodPipe(applyRequestSchema)) body: ApplyRequest, @Ctx() context: OperationContext) {
+    return this.applier.execute(context, parseBundle(body.definitions), {
+      prune: body.prune,
+      realms: body.realms,
+      owner: context.owner,
+      source: body.source ?? null,
+      maxDeletions: body.maxDeletions,
+      forceDeletions: body.forceDeletions,
+    });
+  }
+}
+
+/** Validates each definition of a bundle; every error names its index and field. Duplicates are errors. */
+export function parseBundle(definitions: unknown[]): DesiredAccount[] {
+  const errors: FieldError[] = [];
+  const desired: DesiredAccount[] = [];
+  const seen = new Map<string, number>();
+  definitions.forEach((raw, index) => {
+    const result = definitionSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) {
+      for (const issue of zodIssues(result.error)) errors.push({ field: formatPath(['definitions', index, ...issue.path]), message: issue.message });
+      return;
+    }
+    const key = accountKey(result.data.metadata.realm, result.data.metadata.name);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      errors.push({ field: formatPath(['definitions', index, 'metadata', 'name']), message: `service account ${key} is also defined at definitions[${first}]` });
+      return;
+    }
+    seen.set(key, index);
+    desired.push({ definition: result.data });
+  });
+  if (errors.length > 0) throw DomainError.validation(errors, 'One or more definitions are invalid.');
+  return desired;
+}

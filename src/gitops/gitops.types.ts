@@ -1,0 +1,63 @@
+import type { AccountChange } from './gitops-accounts.port.js';
+
+export type PlannedAction = 'create' | 'update' | 'delete' | 'noop' | 'error';
+
+/** What apply would do to one service account. Holds no secret. */
+export interface AccountPlan {
+  realm: string;
+  clientId: string;
+  action: PlannedAction;
+  /** Field by field, roles and scopes by name. */
+  changes: AccountChange[];
+  /** Grants the guard-rail policy forbids: apply refuses this account. */
+  forbidden: string[];
+  /** The account exists but was made through the API; apply hands it to GitOps (no Keycloak change). */
+  adopt?: boolean;
+  error?: { code: string; detail: string };
+  /** Where the definition is, when it came from files. */
+  definedAt?: string;
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  delete: number;
+  noop: number;
+  forbidden: number;
+  errors: number;
+}
+
+export interface GitopsPlan {
+  accounts: AccountPlan[];
+  /** GitOps-managed accounts absent from the definitions that stay because `--prune` was not given. */
+  notPruned: { realm: string; clientId: string }[];
+  summary: PlanSummary;
+  /** True when apply would change anything. */
+  hasChanges: boolean;
+}
+
+export interface AppliedAccount {
+  realm: string;
+  clientId: string;
+  action: 'created' | 'updated' | 'deleted' | 'unchanged';
+  changes: AccountChange[];
+  /** For a created account: where its client secret can be read (it is never printed). */
+  secret?: string;
+}
+
+export interface FailedAccount {
+  realm: string;
+  clientId: string;
+  action: PlannedAction;
+  code: string;
+  detail: string;
+}
+
+export interface ApplySummary {
+  source: string | null;
+  applied: AppliedAccount[];
+  failed: FailedAccount[];
+  /** Deletions refused by the cap; nothing at all is applied then. */
+  refused?: { reason: string; deletions: number; maxDeletions: number };
+  ok: boolean;
+}

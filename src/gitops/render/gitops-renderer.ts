@@ -1,0 +1,64 @@
+import type { AccountChange } from '../gitops-accounts.port.js';
+import type { AccountPlan, ApplySummary, GitopsPlan } from '../gitops.types.js';
+
+const SYMBOL: Record<AccountPlan['action'], string> = { create: '+', update: '~', delete: '-', noop: ' ', error: '!' };
+
+function value(v: unknown): string {
+  return v === null || v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** One change as a plan line: `+ realmRoles: orders-reader`, `~ description: "a" → "b"`. */
+export function formatChange(change: AccountChange): string {
+  if (change.action === 'add') return `+ ${change.field}: ${change.value}`;
+  if (change.action === 'remove') return `- ${change.field}: ${change.value}`;
+  return change.from === null || change.from === undefined ? `+ ${change.field}: ${value(change.to)}` : `~ ${change.field}: ${value(change.from)} → ${value(change.to)}`;
+}
+
+/** The plan as people read it in a terminal or a pull-request comment. Holds no secret. */
+export function renderPlan(plan: GitopsPlan): string[] {
+  const lines: string[] = [];
+  for (const account of plan.accounts) {
+    if (account.action === 'noop' && !account.adopt && account.forbidden.length === 0) continue;
+    const where = account.definedAt ? `  (${account.definedAt})` : '';
+    const verb = account.action === 'noop' ? 'adopt' : account.action;
+    lines.push(`${SYMBOL[account.action]} ${account.realm}/${account.clientId}: ${verb}${where}`);
+    if (account.adopt) lines.push('    ~ managedBy: api → gitops');
+    for (const change of account.changes) lines.push(`    ${formatChange(change)}`);
+    for (const grant of account.forbidden) lines.push(`    ✗ forbidden by the guard-rail policy: ${grant}`);
+    if (account.error) lines.push(`    ✗ ${account.error.code}: ${account.error.detail}`);
+  }
+  for (const kept of plan.notPruned) lines.push(`  ${kept.realm}/${kept.clientId}: not in the definitions; kept (deleted only with --prune)`);
+  const s = plan.summary;
+  if (lines.length) lines.push('');
+  lines.push(
+    `Plan: ${s.create} to create, ${s.update} to change, ${s.delete} to delete, ${s.noop} unchanged` +
+      (s.forbidden ? `, ${s.forbidden} refused by guard rails` : '') +
+      (s.errors ? `, ${s.errors} with errors` : '') +
+      '.',
+  );
+  return lines;
+}
+
+/** The apply summary: what was applied, what failed, where new secrets are. */
+export function renderApply(summary: ApplySummary): string[] {
+  const lines: string[] = [];
+  if (summary.refused) {
+    lines.push(`✗ refused: ${summary.refused.reason}`);
+    return lines;
+  }
+  for (const item of summary.applied) {
+    if (item.action === 'unchanged') continue;
+    lines.push(`${item.action === 'created' ? '+' : item.action === 'deleted' ? '-' : '~'} ${item.realm}/${item.clientId}: ${item.action}`);
+    for (const change of item.changes) lines.push(`    ${formatChange(change)}`);
+    if (item.secret) lines.push(`    client secret: not printed; read it with ${item.secret} (scope secrets:read)`);
+  }
+  for (const item of summary.failed) lines.push(`✗ ${item.realm}/${item.clientId}: ${item.action} failed: ${item.code}: ${item.detail}`);
+  const count = (action: string) => summary.applied.filter((a) => a.action === action).length;
+  if (lines.length) lines.push('');
+  lines.push(
+    `Apply ${summary.ok ? 'complete' : 'failed'}: ${count('created')} created, ${count('updated')} changed, ${count('deleted')} deleted, ${count('unchanged')} unchanged, ${summary.failed.length} failed` +
+      (summary.source ? ` (source ${summary.source})` : '') +
+      '.',
+  );
+  return lines;
+}

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import pLimit from 'p-limit';
+import { AppConfig } from '../../config/app-config.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import type { ServiceAccountSpec } from '../../service-accounts/dto/service-account.schemas.js';
+import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { GitopsAccounts, type AccountChange } from '../gitops-accounts.port.js';
+import type { AccountPlan, GitopsPlan } from '../gitops.types.js';
+import { accountKey, desiredSpec, realmsOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
+
+/** How many accounts are planned at once; Keycloak calls are bounded again by the Keycloak module. */
+const PLAN_CONCURRENCY = 16;
+
+/**
+ * Computes what apply would do for a bundle of definitions, without writing anything: per account
+ * created, changed field by field, or deleted, with guard-rail violations flagged. Uses the
+ * service-accounts feature's own change computation, the one PUT applies.
+ */
+@Injectable()
+export class PlanDefinitionsUseCase {
+  constructor(
+    private readonly accounts: GitopsAccounts,
+    private readonly config: AppConfig,
+  ) {}
+
+  async execute(desired: DesiredAccount[], options: BundleOptions): Promise<GitopsPlan> {
+    const existing = await this.existingAccounts(desired, options);
+    const limit = pLimit(PLAN_CONCURRENCY);
+    const planned = await Promise.all(desired.map((item) => limit(() => this.planOne(item, existing, options))));
+    const { deletions, kept } = this.pruneCandidates(desired, existing, options);
+    const accounts = [
+      ...planned,
+      ...(options.prune ? deletions.map((account) => deletionPlan(account)) : []),
+    ].sort((a, b) => a.realm.localeCompare(b.realm) || a.clientId.localeCompare(b.clientId));
+    return summarise(accounts, options.prune ? [] : kept.map(({ realm, clientId }) => ({ realm, clientId })));
+  }
+
+  /** The accounts Keysmith holds in every managed realm the bundle touches, by realm/clientId. */
+  async existingAccounts(desired: DesiredAccount[], options: BundleOptions): Promise<Map<string, ServiceAccountView>> {
+    const realms = realmsOf(desired, options).filter((realm) => this.config.isManagedRealm(realm));
+    const lists = await Promise.all(realms.map((realm) => this.accounts.listAll(realm)));
+    return new Map(lists.flat().map((account) => [accountKey(account.realm, account.clientId), account]));
+  }
+
+  /**
+   * GitOps-managed accounts that no definition names: deleted with prune. Accounts made through
+   * the API, and other owners' accounts for an owner-confined caller, are never candidates.
+   */
+  pruneCandidates(desired: DesiredAccount[], existing: Map<string, ServiceAccountView>, options: BundleOptions): { deletions: ServiceAccountView[]; kept: ServiceAccountView[] } {
+    const wanted = new Set(desired.map((d) => accountKey(d.definition.metadata.realm, d.definition.metadata.name)));
+    const orphans = [...existing.values()].filter(
+      (account) => account.managedBy === 'gitops' && !wanted.has(accountKey(account.realm, account.clientId)) && (!options.owner || account.owner === options.owner),
+    );
+    return { deletions: orphans, kept: orphans };
+  }
+
+  private async planOne(item: DesiredAccount, existing: Map<string, ServiceAccountView>, options: BundleOptions): Promise<AccountPlan> {
+    const { realm, name: clientId, owner } = item.definition.metadata;
+    const spec = desiredSpec(item.definition);
+    const base = { realm, clientId, ...(item.definedAt ? { definedAt: item.definedAt } : {}) };
+    try {
+      if (options.owner && owner !== options.owner) {
+        throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
+      }
+      const result = await this.accounts.plan(realm, clientId, spec);
+      const current = existing.get(accountKey(realm, clientId));
+      return {
+        ...base,
+        action: result.action,
+        changes: result.action === 'create' ? creationChanges(spec) : result.changes,
+        forbidden: result.forbidden,
+        ...(current && current.managedBy !== 'gitops' ? { adopt: true } : {}),
+      };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return { ...base, action: 'error', changes: [], forbidden: [], error: { code: error.code, detail: error.detail } };
+    }
+  }
+}
+
+/** A create as a change list: every field the new account gets. */
+export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
+  const set = (field: string, to: unknown): AccountChange => ({ field, action: 'set', from: null, to });
+  const add = (field: string, values: string[]) => [...values].sort().map((value): AccountChange => ({ field, action: 'add', value }));
+  return [
+    set('owner', spec.owner),
+    ...(spec.description ? [set('description', spec.description)] : []),
+    set('enabled', spec.enabled),
+    ...add('realmRoles', spec.realmRoles),
+    ...Object.keys(spec.clientRoles).sort().flatMap((client) => add(`clientRoles.${client}`, spec.clientRoles[client])),
+    ...add('defaultScopes', spec.defaultScopes),
+    ...add('optionalScopes', spec.optionalScopes),
+    set('secretRotation.everyDays', spec.secretRotation.everyDays),
+    set('secretRotation.graceHours', spec.secretRotation.graceHours),
+    set('apiKeyPolicy.defaultTtlDays', spec.apiKeyPolicy.defaultTtlDays),
+    set('apiKeyPolicy.maxTtlDays', spec.apiKeyPolicy.maxTtlDays),
+    set('apiKeyPolicy.rateLimit', spec.apiKeyPolicy.rateLimit),
+  ];
+}
+
+function deletionPlan(account: ServiceAccountView): AccountPlan {
+  return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [] };
+}
+
+export function summarise(accounts: AccountPlan[], notPruned: GitopsPlan['notPruned']): GitopsPlan {
+  const count = (action: AccountPlan['action']) => accounts.filter((a) => a.action === action).length;
+  const summary = {
+    create: count('create'),
+    update: count('update'),
+    delete: count('delete'),
+    noop: count('noop'),
+    forbidden: accounts.filter((a) => a.forbidden.length > 0).length,
+    errors: count('error'),
+  };
+  const hasChanges = summary.create + summary.update + summary.delete > 0 || accounts.some((a) => a.adopt);
+  return { accounts, notPruned, summary, hasChanges };
+}
