@@ -74,6 +74,34 @@ async function ensureScope(realm, name, extra = {}) {
   return scope;
 }
 
+// Client-secret rotation for Keysmith's clients only: a profile with the secret-rotation executor
+// and a policy whose condition matches the keysmith.managed-by attribute. Other clients keep their
+// secret policy. The periods are long on purpose: Keysmith's schedule decides when a secret is
+// rotated and when a rotated one ends (it invalidates it after the grace window), not Keycloak.
+async function ensureSecretRotationPolicy(realm) {
+  const profileName = 'keysmith-secret-rotation';
+  const { profiles = [] } = await kc.clientPolicies.listProfiles({ realm });
+  const profile = {
+    name: profileName,
+    description: 'Keysmith-managed clients: the previous secret stays valid until Keysmith invalidates it',
+    executors: [{ executor: 'secret-rotation', configuration: {
+      'expiration-period': String(10 * 365 * 86400),
+      'rotated-expiration-period': String(31 * 86400),
+      'remaining-rotation-period': '1',
+    } }],
+  };
+  await kc.clientPolicies.createProfiles({ realm, profiles: [...profiles.filter((p) => p.name !== profileName), profile] });
+  const { policies = [] } = await kc.clientPolicies.listPolicies({ realm });
+  const policy = {
+    name: 'keysmith-managed-clients',
+    description: 'Clients made by Keysmith',
+    enabled: true,
+    conditions: [{ condition: 'client-attributes', configuration: { attributes: JSON.stringify([{ key: 'keysmith.managed-by', value: 'keysmith' }]), is_negative_logic: false } }],
+    profiles: [profileName],
+  };
+  await kc.clientPolicies.updatePolicy({ realm, policies: [...policies.filter((p) => p.name !== policy.name), policy] });
+}
+
 const serviceAccountClient = (clientId, secret, extra = {}) => ({
   clientId, protocol: 'openid-connect', enabled: true, publicClient: false, clientAuthenticatorType: 'client-secret',
   secret, serviceAccountsEnabled: true, standardFlowEnabled: false, implicitFlowEnabled: false,
@@ -92,6 +120,7 @@ for (const realm of realms) {
     if (!(await kc.clients.findRole({ realm, id: ordersId, roleName: name }))) await kc.clients.createRole({ realm, id: ordersId, name });
   }
   for (const name of grantScopes) await ensureScope(realm, name);
+  await ensureSecretRotationPolicy(realm);
 }
 
 // Keysmith's own API scopes and audience live in the realm whose JWTs Keysmith accepts.

@@ -11,6 +11,10 @@ import { HealthModule } from './health/health.module.js';
 import { KeycloakModule } from './keycloak/keycloak.module.js';
 import { CoreModule } from './core.module.js';
 import { ServiceAccountsModule } from './service-accounts/service-accounts.module.js';
+import { SecretsModule } from './secrets/secrets.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { ScheduleModule } from '@nestjs/schedule';
 import { GitopsModule } from './gitops/gitops.module.js';
 
 export interface AppModuleOptions {
@@ -32,6 +36,10 @@ export class AppModule {
         HealthModule,
         KeycloakModule,
         AuditModule,
+        SecretsModule,
+        WebhooksModule,
+        ScheduleModule.forRoot(),
+        JobsModule,
         ServiceAccountsModule,
         GitopsModule,
         AuthModule,

@@ -22,6 +22,12 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     const res = await t.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(res.json().details).toMatchObject({ database: { status: 'up' }, keycloak: { status: 'up' } });
+    let rotation = res.json().details.secretRotation;
+    for (let i = 0; i < 40 && rotation.graceWindow === 'unknown'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      rotation = (await t.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
+    }
+    expect(rotation).toMatchObject({ status: 'up', graceWindow: true, realms: { platform: { feature: true, policy: true } } });
   });
 
   it('is not ready while Keycloak is stopped, and recovers when it is back', async () => {

@@ -1,4 +1,6 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { SecretRotationService } from '../service-accounts/services/secret-rotation.service.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import { HealthIndicatorService } from '@nestjs/terminus';
@@ -17,6 +19,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly keycloak: KeycloakService,
     private readonly metrics: MetricsRegistry,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Get('healthz')
@@ -31,7 +34,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)' })
   async readiness(@Res() reply: FastifyReply) {
     try {
-      const result = await this.health.check([() => this.database.pingCheck('database', { timeout: 2_000 }), () => this.keycloakCheck()]);
+      const result = await this.health.check([() => this.database.pingCheck('database', { timeout: 2_000 }), () => this.keycloakCheck(), () => this.secretRotationCheck()]);
       return reply.send(result);
     } catch (error) {
       // Terminus reports "not ready" as an exception carrying the same details body.
@@ -47,6 +50,20 @@ export class HealthController {
   async metricsText(@Res() reply: FastifyReply) {
     const text = await this.metrics.registry.metrics();
     return reply.type(this.metrics.registry.contentType).send(text);
+  }
+
+  /** Informational: whether rotation keeps a grace window in each realm (as checked at start-up). Never fails readiness. */
+  private secretRotationCheck(): HealthIndicatorResult {
+    const indicator = this.indicators.check('secretRotation');
+    try {
+      const rotation = this.moduleRef.get(SecretRotationService, { strict: false });
+      const realms = rotation.knownSupport();
+      if (Object.keys(realms).length === 0) return indicator.up({ graceWindow: 'unknown' });
+      const graceWindow = Object.values(realms).every((support) => support.feature && support.policy);
+      return indicator.up({ graceWindow, realms });
+    } catch {
+      return indicator.up({ graceWindow: 'unknown' });
+    }
   }
 
   private async keycloakCheck(): Promise<HealthIndicatorResult> {

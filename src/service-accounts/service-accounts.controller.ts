@@ -14,6 +14,7 @@ import {
   serviceAccountSpecSchema,
   type CreateServiceAccountInput,
   type PatchServiceAccountInput,
+  rotateSecretSchema,
   type ServiceAccountSpec,
 } from './dto/service-account.schemas.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
@@ -125,5 +126,28 @@ export class ServiceAccountsController {
   @ApiProblems(400, 401, 403, 404, 503)
   secret(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
     return this.serviceAccounts.readSecret(context, realm, clientId);
+  }
+
+  @Post(':clientId/secret/rotate')
+  @HttpCode(200)
+  @RequireScopes('service-accounts:write')
+  @ApiOperation({
+    summary: 'Rotate the client secret with a grace window',
+    description:
+      'Keycloak makes a new secret; the previous one stays valid for `graceHours` (default: the account\'s secretRotation.graceHours; ' +
+      '0 ends it now). The new secret is stored encrypted, proven with a real client-credentials request, and returned this once. ' +
+      'Needs Keycloak\'s client-secret-rotation feature and the Keysmith client policy (scripts/keycloak.sh seeds both); without ' +
+      'them the answer is 409 SECRET_ROTATION_UNAVAILABLE unless KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER=true.',
+  })
+  @ApiZodBody(rotateSecretSchema)
+  @ApiJson(200, '{ clientSecret, previousSecretValidUntil }')
+  @ApiProblems(400, 401, 403, 404, 409, 502, 503)
+  rotate(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Param('clientId', clientIdParam) clientId: string,
+    @Body(new ZodPipe(rotateSecretSchema)) body: z.infer<typeof rotateSecretSchema>,
+  ) {
+    return this.serviceAccounts.rotateSecret(context, realm, clientId, body.graceHours);
   }
 }

@@ -4,11 +4,12 @@ import { ServiceAccountEntity } from './entities/service-account.entity.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
+import { SecretRotationService } from './services/secret-rotation.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
-  providers: [ServiceAccountsService, ServiceAccountEvents],
-  exports: [ServiceAccountsService, ServiceAccountEvents],
+  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
 })
 export class ServiceAccountsModule {}

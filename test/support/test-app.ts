@@ -54,6 +54,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     KEYSMITH_DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
     KEYCLOAK_RETRY_BASE_MS: '20',
+    // Jobs run when a test starts them, not on their cron schedules.
+    KEYSMITH_SCHEDULER: 'off',
     LOG_LEVEL: 'debug',
     ...options.env,
   };

@@ -24,6 +24,8 @@ import {
 import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import { ServiceAccountEntity, type ManagedBy } from '../entities/service-account.entity.js';
 import { GrantPolicy } from '../policy/grant-policy.js';
+import { SecretVault } from '../../secrets/secret-vault.js';
+import { SecretRotationService } from './secret-rotation.service.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { toServiceAccountView, type ServiceAccountView } from '../service-account.view.js';
 import { describeFieldChanges, describeGrantDiff, diffGrants, type Change, type GrantDiff, type Grants } from './grant-diff.js';
@@ -74,6 +76,8 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     private readonly events: ServiceAccountEvents,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly vault: SecretVault,
+    private readonly rotation: SecretRotationService,
   ) {
     this.policy = GrantPolicy.load(config.grantPolicy.file, config.grantPolicy.denyPatterns);
   }
@@ -215,13 +219,24 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return rows.map(toServiceAccountView);
   }
 
-  /** The current client secret, read from Keycloak. Audited. */
+  /** The current client secret, from Keysmith's encrypted store (Keycloak when none is stored). Audited. */
   async readSecret(context: OperationContext, realm: string, clientId: string): Promise<{ clientSecret: string; rotatedAt: string | null }> {
     this.assertRealm(realm);
     const row = await this.getRow(context, realm, clientId);
-    const clientSecret = await this.keycloak.getClientSecret(realm, row.keycloakId!);
+    const clientSecret = row.secretCiphertext
+      ? this.vault.decrypt(row.secretCiphertext, row.id)
+      : await this.keycloak.getClientSecret(realm, row.keycloakId!);
     await this.audit.record(context, { action: 'client_secret.read', realm, clientId });
     return { clientSecret, rotatedAt: row.lastRotatedAt?.toISOString() ?? null };
+  }
+
+  /** A new client secret now; the previous one stays valid for `graceHours` (the account's policy by default). */
+  async rotateSecret(context: OperationContext, realm: string, clientId: string, graceHours?: number): Promise<{ clientSecret: string; previousSecretValidUntil: string }> {
+    this.assertRealm(realm);
+    return this.withLock(realm, clientId, async () => {
+      const row = await this.getRow(context, realm, clientId);
+      return this.rotation.rotateNow(context, row, graceHours);
+    });
   }
 
   /**
@@ -290,7 +305,8 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       const state = await this.keycloak.readState(realm, { ...this.clientRepresentation(row, spec, catalog), id: row.keycloakId, clientId });
       await this.applyGrantDiff(realm, state, diffGrants(this.grantsOf(spec, catalog), state), catalog);
       row.state = 'ready';
-      await this.accounts.update(row.id, { state: 'ready', keycloakId: row.keycloakId });
+      row.secretCiphertext = this.vault.encrypt(clientSecret, row.id);
+      await this.accounts.update(row.id, { state: 'ready', keycloakId: row.keycloakId, secretCiphertext: row.secretCiphertext });
     } catch (error) {
       await this.undoProvisioning(row);
       await this.audit.record(context, { action: 'service_account.created', outcome: 'failure', realm, clientId, detail: { reason: reason(error) } });

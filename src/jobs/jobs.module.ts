@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
+import { SecretRotationJob } from './definitions/secret-rotation.job.js';
+import { JobRunEntity } from './entities/job-run.entity.js';
+import { JobsController } from './jobs.controller.js';
+import { JobLockService } from './services/job-lock.service.js';
+import { JobsService } from './services/jobs.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([JobRunEntity]), ServiceAccountsModule],
+  controllers: [JobsController],
+  providers: [JobsService, JobLockService, SecretRotationJob],
+  exports: [JobsService],
+})
+export class JobsModule {}

@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectRepository } from '@nestjs/typeorm';
+import { CronJob, CronTime } from 'cron';
+import { In, LessThan, Repository } from 'typeorm';
+import { systemContext } from '../../common/context/operation-context.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
+import { sortableId } from '../../common/ids/ids.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { JobRunEntity, type JobOutcome, type JobTrigger } from '../entities/job-run.entity.js';
+import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js';
+import { JobLockService } from './job-lock.service.js';
+
+export interface JobRunView {
+  id: string;
+  job: string;
+  trigger: JobTrigger;
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: JobOutcome;
+  counts: Record<string, number>;
+  errors: string[];
+  details: Record<string, unknown>[];
+}
+
+export interface JobView {
+  name: JobName;
+  description: string;
+  schedule: string;
+  enabled: boolean;
+  lastRun: Omit<JobRunView, 'details'> | null;
+  lastSuccessAt: string | null;
+  nextRunAt: string | null;
+}
+
+const MAX_DETAILS = 500;
+
+/**
+ * Runs the registered jobs: on their cron schedules (with @nestjs/schedule), on demand, and at
+ * start-up when a job's last success is older than its interval. Each run takes the job's lease
+ * in the database and leaves a run record.
+ */
+@Injectable()
+export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JobsService.name);
+  private readonly definitions = new Map<JobName, JobDefinition>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+  constructor(
+    @InjectRepository(JobRunEntity) private readonly runs: Repository<JobRunEntity>,
+    private readonly locks: JobLockService,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsRegistry,
+  ) {}
+
+  register(definition: JobDefinition): void {
+    this.definitions.set(definition.name, definition);
+  }
+
+  onApplicationBootstrap(): void {
+    this.metrics.gauge('keysmith_job_seconds_since_last_success', 'Seconds since the last successful run of each job', ['job'], async (gauge) => {
+      gauge.reset();
+      for (const name of this.definitions.keys()) {
+        const last = await this.lastSuccess(name);
+        if (last) gauge.set({ job: name }, (this.clock.nowMs() - last.startedAt.getTime()) / 1000);
+      }
+    });
+    if (!this.config.jobs.schedulerEnabled) return;
+    for (const definition of this.definitions.values()) {
+      const cron = this.config.jobs.crons[definition.name];
+      if (cron === 'off') continue;
+      const job = CronJob.from({ cronTime: cron, onTick: () => void this.trigger(definition.name, 'schedule'), start: true });
+      this.scheduler.addCronJob(`keysmith:${definition.name}`, job);
+    }
+    void this.catchUp();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const name of this.definitions.keys()) {
+      if (this.scheduler.doesExist('cron', `keysmith:${name}`)) {
+        await this.scheduler.getCronJob(`keysmith:${name}`).stop();
+        this.scheduler.deleteCronJob(`keysmith:${name}`);
+      }
+    }
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs every enabled job whose last successful run is older than its interval. */
+  async catchUp(): Promise<JobName[]> {
+    const started: JobName[] = [];
+    for (const name of this.definitions.keys()) {
+      const cron = this.config.jobs.crons[name];
+      if (cron === 'off') continue;
+      const last = await this.lastSuccess(name);
+      if (last && this.clock.nowMs() - last.startedAt.getTime() <= intervalMs(cron)) continue;
+      try {
+        await this.start(name, { trigger: 'catch-up' });
+        started.push(name);
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCode.JobRunning)) throw error;
+      }
+    }
+    return started;
+  }
+
+  list(): Promise<JobView[]> {
+    return Promise.all(
+      [...this.definitions.values()].map(async (definition) => {
+        const cron = this.config.jobs.crons[definition.name];
+        const [lastRun] = await this.runs.find({ where: { job: definition.name }, order: { id: 'DESC' }, take: 1 });
+        const lastSuccess = await this.lastSuccess(definition.name);
+        const enabled = cron !== 'off' && this.config.jobs.schedulerEnabled;
+        let nextRunAt: string | null = null;
+        if (enabled) nextRunAt = new CronTime(cron).getNextDateFrom(this.clock.now()).toISO();
+        const { details: _details, ...last } = lastRun ? toView(lastRun) : { details: [] };
+        return {
+          name: definition.name,
+          description: definition.description,
+          schedule: cron,
+          enabled,
+          lastRun: lastRun ? (last as Omit<JobRunView, 'details'>) : null,
+          lastSuccessAt: lastSuccess?.startedAt.toISOString() ?? null,
+          nextRunAt,
+        };
+      }),
+    );
+  }
+
+  async history(name: string, limit: number, cursor?: string): Promise<Page<JobRunView>> {
+    this.definition(name);
+    const before = decodeCursor(cursor);
+    const rows = await this.runs.find({ where: { job: name, ...(before ? { id: LessThan(before) } : {}) }, order: { id: 'DESC' }, take: limit + 1 });
+    return toPage(rows, limit, (row) => row.id, toView);
+  }
+
+  async getRun(name: string, runId: string): Promise<JobRunView> {
+    this.definition(name);
+    const row = await this.runs.findOne({ where: { job: name, id: runId } });
+    if (!row) throw new DomainError(ErrorCode.NotFound, `No run ${runId} of job ${name}.`);
+    return toView(row);
+  }
+
+  /**
+   * Starts a run now in the background. Throws 409 JOB_RUNNING when a run of the job holds the
+   * lease anywhere. `done` settles with the finished run record.
+   */
+  async start(name: string, options: { dryRun?: boolean; trigger?: JobTrigger } = {}): Promise<{ runId: string; done: Promise<JobRunView> }> {
+    const definition = this.definition(name);
+    const runId = sortableId('run', this.clock.now());
+    const leaseMs = this.config.jobs.leaseSeconds * 1000;
+    const { acquired, takenOverRunId } = await this.locks.acquire(name, this.holder, runId, leaseMs);
+    if (!acquired) {
+      const holder = await this.locks.holderOf(name);
+      throw new DomainError(ErrorCode.JobRunning, `Job ${name} is running (run ${holder?.runId ?? 'unknown'}).`, { runId: holder?.runId ?? null });
+    }
+    if (takenOverRunId) {
+      await this.runs.update({ id: takenOverRunId, outcome: 'running' }, { outcome: 'abandoned', finishedAt: this.clock.now(), errors: ['lease expired: the process running it stopped'] });
+    }
+    const row = this.runs.create({
+      id: runId,
+      job: name,
+      trigger: options.trigger ?? 'manual',
+      dryRun: options.dryRun ?? false,
+      holder: this.holder,
+      startedAt: this.clock.now(),
+      finishedAt: null,
+      outcome: 'running',
+      counts: {},
+      errors: [],
+      details: [],
+    });
+    await this.runs.save(row);
+    const done = this.execute(definition, row, leaseMs);
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+    return { runId, done };
+  }
+
+  private async trigger(name: JobName, trigger: JobTrigger): Promise<void> {
+    try {
+      await this.start(name, { trigger });
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.JobRunning) return;
+      this.logger.error({ err: error }, `could not start job ${name}`);
+    }
+  }
+
+  private async execute(definition: JobDefinition, row: JobRunEntity, leaseMs: number): Promise<JobRunView> {
+    const heartbeat = setInterval(() => {
+      void this.locks.renew(definition.name, row.id, leaseMs).catch(() => undefined);
+    }, Math.max(1_000, leaseMs / 3));
+    const run: JobRunContext = {
+      runId: row.id,
+      dryRun: row.dryRun,
+      context: systemContext('job', definition.name),
+      count: (name, by = 1) => {
+        row.counts[name] = (row.counts[name] ?? 0) + by;
+      },
+      error: (message) => {
+        row.errors.push(message);
+      },
+      detail: (item) => {
+        if (row.details.length < MAX_DETAILS) row.details.push(item);
+      },
+    };
+    try {
+      await definition.run(run);
+      row.outcome = row.errors.length === 0 ? 'success' : 'partial';
+    } catch (error) {
+      row.outcome = 'failure';
+      row.errors.push(error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error (see logs)');
+      this.logger.error({ err: error }, `job ${definition.name} failed`);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    row.finishedAt = this.clock.now();
+    await this.runs.update(row.id, { outcome: row.outcome, finishedAt: row.finishedAt, counts: row.counts, errors: row.errors, details: row.details as never });
+    await this.locks.release(definition.name, row.id);
+    this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job', 'outcome']).inc({ job: definition.name, outcome: row.outcome });
+    return toView(row);
+  }
+
+  private definition(name: string): JobDefinition {
+    const definition = this.definitions.get(name as JobName);
+    if (!definition) throw new DomainError(ErrorCode.JobNotFound, `No job named ${name}. Jobs: ${[...this.definitions.keys()].join(', ')}.`);
+    return definition;
+  }
+
+  private async lastSuccess(name: string): Promise<JobRunEntity | null> {
+    return this.runs.findOne({ where: { job: name, dryRun: false, outcome: In(['success', 'partial']) }, order: { id: 'DESC' } });
+  }
+}
+
+/** The time between two consecutive fire times of a cron expression. */
+function intervalMs(cron: string): number {
+  const time = new CronTime(cron);
+  const [first, second] = time.sendAt(2) as unknown as { toMillis(): number }[];
+  return second.toMillis() - first.toMillis();
+}
+
+function toView(row: JobRunEntity): JobRunView {
+  return {
+    id: row.id,
+    job: row.job,
+    trigger: row.trigger,
+    dryRun: row.dryRun,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    outcome: row.outcome,
+    counts: row.counts,
+    errors: row.errors,
+    details: row.details,
+  };
+}

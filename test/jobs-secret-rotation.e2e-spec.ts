@@ -1,0 +1,270 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type KcAdminClient from '@keycloak/keycloak-admin-client';
+import { jest } from '@jest/globals';
+import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
+import { KeycloakService } from '../src/keycloak/keycloak.service.js';
+import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
+import { runJob } from './support/jobs.js';
+import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+import { TestClock } from './support/test-clock.js';
+
+const realm = 'platform';
+const base = `/v1/realms/${realm}/service-accounts`;
+const HOUR = 60 * 60 * 1000;
+const WEBHOOK_SECRET = 'webhook-signing-secret-for-tests';
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
+  let t: TestApp;
+  let kc: KcAdminClient;
+  let receiver: Server;
+  const received: Received[] = [];
+  let failNext = 0;
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.statusCode = failNext > 0 ? 500 : 204;
+        failNext = Math.max(0, failNext - 1);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    t = await createTestApp({
+      env: { KEYSMITH_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`, KEYSMITH_WEBHOOK_SECRET: WEBHOOK_SECRET, KEYSMITH_WEBHOOK_RETRY_BASE_MS: '10' },
+    });
+    kc = await keycloakAdmin();
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  const create = async (extra: Record<string, unknown> = {}) => {
+    const clientId = uniqueClientId('rotating');
+    const res = await t.inject({ method: 'POST', url: base, payload: { clientId, owner: 'team-rot', realmRoles: ['orders-reader'], ...extra } });
+    expect(res.statusCode).toBe(201);
+    t.secrets.add(res.json().clientSecret);
+    return { clientId, secret: res.json().clientSecret as string, keycloakId: res.json().keycloakId as string };
+  };
+  const tokenStatus = async (clientId: string, secret: string) => (await clientCredentialsToken(realm, clientId, secret)).status;
+  const keycloakSecret = async (id: string) => (await kc.clients.getClientSecret({ realm, id })).value;
+  const storedSecret = async (clientId: string) => {
+    const res = await t.inject({ method: 'GET', url: `${base}/${clientId}/secret` });
+    expect(res.statusCode).toBe(200);
+    return res.json().clientSecret as string;
+  };
+
+  it('lists the jobs with schedule and last run', async () => {
+    const res = await t.inject({ method: 'GET', url: '/v1/jobs' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().items).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'secret-rotation', schedule: '30 2 * * *', enabled: false })]));
+  });
+
+  it('rotates on demand: the new secret works at once, the old one until the grace window ends', async () => {
+    const account = await create();
+    const res = await t.inject({ method: 'POST', url: `${base}/${account.clientId}/secret/rotate`, payload: { graceHours: 24 } });
+    expect(res.statusCode).toBe(200);
+    const { clientSecret, previousSecretValidUntil } = res.json();
+    t.secrets.add(clientSecret);
+    expect(clientSecret).not.toBe(account.secret);
+    expect(new Date(previousSecretValidUntil).getTime() - t.clock.nowMs()).toBeGreaterThan(23 * HOUR);
+
+    expect(await tokenStatus(account.clientId, clientSecret)).toBe(200);
+    expect(await tokenStatus(account.clientId, account.secret)).toBe(200);
+    expect(await storedSecret(account.clientId)).toBe(clientSecret);
+    expect(await keycloakSecret(account.keycloakId)).toBe(clientSecret);
+
+    t.clock.advance(25 * HOUR);
+    const run = await runJob(t, 'secret-rotation');
+    expect(run.outcome).toBe('success');
+    expect(run.details).toEqual(expect.arrayContaining([{ realm, clientId: account.clientId, action: 'invalidated-previous' }]));
+    expect(await tokenStatus(account.clientId, account.secret)).toBe(401);
+    expect(await tokenStatus(account.clientId, clientSecret)).toBe(200);
+  });
+
+  it('graceHours 0 ends the previous secret at once', async () => {
+    const account = await create();
+    const res = await t.inject({ method: 'POST', url: `${base}/${account.clientId}/secret/rotate`, payload: { graceHours: 0 } });
+    t.secrets.add(res.json().clientSecret);
+    expect(await tokenStatus(account.clientId, account.secret)).toBe(401);
+    expect(await tokenStatus(account.clientId, res.json().clientSecret)).toBe(200);
+  });
+
+  it('the job rotates accounts whose nextRotationAt has passed, and a dry run changes nothing', async () => {
+    const account = await create({ secretRotation: { everyDays: 1, graceHours: 2 } });
+    t.clock.advance(25 * HOUR);
+    const dry = await runJob(t, 'secret-rotation', { dryRun: true });
+    expect(dry.details).toEqual(expect.arrayContaining([{ realm, clientId: account.clientId, action: 'would-rotate' }]));
+    expect(await keycloakSecret(account.keycloakId)).toBe(account.secret);
+
+    const run = await runJob(t, 'secret-rotation');
+    expect(run.details).toEqual(expect.arrayContaining([{ realm, clientId: account.clientId, action: 'rotated' }]));
+    const newSecret = await storedSecret(account.clientId);
+    t.secrets.add(newSecret);
+    expect(newSecret).not.toBe(account.secret);
+    expect(await keycloakSecret(account.keycloakId)).toBe(newSecret);
+    expect(await tokenStatus(account.clientId, account.secret)).toBe(200);
+
+    const audit = await t.inject({ method: 'GET', url: `/v1/audit-events?action=client_secret.rotated&clientId=${account.clientId}` });
+    expect(audit.json().items).toHaveLength(1);
+    expect(audit.json().items[0].actor).toEqual({ type: 'job', id: 'secret-rotation' });
+    expect(JSON.stringify(audit.json())).not.toContain(newSecret);
+
+    const view = await t.inject({ method: 'GET', url: `${base}/${account.clientId}` });
+    expect(new Date(view.json().secretRotation.nextRotationAt).getTime()).toBeGreaterThan(t.clock.nowMs() + 23 * HOUR);
+  });
+
+  describe('a crash injected after each step, then a new run: no secret lost, rotation completed', () => {
+    // Each crash hits only the account under test: other accounts may be due in the same run.
+    type Account = { clientId: string; keycloakId: string };
+    const crashes: [string, (account: Account) => void][] = [
+      [
+        'after step 1 (regenerated, not stored)',
+        (account) => {
+          const gateway = t.app.get(KeycloakClientsGateway);
+          const original = gateway.getClientSecret.bind(gateway);
+          jest.spyOn(gateway, 'getClientSecret').mockImplementation(async (r, id) => {
+            if (id === account.keycloakId) throw new Error('crash');
+            return original(r, id);
+          });
+        },
+      ],
+      [
+        'after step 2 (stored, not verified)',
+        (account) => {
+          const keycloak = t.app.get(KeycloakService);
+          const original = keycloak.clientCredentials.bind(keycloak);
+          jest.spyOn(keycloak, 'clientCredentials').mockImplementation(async (r, clientId, secret) => {
+            if (clientId === account.clientId) throw new Error('crash');
+            return original(r, clientId, secret);
+          });
+        },
+      ],
+      [
+        'after step 3 (verified, not notified)',
+        (account) => {
+          const webhooks = t.app.get(WebhooksService);
+          const original = webhooks.publish.bind(webhooks);
+          jest.spyOn(webhooks, 'publish').mockImplementation(async (type, data) => {
+            if (data.clientId === account.clientId && type === 'client_secret.rotated') throw new Error('crash');
+            return original(type, data);
+          });
+        },
+      ],
+    ];
+    it.each(crashes)('%s', async (_label, inject) => {
+      const account = await create({ secretRotation: { everyDays: 1, graceHours: 1 } });
+      t.clock.advance(25 * HOUR);
+      inject(account);
+      const crashed = await runJob(t, 'secret-rotation');
+      expect(crashed.details).toEqual(expect.arrayContaining([expect.objectContaining({ clientId: account.clientId, action: 'failed' })]));
+      expect(crashed.outcome).toBe('partial');
+      jest.restoreAllMocks();
+
+      const resumed = await runJob(t, 'secret-rotation');
+      expect(resumed.details).toEqual(expect.arrayContaining([{ realm, clientId: account.clientId, action: 'resumed' }]));
+      const stored = await storedSecret(account.clientId);
+      t.secrets.add(stored);
+      expect(stored).toBe(await keycloakSecret(account.keycloakId));
+      expect(await tokenStatus(account.clientId, stored)).toBe(200);
+
+      t.clock.advance(2 * HOUR);
+      await runJob(t, 'secret-rotation');
+      expect(await tokenStatus(account.clientId, account.secret)).toBe(401);
+      expect(await tokenStatus(account.clientId, stored)).toBe(200);
+    });
+  });
+
+  it('leaves a client Keysmith does not manage with its secret and policy', async () => {
+    const clientId = uniqueClientId('foreign-rot');
+    await kc.clients.create({ realm, clientId, publicClient: false, serviceAccountsEnabled: true, secret: 'foreign-secret-value-1234' });
+    const [client] = await kc.clients.find({ realm, clientId });
+    t.clock.advance(400 * 24 * HOUR);
+    await runJob(t, 'secret-rotation');
+    expect(await keycloakSecret(client.id!)).toBe('foreign-secret-value-1234');
+    // The rotation policy does not apply to it: regenerating keeps no rotated secret.
+    await kc.clients.generateNewClientSecret({ realm, id: client.id! });
+    expect(await tokenStatus(clientId, 'foreign-secret-value-1234')).toBe(401);
+    const after = await kc.clients.findOne({ realm, id: client.id! });
+    expect(after!.attributes?.['client.secret.expiration.time']).toBeUndefined();
+    await kc.clients.del({ realm, id: client.id! });
+  });
+
+  it('signs webhooks and retries failed deliveries', async () => {
+    received.length = 0;
+    failNext = 2;
+    const account = await create();
+    const res = await t.inject({ method: 'POST', url: `${base}/${account.clientId}/secret/rotate`, payload: {} });
+    t.secrets.add(res.json().clientSecret);
+    const rotated = received.filter((r) => r.headers['x-keysmith-event'] === 'client_secret.rotated');
+    expect(rotated).toHaveLength(3);
+    const last = rotated[2];
+    const signature = String(last.headers['x-keysmith-signature']);
+    const timestamp = Number(/t=(\d+)/.exec(signature)![1]);
+    expect(signature).toBe(signWebhook(WEBHOOK_SECRET, timestamp, last.body));
+    expect(signWebhook('another-secret-of-16+', timestamp, last.body)).not.toBe(signature);
+    expect(JSON.parse(last.body)).toMatchObject({ type: 'client_secret.rotated', data: { realm, clientId: account.clientId } });
+    expect(last.body).not.toContain(res.json().clientSecret);
+    const attempts = await t.app.get(WebhooksService).attempts(JSON.parse(last.body).id);
+    expect(attempts.map((a) => [a.attempt, a.status, a.delivered])).toEqual([
+      [1, 500, false],
+      [2, 500, false],
+      [3, 204, true],
+    ]);
+  });
+
+  it('two instances on one database file and one clock run a job once', async () => {
+    const clock = new TestClock();
+    const second = await createTestApp({ dataDir: t.dataDir, clock: t.clock });
+    try {
+      const starts = await Promise.allSettled([
+        t.inject({ method: 'POST', url: '/v1/jobs/secret-rotation/run', payload: {} }),
+        second.inject({ method: 'POST', url: '/v1/jobs/secret-rotation/run', payload: {} }),
+      ]);
+      const statuses = starts.map((s) => (s.status === 'fulfilled' ? s.value.statusCode : 0)).sort();
+      expect(statuses).toEqual([202, 409]);
+      const conflict = starts.map((s) => (s.status === 'fulfilled' ? s.value : null)).find((r) => r?.statusCode === 409)!;
+      expect(conflict.json().code).toBe('JOB_RUNNING');
+    } finally {
+      await second.close();
+      clock.reset();
+    }
+  });
+
+  it('runs a job at start-up when its last success is older than its interval (catch-up)', async () => {
+    const third = await createTestApp({ env: { KEYSMITH_SCHEDULER: 'on' } });
+    try {
+      let runs = await third.inject({ method: 'GET', url: '/v1/jobs/secret-rotation/runs' });
+      for (let i = 0; i < 100 && runs.json().items.length === 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 50));
+        runs = await third.inject({ method: 'GET', url: '/v1/jobs/secret-rotation/runs' });
+      }
+      expect(runs.json().items[0]).toMatchObject({ job: 'secret-rotation', trigger: 'catch-up' });
+      const jobs = await third.inject({ method: 'GET', url: '/v1/jobs' });
+      expect(jobs.json().items.find((j: { name: string }) => j.name === 'secret-rotation')).toMatchObject({ enabled: true, nextRunAt: expect.any(String) });
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('exposes job metrics', async () => {
+    const res = await t.inject({ method: 'GET', url: '/metrics' });
+    expect(res.body).toMatch(/keysmith_job_runs_total\{job="secret-rotation",outcome="success"\} \d+/);
+    expect(res.body).toMatch(/keysmith_job_seconds_since_last_success\{job="secret-rotation"\} [\d.]+/);
+  });
+
+  it('logs no secret this suite knows of', () => {
+    expect(t.logs.leaked([...t.secrets, WEBHOOK_SECRET])).toEqual([]);
+  });
+});
