@@ -21,10 +21,11 @@ describe('Owner boundary between teams', () => {
     remember(t.secrets, await seededSecret(clientId));
     return authHeaders(remember(t.secrets, await tokenFor(clientId)));
   };
+  const secrets = new Map<string, string>();
   const create = async (headers: Record<string, string>, clientId: string, owner: string) => {
     const res = await t.inject({ method: 'POST', url: base, headers, payload: { clientId, owner, description: `of ${owner}`, defaultScopes: ['read:data'] } });
     expect(res.statusCode).toBe(201);
-    remember(t.secrets, res.json().clientSecret);
+    secrets.set(clientId, remember(t.secrets, res.json().clientSecret));
   };
   /** What team A is told about team B's account must match what it is told about no account at all. */
   const expectHidden = async (method: string, path: string, payload?: unknown) => {
@@ -54,8 +55,9 @@ describe('Owner boundary between teams', () => {
       await expectHidden('GET', '/secret');
     });
 
-    it('team A cannot change, take over or delete team B account', async () => {
+    it('team A cannot change, rotate, take over or delete team B account', async () => {
       await expectHidden('PATCH', '', { description: 'taken over' });
+      await expectHidden('POST', '/secret/rotate', { graceHours: 0 });
       // PUT is an upsert: for a free clientId it creates, so only B's answer is compared here.
       const put = await t.inject({ method: 'PUT', url: `${base}/${accountB}`, headers: teamA, payload: { owner: 'team-a', description: 'taken over', defaultScopes: ['read:data'] } });
       expect(put.statusCode).toBe(404);
@@ -66,6 +68,8 @@ describe('Owner boundary between teams', () => {
       expect(intact.json()).toMatchObject({ owner: 'team-b', description: 'of team-b' });
       const kc = await keycloakAdmin();
       expect(await kc.clients.find({ realm: 'platform', clientId: accountB })).toHaveLength(1);
+      // The secret was not rotated: B's original secret still gets a token.
+      remember(t.secrets, await tokenFor(accountB, secrets.get(accountB)));
     });
 
     it('team A does not see team B account in lists, even when filtering by team B', async () => {

@@ -51,7 +51,7 @@ describe('Authentication of Keysmith API: bearer JWTs', () => {
   };
 
   beforeAll(async () => {
-    t = await createTestApp({ imports: [ProbeModule] });
+    t = await createTestApp({ imports: [ProbeModule], tokenClock: 'test' });
     tester = remember(t.secrets, await adminToken());
     auditor = await remembered(SEEDED_CALLERS.auditor);
   });

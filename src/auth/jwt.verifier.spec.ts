@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors/domain-error.js';
 import type { KeycloakService } from '../keycloak/keycloak.service.js';
 import type { JwksProvider } from './jwks.provider.js';
 import { JwtVerifier } from './jwt.verifier.js';
+import type { TokenClock } from './token-clock.js';
 
 const ISSUER = 'http://keycloak.test/realms/platform';
 const NOW = Date.parse('2030-01-01T00:00:00Z') / 1000;
@@ -30,7 +31,7 @@ describe('JwtVerifier', () => {
     });
     const config = { jwt: { realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 } } as unknown as AppConfig;
     const keycloak = { issuer: () => ISSUER } as unknown as KeycloakService;
-    verifier = new JwtVerifier(config, keycloak, { key: jwks } as unknown as JwksProvider, new FixedClock());
+    verifier = new JwtVerifier(config, keycloak, { key: jwks } as unknown as JwksProvider, new FixedClock() as TokenClock);
     sign = (claims, alg = 'RS256') =>
       new SignJWT({ iss: ISSUER, aud: ['account', 'keysmith'], azp: 'ci', typ: 'Bearer', iat: NOW - 10, exp: NOW + 300, ...claims })
         .setProtectedHeader({ alg, kid: alg === 'ES256' ? 'ec' : 'rsa' })

@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppConfig } from '../config/app-config.js';
-import { Clock } from '../common/time/clock.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { KeycloakService } from '../keycloak/keycloak.service.js';
 import { invalidCredentials } from './auth.errors.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
+import { TokenClock } from './token-clock.js';
 
 /** Only asymmetric signatures: an HMAC token could be forged by anyone holding the public key. */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -26,7 +26,7 @@ export class JwtVerifier {
     private readonly config: AppConfig,
     keycloak: KeycloakService,
     private readonly jwks: JwksProvider,
-    private readonly clock: Clock,
+    private readonly clock: TokenClock,
   ) {
     this.issuer = keycloak.issuer(config.jwt.realm);
   }

@@ -10,9 +10,9 @@ import type { TestRequest, TestResponse } from './http.js';
  *   await t.inject({ method: 'GET', url: '/v1/audit-events', headers });
  *
  * Add the tokens and secrets a suite uses to `t.secrets` (see `remember`) so the suite's closing
- * log check covers them. Keysmith checks `exp` against the injected clock: after
- * `t.clock.advance(...)` beyond a token's lifetime (5 minutes, plus 30 s tolerance) requests with
- * it are refused; `t.clock.reset()` or authenticate through an API key issued after the move.
+ * log check covers them. Keysmith checks `exp` against the injected clock; the harness pins that
+ * check to real time unless a suite asks for `createTestApp({ tokenClock: 'test' })`, so suites
+ * that move `t.clock` days ahead stay authenticated. API keys expire with `t.clock`.
  */
 
 /** Seeded callers in the JWT realm (`platform`) and what their tokens carry. */
@@ -168,4 +168,7 @@ export async function authenticateSuite(
     if (names.includes('authorization') || names.includes('x-api-key')) return inject(request);
     return inject({ ...request, headers: { ...authHeaders(await token()), ...request.headers } });
   };
+  // One verified request fetches the realm's signing keys now, so the suite's first timed or
+  // concurrent requests do not wait on that fetch.
+  await t.inject({ method: 'GET', url: '/v1/audit-events?limit=1' });
 }

@@ -8,6 +8,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
 import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/common/time/clock.js';
+import { TokenClock } from '../../src/auth/token-clock.js';
 import { keycloakEnv } from './keycloak-env.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
@@ -32,6 +33,11 @@ export interface TestAppOptions {
   /** Reuse a data directory (and so a database file), for several instances on one database. */
   dataDir?: string;
   clock?: TestClock;
+  /**
+   * Which clock judges the expiry of bearer tokens: `real` (default) keeps real Keycloak tokens
+   * valid when a suite moves `clock` days ahead; `test` makes them expire with it.
+   */
+  tokenClock?: 'real' | 'test';
   /** Extra modules, such as test-only controllers, booted beside AppModule. */
   imports?: NonNullable<ModuleMetadata['imports']>;
 }
@@ -67,6 +73,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     .useValue(config)
     .overrideProvider(Clock)
     .useValue(clock)
+    .overrideProvider(TokenClock)
+    .useValue(options.tokenClock === 'test' ? clock : new Clock())
     .compile();
   const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { bufferLogs: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
