@@ -12,6 +12,7 @@ const files = readdirSync(join(root, 'bench'))
 for (const file of files) {
   console.log(`\n== ${file}`);
   const bench = await import(join(root, 'bench', file));
-  await bench.default();
+  // A bench file either runs on import or exports its run as default.
+  if (typeof bench.default === 'function') await bench.default();
 }
 process.exit(0);

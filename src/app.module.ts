@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { loggerOptions } from './common/logging/logger.options.js';
@@ -42,6 +43,7 @@ export class AppModule {
         JobsModule,
         ServiceAccountsModule,
         GitopsModule,
+        ApiKeysModule,
         AuthModule,
       ],
     };

@@ -41,6 +41,19 @@ export interface AuthConfig {
   jwksCacheMaxAgeSeconds: number;
 }
 
+export interface ApiKeysConfig {
+  prefixes: { live: string; test: string };
+  /** The pepper version new keys are hashed with; older versions are still looked up. */
+  pepperVersion: number;
+  /** Lifetime of a cached verification (at most 5 s: bounds staleness on other instances). */
+  cacheTtlMs: number;
+  cacheSize: number;
+  usageFlushMs: number;
+  /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
+  authCheckMaxFailures: number;
+  authCheckFailureWindowSeconds: number;
+}
+
 /**
  * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
  * in non-enumerable fields so that logging or serialising the object never prints them.
@@ -69,6 +82,7 @@ export class AppConfig {
   };
   /** GitOps apply deletes at most this many accounts per run unless forced. */
   readonly gitops: { maxDeletions: number };
+  readonly apiKeys: ApiKeysConfig;
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -116,6 +130,15 @@ export class AppConfig {
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
     };
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
+    this.apiKeys = {
+      prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
+      pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
+      cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
+      cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
+      usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
+      authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
+      authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
+    };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

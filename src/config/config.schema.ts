@@ -11,6 +11,9 @@ const csv = z
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+// A key prefix is matched by secret scanners: lower-case letters, digits and '_', ending with '_'.
+const keyPrefix = z.string().regex(/^[a-z][a-z0-9_]{1,14}_$/, 'must be 3 to 16 characters of a-z, 0-9 and _, starting with a letter and ending with _');
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => ['true', '1', 'yes'].includes(value));
@@ -67,6 +70,17 @@ export const envSchema = z.object({
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_GITOPS_MAX_DELETIONS: intFrom(0, 10_000).default(10),
+  KEYSMITH_API_KEY_PREFIX_LIVE: keyPrefix.default('sk_live_'),
+  KEYSMITH_API_KEY_PREFIX_TEST: keyPrefix.default('sk_test_'),
+  KEYSMITH_API_KEY_PEPPER_VERSION: intFrom(1, 100).default(1),
+  KEYSMITH_API_KEY_CACHE_TTL_MS: intFrom(0, 5_000).default(5_000),
+  KEYSMITH_API_KEY_CACHE_SIZE: intFrom(0, 1_000_000).default(10_000),
+  KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
+  KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
+  KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),
+}).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {
+  message: 'must differ from KEYSMITH_API_KEY_PREFIX_LIVE',
+  path: ['KEYSMITH_API_KEY_PREFIX_TEST'],
 });
 
 export type Env = z.infer<typeof envSchema>;

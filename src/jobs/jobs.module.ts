@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
+import { KeyExpiryJob } from './definitions/key-expiry.job.js';
 import { SecretRotationJob } from './definitions/secret-rotation.job.js';
 import { JobRunEntity } from './entities/job-run.entity.js';
 import { JobsController } from './jobs.controller.js';
@@ -8,9 +10,9 @@ import { JobLockService } from './services/job-lock.service.js';
 import { JobsService } from './services/jobs.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([JobRunEntity]), ServiceAccountsModule],
+  imports: [TypeOrmModule.forFeature([JobRunEntity]), ServiceAccountsModule, ApiKeysModule],
   controllers: [JobsController],
-  providers: [JobsService, JobLockService, SecretRotationJob],
+  providers: [JobsService, JobLockService, SecretRotationJob, KeyExpiryJob],
   exports: [JobsService],
 })
 export class JobsModule {}

@@ -1,0 +1,23 @@
+// The baseline: a bare Fastify route doing what Keysmith's fast path must at least do: one
+// HMAC-SHA256 with a pepper and one Map lookup. Keys come from the parent over IPC.
+import { createHmac, randomBytes } from 'node:crypto';
+import Fastify from 'fastify';
+
+const pepper = randomBytes(32);
+const hash = (key) => createHmac('sha256', pepper).update(key, 'utf8').digest('hex');
+const store = new Map();
+
+const app = Fastify({ logger: false });
+app.post('/verify', async (request) => {
+  const record = store.get(hash(request.body.key));
+  return record ? { valid: true, ...record } : { valid: false, code: 'NOT_FOUND' };
+});
+
+process.on('message', async (message) => {
+  if (message.cmd === 'keys') {
+    for (const [i, key] of message.keys.entries()) store.set(hash(key), { keyId: `key_${i}`, realm: 'platform', clientId: 'bench', scopes: ['read:data'] });
+    process.send({ cmd: 'keys-done' });
+  }
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+process.send({ cmd: 'ready', port: app.server.address().port });

@@ -1,0 +1,17 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class KeyExpiry1764300004000 implements MigrationInterface {
+  name = 'KeyExpiry1764300004000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "api_keys" ADD COLUMN "expired_at" datetime`);
+    await queryRunner.query(`ALTER TABLE "api_keys" ADD COLUMN "expiry_warnings" text NOT NULL DEFAULT ('[]')`);
+    await queryRunner.query(`CREATE INDEX "IDX_api_keys_expires_at" ON "api_keys" ("expires_at")`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX "IDX_api_keys_expires_at"`);
+    await queryRunner.query(`ALTER TABLE "api_keys" DROP COLUMN "expiry_warnings"`);
+    await queryRunner.query(`ALTER TABLE "api_keys" DROP COLUMN "expired_at"`);
+  }
+}

@@ -1,0 +1,130 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { Ctx, type OperationContext } from '../common/context/operation-context.js';
+import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { ZodPipe } from '../common/http/zod-validation.js';
+import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
+import { API_KEY_JSON_SCHEMA } from './api-key.view.js';
+import {
+  issueApiKeySchema,
+  keyIdParam,
+  listApiKeysQuery,
+  rotateApiKeySchema,
+  verifyApiKeySchema,
+  type IssueApiKeyInput,
+  type ListApiKeysQuery,
+} from './dto/api-key.schemas.js';
+import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
+import { ApiKeysService } from './services/api-keys.service.js';
+import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
+
+const realmParam = z.string().min(1).max(100);
+const issuedSchema = { ...API_KEY_JSON_SCHEMA, properties: { ...API_KEY_JSON_SCHEMA.properties, key: { type: 'string', description: `The key, shown this once. Matches \`${DEFAULT_KEY_PATTERN}\` with the default prefixes.` } } };
+const FORMAT_NOTE = `Keys look like \`sk_live_<43 base62><6 base62 CRC32 checksum>\`; secret scanners can match \`${DEFAULT_KEY_PATTERN}\` and check the checksum.`;
+
+/** Issue, list, read, rotate and revoke keys; verify a key for a gateway or service. */
+@ApiTags('api-keys')
+@Controller()
+export class ApiKeysController {
+  constructor(
+    private readonly keys: ApiKeysService,
+    private readonly verification: ApiKeyVerificationService,
+  ) {}
+
+  @Post('v1/realms/:realm/service-accounts/:clientId/api-keys')
+  @RequireScopes('api-keys:write')
+  @ApiOperation({ summary: 'Issue an API key for a service account', description: `The response holds the key once; Keysmith keeps only a keyed hash. ${FORMAT_NOTE}` })
+  @ApiZodBody(issueApiKeySchema)
+  @ApiJson(201, 'The key representation plus `key`', issuedSchema)
+  @ApiProblems(400, 401, 403, 404, 422)
+  issue(
+    @Ctx() ctx: OperationContext,
+    @Param('realm', new ZodPipe(realmParam)) realm: string,
+    @Param('clientId', new ZodPipe(clientIdSchema)) clientId: string,
+    @Body(new ZodPipe(issueApiKeySchema)) body: IssueApiKeyInput,
+  ) {
+    return this.keys.issue(ctx, realm, clientId, body);
+  }
+
+  @Get('v1/realms/:realm/service-accounts/:clientId/api-keys')
+  @RequireScopes('api-keys:read')
+  @ApiOperation({ summary: "List a service account's API keys (metadata only)" })
+  @ApiZodQuery(listApiKeysQuery)
+  @ApiJson(200, 'A page of keys: { items, nextCursor }', { type: 'object', properties: { items: { type: 'array', items: API_KEY_JSON_SCHEMA }, nextCursor: { type: 'string', nullable: true } } })
+  @ApiProblems(400, 401, 403, 404)
+  list(
+    @Ctx() ctx: OperationContext,
+    @Param('realm', new ZodPipe(realmParam)) realm: string,
+    @Param('clientId', new ZodPipe(clientIdSchema)) clientId: string,
+    @Query(new ZodPipe(listApiKeysQuery)) query: ListApiKeysQuery,
+  ) {
+    return this.keys.list(ctx, realm, clientId, query);
+  }
+
+  @Post('v1/api-keys/verify')
+  @HttpCode(200)
+  @RequireScopes('api-keys:verify')
+  @ApiOperation({
+    summary: 'Verify an API key',
+    description:
+      'Always 200: `{ valid: true, keyId, realm, clientId, owner, scopes, expiresAt }` or `{ valid: false, code }` with `code` one of ' +
+      'MALFORMED, NOT_FOUND, EXPIRED, REVOKED, INSUFFICIENT_SCOPE, RATE_LIMITED (with `retryAfterSeconds`), CLIENT_DISABLED. ' +
+      'Results are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS (5 s): a key revoked on another instance may pass for that long.',
+  })
+  @ApiZodBody(verifyApiKeySchema)
+  @ApiJson(200, 'The verdict', {
+    type: 'object',
+    properties: {
+      valid: { type: 'boolean' },
+      code: { type: 'string', enum: ['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'INSUFFICIENT_SCOPE', 'RATE_LIMITED', 'CLIENT_DISABLED'] },
+      retryAfterSeconds: { type: 'integer' },
+      keyId: { type: 'string' },
+      realm: { type: 'string' },
+      clientId: { type: 'string' },
+      owner: { type: 'string' },
+      scopes: { type: 'array', items: { type: 'string' } },
+      expiresAt: { type: 'string', format: 'date-time' },
+    },
+  })
+  @ApiProblems(400, 401, 403)
+  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>) {
+    const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
+    if (result.valid) return { valid: true, ...result.identity };
+    return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
+  }
+
+  @Get('v1/api-keys/:id')
+  @RequireScopes('api-keys:read')
+  @ApiOperation({ summary: 'One API key (metadata only)' })
+  @ApiParam({ name: 'id', example: 'key_019a7c3e5f2b4d1e8a9c0b' })
+  @ApiJson(200, 'The key representation', API_KEY_JSON_SCHEMA)
+  @ApiProblems(400, 401, 403, 404)
+  get(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string) {
+    return this.keys.get(ctx, id);
+  }
+
+  @Post('v1/api-keys/:id/rotate')
+  @RequireScopes('api-keys:write')
+  @ApiOperation({
+    summary: 'Rotate an API key',
+    description: 'Issues a successor with the same name and scopes (returned with its `key`, once). The old key keeps working, with status `expiring`, for `graceHours` (default 24; 0 ends it now).',
+  })
+  @ApiZodBody(rotateApiKeySchema)
+  @ApiJson(201, 'The successor plus `key`', issuedSchema)
+  @ApiProblems(400, 401, 403, 404, 409, 422)
+  rotate(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string, @Body(new ZodPipe(rotateApiKeySchema)) body: z.infer<typeof rotateApiKeySchema>) {
+    return this.keys.rotate(ctx, id, body.graceHours);
+  }
+
+  @Delete('v1/api-keys/:id')
+  @HttpCode(204)
+  @RequireScopes('api-keys:write')
+  @ApiOperation({ summary: 'Revoke an API key now', description: 'Effective at once on this instance, within the cache lifetime (at most 5 s) on others.' })
+  @ApiProblems(400, 401, 403, 404)
+  async revoke(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string): Promise<void> {
+    await this.keys.revoke(ctx, id);
+  }
+}

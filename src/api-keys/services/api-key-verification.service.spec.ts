@@ -1,0 +1,99 @@
+import { jest } from '@jest/globals';
+import { loadConfig } from '../../config/app-config.js';
+import { Clock } from '../../common/time/clock.js';
+import { MetricsRegistry } from '../../health/metrics.registry.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { DataSource } from 'typeorm';
+import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
+import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
+import type { ApiKeyUsageService } from './api-key-usage.service.js';
+import { ApiKeyVerificationService } from './api-key-verification.service.js';
+import type { ServiceAccountDirectory } from './service-account-directory.js';
+
+const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
+
+class FixedClock extends Clock {
+  at = Date.parse('2030-01-01T00:00:00Z');
+  override now(): Date {
+    return new Date(this.at);
+  }
+}
+
+function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>) {
+  const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion) });
+  const queries: string[] = [];
+  const dataSource = {
+    query: async (_sql: string, [hash]: [string]) => {
+      queries.push(hash);
+      const row = rows.get(hash);
+      return row ? [row] : [];
+    },
+  } as unknown as DataSource;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null } } as unknown as ServiceAccountView;
+  const directory = { findLive: async () => account, get: async () => account } as ServiceAccountDirectory;
+  const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
+  const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
+  const clock = new FixedClock();
+  const service = new ApiKeyVerificationService(
+    config,
+    clock,
+    dataSource,
+    new PrefixedChecksumKeyGeneration(config),
+    new HmacPepperHashing(config),
+    directory,
+    usage,
+    audit,
+    new MetricsRegistry(),
+  );
+  return { service, queries, usage, audit, config };
+}
+
+const row = (id: string) => ({
+  id,
+  realm: 'platform',
+  client_id: 'billing',
+  scopes: '["read:data"]',
+  expires_at: '2030-02-01 00:00:00.000',
+  revoked_at: null,
+});
+
+describe('ApiKeyVerificationService', () => {
+  const config = loadConfig(env);
+  const key = new PrefixedChecksumKeyGeneration(config).generate('live').key;
+
+  it('refuses malformed keys without any lookup', async () => {
+    const { service, queries } = setUp(1, new Map());
+    expect(await service.check('sk_live_short')).toMatchObject({ valid: false, code: 'MALFORMED' });
+    expect(await service.check(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`)).toMatchObject({ valid: false, code: 'MALFORMED' });
+    expect(queries).toEqual([]);
+  });
+
+  it('finds a key hashed with an older pepper version, current version first', async () => {
+    const v1 = new HmacPepperHashing(config).hash(key, 1);
+    const { service, queries } = setUp(2, new Map([[v1, row('key_1')]]));
+    expect(await service.check(key)).toMatchObject({ valid: true, identity: { keyId: 'key_1', owner: 'team-a', scopes: ['read:data'] } });
+    expect(queries).toHaveLength(2);
+    expect(queries[1]).toBe(v1);
+  });
+
+  it('serves repeated checks from the cache: one query for many verifications', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service, queries, usage } = setUp(1, new Map([[hash, row('key_2')]]));
+    for (let i = 0; i < 10; i += 1) expect((await service.check(key)).valid).toBe(true);
+    expect(queries).toHaveLength(1);
+    expect(usage.record).toHaveBeenCalledTimes(10);
+    service.forgetKeyHash(hash);
+    await service.check(key);
+    expect(queries).toHaveLength(2);
+  });
+
+  it('audits failures sparingly: at most 5 a minute per code and source', async () => {
+    const { service, audit } = setUp(1, new Map());
+    for (let i = 0; i < 50; i += 1) await service.check('garbage', { clientAddress: '10.0.0.1' });
+    expect(audit.record).toHaveBeenCalledTimes(5);
+    const [, event] = (audit.record as unknown as jest.Mock).mock.calls[0];
+    expect(event).toMatchObject({ action: 'api_key.verified_failed', outcome: 'failure', detail: { code: 'MALFORMED', clientAddress: '10.0.0.1' } });
+    expect(JSON.stringify((audit.record as unknown as jest.Mock).mock.calls)).not.toContain('garbage');
+  });
+});

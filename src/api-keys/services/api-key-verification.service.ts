@@ -1,0 +1,240 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Counter } from 'prom-client';
+import { AuditService } from '../../audit/audit.service.js';
+import {
+  ApiKeyVerifier,
+  type ApiKeyCheck,
+  type ApiKeyCheckOptions,
+  type ApiKeyFailureCode,
+  type ApiKeyIdentity,
+} from '../../common/auth/api-key-verifier.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { MetricsRegistry } from '../../health/metrics.registry.js';
+import type { RateLimitPolicy } from '../../service-accounts/entities/service-account.entity.js';
+import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
+import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
+import { ApiKeyUsageService } from './api-key-usage.service.js';
+import { FixedWindowLimiter } from './fixed-window-limiter.js';
+import { ServiceAccountDirectory } from './service-account-directory.js';
+import { fromSqliteDatetime } from './sqlite-time.js';
+import { TtlLruCache } from './ttl-lru-cache.js';
+
+/** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
+interface KeyRecord {
+  id: string;
+  realm: string;
+  clientId: string;
+  scopes: string[];
+  expiresAt: number;
+  expiresAtIso: string;
+  revokedAt: number | null;
+}
+
+interface AccountSnapshot {
+  enabled: boolean;
+  owner: string;
+  rateLimit: RateLimitPolicy | null;
+}
+
+export interface VerifyOptions extends ApiKeyCheckOptions {
+  requestId?: string | null;
+}
+
+/** Failures that say the credential itself is bad; these count against a client address. */
+const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
+const AUDIT_PER_SOURCE_PER_MINUTE = 5;
+const AUDIT_TOTAL_PER_MINUTE = 60;
+
+/**
+ * Verifies API keys: format and checksum first (no lookup), then a bounded in-memory cache of
+ * lookups by hash (TTL at most 5 s) in front of one indexed query. Expiry and revocation are
+ * judged by time and state at each check, so they apply before any job runs. Revocation,
+ * rotation and account changes drop the affected entries at once on this instance; other
+ * instances see them within the cache TTL.
+ */
+@Injectable()
+export class ApiKeyVerificationService extends ApiKeyVerifier {
+  private readonly logger = new Logger(ApiKeyVerificationService.name);
+  private readonly keys: TtlLruCache<string, KeyRecord | null>;
+  private readonly accounts: TtlLruCache<string, AccountSnapshot | null>;
+  private readonly keyLimiter: FixedWindowLimiter;
+  private readonly addressFailures: FixedWindowLimiter;
+  private readonly auditLimiter: FixedWindowLimiter;
+  private suppressedAudits = 0;
+  private readonly verifications: Counter<'result' | 'cache'>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly dataSource: DataSource,
+    private readonly generation: ApiKeyGenerationStrategy,
+    private readonly hashing: ApiKeyHashingStrategy,
+    private readonly directory: ServiceAccountDirectory,
+    private readonly usage: ApiKeyUsageService,
+    private readonly audit: AuditService,
+    metrics: MetricsRegistry,
+  ) {
+    super();
+    const now = () => this.clock.nowMs();
+    const { cacheSize, cacheTtlMs } = config.apiKeys;
+    this.keys = new TtlLruCache(cacheSize, cacheTtlMs, now);
+    this.accounts = new TtlLruCache(Math.min(cacheSize, 50_000), cacheTtlMs, now);
+    this.keyLimiter = new FixedWindowLimiter(now);
+    this.addressFailures = new FixedWindowLimiter(now);
+    this.auditLimiter = new FixedWindowLimiter(now, 10_000);
+    this.verifications = metrics.counter('keysmith_api_key_verifications_total', 'API key verifications by result and cache use', ['result', 'cache']);
+  }
+
+  check(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
+    return this.verify(key, options);
+  }
+
+  async verify(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
+    const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
+    const address = options.clientAddress;
+    if (address) {
+      const blocked = this.addressFailures.peek(address, authCheckMaxFailures, authCheckFailureWindowSeconds);
+      if (!blocked.allowed) return this.refuse('RATE_LIMITED', { retryAfterSeconds: blocked.retryAfterSeconds, options, source: 'address' });
+    }
+    if (!this.generation.parse(key)) return this.refuse('MALFORMED', { options });
+
+    const { record, cached } = await this.lookup(key);
+    if (!record) return this.refuse('NOT_FOUND', { options, cached });
+    const account = await this.account(record.realm, record.clientId);
+    const now = this.clock.nowMs();
+    const identity: ApiKeyIdentity = {
+      keyId: record.id,
+      realm: record.realm,
+      clientId: record.clientId,
+      owner: account?.owner ?? '',
+      scopes: record.scopes,
+      expiresAt: record.expiresAtIso,
+    };
+    // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
+    if (!account || (record.revokedAt !== null && record.revokedAt <= now)) return this.refuse('REVOKED', { identity, options, cached });
+    if (record.expiresAt <= now) return this.refuse('EXPIRED', { identity, options, cached });
+    if (!account.enabled) return this.refuse('CLIENT_DISABLED', { identity, options, cached });
+    if (account.rateLimit) {
+      const decision = this.keyLimiter.hit(record.id, account.rateLimit.requests, account.rateLimit.perSeconds);
+      if (!decision.allowed) return this.refuse('RATE_LIMITED', { identity, options, cached, retryAfterSeconds: decision.retryAfterSeconds });
+    }
+    const required = options.requiredScopes ?? [];
+    if (required.some((scope) => !record.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
+
+    this.usage.record(record.id, this.clock.now());
+    this.verifications.inc({ result: 'valid', cache: cached ? 'hit' : 'miss' });
+    return { valid: true, identity };
+  }
+
+  /** Drops the cached lookup of one key (after revocation or rotation). */
+  forgetKeyHash(keyHash: string): void {
+    this.keys.delete(keyHash);
+  }
+
+  /** Drops everything cached about an account's keys, so a change to it applies at once. */
+  forgetAccount(realm: string, clientId: string): void {
+    this.accounts.delete(accountKey(realm, clientId));
+    this.keys.deleteWhere((record) => record !== null && record.realm === realm && record.clientId === clientId);
+  }
+
+  private async lookup(key: string): Promise<{ record: KeyRecord | null; cached: boolean }> {
+    let cached = true;
+    for (const version of this.hashing.versions) {
+      const hash = this.hashing.hash(key, version);
+      let record = this.keys.get(hash);
+      if (record === undefined) {
+        cached = false;
+        record = await this.query(hash);
+        this.keys.set(hash, record);
+      }
+      if (record) return { record, cached };
+    }
+    return { record: null, cached };
+  }
+
+  private async query(hash: string): Promise<KeyRecord | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT "id", "realm", "client_id", "scopes", "expires_at", "revoked_at" FROM "api_keys" WHERE "key_hash" = ?`,
+      [hash],
+    )) as { id: string; realm: string; client_id: string; scopes: string; expires_at: string; revoked_at: string | null }[];
+    const row = rows[0];
+    if (!row) return null;
+    const expiresAt = fromSqliteDatetime(row.expires_at);
+    return {
+      id: row.id,
+      realm: row.realm,
+      clientId: row.client_id,
+      scopes: JSON.parse(row.scopes) as string[],
+      expiresAt: expiresAt.getTime(),
+      expiresAtIso: expiresAt.toISOString(),
+      revokedAt: row.revoked_at ? fromSqliteDatetime(row.revoked_at).getTime() : null,
+    };
+  }
+
+  private async account(realm: string, clientId: string): Promise<AccountSnapshot | null> {
+    const cacheKey = accountKey(realm, clientId);
+    const cached = this.accounts.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const view = await this.directory.findLive(realm, clientId);
+    const snapshot = view ? { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit } : null;
+    this.accounts.set(cacheKey, snapshot);
+    return snapshot;
+  }
+
+  private async refuse(
+    code: ApiKeyFailureCode,
+    details: { options: VerifyOptions; identity?: ApiKeyIdentity; retryAfterSeconds?: number; cached?: boolean; source?: 'address' },
+  ): Promise<ApiKeyCheck> {
+    const { options, identity, retryAfterSeconds } = details;
+    this.verifications.inc({ result: code, cache: details.cached ? 'hit' : 'miss' });
+    const address = options.clientAddress;
+    if (address && CREDENTIAL_FAILURES.has(code)) {
+      const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
+      this.addressFailures.hit(address, authCheckMaxFailures, authCheckFailureWindowSeconds);
+    }
+    if (details.source !== 'address') await this.auditFailure(code, identity, options);
+    return {
+      valid: false,
+      code,
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      ...(identity ? { identity } : {}),
+    };
+  }
+
+  /**
+   * One `api_key.verified_failed` event per code and source (key or address) and minute, at most
+   * 60 a minute in all; the number of events left out is carried by the next one recorded.
+   */
+  private async auditFailure(code: ApiKeyFailureCode, identity: ApiKeyIdentity | undefined, options: VerifyOptions): Promise<void> {
+    const source = identity?.keyId ?? options.clientAddress ?? 'unknown';
+    const perSource = this.auditLimiter.hit(`${code}|${source}`, AUDIT_PER_SOURCE_PER_MINUTE, 60);
+    const total = perSource.allowed ? this.auditLimiter.hit('*', AUDIT_TOTAL_PER_MINUTE, 60) : perSource;
+    if (!total.allowed) {
+      this.suppressedAudits += 1;
+      return;
+    }
+    const suppressed = this.suppressedAudits;
+    this.suppressedAudits = 0;
+    try {
+      await this.audit.record(
+        { actor: { type: 'api-key', id: identity?.keyId ?? null }, requestId: options.requestId ?? null, owner: null, source: null },
+        {
+          action: 'api_key.verified_failed',
+          outcome: 'failure',
+          realm: identity?.realm ?? null,
+          clientId: identity?.clientId ?? null,
+          target: identity?.keyId ?? null,
+          detail: { code, ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
+        },
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not record a failed API key verification');
+    }
+  }
+}
+
+function accountKey(realm: string, clientId: string): string {
+  return `${realm}\u0000${clientId}`;
+}

@@ -1,0 +1,226 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, DataSource, Repository } from 'typeorm';
+import { AuditService } from '../../audit/audit.service.js';
+import type { OperationContext } from '../../common/context/operation-context.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
+import { sortableId } from '../../common/ids/ids.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { toApiKeyView, type ApiKeyView } from '../api-key.view.js';
+import type { IssueApiKeyInput, ListApiKeysQuery } from '../dto/api-key.schemas.js';
+import { ApiKeyEntity } from '../entities/api-key.entity.js';
+import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
+import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
+import type { KeyEnvironment } from '../strategies/api-key-format.js';
+import { ApiKeyVerificationService } from './api-key-verification.service.js';
+import { ServiceAccountDirectory } from './service-account-directory.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/** A newly made key: the representation plus the key itself, shown this once. */
+export type IssuedApiKey = ApiKeyView & { key: string };
+
+/** Issues, lists, rotates and revokes API keys of service accounts. */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly generation: ApiKeyGenerationStrategy,
+    private readonly hashing: ApiKeyHashingStrategy,
+    private readonly directory: ServiceAccountDirectory,
+    private readonly verification: ApiKeyVerificationService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async issue(context: OperationContext, realm: string, clientId: string, input: IssueApiKeyInput): Promise<IssuedApiKey> {
+    const account = await this.account(context, realm, clientId);
+    this.checkScopes(account, input.scopes);
+    const ttlDays = input.ttlDays ?? account.apiKeyPolicy.defaultTtlDays;
+    this.checkTtl(account, ttlDays);
+    const { row, key } = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
+    await this.keys.insert(row);
+    await this.audit.record(context, {
+      action: 'api_key.issued',
+      realm,
+      clientId,
+      target: row.id,
+      detail: { name: row.name, hint: row.hint, scopes: row.scopes, environment: row.environment, expiresAt: row.expiresAt.toISOString() },
+    });
+    return { ...toApiKeyView(row, this.clock.now()), key };
+  }
+
+  async list(context: OperationContext, realm: string, clientId: string, query: ListApiKeysQuery): Promise<Page<ApiKeyView>> {
+    await this.account(context, realm, clientId);
+    const now = this.clock.now();
+    const builder = this.keys
+      .createQueryBuilder('k')
+      .where('k.realm = :realm AND k.clientId = :clientId', { realm, clientId })
+      .orderBy('k.id', 'ASC')
+      .take(query.limit + 1);
+    const after = decodeCursor(query.cursor);
+    if (after) builder.andWhere('k.id > :after', { after });
+    switch (query.status) {
+      case 'revoked':
+        builder.andWhere('k.revokedAt IS NOT NULL');
+        break;
+      case 'expired':
+        builder.andWhere('k.revokedAt IS NULL AND k.expiresAt <= :now', { now });
+        break;
+      case 'expiring':
+        builder.andWhere('k.revokedAt IS NULL AND k.expiresAt > :now AND k.rotatedToId IS NOT NULL', { now });
+        break;
+      case 'active':
+        builder.andWhere(new Brackets((q) => q.where('k.revokedAt IS NULL AND k.expiresAt > :now AND k.rotatedToId IS NULL', { now })));
+        break;
+    }
+    const rows = await builder.getMany();
+    return toPage(rows, query.limit, (row) => row.id, (row) => toApiKeyView(row, now));
+  }
+
+  async get(context: OperationContext, id: string): Promise<ApiKeyView> {
+    return toApiKeyView(await this.visibleKey(context, id), this.clock.now());
+  }
+
+  /**
+   * Issues a successor with the same name, scopes, environment and lifetime, and lets the old key
+   * run out after `graceHours` (0 ends it now). Both in one transaction.
+   */
+  async rotate(context: OperationContext, id: string, graceHours: number): Promise<IssuedApiKey> {
+    const old = await this.visibleKey(context, id);
+    const now = this.clock.now();
+    if (old.revokedAt || old.expiresAt <= now || old.rotatedToId) {
+      throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} is ${toApiKeyView(old, now).status}; only an active key can be rotated.`);
+    }
+    const account = await this.directory.findLive(old.realm, old.clientId);
+    if (!account) throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
+    this.checkScopes(account, old.scopes);
+    const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
+    const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
+    const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
+    await this.dataSource.transaction(async (manager) => {
+      await manager.insert(ApiKeyEntity, row);
+      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
+    });
+    this.verification.forgetKeyHash(old.keyHash);
+    await this.audit.record(context, {
+      action: 'api_key.rotated',
+      realm: old.realm,
+      clientId: old.clientId,
+      target: old.id,
+      detail: { successorId: row.id, hint: row.hint, graceHours, previousExpiresAt: graceEnd.toISOString(), expiresAt: row.expiresAt.toISOString() },
+    });
+    return { ...toApiKeyView(row, now), key };
+  }
+
+  /** Revokes a key now; revoking a revoked key again changes nothing. */
+  async revoke(context: OperationContext, id: string): Promise<void> {
+    const row = await this.visibleKey(context, id);
+    if (row.revokedAt) return;
+    const now = this.clock.now();
+    await this.keys.update({ id }, { revokedAt: now });
+    this.verification.forgetKeyHash(row.keyHash);
+    await this.audit.record(context, {
+      action: 'api_key.revoked',
+      realm: row.realm,
+      clientId: row.clientId,
+      target: row.id,
+      detail: { name: row.name, hint: row.hint },
+    });
+  }
+
+  /** Revokes every key of an account that is not revoked yet (the account was deleted). */
+  async revokeAllOf(context: OperationContext, realm: string, clientId: string, reason: string): Promise<number> {
+    const rows = await this.keys
+      .createQueryBuilder('k')
+      .where('k.realm = :realm AND k.clientId = :clientId AND k.revokedAt IS NULL', { realm, clientId })
+      .getMany();
+    if (rows.length === 0) return 0;
+    const now = this.clock.now();
+    await this.keys.update(rows.map((row) => row.id), { revokedAt: now });
+    this.verification.forgetAccount(realm, clientId);
+    for (const row of rows) {
+      await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
+    }
+    return rows.length;
+  }
+
+  private newKey(
+    account: ServiceAccountView,
+    spec: { name: string; scopes: string[]; environment: KeyEnvironment; ttlDays: number },
+    rotatedFromId: string | null = null,
+  ): { row: ApiKeyEntity; key: string } {
+    const now = this.clock.now();
+    const { key, hint } = this.generation.generate(spec.environment);
+    const version = this.hashing.currentVersion;
+    const row = this.keys.create({
+      id: sortableId('key', now),
+      realm: account.realm,
+      clientId: account.clientId,
+      name: spec.name,
+      environment: spec.environment,
+      hint,
+      keyHash: this.hashing.hash(key, version),
+      pepperVersion: version,
+      scopes: [...spec.scopes].sort(),
+      ttlDays: spec.ttlDays,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + spec.ttlDays * DAY_MS),
+      lastUsedAt: null,
+      useCount: 0,
+      revokedAt: null,
+      rotatedFromId,
+      rotatedToId: null,
+    });
+    return { row, key };
+  }
+
+  private async account(context: OperationContext, realm: string, clientId: string): Promise<ServiceAccountView> {
+    this.checkRealm(realm);
+    return this.directory.get(context, realm, clientId);
+  }
+
+  /** A key the caller may see: another owner's key answers 404 as if it did not exist. */
+  private async visibleKey(context: OperationContext, id: string): Promise<ApiKeyEntity> {
+    const row = await this.keys.findOneBy({ id });
+    const notFound = new DomainError(ErrorCode.ApiKeyNotFound, `No API key ${id}.`);
+    if (!row) throw notFound;
+    if (context.owner !== null) {
+      const account = await this.directory.findLive(row.realm, row.clientId);
+      if (!account || account.owner !== context.owner) throw notFound;
+    }
+    return row;
+  }
+
+  private checkRealm(realm: string): void {
+    if (!this.config.isManagedRealm(realm)) {
+      throw new DomainError(ErrorCode.RealmNotManaged, `Keysmith does not manage the realm "${realm}".`, { realm });
+    }
+  }
+
+  private checkScopes(account: ServiceAccountView, scopes: string[]): void {
+    const allowed = new Set([...account.defaultScopes, ...account.optionalScopes]);
+    const extra = scopes.filter((scope) => !allowed.has(scope));
+    if (extra.length > 0) {
+      throw new DomainError(
+        ErrorCode.ScopeNotAllowed,
+        `Scopes not granted to ${account.clientId}: ${extra.join(', ')}. A key may hold only the account's default and optional scopes.`,
+        { scopes: extra, allowed: [...allowed].sort() },
+      );
+    }
+  }
+
+  private checkTtl(account: ServiceAccountView, ttlDays: number): void {
+    const max = account.apiKeyPolicy.maxTtlDays;
+    if (ttlDays > max) {
+      throw new DomainError(ErrorCode.TtlTooLong, `ttlDays ${ttlDays} exceeds the account's maxTtlDays of ${max}.`, { ttlDays, maxTtlDays: max });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { FixedWindowLimiter } from './fixed-window-limiter.js';
+import { TtlLruCache } from './ttl-lru-cache.js';
+import { UsageBuffer } from './usage-buffer.js';
+
+describe('TtlLruCache', () => {
+  let now = 0;
+  const clock = () => now;
+  beforeEach(() => {
+    now = 1_000;
+  });
+
+  it('forgets entries after their TTL', () => {
+    const cache = new TtlLruCache<string, number>(10, 5_000, clock);
+    cache.set('a', 1);
+    now += 4_999;
+    expect(cache.get('a')).toBe(1);
+    now += 1;
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('stays within its size, evicting the least recently used', () => {
+    const cache = new TtlLruCache<string, number>(2, 5_000, clock);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1);
+    cache.set('c', 3);
+    expect(cache.size).toBe(2);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(1);
+    expect(cache.get('c')).toBe(3);
+  });
+
+  it('deletes by predicate and can be disabled', () => {
+    const cache = new TtlLruCache<string, { account: string }>(10, 5_000, clock);
+    cache.set('a', { account: 'x' });
+    cache.set('b', { account: 'y' });
+    expect(cache.deleteWhere((value) => value.account === 'x')).toBe(1);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toEqual({ account: 'y' });
+    const off = new TtlLruCache<string, number>(10, 0, clock);
+    off.set('a', 1);
+    expect(off.get('a')).toBeUndefined();
+  });
+});
+
+describe('FixedWindowLimiter', () => {
+  let now = 0;
+  const limiter = () => new FixedWindowLimiter(() => now, 3);
+
+  it('allows `limit` events per window, then refuses with the seconds to wait, then recovers', () => {
+    now = 10_000;
+    const l = limiter();
+    expect(l.hit('k', 2, 10).allowed).toBe(true);
+    now += 1_000;
+    expect(l.hit('k', 2, 10).allowed).toBe(true);
+    expect(l.hit('k', 2, 10)).toEqual({ allowed: false, retryAfterSeconds: 9 });
+    expect(l.hit('other', 2, 10).allowed).toBe(true);
+    now += 9_000;
+    expect(l.hit('k', 2, 10).allowed).toBe(true);
+  });
+
+  it('peeks without counting', () => {
+    now = 0;
+    const l = limiter();
+    expect(l.peek('k', 1, 60).allowed).toBe(true);
+    l.hit('k', 1, 60);
+    expect(l.peek('k', 1, 60)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    l.forget('k');
+    expect(l.peek('k', 1, 60).allowed).toBe(true);
+  });
+
+  it('keeps a bounded number of keys', () => {
+    now = 0;
+    const l = limiter();
+    for (const key of ['a', 'b', 'c', 'd', 'e']) l.hit(key, 1, 60);
+    // 'a' and 'b' were dropped to make room, so they start afresh.
+    expect(l.hit('a', 1, 60).allowed).toBe(true);
+    expect(l.hit('e', 1, 60).allowed).toBe(false);
+  });
+});
+
+describe('UsageBuffer', () => {
+  it('aggregates uses per key and drains them as one batch', () => {
+    const buffer = new UsageBuffer();
+    buffer.record('k1', new Date(1_000));
+    buffer.record('k1', new Date(3_000));
+    buffer.record('k1', new Date(2_000));
+    buffer.record('k2', new Date(5_000));
+    const batch = buffer.drain();
+    expect(batch.get('k1')).toEqual({ uses: 3, lastUsedAt: new Date(3_000) });
+    expect(batch.get('k2')).toEqual({ uses: 1, lastUsedAt: new Date(5_000) });
+    expect(buffer.size).toBe(0);
+    buffer.record('k1', new Date(4_000));
+    buffer.restore(batch);
+    expect(buffer.drain().get('k1')).toEqual({ uses: 4, lastUsedAt: new Date(4_000) });
+  });
+});

@@ -1,0 +1,13 @@
+import type { OperationContext } from '../../common/context/operation-context.js';
+import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+
+/**
+ * What API keys need from the service-accounts feature. Provided by `ServiceAccountsService`
+ * (`useExisting`), so this feature never reads the service-account table itself.
+ */
+export abstract class ServiceAccountDirectory {
+  /** The live account, without an owner check; null when absent or deleted. */
+  abstract findLive(realm: string, clientId: string): Promise<ServiceAccountView | null>;
+  /** The live account within the caller's owner boundary; 404 SERVICE_ACCOUNT_NOT_FOUND otherwise. */
+  abstract get(context: OperationContext, realm: string, clientId: string): Promise<ServiceAccountView>;
+}

@@ -1,0 +1,83 @@
+import { crc32 } from 'node:zlib';
+import { loadConfig } from '../../config/app-config.js';
+import { base62FromBigInt, base62FromBytes } from './base62.js';
+import { checksumOf, DEFAULT_KEY_PATTERN, hintOf, parseKey } from './api-key-format.js';
+import { PrefixedChecksumKeyGeneration } from './api-key-generation.strategy.js';
+import { HmacPepperHashing } from './api-key-hashing.strategy.js';
+
+const prefixes = { live: 'sk_live_', test: 'sk_test_' };
+const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
+
+describe('base62', () => {
+  it('encodes numbers and pads to the width', () => {
+    expect(base62FromBigInt(0n, 3)).toBe('000');
+    expect(base62FromBigInt(61n, 2)).toBe('0z');
+    expect(base62FromBigInt(62n, 2)).toBe('10');
+    expect(base62FromBytes(new Uint8Array(32).fill(255), 43)).toHaveLength(43);
+    expect(() => base62FromBigInt(62n ** 3n, 3)).toThrow(RangeError);
+  });
+});
+
+describe('key format', () => {
+  const generation = new PrefixedChecksumKeyGeneration(loadConfig(env));
+
+  it('makes keys of prefix, 43 base62 random characters and a 6-character CRC32 checksum', () => {
+    const { key, hint } = generation.generate('live');
+    expect(key).toMatch(/^sk_live_[0-9A-Za-z]{49}$/);
+    expect(new RegExp(DEFAULT_KEY_PATTERN).test(`token=${key};`)).toBe(true);
+    const body = key.slice(0, -6);
+    expect(key.slice(-6)).toBe(base62FromBigInt(BigInt(crc32(Buffer.from(body))), 6));
+    expect(hint).toBe(`sk_live_${key.slice(8, 12)}…${key.slice(-4)}`);
+    expect(generation.generate('test').key.startsWith('sk_test_')).toBe(true);
+  });
+
+  it('never makes the same key twice', () => {
+    const keys = new Set(Array.from({ length: 1000 }, () => generation.generate('live').key));
+    expect(keys.size).toBe(1000);
+  });
+
+  it('parses good keys and refuses bad structure and bad checksums', () => {
+    const { key } = generation.generate('test');
+    expect(parseKey(key, prefixes)).toEqual({ environment: 'test', prefix: 'sk_test_' });
+    const flipped = key.slice(0, 20) + (key[20] === 'a' ? 'b' : 'a') + key.slice(21);
+    expect(parseKey(flipped, prefixes)).toBeNull();
+    expect(parseKey(key.slice(0, -1), prefixes)).toBeNull();
+    expect(parseKey(`${key}x`, prefixes)).toBeNull();
+    expect(parseKey(key.replace('sk_test_', 'sk_prod_'), prefixes)).toBeNull();
+    expect(parseKey(key.replace(/.$/, '-'), prefixes)).toBeNull();
+    expect(parseKey('', prefixes)).toBeNull();
+    expect(parseKey('x'.repeat(10_000), prefixes)).toBeNull();
+  });
+
+  it('uses configured prefixes', () => {
+    const custom = new PrefixedChecksumKeyGeneration(
+      loadConfig({ ...env, KEYSMITH_API_KEY_PREFIX_LIVE: 'acme_live_', KEYSMITH_API_KEY_PREFIX_TEST: 'acme_test_' }),
+    );
+    const { key } = custom.generate('live');
+    expect(key.startsWith('acme_live_')).toBe(true);
+    expect(custom.parse(key)).toEqual({ environment: 'live', prefix: 'acme_live_' });
+    expect(custom.parse(generation.generate('live').key)).toBeNull();
+  });
+
+  it('computes the checksum over everything before it', () => {
+    expect(checksumOf('sk_live_abc')).toHaveLength(6);
+    expect(checksumOf('sk_live_abc')).not.toBe(checksumOf('sk_live_abd'));
+    expect(hintOf('sk_live_ABCDEFGHwxyz', 'sk_live_')).toBe('sk_live_ABCD…wxyz');
+  });
+});
+
+describe('HMAC pepper hashing', () => {
+  it('is deterministic per master key and pepper version, and never the key itself', () => {
+    const v1 = new HmacPepperHashing(loadConfig(env));
+    const v2 = new HmacPepperHashing(loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: '2' }));
+    const other = new HmacPepperHashing(loadConfig({ ...env, KEYSMITH_MASTER_KEY: 'cd'.repeat(32) }));
+    const key = 'sk_live_example';
+    expect(v1.hash(key, 1)).toMatch(/^[0-9a-f]{64}$/);
+    expect(v1.hash(key, 1)).toBe(v2.hash(key, 1));
+    expect(v2.hash(key, 2)).not.toBe(v2.hash(key, 1));
+    expect(other.hash(key, 1)).not.toBe(v1.hash(key, 1));
+    expect(v2.currentVersion).toBe(2);
+    expect(v2.versions).toEqual([2, 1]);
+    expect(() => v1.hash(key, 2)).toThrow(RangeError);
+  });
+});
