@@ -23,7 +23,7 @@ describe('Owner boundary between teams', () => {
   };
   const secrets = new Map<string, string>();
   const create = async (headers: Record<string, string>, clientId: string, owner: string) => {
-    const res = await t.inject({ method: 'POST', url: base, headers, payload: { clientId, owner, description: `of ${owner}`, defaultScopes: ['read:data'] } });
+    const res = await t.inject({ method: 'POST', url: base, headers, payload: { clientId, owner, description: `of ${owner}`, defaultScopes: ['read:data', 'service-accounts:read', 'api-keys:read'] } });
     expect(res.statusCode).toBe(201);
     secrets.set(clientId, remember(t.secrets, res.json().clientSecret));
   };
@@ -101,6 +101,59 @@ describe('Owner boundary between teams', () => {
       expect((await t.inject({ method: 'GET', url: `${base}/${accountB}`, headers: operator })).statusCode).toBe(200);
       const all = await t.inject({ method: 'GET', url: `${base}?clientId=bound-&limit=500`, headers: operator });
       expect(all.json().items.map((a: { clientId: string }) => a.clientId)).toEqual(expect.arrayContaining([accountA, accountB]));
+    });
+  });
+
+  describe('API keys', () => {
+    let keyOfB: { id: string; key: string };
+    let keyOfA: { id: string; key: string };
+    const issue = async (headers: Record<string, string>, clientId: string, scopes: string[]) => {
+      const res = await t.inject({ method: 'POST', url: `${base}/${clientId}/api-keys`, headers, payload: { name: 'boundary', scopes } });
+      expect(res.statusCode).toBe(201);
+      return { id: res.json().id as string, key: remember(t.secrets, res.json().key as string) };
+    };
+    const stillWorks = async (key: string) => (await t.inject({ method: 'GET', url: '/v1/auth/check', headers: { 'x-api-key': key } })).statusCode;
+
+    beforeAll(async () => {
+      keyOfB = await issue(teamB, accountB, ['read:data']);
+      keyOfA = await issue(teamA, accountA, ['service-accounts:read', 'api-keys:read']);
+    });
+
+    it('team A cannot list, read, rotate or revoke team B keys, nor issue one on team B account', async () => {
+      const unknownKeyId = `key_${'0'.repeat(22)}`;
+      const cases: [string, string, unknown?][] = [
+        ['GET', `${base}/${accountB}/api-keys`],
+        ['POST', `${base}/${accountB}/api-keys`, { name: 'stolen', scopes: ['read:data'] }],
+        ['GET', `/v1/api-keys/${keyOfB.id}`],
+        ['POST', `/v1/api-keys/${keyOfB.id}/rotate`, { graceHours: 0 }],
+        ['DELETE', `/v1/api-keys/${keyOfB.id}`],
+      ];
+      for (const [method, url, payload] of cases) {
+        const res = await t.inject({ method, url, headers: teamA, payload });
+        expect([method, url, res.statusCode]).toEqual([method, url, 404]);
+      }
+      // Indistinguishable from a key that does not exist.
+      const ofB = await t.inject({ method: 'GET', url: `/v1/api-keys/${keyOfB.id}`, headers: teamA });
+      const ofNobody = await t.inject({ method: 'GET', url: `/v1/api-keys/${unknownKeyId}`, headers: teamA });
+      expect([ofB.json().code, ofB.json().title]).toEqual([ofNobody.json().code, ofNobody.json().title]);
+
+      expect(await stillWorks(keyOfB.key)).toBe(204);
+      const ownList = await t.inject({ method: 'GET', url: `${base}/${accountB}/api-keys`, headers: teamB });
+      expect(ownList.json().items).toEqual([expect.objectContaining({ id: keyOfB.id, status: 'active' })]);
+    });
+
+    it('a key of team A account is confined to team A, like a team A token', async () => {
+      const asKeyOfA = { 'x-api-key': keyOfA.key };
+      expect((await t.inject({ method: 'GET', url: `${base}/${accountA}`, headers: asKeyOfA })).statusCode).toBe(200);
+      expect((await t.inject({ method: 'GET', url: `${base}/${accountB}`, headers: asKeyOfA })).statusCode).toBe(404);
+      expect((await t.inject({ method: 'GET', url: `/v1/api-keys/${keyOfB.id}`, headers: asKeyOfA })).statusCode).toBe(404);
+      expect((await t.inject({ method: 'GET', url: `${base}/${accountB}/api-keys`, headers: asKeyOfA })).statusCode).toBe(404);
+      const list = await t.inject({ method: 'GET', url: `${base}?limit=500`, headers: asKeyOfA });
+      expect(new Set(list.json().items.map((a: { owner: string }) => a.owner))).toEqual(new Set(['team-a']));
+    });
+
+    it('the admin scope sees team B keys', async () => {
+      expect((await t.inject({ method: 'GET', url: `/v1/api-keys/${keyOfB.id}`, headers: operator })).statusCode).toBe(200);
     });
   });
 
