@@ -73,6 +73,11 @@ try {
   const json = { 'content-type': 'application/json' };
   const hot = keys[1];
 
+  // JIT warm-up of both servers, not measured.
+  await run('warm-up', `http://127.0.0.1:${basePort}/verify`, [{ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: hot }) }]);
+  await run('warm-up', base, [{ method: 'POST', path: '/v1/api-keys/verify', headers: { ...json, ...auth }, body: JSON.stringify({ key: hot }) }]);
+  await run('warm-up', base, [{ method: 'GET', path: '/v1/auth/check', headers: { 'x-api-key': hot } }]);
+
   const results = [];
   results.push(await run('baseline HMAC + Map (hit)', `http://127.0.0.1:${basePort}/verify`, [{ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: hot }) }]));
   const baselineRps = results[0].rps;

@@ -11,6 +11,7 @@ import { validateCommand } from '../src/gitops/cli/validate.command.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { keycloakEnv } from './support/keycloak-env.js';
+import { runJob } from './support/jobs.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 const REALM = 'platform';
@@ -128,6 +129,18 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
       expect.objectContaining({ clientId: id('audit'), action: 'update', changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }] }),
       expect.objectContaining({ clientId: id('reports'), action: 'update', changes: [{ field: 'description', action: 'set', from: '', to: 'monthly reports' }] }),
     ]);
+
+    // The drift job sees the hand-made change too, records it and (by default) leaves it.
+    const drift = await runJob(t, 'drift', {}, await authHeader());
+    expect(drift.details).toEqual(
+      expect.arrayContaining([{ realm: REALM, clientId: id('audit'), changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }], repaired: false }]),
+    );
+    expect(drift.details.map((d: { clientId: string }) => d.clientId)).not.toContain(id('reports'));
+    const runs = await t.inject({ method: 'GET', url: '/v1/jobs/drift/runs', headers: await authHeader() });
+    expect(runs.json().items[0]).toMatchObject({ id: drift.id, outcome: 'success', counts: expect.objectContaining({ drifted: expect.any(Number) }) });
+    const detected = await t.inject({ method: 'GET', url: `/v1/audit-events?action=service_account.drift_detected&clientId=${id('audit')}`, headers: await authHeader() });
+    expect(detected.json().items).toHaveLength(1);
+    expect(await realmRolesOf(id('audit'))).toEqual(['orders-reader', 'orders-writer']);
 
     const apply = await cli(applyCommand, [dir, '--auto-approve', '--source', `fix-${run}`]);
     expect(apply.code).toBe(0);

@@ -7,6 +7,7 @@ import { authenticateSuite } from './support/auth.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { KeycloakProcess } from './support/keycloak-process.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { runJob } from './support/jobs.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
@@ -353,6 +354,29 @@ describe('Service accounts (real Keycloak)', () => {
     expect(res.json().items.map((e: { action: string }) => e.action)).toEqual(['service_account.deleted', 'service_account.updated', 'service_account.created']);
     expect(res.json().items[2]).toMatchObject({ realm, clientId, outcome: 'success', actor: expect.any(Object) });
     expect(JSON.stringify(res.json())).not.toContain(created.clientSecret);
+  });
+
+  it('the drift job records hand-made changes, and repairs them only when configured to', async () => {
+    const clientId = uniqueClientId('drifting');
+    const created = (await create(clientId)).json();
+    const user = await kc.clients.getServiceAccountUser({ realm, id: created.keycloakId });
+    const writer = await kc.roles.findOneByName({ realm, name: 'orders-writer' });
+    await kc.users.addRealmRoleMappings({ realm, id: user.id!, roles: [{ id: writer!.id!, name: 'orders-writer' }] });
+    const drift = [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }];
+
+    const recorded = await runJob(t, 'drift');
+    expect(recorded.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: false }]));
+    const roles = async () => (await kc.users.listRealmRoleMappings({ realm, id: user.id! })).map((r) => r.name).sort();
+    expect(await roles()).toContain('orders-writer');
+
+    const repairing = await createTestApp({ dataDir: t.dataDir, env: { KEYSMITH_DRIFT_REPAIR: 'true' } });
+    try {
+      const repaired = await runJob(repairing, 'drift');
+      expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: true }]));
+      expect(await roles()).toEqual(['orders-reader', 'reports-viewer']);
+    } finally {
+      await repairing.close();
+    }
   });
 
   it('logs no secret this suite knows of', () => {

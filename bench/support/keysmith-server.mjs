@@ -38,17 +38,17 @@ async function insertRows(rows) {
   const expires = sqliteTime(new Date(now.getTime() + 90 * 86_400_000));
   for (let i = 0; i < rows.length; i += 400) {
     const chunk = rows.slice(i, i + 400);
-    await db.transaction(async (manager) => {
+    {
       const values = chunk.map(() => '(?,?,?,?,?,?,?,?,?,?,?,?,0)').join(',');
       const params = chunk.flatMap(({ hash, hint, scopes }) => {
         seq += 1;
         return [`key_${seq.toString(16).padStart(22, '0')}`, REALM, CLIENT, 'bench', 'live', hint, hash, hashing.currentVersion, JSON.stringify(scopes), 90, created, expires];
       });
-      await manager.query(
+      await db.query(
         `INSERT INTO "api_keys" ("id","realm","client_id","name","environment","hint","key_hash","pepper_version","scopes","ttl_days","created_at","expires_at","use_count") VALUES ${values}`,
         params,
       );
-    });
+    }
   }
 }
 

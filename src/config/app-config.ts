@@ -79,6 +79,7 @@ export class AppConfig {
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
+    repairDrift: boolean;
   };
   /** GitOps apply deletes at most this many accounts per run unless forced. */
   readonly gitops: { maxDeletions: number };
@@ -128,6 +129,7 @@ export class AppConfig {
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
+      repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {

@@ -69,6 +69,7 @@ export const envSchema = z.object({
   KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
+  KEYSMITH_DRIFT_REPAIR: bool.default(false),
   KEYSMITH_GITOPS_MAX_DELETIONS: intFrom(0, 10_000).default(10),
   KEYSMITH_API_KEY_PREFIX_LIVE: keyPrefix.default('sk_live_'),
   KEYSMITH_API_KEY_PREFIX_TEST: keyPrefix.default('sk_test_'),

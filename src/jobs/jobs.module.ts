@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { KeyExpiryJob } from './definitions/key-expiry.job.js';
+import { DriftJob } from './definitions/drift.job.js';
 import { SecretRotationJob } from './definitions/secret-rotation.job.js';
 import { JobRunEntity } from './entities/job-run.entity.js';
 import { JobsController } from './jobs.controller.js';
@@ -12,7 +13,7 @@ import { JobsService } from './services/jobs.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([JobRunEntity]), ServiceAccountsModule, ApiKeysModule],
   controllers: [JobsController],
-  providers: [JobsService, JobLockService, SecretRotationJob, KeyExpiryJob],
+  providers: [JobsService, JobLockService, SecretRotationJob, KeyExpiryJob, DriftJob],
   exports: [JobsService],
 })
 export class JobsModule {}

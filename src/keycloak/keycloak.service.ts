@@ -209,7 +209,8 @@ function isConnectionError(error: unknown): boolean {
   const err = error as { name?: string; cause?: { code?: string }; code?: string };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return true;
   const code = err?.cause?.code ?? err?.code;
-  return (error instanceof TypeError && /fetch failed/i.test(error.message)) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET'].includes(code ?? '');
+  // By name, not instanceof: fetch's TypeError may come from another realm (as under jest's VM).
+  return (err?.name === 'TypeError' && /fetch failed/i.test((error as Error).message)) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET'].includes(code ?? '');
 }
 
 function isRetryable(error: unknown, write: boolean): boolean {

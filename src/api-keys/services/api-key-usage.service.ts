@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@ne
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
 import { toSqliteDatetime } from './sqlite-time.js';
-import { UsageBuffer } from './usage-buffer.js';
+import { UsageBuffer, type KeyUsage } from './usage-buffer.js';
 
 /**
  * Records `lastUsedAt` and the use count of keys without a database write per verification:
@@ -36,27 +36,38 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
     this.buffer.record(keyId, at);
   }
 
+  /**
+   * One UPDATE per 500 keys, each atomic on its own: no explicit transaction, which on SQLite's
+   * single connection would interleave with other features' transactions.
+   */
+  private async write(batch: Map<string, KeyUsage>): Promise<void> {
+    const entries = [...batch];
+    for (let i = 0; i < entries.length; i += 500) {
+      const chunk = entries.slice(i, i + 500);
+      await this.dataSource.query(
+        `WITH "u"("id", "n", "at") AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
+         UPDATE "api_keys" SET
+           "use_count" = "use_count" + (SELECT "n" FROM "u" WHERE "u"."id" = "api_keys"."id"),
+           "last_used_at" = max(coalesce("last_used_at", ''), (SELECT "at" FROM "u" WHERE "u"."id" = "api_keys"."id"))
+         WHERE "id" IN (SELECT "id" FROM "u")`,
+        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, toSqliteDatetime(usage.lastUsedAt)]),
+      );
+      // Written: a later failure must not put these back and count them twice.
+      for (const [keyId] of chunk) batch.delete(keyId);
+    }
+  }
+
   /** Writes every pending use now; returns how many keys were updated. */
   async flushUsage(): Promise<number> {
     if (this.flushing) await this.flushing.catch(() => undefined);
     if (this.buffer.size === 0) return 0;
     const batch = this.buffer.drain();
-    this.flushing = this.dataSource
-      .transaction(async (manager) => {
-        for (const [keyId, usage] of batch) {
-          const at = toSqliteDatetime(usage.lastUsedAt);
-          await manager.query(
-            `UPDATE "api_keys" SET "use_count" = "use_count" + ?,
-               "last_used_at" = CASE WHEN "last_used_at" IS NULL OR "last_used_at" < ? THEN ? ELSE "last_used_at" END
-             WHERE "id" = ?`,
-            [usage.uses, at, at, keyId],
-          );
-        }
-        return batch.size;
-      })
+    const size = batch.size;
+    this.flushing = this.write(batch)
+      .then(() => size)
       .catch((error: unknown) => {
         this.buffer.restore(batch);
-        this.logger.error({ err: error }, `could not write the usage of ${batch.size} API keys; will retry`);
+        this.logger.error({ err: error }, `could not write the usage of ${batch.size} of ${size} API keys; will retry`);
         throw error;
       });
     try {

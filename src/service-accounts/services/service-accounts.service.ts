@@ -166,11 +166,31 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       if (foreign) {
         throw new DomainError(ErrorCode.ClientExists, `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted.`, { clientId });
       }
+      await this.resolveCatalog(realm, spec);
       return { action: 'create', changes: [], forbidden };
     }
     const catalog = await this.resolveCatalog(realm, spec);
     const { changes } = await this.computeChanges(row, spec, catalog);
     return { action: changes.length ? 'update' : 'noop', changes, forbidden };
+  }
+
+  /**
+   * How Keycloak differs from the account's last applied spec (changes made by hand), by name.
+   * Empty when there is no drift.
+   */
+  async detectDrift(realm: string, clientId: string): Promise<Change[]> {
+    const row = await this.findRow(realm, clientId);
+    if (!row || row.state !== 'ready') return [];
+    const spec = specOf(row);
+    const catalog = await this.resolveCatalog(realm, spec);
+    return (await this.computeChanges(row, spec, catalog)).changes;
+  }
+
+  /** Puts Keycloak back to the account's last applied spec. */
+  async repairDrift(context: OperationContext, realm: string, clientId: string): Promise<Change[]> {
+    const row = await this.findRow(realm, clientId);
+    if (!row || row.state !== 'ready') return [];
+    return (await this.upsert(context, realm, clientId, specOf(row), { managedBy: row.managedBy, source: row.source })).changes;
   }
 
   async remove(context: OperationContext, realm: string, clientId: string): Promise<void> {

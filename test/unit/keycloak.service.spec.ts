@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/app-config.js';
+import { DomainError } from '../../src/common/errors/domain-error.js';
+import { MetricsRegistry } from '../../src/health/metrics.registry.js';
+import { KeycloakHttpError } from '../../src/keycloak/keycloak.errors.js';
+import { KeycloakService } from '../../src/keycloak/keycloak.service.js';
+
+// KeycloakService's own policy (token handling, retries, concurrency) against a scripted HTTP
+// peer on loopback. What Keycloak itself answers is tested in the e2e suites against the real server.
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function token(expiresInSeconds: number): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none' })}.${part({ iat: now, exp: now + expiresInSeconds })}.sig`;
+}
+
+describe('KeycloakService', () => {
+  let server: Server;
+  let baseUrl: string;
+  let admin: Handler;
+  let tokenLifetime = 300;
+  let tokenRequests = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url?.endsWith('/protocol/openid-connect/token')) {
+        tokenRequests += 1;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ access_token: token(tokenLifetime), expires_in: tokenLifetime }));
+        return;
+      }
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      res.on('finish', () => (inFlight -= 1));
+      admin(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  beforeEach(() => {
+    tokenRequests = 0;
+    tokenLifetime = 300;
+    maxInFlight = 0;
+  });
+
+  const service = (env: Record<string, string> = {}) =>
+    new KeycloakService(
+      loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env }),
+      new MetricsRegistry(),
+    );
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+  const script = (...statuses: number[]) => {
+    let call = 0;
+    admin = (_req, res) => {
+      const status = statuses[Math.min(call, statuses.length - 1)];
+      call += 1;
+      json(res, status, status < 300 ? [] : { error: 'scripted' });
+    };
+    return () => call;
+  };
+
+  it('retries reads on 5xx and 429 with backoff, then succeeds', async () => {
+    const calls = script(503, 500, 429, 200);
+    await expect(service().read('find client', (kc) => kc.clients.find({ realm: 'platform' }))).resolves.toEqual([]);
+    expect(calls()).toBe(4);
+  });
+
+  it('gives up after the configured retries with 503 KEYCLOAK_UNAVAILABLE', async () => {
+    const calls = script(502);
+    const error = await service({ KEYCLOAK_MAX_RETRIES: '2' })
+      .read('find client', (kc) => kc.clients.find({ realm: 'platform' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).code).toBe('KEYCLOAK_UNAVAILABLE');
+    expect(calls()).toBe(3);
+  });
+
+  it('does not repeat a write that may have been applied (500), but does when refused before work (503)', async () => {
+    const failed = script(500, 201);
+    const error = await service()
+      .write('create client', (kc) => kc.clients.create({ realm: 'platform', clientId: 'x' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeycloakHttpError);
+    expect(failed()).toBe(1);
+
+    let call = 0;
+    admin = (_req, res) => {
+      call += 1;
+      if (call === 1) return json(res, 503, { error: 'busy' });
+      res.statusCode = 201;
+      res.setHeader('location', `${baseUrl}/admin/realms/platform/clients/new-id`);
+      res.end();
+    };
+    await expect(service().write('create client', (kc) => kc.clients.create({ realm: 'platform', clientId: 'x' }))).resolves.toEqual({ id: 'new-id' });
+    expect(call).toBe(2);
+  });
+
+  it('authenticates again after a 401 and repeats the call once', async () => {
+    const calls = script(401, 200);
+    const keycloak = service();
+    await expect(keycloak.read('find client', (kc) => kc.clients.find({ realm: 'platform' }))).resolves.toEqual([]);
+    expect(calls()).toBe(2);
+    expect(tokenRequests).toBe(2);
+  });
+
+  it('reuses a token until shortly before it expires, then fetches a new one', async () => {
+    script(200);
+    const keycloak = service();
+    await keycloak.read('a', (kc) => kc.clients.find({ realm: 'platform' }));
+    await keycloak.read('b', (kc) => kc.clients.find({ realm: 'platform' }));
+    expect(tokenRequests).toBe(1);
+
+    tokenLifetime = 1;
+    const shortLived = service();
+    await shortLived.read('a', (kc) => kc.clients.find({ realm: 'platform' }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await shortLived.read('b', (kc) => kc.clients.find({ realm: 'platform' }));
+    expect(tokenRequests).toBe(3);
+  });
+
+  it('turns a 403 into KEYCLOAK_PERMISSION_MISSING naming the roles it needs', async () => {
+    script(403);
+    const error = (await service()
+      .read('list client scopes', (kc) => kc.clientScopes.find({ realm: 'platform' }))
+      .catch((e: unknown) => e)) as DomainError;
+    expect(error.code).toBe('KEYCLOAK_PERMISSION_MISSING');
+    expect(error.detail).toContain('list client scopes');
+    expect(error.extensions.neededRoles).toEqual(expect.arrayContaining(['manage-clients', 'view-realm']));
+  });
+
+  it('never runs more calls at once than KEYCLOAK_MAX_CONCURRENCY', async () => {
+    admin = (_req, res) => setTimeout(() => json(res, 200, []), 20);
+    const keycloak = service({ KEYCLOAK_MAX_CONCURRENCY: '2' });
+    await Promise.all(Array.from({ length: 8 }, () => keycloak.read('find', (kc) => kc.clients.find({ realm: 'platform' }))));
+    expect(maxInFlight).toBe(2);
+  });
+
+  it('answers 503 KEYCLOAK_UNAVAILABLE when nothing listens', async () => {
+    const closed = new KeycloakService(
+      loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' }),
+      new MetricsRegistry(),
+    );
+    const error = (await closed.read('find client', (kc) => kc.clients.find({ realm: 'platform' })).catch((e: unknown) => e)) as DomainError;
+    expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
+  });
+});
