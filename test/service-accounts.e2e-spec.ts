@@ -370,6 +370,7 @@ describe('Service accounts (real Keycloak)', () => {
     expect(await roles()).toContain('orders-writer');
 
     const repairing = await createTestApp({ dataDir: t.dataDir, env: { KEYSMITH_DRIFT_REPAIR: 'true' } });
+    await authenticateSuite(repairing);
     try {
       const repaired = await runJob(repairing, 'drift');
       expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: true }]));
