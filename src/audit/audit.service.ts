@@ -52,7 +52,7 @@ export class AuditService {
 
   async record(context: OperationContext, record: AuditRecord): Promise<void> {
     const at = this.clock.now();
-    await this.events.insert({
+    await this.events.createQueryBuilder().insert().updateEntity(false).values({
       id: sortableId('evt', at),
       at,
       actorType: context.actor.type,
@@ -64,7 +64,7 @@ export class AuditService {
       outcome: record.outcome ?? 'success',
       detail: scrub({ ...(record.detail ?? {}), ...(context.source ? { source: context.source } : {}) }) as never,
       requestId: context.requestId,
-    });
+    }).execute();
   }
 
   async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {

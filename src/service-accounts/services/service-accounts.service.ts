@@ -98,13 +98,9 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
-    this.assertRealm(realm);
-    this.assertOwnerAllowed(context, spec.owner);
-    this.assertGrantsAllowed(spec);
-    const catalog = await this.resolveCatalog(realm, spec);
+    const catalog = await this.checkSpec(context, realm, spec);
     return this.withLock(realm, clientId, async () => {
-      await this.recoverIfPending(realm, clientId);
-      if (await this.findRow(realm, clientId)) {
+      if (await this.findSettledRow(realm, clientId)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
       }
       return this.provision(context, realm, clientId, spec, catalog, options);
@@ -113,13 +109,9 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
   /** Declarative upsert: afterwards Keycloak matches `spec` exactly. */
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: ApplyOptions = {}): Promise<UpsertResult> {
-    this.assertRealm(realm);
-    this.assertOwnerAllowed(context, spec.owner);
-    this.assertGrantsAllowed(spec);
-    const catalog = await this.resolveCatalog(realm, spec);
+    const catalog = await this.checkSpec(context, realm, spec);
     return this.withLock(realm, clientId, async () => {
-      await this.recoverIfPending(realm, clientId);
-      const row = await this.findRow(realm, clientId);
+      const row = await this.findSettledRow(realm, clientId);
       if (!row) return this.provision(context, realm, clientId, spec, catalog, options);
       this.assertVisible(context, row);
       return this.reconcile(context, row, spec, catalog, options);
@@ -310,7 +302,8 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       deletedAt: null,
     });
     try {
-      await this.accounts.insert(row);
+      // updateEntity(false): every column is set here, so TypeORM need not read the row back.
+      await this.accounts.createQueryBuilder().insert().values(row).updateEntity(false).execute();
     } catch (error) {
       if (/UNIQUE|constraint/i.test((error as Error).message)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
@@ -496,9 +489,12 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return client && client.attributes?.[ACCOUNT_ID_ATTRIBUTE] === row.id ? client : undefined;
   }
 
-  private async recoverIfPending(realm: string, clientId: string): Promise<void> {
-    const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: In(['provisioning', 'updating', 'deleting']) } });
-    if (row) await this.recoverRow(row);
+  /** The live row, after completing or undoing an unfinished change to it (call under the lock). */
+  private async findSettledRow(realm: string, clientId: string): Promise<ServiceAccountEntity | null> {
+    const row = await this.findRow(realm, clientId);
+    if (!row || row.state === 'ready') return row;
+    await this.recoverRow(row);
+    return this.findRow(realm, clientId);
   }
 
   private async recoverRow(row: ServiceAccountEntity): Promise<void> {
@@ -597,6 +593,14 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       });
     }
     return catalog;
+  }
+
+  /** Every check that comes before a write: realm, owner boundary, guard rails, references. */
+  private checkSpec(context: OperationContext, realm: string, spec: ServiceAccountSpec): Promise<RealmCatalog> {
+    this.assertRealm(realm);
+    this.assertOwnerAllowed(context, spec.owner);
+    this.assertGrantsAllowed(spec);
+    return this.resolveCatalog(realm, spec);
   }
 
   private assertGrantsAllowed(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): void {
