@@ -144,6 +144,66 @@ for (const name of [...keysmithScopes, 'keysmith-audience']) {
   }
 }
 
+// Callers for the authentication tests (test/auth*.e2e-spec.ts). Their secrets are set once at
+// creation and never rewritten: tests read them through the admin API (test/support/auth.ts).
+const adminScope = process.env.KEYSMITH_SEED_ADMIN_SCOPE ?? 'keysmith:admin';
+scopeIds[adminScope] = (await ensureScope(jwtRealm, adminScope)).id;
+const teamScopes = ['service-accounts:read', 'service-accounts:write', 'api-keys:read', 'api-keys:write', 'secrets:read'];
+
+const ownerClaim = (owner) => ({
+  name: 'keysmith-owner', protocol: 'openid-connect', protocolMapper: 'oidc-hardcoded-claim-mapper',
+  config: { 'claim.name': 'keysmith_owner', 'claim.value': owner, 'jsonType.label': 'String', 'access.token.claim': 'true', 'id.token.claim': 'false', 'userinfo.token.claim': 'false', 'introspection.token.claim': 'true' },
+});
+const audienceClaim = {
+  name: 'keysmith-audience', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper',
+  config: { 'included.custom.audience': 'keysmith', 'access.token.claim': 'true', 'id.token.claim': 'false' },
+};
+
+async function ensureCaller(realm, clientId, { scopes = [], audience: withAudience = true, mappers = [], lifespanSeconds } = {}) {
+  const existing = await findClient(realm, clientId);
+  const representation = serviceAccountClient(clientId, undefined, {
+    attributes: { 'oauth2.device.authorization.grant.enabled': 'false', ...(lifespanSeconds ? { 'access.token.lifespan': String(lifespanSeconds) } : {}) },
+  });
+  delete representation.secret;
+  let id;
+  if (existing) {
+    await kc.clients.update({ realm, id: existing.id }, { ...existing, ...representation, attributes: { ...existing.attributes, ...representation.attributes } });
+    id = existing.id;
+  } else {
+    ({ id } = await kc.clients.create({ realm, ...representation, secret: randomBytes(24).toString('base64url') }));
+    console.log(`created client ${clientId} in ${realm}`);
+  }
+  const defaults = (await kc.clients.listDefaultClientScopes({ realm, id })).map((s) => s.name);
+  const wanted = [...scopes, ...(withAudience && realm === jwtRealm ? ['keysmith-audience'] : [])];
+  for (const name of wanted) {
+    if (!defaults.includes(name)) {
+      await kc.clients.addDefaultClientScope({ realm, id, clientScopeId: name === 'keysmith-audience' ? audience.id : scopeIds[name] });
+    }
+  }
+  // Keysmith scopes and the audience are only what a client is given here: take away the rest.
+  for (const name of defaults) {
+    if ((name in scopeIds || name === 'keysmith-audience') && !wanted.includes(name)) {
+      const scope = name === 'keysmith-audience' ? audience : { id: scopeIds[name] };
+      await kc.clients.delDefaultClientScope({ realm, id, clientScopeId: scope.id });
+    }
+  }
+  const present = (await kc.clients.listProtocolMappers({ realm, id })).map((m) => m.name);
+  for (const mapper of mappers) {
+    if (!present.includes(mapper.name)) await kc.clients.addProtocolMapper({ realm, id }, mapper);
+  }
+}
+
+await ensureCaller(jwtRealm, 'keysmith-auditor', { scopes: ['audit:read'] });
+await ensureCaller(jwtRealm, 'keysmith-short-lived', { scopes: ['audit:read'], lifespanSeconds: 60 });
+await ensureCaller(jwtRealm, 'keysmith-no-audience', { scopes: keysmithScopes, audience: false });
+await ensureCaller(jwtRealm, 'keysmith-scopeless', {});
+await ensureCaller(jwtRealm, 'keysmith-team-a', { scopes: teamScopes, mappers: [ownerClaim('team-a')] });
+await ensureCaller(jwtRealm, 'keysmith-team-b', { scopes: teamScopes, mappers: [ownerClaim('team-b')] });
+// An owner claim and the admin scope: the admin scope lifts the owner boundary.
+await ensureCaller(jwtRealm, 'keysmith-operator', { scopes: [...keysmithScopes, adminScope], mappers: [ownerClaim('team-a')] });
+// Same client id and audience, but tokens from another realm: another issuer and other keys.
+if (realms.includes('partners')) await ensureCaller('partners', 'keysmith-tester', { mappers: [audienceClaim] });
+
 // Keysmith's own client lives in the master realm and holds, for each managed realm, only the
 // realm-management roles it needs (on that realm's `<realm>-realm` client in master).
 const adminSecret = secretFor('KEYCLOAK_CLIENT_SECRET');

@@ -18,9 +18,23 @@ export function createFastifyAdapter(): FastifyAdapter {
 const API_DESCRIPTION = `Keysmith provisions Keycloak service-account clients and issues, verifies, rotates and revokes
 API keys linked to them.
 
-**Authentication.** Every \`/v1\` route needs either \`Authorization: Bearer <JWT>\` issued by the configured
-Keycloak realm (audience \`keysmith\` by default) or \`X-API-Key: <Keysmith key>\`. Each route lists the scopes it
-needs under \`x-required-scopes\`. \`GET /v1/auth/check\` needs only the key it checks.
+**Authentication.** Every \`/v1\` route needs exactly one credential: either \`Authorization: Bearer <JWT>\`, an
+access token of the configured Keycloak realm (asymmetric signature checked against the realm's JWKS, \`iss\`, \`aud\`
+containing \`keysmith\` by default, \`exp\`/\`nbf\`), or \`X-API-Key: <Keysmith key>\`. Scopes come from the token's
+\`scope\` claim or the key's scopes; each route lists the scopes it needs under \`x-required-scopes\`.
+\`GET /v1/auth/check\` needs only the key it checks; \`/healthz\`, \`/readyz\` and \`/metrics\` are open.
+
+| situation | status and code |
+|---|---|
+| no credential | 401 \`AUTHENTICATION_REQUIRED\`, \`WWW-Authenticate: Bearer realm="keysmith"\` |
+| bad, expired or revoked credential | 401 \`INVALID_CREDENTIALS\`, \`WWW-Authenticate\` with \`error="invalid_token"\` (RFC 6750) |
+| both headers, or a header that cannot be read | 400 \`AMBIGUOUS_CREDENTIALS\` / \`MALFORMED_CREDENTIALS\` |
+| a required scope missing | 403 \`INSUFFICIENT_SCOPE\` with \`required\` and \`provided\` |
+| too many requests with one key | 429 \`RATE_LIMITED\` with \`Retry-After\` |
+
+A caller whose token carries an owner claim (\`keysmith_owner\` by default), or whose key belongs to a service
+account with an owner, sees and changes only that owner's service accounts and keys; others answer 404. The
+admin scope (\`keysmith:admin\` by default) lifts that boundary.
 
 **Errors** are RFC 9457 \`application/problem+json\` with a stable \`code\` and the \`requestId\`; validation errors
 list each bad field in \`errors\`.

@@ -1,5 +1,6 @@
 import { AuditService } from '../src/audit/audit.service.js';
 import { checksumOf } from '../src/api-keys/strategies/api-key-format.js';
+import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { apiHeaders, createAccount, deleteAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';
 
@@ -22,6 +23,7 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
   beforeAll(async () => {
     // A small per-address failure budget, so the flood test stays short.
     t = await createTestApp({ env: { KEYSMITH_AUTH_CHECK_MAX_FAILURES: '8', KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: '60' } });
+    await authenticateSuite(t);
     account = uniqueClientId('verify-main');
     await createAccount(t, REALM, account, { defaultScopes: ['read:data', 'reports:read'], optionalScopes: ['write:data'] });
     accounts.push(account);

@@ -5,6 +5,7 @@ import { ApiKeyVerificationService } from '../src/api-keys/services/api-key-veri
 import { ApiKeyUsageService } from '../src/api-keys/services/api-key-usage.service.js';
 import { keysCreateCommand } from '../src/api-keys/cli/keys-create.command.js';
 import { parseArgs } from '../src/cli/cli-command.js';
+import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { apiHeaders, createAccount, deleteAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';
 
@@ -29,6 +30,7 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
+    await authenticateSuite(t);
     account = await newAccount('keys-main', { defaultScopes: ['read:data'], optionalScopes: ['write:data'] });
   });
   afterAll(async () => {

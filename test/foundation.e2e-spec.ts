@@ -1,11 +1,14 @@
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { KeycloakProcess } from './support/keycloak-process.js';
+import { adminToken, authHeaders, remember } from './support/auth.js';
 
 describe('Foundation: health, errors, request ids, docs, metrics', () => {
   let t: TestApp;
+  let auth: Record<string, string>;
 
   beforeAll(async () => {
     t = await createTestApp({ env: { KEYCLOAK_TIMEOUT_MS: '1500' } });
+    auth = authHeaders(remember(t.secrets, await adminToken()));
   });
   afterAll(() => t.close());
 
@@ -61,7 +64,7 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
   });
 
   it('names each bad query field in a validation problem', async () => {
-    const res = await t.inject({ method: 'GET', url: '/v1/audit-events?limit=0&colour=blue' });
+    const res = await t.inject({ method: 'GET', url: '/v1/audit-events?limit=0&colour=blue', headers: auth });
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
@@ -74,7 +77,7 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
   });
 
   it('refuses a body that is not JSON with a 4xx problem', async () => {
-    const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { 'content-type': 'application/json' }, payload: '{not json' });
+    const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { ...auth, 'content-type': 'application/json' }, payload: '{not json' });
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json().code).toBe('MALFORMED_REQUEST');

@@ -3,6 +3,7 @@ import type { Repository } from 'typeorm';
 import { ApiKeyEntity } from '../src/api-keys/entities/api-key.entity.js';
 import { apiHeaders, createAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';
 import { runJob } from './support/jobs.js';
+import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 const realm = 'platform';
@@ -14,6 +15,7 @@ describe('Scheduled jobs: key expiry (real Keycloak)', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
+    await authenticateSuite(t);
     keys = t.app.get(getRepositoryToken(ApiKeyEntity));
   });
   afterAll(() => t.close());

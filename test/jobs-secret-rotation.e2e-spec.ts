@@ -7,6 +7,7 @@ import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
+import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { TestClock } from './support/test-clock.js';
 
@@ -43,6 +44,7 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
     t = await createTestApp({
       env: { KEYSMITH_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`, KEYSMITH_WEBHOOK_SECRET: WEBHOOK_SECRET, KEYSMITH_WEBHOOK_RETRY_BASE_MS: '10' },
     });
+    await authenticateSuite(t);
     kc = await keycloakAdmin();
   });
   afterAll(async () => {
@@ -227,6 +229,7 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
   it('two instances on one database file and one clock run a job once', async () => {
     const clock = new TestClock();
     const second = await createTestApp({ dataDir: t.dataDir, clock: t.clock });
+    await authenticateSuite(second);
     try {
       const starts = await Promise.allSettled([
         t.inject({ method: 'POST', url: '/v1/jobs/secret-rotation/run', payload: {} }),
@@ -244,6 +247,7 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
 
   it('runs a job at start-up when its last success is older than its interval (catch-up)', async () => {
     const third = await createTestApp({ env: { KEYSMITH_SCHEDULER: 'on' } });
+    await authenticateSuite(third);
     try {
       let runs = await third.inject({ method: 'GET', url: '/v1/jobs/secret-rotation/runs' });
       for (let i = 0; i < 100 && runs.json().items.length === 0; i += 1) {

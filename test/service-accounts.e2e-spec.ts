@@ -3,6 +3,7 @@ import { jest } from '@jest/globals';
 import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
+import { authenticateSuite } from './support/auth.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { KeycloakProcess } from './support/keycloak-process.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -17,6 +18,7 @@ describe('Service accounts (real Keycloak)', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { KEYCLOAK_TIMEOUT_MS: '1500', KEYCLOAK_MAX_RETRIES: '1' } });
+    await authenticateSuite(t);
     kc = await keycloakAdmin();
   });
   afterAll(() => t.close());
@@ -368,6 +370,7 @@ describe('Service accounts (real Keycloak)', () => {
     expect(await roles()).toContain('orders-writer');
 
     const repairing = await createTestApp({ dataDir: t.dataDir, env: { KEYSMITH_DRIFT_REPAIR: 'true' } });
+    await authenticateSuite(repairing);
     try {
       const repaired = await runJob(repairing, 'drift');
       expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: true }]));

@@ -23,6 +23,14 @@ describe('loadConfig', () => {
     expect(config.managedRealms).toEqual(['platform']);
     expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
     expect(config.keycloak.maxConcurrency).toBe(4);
+    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 });
+  });
+
+  it('refuses an admin scope with a space and an owner claim that is no claim name', () => {
+    expect(problemsOf({ ...base, KEYSMITH_ADMIN_SCOPE: 'keysmith admin', KEYSMITH_OWNER_CLAIM: 'owner claim' }).map((p) => p.variable).sort()).toEqual([
+      'KEYSMITH_ADMIN_SCOPE',
+      'KEYSMITH_OWNER_CLAIM',
+    ]);
   });
 
   it('names every bad variable in one error', () => {

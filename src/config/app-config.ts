@@ -29,6 +29,18 @@ export interface KeycloakConfig {
   timeoutMs: number;
 }
 
+/** How Keysmith's own API authenticates callers beyond the JWT checks themselves. */
+export interface AuthConfig {
+  /** The JWT claim naming the owner a caller is confined to. */
+  ownerClaim: string;
+  /** The scope that lifts the owner boundary. */
+  adminScope: string;
+  /** Least time between two JWKS fetches triggered by an unknown `kid`. */
+  jwksRefreshCooldownSeconds: number;
+  /** How long a fetched JWKS is used before it is fetched again on the next request. */
+  jwksCacheMaxAgeSeconds: number;
+}
+
 export interface ApiKeysConfig {
   prefixes: { live: string; test: string };
   /** The pepper version new keys are hashed with; older versions are still looked up. */
@@ -57,6 +69,7 @@ export class AppConfig {
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
   readonly jwt: { realm: string; audience: string; clockToleranceSeconds: number };
+  readonly auth: AuthConfig;
   /** Client scopes every service account gets besides its own (`basic`, `roles`, `service_account`). */
   readonly baseClientScopes: string[];
   readonly grantPolicy: { file: string | undefined; denyPatterns: string[] };
@@ -100,6 +113,12 @@ export class AppConfig {
       realm: env.KEYSMITH_JWT_REALM ?? env.KEYSMITH_MANAGED_REALMS[0],
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
+    };
+    this.auth = {
+      ownerClaim: env.KEYSMITH_OWNER_CLAIM,
+      adminScope: env.KEYSMITH_ADMIN_SCOPE,
+      jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
+      jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
     };
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { TestApp } from './test-app.js';
 import type { TestResponse } from './http.js';
 
-/** Credentials for Keysmith's own API, sent on every /v1 call of the API-key suites. */
+/**
+ * Extra credentials for Keysmith's own API on the API-key suites' /v1 calls. Empty: the suites call
+ * `authenticateSuite(t)` (support/auth.ts), which adds a bearer token to every request without one.
+ */
 export function apiHeaders(): Record<string, string> {
   return {};
 }

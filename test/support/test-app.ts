@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
 import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/common/time/clock.js';
+import { TokenClock } from '../../src/auth/token-clock.js';
 import { keycloakEnv } from './keycloak-env.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
@@ -31,6 +33,13 @@ export interface TestAppOptions {
   /** Reuse a data directory (and so a database file), for several instances on one database. */
   dataDir?: string;
   clock?: TestClock;
+  /**
+   * Which clock judges the expiry of bearer tokens: `real` (default) keeps real Keycloak tokens
+   * valid when a suite moves `clock` days ahead; `test` makes them expire with it.
+   */
+  tokenClock?: 'real' | 'test';
+  /** Extra modules, such as test-only controllers, booted beside AppModule. */
+  imports?: NonNullable<ModuleMetadata['imports']>;
 }
 
 /**
@@ -59,11 +68,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig(env);
   const clock = options.clock ?? new TestClock();
   const logs = new LogCapture();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register({ logStream: logs })] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register({ logStream: logs }), ...(options.imports ?? [])] })
     .overrideProvider(AppConfig)
     .useValue(config)
     .overrideProvider(Clock)
     .useValue(clock)
+    .overrideProvider(TokenClock)
+    .useValue(options.tokenClock === 'test' ? clock : new Clock())
     .compile();
   const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { bufferLogs: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -52,6 +52,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(JobsService.name);
   private readonly definitions = new Map<JobName, JobDefinition>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The start-up catch-up; shutdown waits for it so it never queries a closed database. */
+  private catchingUp?: Promise<unknown>;
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   constructor(
@@ -82,7 +84,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       const job = CronJob.from({ cronTime: cron, onTick: () => void this.trigger(definition.name, 'schedule'), start: true });
       this.scheduler.addCronJob(`keysmith:${definition.name}`, job);
     }
-    void this.catchUp();
+    this.catchingUp = this.catchUp().catch((error: unknown) => this.logger.error({ err: error }, 'catch-up at start-up failed'));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,6 +94,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
         this.scheduler.deleteCronJob(`keysmith:${name}`);
       }
     }
+    await this.catchingUp;
     await Promise.allSettled([...this.inFlight]);
   }
 

@@ -1,0 +1,104 @@
+import { Logger, type ExecutionContext } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
+import { ApiKeyVerifier, type ApiKeyCheck } from '../common/auth/api-key-verifier.js';
+import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.js';
+import type { AuthenticatedRequest } from '../common/context/operation-context.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import type { AppConfig } from '../config/app-config.js';
+import { MetricsRegistry } from '../health/metrics.registry.js';
+import { AuthGuard } from './auth.guard.js';
+import type { JwtVerifier } from './jwt.verifier.js';
+
+const config = {
+  jwt: { realm: 'platform' },
+  auth: { ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 },
+} as unknown as AppConfig;
+const identity = { keyId: 'key_1', realm: 'platform', clientId: 'ci', owner: 'team-a', scopes: ['audit:read'], expiresAt: '2030-01-01T00:00:00Z' };
+
+class FakeVerifier extends ApiKeyVerifier {
+  next: ApiKeyCheck = { valid: true, identity };
+  calls: { key: string; clientAddress?: string }[] = [];
+  async check(key: string, options?: { clientAddress?: string }): Promise<ApiKeyCheck> {
+    this.calls.push({ key, clientAddress: options?.clientAddress });
+    return this.next;
+  }
+}
+
+function handler(metadata: Record<string, unknown>): () => void {
+  const fn = () => undefined;
+  for (const [key, value] of Object.entries(metadata)) Reflect.defineMetadata(key, value, fn);
+  return fn;
+}
+
+function contextFor(request: Partial<AuthenticatedRequest>, metadata: Record<string, unknown>): ExecutionContext {
+  return {
+    getHandler: () => handler(metadata),
+    getClass: () => class {},
+    switchToHttp: () => ({ getRequest: () => request }),
+  } as unknown as ExecutionContext;
+}
+
+async function outcome(guard: AuthGuard, request: Partial<AuthenticatedRequest>, metadata: Record<string, unknown> = { [REQUIRED_SCOPES]: ['audit:read'] }) {
+  try {
+    return await guard.canActivate(contextFor(request, metadata));
+  } catch (error) {
+    if (error instanceof DomainError) return { status: error.code, extensions: error.extensions, headers: error.headers, detail: error.detail };
+    throw error;
+  }
+}
+
+describe('AuthGuard with API keys', () => {
+  let verifier: FakeVerifier;
+  let guard: AuthGuard;
+  const jwt = { verify: async () => ({ azp: 'ci', scope: 'audit:read' }) } as unknown as JwtVerifier;
+  const keyRequest = () => ({ headers: { 'x-api-key': 'sk_live_abc' }, ip: '10.0.0.7' }) as unknown as AuthenticatedRequest;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    verifier = new FakeVerifier();
+    const moduleRef = { get: () => verifier } as unknown as ModuleRef;
+    guard = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry());
+    guard.onApplicationBootstrap();
+  });
+
+  it('lets public routes through without looking at credentials', async () => {
+    expect(await outcome(guard, { headers: {} } as AuthenticatedRequest, { [PUBLIC_ROUTE]: true })).toBe(true);
+  });
+
+  it('puts an api-key principal confined to the account owner on the request, passing the client address', async () => {
+    const request = keyRequest();
+    expect(await outcome(guard, request)).toBe(true);
+    expect(request.principal).toEqual({ method: 'api-key', subject: 'key_1', scopes: ['audit:read'], realm: 'platform', owner: 'team-a' });
+    expect(verifier.calls).toEqual([{ key: 'sk_live_abc', clientAddress: '10.0.0.7' }]);
+  });
+
+  it.each(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED'] as const)('answers 401 INVALID_CREDENTIALS for %s', async (code) => {
+    verifier.next = { valid: false, code };
+    const result = await outcome(guard, keyRequest());
+    expect(result).toMatchObject({ status: 'INVALID_CREDENTIALS', headers: { 'www-authenticate': expect.stringContaining('error="invalid_token"') } });
+  });
+
+  it('answers 429 RATE_LIMITED with Retry-After', async () => {
+    verifier.next = { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: 2.2 };
+    expect(await outcome(guard, keyRequest())).toMatchObject({ status: 'RATE_LIMITED', headers: { 'retry-after': '3' } });
+  });
+
+  it('answers 403 with required and provided when the key lacks the route scope', async () => {
+    expect(await outcome(guard, keyRequest(), { [REQUIRED_SCOPES]: ['api-keys:write'] })).toMatchObject({
+      status: 'INSUFFICIENT_SCOPE',
+      extensions: { required: ['api-keys:write'], provided: ['audit:read'] },
+    });
+  });
+
+  it('refuses a route without declared scopes even for a valid credential', async () => {
+    expect(await outcome(guard, keyRequest(), {})).toMatchObject({ status: 'INSUFFICIENT_SCOPE', extensions: { required: [] } });
+  });
+
+  it('refuses keys with 401 when no ApiKeyVerifier is provided', async () => {
+    const moduleRef = { get: () => { throw new Error('no provider'); } } as unknown as ModuleRef;
+    const withoutKeys = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry());
+    withoutKeys.onApplicationBootstrap();
+    expect(await outcome(withoutKeys, keyRequest())).toMatchObject({ status: 'INVALID_CREDENTIALS', detail: expect.stringContaining('not accepted') });
+  });
+});

@@ -1,0 +1,103 @@
+import { Injectable, Logger, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import type { Counter } from 'prom-client';
+import { ApiKeyVerifier, type ApiKeyFailureCode } from '../common/auth/api-key-verifier.js';
+import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.js';
+import type { AuthenticatedRequest, Principal } from '../common/context/operation-context.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { AppConfig } from '../config/app-config.js';
+import { MetricsRegistry } from '../health/metrics.registry.js';
+import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
+import { readCredentials } from './credentials.js';
+import { JwtVerifier } from './jwt.verifier.js';
+import { missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
+
+const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
+  MALFORMED: 'The API key is malformed.',
+  NOT_FOUND: 'The API key is not known.',
+  EXPIRED: 'The API key has expired.',
+  REVOKED: 'The API key has been revoked.',
+  CLIENT_DISABLED: 'The service account of this API key is disabled.',
+  INSUFFICIENT_SCOPE: 'The API key lacks a scope this route needs.',
+  RATE_LIMITED: 'Too many requests with this API key.',
+};
+
+/**
+ * The one guard in front of every route (registered as APP_GUARD). Public routes pass; every other
+ * route must declare its scopes with `@RequireScopes` or it is refused (deny by default). The caller
+ * authenticates with a Keycloak JWT or a Keysmith API key, and the resulting Principal (with the
+ * owner it is confined to) is put on `request.principal` for controllers and audit.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate, OnApplicationBootstrap {
+  private readonly logger = new Logger(AuthGuard.name);
+  private apiKeys?: ApiKeyVerifier;
+  private readonly outcomes: Counter<'method' | 'outcome'>;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly moduleRef: ModuleRef,
+    private readonly jwt: JwtVerifier,
+    private readonly config: AppConfig,
+    metrics: MetricsRegistry,
+  ) {
+    this.outcomes = metrics.counter('keysmith_auth_requests_total', 'Authentication of Keysmith API calls by method and outcome', ['method', 'outcome']);
+  }
+
+  onApplicationBootstrap(): void {
+    // The API-keys feature provides the verifier wherever it likes; without it, keys are refused.
+    try {
+      this.apiKeys = this.moduleRef.get(ApiKeyVerifier, { strict: false });
+    } catch {
+      this.logger.warn('no ApiKeyVerifier is provided: requests with X-API-Key are refused');
+    }
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+
+    let method = 'none';
+    try {
+      const credentials = readCredentials(request.headers);
+      method = credentials.kind;
+      if (credentials.kind === 'none') throw authenticationRequired();
+      const principal =
+        credentials.kind === 'bearer' ? await this.fromJwt(credentials.token) : await this.fromApiKey(credentials.key, request.ip);
+      request.principal = principal;
+      if (required.length === 0) {
+        throw insufficientScope([], principal.scopes, 'This route declares no scopes, so it is refused for every caller (deny by default).');
+      }
+      if (missingScopes(principal, required).length > 0) throw insufficientScope(required, principal.scopes);
+      this.outcomes.inc({ method, outcome: 'ok' });
+      return true;
+    } catch (error) {
+      this.outcomes.inc({ method, outcome: error instanceof DomainError ? error.code.toLowerCase() : 'error' });
+      throw error;
+    }
+  }
+
+  private async fromJwt(token: string): Promise<Principal> {
+    const payload = await this.jwt.verify(token);
+    return principalFromJwt(payload, this.config.jwt.realm, this.config.auth);
+  }
+
+  private async fromApiKey(key: string, clientAddress: string): Promise<Principal> {
+    if (!this.apiKeys) throw invalidCredentials('API keys are not accepted by this instance.');
+    // Scopes are checked here, not by the verifier, so a 403 can name what is required and provided.
+    const result = await this.apiKeys.check(key, { clientAddress });
+    if (result.valid) return principalFromApiKey(result.identity, this.config.auth);
+    switch (result.code) {
+      case 'RATE_LIMITED':
+        throw rateLimited(result.retryAfterSeconds ?? 1);
+      case 'INSUFFICIENT_SCOPE':
+        if (result.identity) return principalFromApiKey(result.identity, this.config.auth);
+        throw new DomainError(ErrorCode.InsufficientScope, API_KEY_FAILURES.INSUFFICIENT_SCOPE, { required: [], provided: [] });
+      default:
+        throw invalidCredentials(API_KEY_FAILURES[result.code] ?? 'The API key is not valid.');
+    }
+  }
+}
