@@ -25,7 +25,7 @@ function keycloakEnv() {
 }
 
 function start(script, env) {
-  const child = fork(join(here, 'support', script), [], { env, execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'support', script), [], { env, execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const waiters = [];
   child.on('message', (message) => waiters.shift()?.(message));
   const next = () => new Promise((resolve) => waiters.push(resolve));

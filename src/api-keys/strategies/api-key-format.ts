@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { base62FromBigInt } from './base62.js';
+import { base62FromNumber } from './base62.js';
 
 export type KeyEnvironment = 'live' | 'test';
 
@@ -18,7 +18,7 @@ export const DEFAULT_KEY_PATTERN = String.raw`\bsk_(?:live|test)_[0-9A-Za-z]{49}
 
 /** The checksum of everything before it: CRC32 as 6 base62 characters. */
 export function checksumOf(body: string): string {
-  return base62FromBigInt(BigInt(crc32(Buffer.from(body, 'utf8'))), CHECKSUM_CHARS);
+  return base62FromNumber(crc32(body), CHECKSUM_CHARS);
 }
 
 const TAIL = new RegExp(`^[0-9A-Za-z]{${RANDOM_CHARS + CHECKSUM_CHARS}}$`);

@@ -19,4 +19,16 @@ export function base62FromBigInt(value: bigint, width: number): string {
   return out.padStart(width, '0');
 }
 
+/** Base62 of a non-negative safe integer (such as a CRC32), left-padded to `width`: no BigInt on the hot path. */
+export function base62FromNumber(value: number, width: number): string {
+  let out = '';
+  let rest = value;
+  while (rest > 0) {
+    out = ALPHABET[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  if (out.length > width) throw new RangeError(`value needs ${out.length} base62 characters, more than ${width}`);
+  return out.padStart(width, '0');
+}
+
 export const BASE62_CLASS = '[0-9A-Za-z]';
