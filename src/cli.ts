@@ -37,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
   let context: INestApplicationContext | undefined;
   const app = async () => {
     process.env.LOG_LEVEL ??= 'warn';
+    // The CLI never runs scheduled jobs: that is the server's work.
+    process.env.KEYSMITH_SCHEDULER = 'off';
     context ??= await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
     return context;
   };

@@ -380,6 +380,38 @@ describe('Service accounts (real Keycloak)', () => {
     }
   });
 
+  it('names the realm-management roles it needs when its own client lacks one', async () => {
+    // A second Keysmith client in master without manage-users: it may create clients, not grant roles.
+    const limitedId = uniqueClientId('keysmith-limited');
+    const limitedSecret = `limited-${Math.random().toString(36).slice(2)}-secret`;
+    t.secrets.add(limitedSecret);
+    await kc.clients.create({ realm: 'master', clientId: limitedId, secret: limitedSecret, publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false });
+    const [limited] = await kc.clients.find({ realm: 'master', clientId: limitedId });
+    const [realmClient] = await kc.clients.find({ realm: 'master', clientId: `${realm}-realm` });
+    const roles = await Promise.all(
+      ['view-realm', 'query-clients', 'view-clients', 'manage-clients', 'query-users', 'view-users'].map((roleName) =>
+        kc.clients.findRole({ realm: 'master', id: realmClient.id!, roleName }),
+      ),
+    );
+    const user = await kc.clients.getServiceAccountUser({ realm: 'master', id: limited.id! });
+    await kc.users.addClientRoleMappings({ realm: 'master', id: user.id!, clientUniqueId: realmClient.id!, roles: roles.map((r) => ({ id: r!.id!, name: r!.name! })) });
+    const restricted = await createTestApp({ env: { KEYCLOAK_CLIENT_ID: limitedId, KEYCLOAK_CLIENT_SECRET: limitedSecret } });
+    try {
+      await authenticateSuite(restricted);
+      const clientId = uniqueClientId('needs-roles');
+      const res = await restricted.inject({ method: 'POST', url: base, payload: body(clientId) });
+      expect(res.statusCode).toBe(502);
+      expect(res.json()).toMatchObject({ code: 'KEYCLOAK_PERMISSION_MISSING', neededRoles: expect.arrayContaining(['manage-users']) });
+      expect(res.json().detail).toContain('grant realm roles');
+      // It could still remove the client it had made: nothing is left behind.
+      expect(await findInKeycloak(clientId)).toBeUndefined();
+      expect(restricted.logs.leaked([limitedSecret])).toEqual([]);
+    } finally {
+      await restricted.close();
+      await kc.clients.del({ realm: 'master', id: limited.id! });
+    }
+  });
+
   it('logs no secret this suite knows of', () => {
     expect(t.logs.leaked(t.secrets)).toEqual([]);
   });
