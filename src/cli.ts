@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { AppModule } from './app.module.js';
-import { CliUsageError, parseArgs, type CliIo } from './cli/cli-command.js';
+import { argsFor, CliUsageError, type CliIo } from './cli/cli-command.js';
 import { COMMANDS } from './cli/commands.js';
 import { ConfigValidationError } from './config/app-config.js';
 import { DomainError } from './common/errors/domain-error.js';
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     io.err(`unknown command "${name}"\n${help()}`);
     return 1;
   }
-  const args = parseArgs(command.name.includes(' ') ? rest.slice(1) : rest);
+  const args = argsFor(command, command.name.includes(' ') ? rest.slice(1) : rest);
   let context: INestApplicationContext | undefined;
   const app = async () => {
     process.env.LOG_LEVEL ??= 'warn';

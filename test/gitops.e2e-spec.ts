@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parseArgs, type CliCommand } from '../src/cli/cli-command.js';
+import { argsFor, type CliCommand } from '../src/cli/cli-command.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
 import { exportCommand } from '../src/gitops/cli/export.command.js';
@@ -36,7 +36,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   async function cli(command: CliCommand, argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await command.run(parseArgs(argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, async () => t.app);
+    const code = await command.run(argsFor(command, argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, async () => t.app);
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 

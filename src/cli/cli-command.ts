@@ -20,12 +20,15 @@ export interface CliCommand {
   name: string;
   summary: string;
   usage: string;
+  /** Options that take no value: `--json DIR` leaves DIR a positional argument. */
+  booleanFlags?: string[];
   run(args: CliArgs, io: CliIo, app: () => Promise<INestApplicationContext>): Promise<number>;
 }
 
 export class CliUsageError extends Error {}
 
-export function parseArgs(argv: string[]): CliArgs {
+/** Parses argv the same way for the `keysmith` entry point and for tests: use `argsFor(command, argv)`. */
+export function parseArgs(argv: string[], booleanFlags: readonly string[] = []): CliArgs {
   const positionals: string[] = [];
   const options: CliArgs['options'] = {};
   for (let i = 0; i < argv.length; i += 1) {
@@ -36,11 +39,16 @@ export function parseArgs(argv: string[]): CliArgs {
     }
     const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
     const next = argv[i + 1];
-    const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i += 1, next) : true);
+    const takesValue = !booleanFlags.includes(flag);
+    const value = inline ?? (takesValue && next !== undefined && !next.startsWith('--') ? (i += 1, next) : true);
     const existing = options[flag];
     options[flag] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), String(value)];
   }
   return { positionals, options };
+}
+
+export function argsFor(command: CliCommand, argv: string[]): CliArgs {
+  return parseArgs(argv, command.booleanFlags);
 }
 
 export function stringOption(args: CliArgs, name: string): string | undefined {

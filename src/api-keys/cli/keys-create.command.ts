@@ -12,6 +12,7 @@ import { userInfo } from 'node:os';
 export const keysCreateCommand: CliCommand = {
   name: 'keys create',
   summary: 'issue an API key (printed once); e.g. the first key for Keysmith itself',
+  booleanFlags: ['json'],
   usage: 'keys create --realm R --client C --scopes a,b [--name N] [--ttl-days D] [--environment live|test] [--json]',
   async run(args, io, app) {
     const realm = requireOption(args, 'realm');

@@ -4,10 +4,8 @@ import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
 import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
-import { definitionsDir, withBooleanFlags } from './gitops-args.js';
+import { definitionsDir } from './gitops-args.js';
 import { cliContext, intOption, loadForCommand, realmsOption, serverOf, withDefinedAt } from './gitops-cli.support.js';
-
-const BOOLEAN_FLAGS = ['prune', 'json', 'auto-approve', 'force-deletions'];
 
 /**
  * `keysmith apply DIR`: makes Keycloak and Keysmith match the files. Without `--auto-approve` it
@@ -17,8 +15,8 @@ export const applyCommand: CliCommand = {
   name: 'apply',
   summary: 'make Keycloak and Keysmith match the definitions (exit 0 done, 1 failed: the summary lists what was applied)',
   usage: 'apply DIR [--prune] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--realm R] [--json] [--server URL]',
-  async run(rawArgs, io, app) {
-    const args = withBooleanFlags(rawArgs, BOOLEAN_FLAGS);
+  booleanFlags: ['prune', 'json', 'auto-approve', 'force-deletions'],
+  async run(args, io, app) {
     const dir = definitionsDir(args);
     const desired = await loadForCommand(dir, io);
     if (!desired) return 1;

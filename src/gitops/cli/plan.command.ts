@@ -2,18 +2,16 @@ import { flag, type CliCommand } from '../../cli/cli-command.js';
 import type { GitopsPlan } from '../gitops.types.js';
 import { renderPlan } from '../render/gitops-renderer.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
-import { definitionsDir, withBooleanFlags } from './gitops-args.js';
+import { definitionsDir } from './gitops-args.js';
 import { loadForCommand, realmsOption, serverOf, withDefinedAt } from './gitops-cli.support.js';
-
-const BOOLEAN_FLAGS = ['prune', 'json', 'detailed-exitcode'];
 
 /** `keysmith plan DIR`: what apply would create, change and delete; writes nothing. */
 export const planCommand: CliCommand = {
   name: 'plan',
   summary: 'show what apply would create, change, delete (exit 0; 2 with --detailed-exitcode when there are changes; 1 on error)',
   usage: 'plan DIR [--prune] [--realm R] [--json] [--detailed-exitcode] [--server URL]',
-  async run(rawArgs, io, app) {
-    const args = withBooleanFlags(rawArgs, BOOLEAN_FLAGS);
+  booleanFlags: ['prune', 'json', 'detailed-exitcode'],
+  async run(args, io, app) {
     const dir = definitionsDir(args);
     const desired = await loadForCommand(dir, io);
     if (!desired) return 1;
