@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { KeycloakProcess } from './support/keycloak-process.js';
 import { adminToken, authHeaders, remember } from './support/auth.js';
@@ -100,6 +101,13 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.body).toContain('process_cpu_user_seconds_total');
     expect(res.body).toMatch(/keysmith_http_request_duration_seconds_bucket\{[^}]*route="\/healthz"/);
+  });
+
+  it('runs every migration at start-up, and the entities need no further one', async () => {
+    const dataSource = t.app.get(DataSource);
+    expect(await dataSource.showMigrations()).toBe(false);
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
 
   it('logs no secret this suite knows of', () => {

@@ -32,13 +32,13 @@ export class JobRunEntity {
   @Column({ type: 'varchar', length: 16 })
   outcome: JobOutcome;
 
-  @Column({ type: 'simple-json' })
+  @Column({ type: 'simple-json', default: '{}' })
   counts: Record<string, number>;
 
-  @Column({ type: 'simple-json' })
+  @Column({ type: 'simple-json', default: '[]' })
   errors: string[];
 
   /** What the run did (or would do, for a dry run), item by item. */
-  @Column({ type: 'simple-json' })
+  @Column({ type: 'simple-json', default: '[]' })
   details: Record<string, unknown>[];
 }

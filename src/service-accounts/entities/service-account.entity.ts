@@ -21,6 +21,8 @@ export interface RateLimitPolicy {
 @Entity('service_accounts')
 @Index('IDX_service_accounts_realm_client', ['realm', 'clientId'])
 @Index('IDX_service_accounts_owner', ['owner'])
+// One live account per realm and clientId; deleted rows stay for history.
+@Index('UQ_service_accounts_live', ['realm', 'clientId'], { unique: true, where: '"deleted_at" IS NULL' })
 export class ServiceAccountEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
