@@ -15,7 +15,10 @@ if ! bash scripts/keycloak.sh status; then
 else
   bash scripts/keycloak.sh seed || exit 1
 fi
-cleanup() { if [[ "$started_keycloak" == 1 && "${KEYSMITH_KEEP_KEYCLOAK:-}" != "true" ]]; then bash scripts/keycloak.sh stop; fi; }
+cleanup() {
+  if [[ "$started_keycloak" == 1 && "${KEYSMITH_KEEP_KEYCLOAK:-}" != "true" ]]; then bash scripts/keycloak.sh stop; fi
+  started_keycloak=0
+}
 trap cleanup EXIT
 
 status=0
@@ -30,5 +33,8 @@ npx jest --selectProjects unit --json --outputFile=test-results/unit.json || sta
 echo "== e2e tests (real Keycloak)"
 npx jest --selectProjects e2e --runInBand --json --outputFile=test-results/e2e.json || status=1
 
-node scripts/test-summary.mjs test-results/unit.json test-results/e2e.json || status=1
+summary="$(node scripts/test-summary.mjs test-results/unit.json test-results/e2e.json)" || status=1
+cleanup
+# The closing line CI reads comes last.
+echo "$summary"
 exit "$status"
