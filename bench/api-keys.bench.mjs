@@ -59,6 +59,8 @@ const env = {
   KEYSMITH_DATA_DIR: dataDir,
   DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
   LOG_LEVEL: 'warn',
+  // Measure verification alone: no scheduled job (start-up catch-up) runs beside it.
+  KEYSMITH_SCHEDULER: 'off',
 };
 
 const baseline = start('baseline-server.mjs', env);

@@ -32,6 +32,7 @@ export async function startKeysmith(extraEnv = {}) {
     KEYSMITH_DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
     LOG_LEVEL: 'warn',
+    KEYSMITH_SCHEDULER: 'off',
     ...extraEnv,
   });
   await import('reflect-metadata');

@@ -77,3 +77,6 @@ process.on('message', async (message) => {
 
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.send({ cmd: 'ready', port: app.getHttpServer().address().port });
+
+// With BENCH_CPU_PROF, leave through process.exit so that --cpu-prof writes its profile.
+if (process.env.BENCH_CPU_PROF) process.on('SIGTERM', () => process.exit(0));

@@ -19,7 +19,7 @@ import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
 import { ServiceAccountDirectory } from './service-account-directory.js';
 import { fromSqliteDatetime } from './sqlite-time.js';
-import { TtlLruCache } from './ttl-lru-cache.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
 interface KeyRecord {
@@ -57,8 +57,8 @@ const AUDIT_TOTAL_PER_MINUTE = 60;
 @Injectable()
 export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerificationService.name);
-  private readonly keys: TtlLruCache<string, KeyRecord | null>;
-  private readonly accounts: TtlLruCache<string, AccountSnapshot | null>;
+  private readonly keys: TtlCache<string, KeyRecord | null>;
+  private readonly accounts: TtlCache<string, AccountSnapshot | null>;
   private readonly keyLimiter: FixedWindowLimiter;
   private readonly addressFailures: FixedWindowLimiter;
   private readonly auditLimiter: FixedWindowLimiter;
@@ -79,8 +79,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     super();
     const now = () => this.clock.nowMs();
     const { cacheSize, cacheTtlMs } = config.apiKeys;
-    this.keys = new TtlLruCache(cacheSize, cacheTtlMs, now);
-    this.accounts = new TtlLruCache(Math.min(cacheSize, 50_000), cacheTtlMs, now);
+    this.keys = new TtlCache(cacheSize, cacheTtlMs, now);
+    this.accounts = new TtlCache(Math.min(cacheSize, 50_000), cacheTtlMs, now);
     this.keyLimiter = new FixedWindowLimiter(now);
     this.addressFailures = new FixedWindowLimiter(now);
     this.auditLimiter = new FixedWindowLimiter(now, 10_000);

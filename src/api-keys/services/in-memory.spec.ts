@@ -1,8 +1,8 @@
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
-import { TtlLruCache } from './ttl-lru-cache.js';
+import { TtlCache } from './ttl-cache.js';
 import { UsageBuffer } from './usage-buffer.js';
 
-describe('TtlLruCache', () => {
+describe('TtlCache', () => {
   let now = 0;
   const clock = () => now;
   beforeEach(() => {
@@ -10,7 +10,7 @@ describe('TtlLruCache', () => {
   });
 
   it('forgets entries after their TTL', () => {
-    const cache = new TtlLruCache<string, number>(10, 5_000, clock);
+    const cache = new TtlCache<string, number>(10, 5_000, clock);
     cache.set('a', 1);
     now += 4_999;
     expect(cache.get('a')).toBe(1);
@@ -19,26 +19,26 @@ describe('TtlLruCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('stays within its size, evicting the least recently used', () => {
-    const cache = new TtlLruCache<string, number>(2, 5_000, clock);
+  it('stays within its size, evicting the oldest entry', () => {
+    const cache = new TtlCache<string, number>(2, 5_000, clock);
     cache.set('a', 1);
     cache.set('b', 2);
     expect(cache.get('a')).toBe(1);
     cache.set('c', 3);
     expect(cache.size).toBe(2);
-    expect(cache.get('b')).toBeUndefined();
-    expect(cache.get('a')).toBe(1);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBe(2);
     expect(cache.get('c')).toBe(3);
   });
 
   it('deletes by predicate and can be disabled', () => {
-    const cache = new TtlLruCache<string, { account: string }>(10, 5_000, clock);
+    const cache = new TtlCache<string, { account: string }>(10, 5_000, clock);
     cache.set('a', { account: 'x' });
     cache.set('b', { account: 'y' });
     expect(cache.deleteWhere((value) => value.account === 'x')).toBe(1);
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('b')).toEqual({ account: 'y' });
-    const off = new TtlLruCache<string, number>(10, 0, clock);
+    const off = new TtlCache<string, number>(10, 0, clock);
     off.set('a', 1);
     expect(off.get('a')).toBeUndefined();
   });

@@ -1,12 +1,11 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { And, IsNull, LessThanOrEqual, MoreThan, Repository } from 'typeorm';
+import { And, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
 import { WebhooksService } from '../../webhooks/webhooks.service.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
@@ -15,6 +14,7 @@ import { ServiceAccountDirectory } from './service-account-directory.js';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The hard maximum lifetime of any key, whatever an account's policy says. */
 const MAX_TTL_DAYS = 90;
+const BATCH = 1_000;
 
 export interface ExpiryItem {
   keyId: string;
@@ -54,74 +54,108 @@ export class KeyExpiryService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * One sweep. Each step reads only the keys it concerns, through indexes and in batches, so the
+   * sweep stays cheap with a million keys stored.
+   */
   async sweep(context: OperationContext, dryRun: boolean): Promise<ExpiryItem[]> {
-    const items: ExpiryItem[] = [];
     const now = this.clock.now();
-    const accounts = new Map<string, ServiceAccountView | null>();
-    const accountOf = async (key: ApiKeyEntity) => {
-      const id = `${key.realm}/${key.clientId}`;
-      if (!accounts.has(id)) accounts.set(id, await this.directory.findLive(key.realm, key.clientId));
-      return accounts.get(id)!;
-    };
+    return [...(await this.clamp(context, dryRun)), ...(await this.expire(context, dryRun, now)), ...(await this.warn(context, dryRun, now))];
+  }
 
-    const live = await this.keys.find({ where: { revokedAt: IsNull(), expiredAt: IsNull() }, order: { id: 'ASC' } });
-    for (const key of live) {
-      const account = await accountOf(key);
+  /** Keys living longer than their account allows (imports, a lowered maxTtlDays) end at createdAt + maxTtlDays. */
+  private async clamp(context: OperationContext, dryRun: boolean): Promise<ExpiryItem[]> {
+    const items: ExpiryItem[] = [];
+    const accounts = (await this.keys
+      .createQueryBuilder('k')
+      .select('k.realm', 'realm')
+      .addSelect('k.clientId', 'clientId')
+      .distinct(true)
+      .where('k.revokedAt IS NULL AND k.expiredAt IS NULL')
+      .getRawMany()) as { realm: string; clientId: string }[];
+    for (const { realm, clientId } of accounts) {
+      const account = await this.directory.findLive(realm, clientId);
       const maxDays = Math.min(account?.apiKeyPolicy.maxTtlDays ?? MAX_TTL_DAYS, MAX_TTL_DAYS);
-      const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
-      if (key.expiresAt.getTime() > limit.getTime()) {
-        items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
-        if (!dryRun) {
-          await this.keys.update(key.id, { expiresAt: limit });
-          this.verification.forgetKeyHash(key.keyHash);
-          await this.audit.record(context, {
-            action: 'api_key.expiry_clamped',
-            realm: key.realm,
-            clientId: key.clientId,
-            target: key.id,
-            detail: { from: key.expiresAt.toISOString(), to: limit.toISOString(), maxTtlDays: maxDays },
-          });
-        }
-        key.expiresAt = limit;
-      }
-
-      if (key.expiresAt.getTime() <= now.getTime()) {
-        items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' });
-        if (!dryRun) {
-          await this.keys.update(key.id, { expiredAt: now });
-          this.verification.forgetKeyHash(key.keyHash);
-          await this.audit.record(context, { action: 'api_key.expired', realm: key.realm, clientId: key.clientId, target: key.id, detail: { expiresAt: key.expiresAt.toISOString() } });
-          await this.webhooks.publish('api_key.expired', { keyId: key.id, realm: key.realm, clientId: key.clientId, name: key.name, hint: key.hint, expiresAt: key.expiresAt.toISOString() });
-        }
-        continue;
-      }
-
-      // Warn once per threshold crossed; when several are crossed at once, one event names the nearest.
-      const daysLeft = (key.expiresAt.getTime() - now.getTime()) / DAY_MS;
-      const crossed = this.config.jobs.expiryWarningDays.filter((days) => daysLeft <= days && !(key.expiryWarnings ?? []).includes(days));
-      if (crossed.length === 0) continue;
-      const threshold = Math.min(...crossed);
-      items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'warned', threshold });
-      if (!dryRun) {
-        await this.keys.update(key.id, { expiryWarnings: [...(key.expiryWarnings ?? []), ...crossed].sort((a, b) => b - a) });
+      const over = await this.keys
+        .createQueryBuilder('k')
+        .where('k.realm = :realm AND k.clientId = :clientId AND k.revokedAt IS NULL AND k.expiredAt IS NULL', { realm, clientId })
+        // A second of slack: stored times have millisecond precision, julianday arithmetic less.
+        .andWhere('(julianday(k.expiresAt) - julianday(k.createdAt)) * 86400 > :maxSeconds', { maxSeconds: maxDays * 86_400 + 1 })
+        .getMany();
+      for (const key of over) {
+        const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
+        items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
+        if (dryRun) continue;
+        await this.keys.update(key.id, { expiresAt: limit });
+        this.verification.forgetKeyHash(key.keyHash);
         await this.audit.record(context, {
-          action: 'api_key.expiring',
-          realm: key.realm,
-          clientId: key.clientId,
+          action: 'api_key.expiry_clamped',
+          realm,
+          clientId,
           target: key.id,
-          detail: { thresholdDays: threshold, expiresAt: key.expiresAt.toISOString() },
-        });
-        await this.webhooks.publish('api_key.expiring', {
-          keyId: key.id,
-          realm: key.realm,
-          clientId: key.clientId,
-          name: key.name,
-          hint: key.hint,
-          thresholdDays: threshold,
-          expiresAt: key.expiresAt.toISOString(),
+          detail: { from: key.expiresAt.toISOString(), to: limit.toISOString(), maxTtlDays: maxDays },
         });
       }
     }
     return items;
+  }
+
+  /** Keys whose expiry passed are recorded as expired (verification refused them by time already). */
+  private async expire(context: OperationContext, dryRun: boolean, now: Date): Promise<ExpiryItem[]> {
+    const items: ExpiryItem[] = [];
+    for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: LessThanOrEqual(now) })) {
+      items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' });
+      if (dryRun) continue;
+      await this.keys.update(key.id, { expiredAt: now });
+      this.verification.forgetKeyHash(key.keyHash);
+      await this.audit.record(context, { action: 'api_key.expired', realm: key.realm, clientId: key.clientId, target: key.id, detail: { expiresAt: key.expiresAt.toISOString() } });
+      await this.webhooks.publish('api_key.expired', { keyId: key.id, realm: key.realm, clientId: key.clientId, name: key.name, hint: key.hint, expiresAt: key.expiresAt.toISOString() });
+    }
+    return items;
+  }
+
+  /** Once per key and threshold; when several are crossed at once, one event names the nearest. */
+  private async warn(context: OperationContext, dryRun: boolean, now: Date): Promise<ExpiryItem[]> {
+    const items: ExpiryItem[] = [];
+    const thresholds = this.config.jobs.expiryWarningDays;
+    if (thresholds.length === 0) return items;
+    const horizon = new Date(now.getTime() + Math.max(...thresholds) * DAY_MS);
+    for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: And(MoreThan(now), LessThanOrEqual(horizon)) })) {
+      const daysLeft = (key.expiresAt.getTime() - now.getTime()) / DAY_MS;
+      const crossed = thresholds.filter((days) => daysLeft <= days && !(key.expiryWarnings ?? []).includes(days));
+      if (crossed.length === 0) continue;
+      const threshold = Math.min(...crossed);
+      items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'warned', threshold });
+      if (dryRun) continue;
+      await this.keys.update(key.id, { expiryWarnings: [...(key.expiryWarnings ?? []), ...crossed].sort((a, b) => b - a) });
+      await this.audit.record(context, {
+        action: 'api_key.expiring',
+        realm: key.realm,
+        clientId: key.clientId,
+        target: key.id,
+        detail: { thresholdDays: threshold, expiresAt: key.expiresAt.toISOString() },
+      });
+      await this.webhooks.publish('api_key.expiring', {
+        keyId: key.id,
+        realm: key.realm,
+        clientId: key.clientId,
+        name: key.name,
+        hint: key.hint,
+        thresholdDays: threshold,
+        expiresAt: key.expiresAt.toISOString(),
+      });
+    }
+    return items;
+  }
+
+  /** Matching keys in id order, BATCH at a time (keyset paging). */
+  private async *batches(where: FindOptionsWhere<ApiKeyEntity>): AsyncGenerator<ApiKeyEntity> {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.keys.find({ where: { ...where, ...(after ? { id: MoreThan(after) } : {}) }, order: { id: 'ASC' }, take: BATCH });
+      yield* rows;
+      if (rows.length < BATCH) return;
+      after = rows[rows.length - 1].id;
+    }
   }
 }
