@@ -45,3 +45,68 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+const names = { type: 'array', items: { type: 'string' } };
+const dateTime = { type: 'string', format: 'date-time' };
+
+/** The representation above as a JSON Schema, for the OpenAPI description. */
+export const SERVICE_ACCOUNT_JSON_SCHEMA = {
+  type: 'object',
+  properties: {
+    realm: { type: 'string', example: 'platform' },
+    clientId: { type: 'string', example: 'billing-worker' },
+    keycloakId: { type: 'string', nullable: true, description: 'The Keycloak client UUID' },
+    description: { type: 'string' },
+    owner: { type: 'string', example: 'team-billing' },
+    enabled: { type: 'boolean' },
+    realmRoles: names,
+    clientRoles: { type: 'object', additionalProperties: names, example: { 'orders-api': ['read'] } },
+    defaultScopes: names,
+    optionalScopes: names,
+    secretRotation: {
+      type: 'object',
+      properties: {
+        everyDays: { type: 'integer' },
+        graceHours: { type: 'integer' },
+        lastRotatedAt: { ...dateTime, nullable: true },
+        nextRotationAt: { ...dateTime, nullable: true },
+      },
+    },
+    apiKeyPolicy: {
+      type: 'object',
+      properties: {
+        defaultTtlDays: { type: 'integer' },
+        maxTtlDays: { type: 'integer', maximum: 90 },
+        rateLimit: { type: 'object', nullable: true, properties: { requests: { type: 'integer' }, perSeconds: { type: 'integer' } } },
+      },
+    },
+    managedBy: { type: 'string', enum: ['api', 'gitops'] },
+    source: { type: 'string', nullable: true, description: 'Where the last change came from, such as a GitOps commit sha' },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  },
+};
+
+const changeSchema = {
+  type: 'object',
+  properties: {
+    field: { type: 'string', example: 'realmRoles' },
+    action: { type: 'string', enum: ['add', 'remove', 'set'] },
+    value: { type: 'string', example: 'orders-writer' },
+    from: {},
+    to: {},
+  },
+};
+
+/** Helpers for the controller's response documentation. */
+export const SERVICE_ACCOUNT_SCHEMAS = {
+  account: SERVICE_ACCOUNT_JSON_SCHEMA,
+  withSecret: { allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { clientSecret: { type: 'string', description: 'Shown this once' } } }] },
+  withChanges: { allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { changes: { type: 'array', items: changeSchema } } }] },
+  withChangesAndSecret: {
+    allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { changes: { type: 'array', items: changeSchema }, clientSecret: { type: 'string', description: 'Shown this once' } } }],
+  },
+  page: { type: 'object', properties: { items: { type: 'array', items: SERVICE_ACCOUNT_JSON_SCHEMA }, nextCursor: { type: 'string', nullable: true } } },
+  secret: { type: 'object', properties: { clientSecret: { type: 'string' }, rotatedAt: { ...dateTime, nullable: true } } },
+  rotated: { type: 'object', properties: { clientSecret: { type: 'string' }, previousSecretValidUntil: dateTime } },
+};

@@ -18,6 +18,7 @@ import {
   type ServiceAccountSpec,
 } from './dto/service-account.schemas.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
+import { SERVICE_ACCOUNT_SCHEMAS as S } from './service-account.view.js';
 
 const realmParam = new ZodPipe(z.string().min(1).max(100));
 const clientIdParam = new ZodPipe(clientIdSchema);
@@ -40,7 +41,7 @@ export class ServiceAccountsController {
       'on failure: the client is removed again, or recovery removes it as soon as Keycloak is back.',
   })
   @ApiZodBody(createServiceAccountSchema)
-  @ApiJson(201, 'The service account plus `clientSecret` (shown once)')
+  @ApiJson(201, 'The service account plus `clientSecret` (shown once)', S.withSecret)
   @ApiProblems(400, 401, 403, 404, 409, 422, 503)
   async create(
     @Ctx() context: OperationContext,
@@ -55,7 +56,7 @@ export class ServiceAccountsController {
   @RequireScopes('service-accounts:read')
   @ApiOperation({ summary: 'List service accounts (filters: owner, clientId prefix)' })
   @ApiZodQuery(listServiceAccountsQuery)
-  @ApiJson(200, '{ items, nextCursor }')
+  @ApiJson(200, '{ items, nextCursor }', S.page)
   @ApiProblems(400, 401, 403, 404)
   list(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Query(new ZodPipe(listServiceAccountsQuery)) query: z.infer<typeof listServiceAccountsQuery>) {
     return this.serviceAccounts.list(context, realm, { owner: query.owner, clientIdPrefix: query.clientId }, query.limit, query.cursor);
@@ -64,7 +65,7 @@ export class ServiceAccountsController {
   @Get(':clientId')
   @RequireScopes('service-accounts:read')
   @ApiOperation({ summary: 'One service account' })
-  @ApiJson(200, 'The service account')
+  @ApiJson(200, 'The service account', S.account)
   @ApiProblems(400, 401, 403, 404)
   get(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
     return this.serviceAccounts.get(context, realm, clientId);
@@ -79,8 +80,8 @@ export class ServiceAccountsController {
       '`changes` lists what changed by name. A body that matches Keycloak makes no write call and answers `changes: []`.',
   })
   @ApiZodBody(serviceAccountSpecSchema)
-  @ApiJson(200, 'Updated: the service account plus `changes`')
-  @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`')
+  @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges)
+  @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret)
   @ApiProblems(400, 401, 403, 404, 409, 422, 503)
   async put(
     @Ctx() context: OperationContext,
@@ -98,7 +99,7 @@ export class ServiceAccountsController {
   @RequireScopes('service-accounts:write')
   @ApiOperation({ summary: 'Partial change: description, owner, enabled, policies; roles and scopes by add/remove lists' })
   @ApiZodBody(patchServiceAccountSchema)
-  @ApiJson(200, 'The service account plus `changes`')
+  @ApiJson(200, 'The service account plus `changes`', S.withChanges)
   @ApiProblems(400, 401, 403, 404, 409, 422, 503)
   async patch(
     @Ctx() context: OperationContext,
@@ -122,7 +123,7 @@ export class ServiceAccountsController {
   @Get(':clientId/secret')
   @RequireScopes('secrets:read')
   @ApiOperation({ summary: 'The current client secret (audited)' })
-  @ApiJson(200, '{ clientSecret, rotatedAt }')
+  @ApiJson(200, '{ clientSecret, rotatedAt }', S.secret)
   @ApiProblems(400, 401, 403, 404, 503)
   secret(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
     return this.serviceAccounts.readSecret(context, realm, clientId);
@@ -140,7 +141,7 @@ export class ServiceAccountsController {
       'them the answer is 409 SECRET_ROTATION_UNAVAILABLE unless KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER=true.',
   })
   @ApiZodBody(rotateSecretSchema)
-  @ApiJson(200, '{ clientSecret, previousSecretValidUntil }')
+  @ApiJson(200, '{ clientSecret, previousSecretValidUntil }', S.rotated)
   @ApiProblems(400, 401, 403, 404, 409, 502, 503)
   rotate(
     @Ctx() context: OperationContext,
