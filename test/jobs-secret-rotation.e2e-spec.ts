@@ -262,6 +262,61 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
     }
   });
 
+  describe('a realm without the rotation policy', () => {
+    const other = 'partners';
+    let saved: Awaited<ReturnType<KcAdminClient['clientPolicies']['listPolicies']>>;
+
+    beforeAll(async () => {
+      saved = await kc.clientPolicies.listPolicies({ realm: other });
+      await kc.clientPolicies.updatePolicy({ realm: other, policies: (saved.policies ?? []).filter((p) => p.name !== 'keysmith-managed-clients') });
+    });
+    afterAll(async () => {
+      await kc.clientPolicies.updatePolicy({ realm: other, policies: saved.policies ?? [] });
+    });
+
+    const createIn = async (app: TestApp) => {
+      const clientId = uniqueClientId('no-policy');
+      const res = await app.inject({ method: 'POST', url: `/v1/realms/${other}/service-accounts`, payload: { clientId, owner: 'team-rot', realmRoles: ['orders-reader'] } });
+      expect(res.statusCode).toBe(201);
+      t.secrets.add(res.json().clientSecret);
+      return { clientId, secret: res.json().clientSecret as string };
+    };
+
+    it('is reported in /readyz and refuses rotation unless cut-over is allowed; then cuts over at once', async () => {
+      const strict = await createTestApp();
+      await authenticateSuite(strict);
+      try {
+        let ready = (await strict.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
+        for (let i = 0; i < 40 && ready.graceWindow === 'unknown'; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          ready = (await strict.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
+        }
+        expect(ready).toMatchObject({ graceWindow: false, realms: { partners: { feature: true, policy: false }, platform: { feature: true, policy: true } } });
+        const account = await createIn(strict);
+        const refused = await strict.inject({ method: 'POST', url: `/v1/realms/${other}/service-accounts/${account.clientId}/secret/rotate`, payload: {} });
+        expect(refused.statusCode).toBe(409);
+        expect(refused.json().code).toBe('SECRET_ROTATION_UNAVAILABLE');
+        expect(await clientCredentialsToken(other, account.clientId, account.secret)).toMatchObject({ status: 200 });
+      } finally {
+        await strict.close();
+      }
+
+      const cutover = await createTestApp({ env: { KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: 'true' } });
+      await authenticateSuite(cutover);
+      try {
+        const account = await createIn(cutover);
+        const rotated = await cutover.inject({ method: 'POST', url: `/v1/realms/${other}/service-accounts/${account.clientId}/secret/rotate`, payload: { graceHours: 24 } });
+        expect(rotated.statusCode).toBe(200);
+        t.secrets.add(rotated.json().clientSecret);
+        expect(new Date(rotated.json().previousSecretValidUntil).getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+        expect((await clientCredentialsToken(other, account.clientId, rotated.json().clientSecret)).status).toBe(200);
+        expect((await clientCredentialsToken(other, account.clientId, account.secret)).status).toBe(401);
+      } finally {
+        await cutover.close();
+      }
+    });
+  });
+
   it('exposes job metrics', async () => {
     const res = await t.inject({ method: 'GET', url: '/metrics' });
     expect(res.body).toMatch(/keysmith_job_runs_total\{job="secret-rotation",outcome="success"\} \d+/);
