@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
 import { Clock } from '../common/time/clock.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-code.js';
 import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
 import { KeycloakService } from './keycloak.service.js';
 
@@ -65,8 +67,18 @@ export class KeycloakClientsGateway {
   }
 
   async createClient(realm: string, representation: ClientRepresentation): Promise<string> {
-    const { id } = await this.keycloak.write('create client', (kc) => kc.clients.create({ realm, ...representation }));
-    return id;
+    try {
+      const { id } = await this.keycloak.write('create client', (kc) => kc.clients.create({ realm, ...representation }));
+      return id;
+    } catch (error) {
+      // Someone made the same clientId between Keysmith's check and its create.
+      if (isStatus(error, 409)) {
+        throw new DomainError(ErrorCode.ClientExists, `A client ${representation.clientId} was created in realm ${realm} meanwhile; it is not adopted.`, {
+          clientId: representation.clientId,
+        });
+      }
+      throw error;
+    }
   }
 
   async updateClient(realm: string, id: string, representation: ClientRepresentation): Promise<void> {

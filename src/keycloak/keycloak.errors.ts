@@ -1,8 +1,12 @@
-import { DomainError } from '../common/errors/domain-error.js';
+import { DomainError, type ConvertibleToDomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 
-/** Keycloak answered with an HTTP error; kept internal so callers can branch on the status. */
-export class KeycloakHttpError extends Error {
+/**
+ * Keycloak answered with an HTTP error; callers branch on the status (404, 409). One nobody
+ * handled reaches the client as 502 KEYCLOAK_REJECTED with Keycloak's message, which never holds
+ * a secret.
+ */
+export class KeycloakHttpError extends Error implements ConvertibleToDomainError {
   constructor(
     readonly status: number,
     readonly operation: string,
@@ -10,6 +14,10 @@ export class KeycloakHttpError extends Error {
   ) {
     super(`Keycloak answered ${status} to ${operation}: ${keycloakMessage}`);
     this.name = 'KeycloakHttpError';
+  }
+
+  toDomainError(): DomainError {
+    return new DomainError(ErrorCode.KeycloakRejected, this.message, { keycloakStatus: this.status });
   }
 }
 

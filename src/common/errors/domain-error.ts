@@ -25,3 +25,15 @@ export class DomainError extends Error {
     return new DomainError(ErrorCode.ValidationFailed, detail, { errors });
   }
 }
+
+/**
+ * An internal error that knows its public form. The problem filter renders such errors through
+ * `toDomainError()`, so features can keep their own error classes without the filter knowing them.
+ */
+export interface ConvertibleToDomainError {
+  toDomainError(): DomainError;
+}
+
+export function isConvertibleToDomainError(error: unknown): error is ConvertibleToDomainError {
+  return typeof (error as Partial<ConvertibleToDomainError>)?.toDomainError === 'function';
+}

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from './domain-error.js';
+import { DomainError, isConvertibleToDomainError } from './domain-error.js';
 import { ERROR_CATALOG, ErrorCode } from './error-code.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -63,6 +63,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private toProblem(error: unknown, requestId: string): { body: ProblemBody; headers: Record<string, string> } {
     if (error instanceof DomainError) {
       return { body: problemFor(error.code, error.detail, requestId, error.extensions), headers: error.headers };
+    }
+    if (isConvertibleToDomainError(error)) {
+      this.logger.warn(String((error as unknown as Error).message));
+      return this.toProblem(error.toDomainError(), requestId);
     }
     const status = statusOf(error);
     if (status !== undefined && status >= 400 && status < 500) {

@@ -1,0 +1,52 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import { KeycloakHttpError } from '../../keycloak/keycloak.errors.js';
+import { DomainError } from './domain-error.js';
+import { ErrorCode } from './error-code.js';
+import { ProblemDetailsFilter } from './problem-details.filter.js';
+
+/** Captures what the filter sends, through the minimum of Fastify's reply it uses. */
+function render(error: unknown) {
+  const sent: { status?: number; type?: string; headers?: Record<string, string>; body?: Record<string, unknown> } = {};
+  const reply = {
+    status(code: number) {
+      sent.status = code;
+      return reply;
+    },
+    headers(headers: Record<string, string>) {
+      sent.headers = headers;
+      return reply;
+    },
+    type(type: string) {
+      sent.type = type;
+      return reply;
+    },
+    send(body: Record<string, unknown>) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  const host = { switchToHttp: () => ({ getRequest: () => ({ id: 'req-1' }), getResponse: () => reply }) } as unknown as ArgumentsHost;
+  new ProblemDetailsFilter().catch(error, host);
+  return sent;
+}
+
+describe('ProblemDetailsFilter', () => {
+  it('renders a domain error with its code, status, extensions and headers', () => {
+    const sent = render(new DomainError(ErrorCode.RateLimited, 'slow down', { retryAfterSeconds: 3 }, { 'retry-after': '3' }));
+    expect(sent).toMatchObject({ status: 429, type: 'application/problem+json', headers: { 'retry-after': '3' } });
+    expect(sent.body).toMatchObject({ code: 'RATE_LIMITED', status: 429, detail: 'slow down', requestId: 'req-1', retryAfterSeconds: 3 });
+  });
+
+  it('renders an unhandled Keycloak answer as 502 KEYCLOAK_REJECTED, not a 500', () => {
+    const sent = render(new KeycloakHttpError(400, 'update client', 'invalid redirect uri'));
+    expect(sent.status).toBe(502);
+    expect(sent.body).toMatchObject({ code: 'KEYCLOAK_REJECTED', keycloakStatus: 400, detail: expect.stringContaining('update client') });
+  });
+
+  it('hides the message of an unknown error behind a generic 500', () => {
+    const sent = render(new Error('database password is hunter2'));
+    expect(sent.status).toBe(500);
+    expect(sent.body).toMatchObject({ code: 'INTERNAL', requestId: 'req-1' });
+    expect(JSON.stringify(sent.body)).not.toContain('hunter2');
+  });
+});
