@@ -38,6 +38,8 @@ export interface RotationOutcome {
 export class SecretRotationService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SecretRotationService.name);
   private readonly support = new Map<string, { feature: boolean; policy: boolean }>();
+  /** The last complete check of every managed realm, for readiness. */
+  private lastCheck: Record<string, { feature: boolean; policy: boolean }> = {};
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
@@ -68,12 +70,13 @@ export class SecretRotationService implements OnApplicationBootstrap {
   /** Per managed realm: is the Keycloak feature on and the client policy for Keysmith's clients there? */
   async supportByRealm(): Promise<Record<string, { feature: boolean; policy: boolean }>> {
     const entries = await Promise.all(this.config.managedRealms.map(async (realm) => [realm, await this.supportFor(realm, true)] as const));
-    return Object.fromEntries(entries);
+    this.lastCheck = Object.fromEntries(entries);
+    return this.lastCheck;
   }
 
-  /** What the last check found, per realm, without calling Keycloak (for readiness). */
+  /** What the last complete check found, per realm, without calling Keycloak (for readiness); empty before it. */
   knownSupport(): Record<string, { feature: boolean; policy: boolean }> {
-    return Object.fromEntries(this.support);
+    return this.lastCheck;
   }
 
   /** Rotates now (the API's `secret/rotate`): steps 1 to 4, and 5 at once when graceHours is 0. */
