@@ -5,11 +5,11 @@ import { jest } from '@jest/globals';
 import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
+import { SecretRotationService } from '../src/service-accounts/services/secret-rotation.service.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
-import { TestClock } from './support/test-clock.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
@@ -227,23 +227,44 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
   });
 
   it('two instances on one database file and one clock run a job once', async () => {
-    const clock = new TestClock();
     const second = await createTestApp({ dataDir: t.dataDir, clock: t.clock });
     await authenticateSuite(second);
+    // Whichever instance wins holds its run open until both requests are answered, so the loser
+    // cannot arrive after the winner already finished.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = [t, second].map((app) => {
+      const rotation = app.app.get(SecretRotationService);
+      const original = rotation.processDue.bind(rotation);
+      return jest.spyOn(rotation, 'processDue').mockImplementation(async (...args) => {
+        await gate;
+        return original(...args);
+      });
+    });
     try {
-      const starts = await Promise.allSettled([
+      const starts = await Promise.all([
         t.inject({ method: 'POST', url: '/v1/jobs/secret-rotation/run', payload: {} }),
         second.inject({ method: 'POST', url: '/v1/jobs/secret-rotation/run', payload: {} }),
       ]);
-      const statuses = starts.map((s) => (s.status === 'fulfilled' ? s.value.statusCode : 0)).sort();
-      expect(statuses).toEqual([202, 409]);
-      const conflict = starts.map((s) => (s.status === 'fulfilled' ? s.value : null)).find((r) => r?.statusCode === 409)!;
-      expect(conflict.json().code).toBe('JOB_RUNNING');
+      expect(starts.map((r) => r.statusCode).sort()).toEqual([202, 409]);
+      expect(starts.find((r) => r.statusCode === 409)!.json().code).toBe('JOB_RUNNING');
+      release();
+      const winner = starts.find((r) => r.statusCode === 202)!.json().runId;
+      const runs = async () => (await t.inject({ method: 'GET', url: '/v1/jobs/secret-rotation/runs?limit=500' })).json().items;
+      let run = (await runs()).find((r: { id: string }) => r.id === winner);
+      for (let i = 0; i < 100 && run?.outcome === 'running'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        run = (await runs()).find((r: { id: string }) => r.id === winner);
+      }
+      expect(run.outcome).not.toBe('running');
+      expect(held.reduce((calls, spy) => calls + spy.mock.calls.length, 0)).toBe(1);
     } finally {
+      release();
+      held.forEach((spy) => spy.mockRestore());
       await second.close();
-      clock.reset();
     }
   });
+
 
   it('runs a job at start-up when its last success is older than its interval (catch-up)', async () => {
     const third = await createTestApp({ env: { KEYSMITH_SCHEDULER: 'on' } });
