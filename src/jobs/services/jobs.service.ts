@@ -125,13 +125,12 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
         const enabled = cron !== 'off' && this.config.jobs.schedulerEnabled;
         let nextRunAt: string | null = null;
         if (enabled) nextRunAt = new CronTime(cron).getNextDateFrom(this.clock.now()).toISO();
-        const { details: _details, ...last } = lastRun ? toView(lastRun) : { details: [] };
         return {
           name: definition.name,
           description: definition.description,
           schedule: cron,
           enabled,
-          lastRun: lastRun ? (last as Omit<JobRunView, 'details'>) : null,
+          lastRun: lastRun ? withoutDetails(toView(lastRun)) : null,
           lastSuccessAt: lastSuccess?.startedAt.toISOString() ?? null,
           nextRunAt,
         };
@@ -249,6 +248,10 @@ function intervalMs(cron: string): number {
   const time = new CronTime(cron);
   const [first, second] = time.sendAt(2) as unknown as { toMillis(): number }[];
   return second.toMillis() - first.toMillis();
+}
+
+function withoutDetails({ details: _details, ...run }: JobRunView): Omit<JobRunView, 'details'> {
+  return run;
 }
 
 function toView(row: JobRunEntity): JobRunView {

@@ -425,11 +425,8 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   }
 
   private async applyGrantDiff(realm: string, state: ClientState, diff: GrantDiff, catalog: RealmCatalog): Promise<void> {
-    const realmRole = (name: string) => catalog.realmRoles.get(name) ?? { name, id: undefined };
-    const clientRole = (client: string, name: string) => catalog.clients.get(client)?.roles.get(name) ?? { name };
     const userId = state.serviceAccountUserId;
     const id = state.client.id;
-    const resolvedRemovals = async (client: string) => catalog.clients.get(client)?.id ?? (await this.keycloak.findClient(realm, client))?.id;
 
     if (diff.defaultScopes.add.length || diff.defaultScopes.remove.length || diff.optionalScopes.add.length || diff.optionalScopes.remove.length) {
       const scopeId = (name: string) => catalog.clientScopes.get(name)?.id;
@@ -439,29 +436,31 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       for (const name of diff.defaultScopes.add) await this.keycloak.setClientScope(realm, id, scopeId(name)!, 'default', true);
       for (const name of diff.optionalScopes.add) await this.keycloak.setClientScope(realm, id, scopeId(name)!, 'optional', true);
     }
-    if (diff.realmRoles.add.length) await this.keycloak.addUserRealmRoles(realm, userId, diff.realmRoles.add.map(realmRole));
+    if (diff.realmRoles.add.length) await this.keycloak.addUserRealmRoles(realm, userId, await this.realmRolesByName(realm, diff.realmRoles.add, catalog));
     if (diff.realmRoles.remove.length) await this.keycloak.removeUserRealmRoles(realm, userId, await this.realmRolesByName(realm, diff.realmRoles.remove, catalog));
     for (const [client, d] of Object.entries(diff.clientRoles)) {
-      const clientUuid = await resolvedRemovals(client);
-      if (!clientUuid) continue;
-      const roles = await this.clientRolesByName(realm, client, clientUuid, [...d.add, ...d.remove], catalog);
-      if (d.add.length) await this.keycloak.addUserClientRoles(realm, userId, clientUuid, d.add.map((name) => roles.get(name) ?? clientRole(client, name)));
-      if (d.remove.length) await this.keycloak.removeUserClientRoles(realm, userId, clientUuid, d.remove.map((name) => roles.get(name)!).filter(Boolean));
+      const roles = await this.clientRolesByName(realm, client, catalog);
+      if (!roles) continue;
+      const named = (names: string[]) => names.map((name) => roles.byName.get(name)).filter((role) => role !== undefined);
+      if (d.add.length) await this.keycloak.addUserClientRoles(realm, userId, roles.clientUuid, named(d.add));
+      if (d.remove.length) await this.keycloak.removeUserClientRoles(realm, userId, roles.clientUuid, named(d.remove));
     }
   }
 
-  /** Roles being removed may not be in the catalog read for the desired spec. */
+  /**
+   * Roles by name from the catalog read for the desired spec; roles being removed may not be in
+   * it (they are no longer wanted), so the realm's full catalog is read for those.
+   */
   private async realmRolesByName(realm: string, names: string[], catalog: RealmCatalog) {
     if (names.every((name) => catalog.realmRoles.has(name))) return names.map((name) => catalog.realmRoles.get(name)!);
     const full = await this.keycloak.catalog(realm, []);
     return names.map((name) => full.realmRoles.get(name)).filter((role) => role !== undefined);
   }
 
-  private async clientRolesByName(realm: string, client: string, _uuid: string, names: string[], catalog: RealmCatalog) {
-    const known = catalog.clients.get(client);
-    if (known && names.every((name) => known.roles.has(name))) return known.roles;
-    const full = await this.keycloak.catalog(realm, [client]);
-    return full.clients.get(client)?.roles ?? new Map();
+  /** A client's UUID and roles, from the catalog or, for a client no longer wanted, read anew; undefined when it is gone. */
+  private async clientRolesByName(realm: string, client: string, catalog: RealmCatalog) {
+    const entry = catalog.clients.get(client) ?? (await this.keycloak.catalog(realm, [client])).clients.get(client);
+    return entry ? { clientUuid: entry.id, byName: entry.roles } : undefined;
   }
 
   private async finishDeletion(context: OperationContext, row: ServiceAccountEntity): Promise<void> {
