@@ -286,7 +286,7 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     const issued = (await issueKey(t, REALM, theirs, { name: 'theirs', scopes: [] })).json();
     const { ApiKeysService } = await import('../src/api-keys/services/api-keys.service.js');
     const service = t.app.get(ApiKeysService);
-    const mine = { actor: { type: 'api-key' as const, id: 'key_x' }, requestId: null, owner: 'team-keys', source: null };
+    const mine = { actor: { type: 'api-key' as const, id: 'key_x' }, requestId: null, owner: 'team-keys', source: null, callerScopes: null };
     await expect(service.get(mine, issued.id)).rejects.toMatchObject({ code: 'API_KEY_NOT_FOUND' });
     await expect(service.revoke(mine, issued.id)).rejects.toMatchObject({ code: 'API_KEY_NOT_FOUND' });
     await expect(service.rotate(mine, issued.id, 0)).rejects.toMatchObject({ code: 'API_KEY_NOT_FOUND' });

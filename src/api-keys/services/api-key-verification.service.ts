@@ -219,7 +219,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     this.suppressedAudits = 0;
     try {
       await this.audit.record(
-        { actor: { type: 'api-key', id: identity?.keyId ?? null }, requestId: options.requestId ?? null, owner: null, source: null },
+        { actor: { type: 'api-key', id: identity?.keyId ?? null }, requestId: options.requestId ?? null, owner: null, source: null, callerScopes: null },
         {
           action: 'api_key.verified_failed',
           outcome: 'failure',

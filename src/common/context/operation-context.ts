@@ -28,6 +28,11 @@ export interface OperationContext {
   owner: string | null;
   /** Where a change came from, such as a GitOps commit sha. */
   source: string | null;
+  /**
+   * The scopes of Keysmith's own API that the caller holds, which bound what it may hand on to an
+   * account or a key. Null for operator paths (jobs, the in-process CLI), which are unbounded.
+   */
+  callerScopes: string[] | null;
 }
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
@@ -39,11 +44,12 @@ export function contextFromRequest(request: AuthenticatedRequest): OperationCont
     requestId: String(request.id),
     owner: principal?.owner ?? null,
     source: null,
+    callerScopes: principal ? principal.scopes : [],
   };
 }
 
 export function systemContext(type: 'job' | 'cli', id: string, source: string | null = null): OperationContext {
-  return { actor: { type, id }, requestId: null, owner: null, source };
+  return { actor: { type, id }, requestId: null, owner: null, source, callerScopes: null };
 }
 
 /** Controller parameter: the OperationContext of the current request. */

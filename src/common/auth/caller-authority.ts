@@ -1,0 +1,18 @@
+import type { OperationContext } from '../context/operation-context.js';
+import { API_SCOPES } from './scopes.decorator.js';
+
+/** Keysmith's own scopes: the API scopes plus the admin scope that lifts the owner boundary. */
+export function keysmithScopes(adminScope: string): ReadonlySet<string> {
+  return new Set<string>([...API_SCOPES, adminScope]);
+}
+
+/**
+ * The scopes among `requested` that are Keysmith's own and that the caller does not hold itself,
+ * so it may not hand them on to an account or a key. Operator paths (callerScopes null) hold all.
+ */
+export function keysmithScopesBeyondCaller(context: Pick<OperationContext, 'callerScopes'>, requested: Iterable<string>, adminScope: string): string[] {
+  if (context.callerScopes === null) return [];
+  const own = keysmithScopes(adminScope);
+  const held = new Set(context.callerScopes);
+  return [...new Set(requested)].filter((scope) => own.has(scope) && !held.has(scope));
+}
