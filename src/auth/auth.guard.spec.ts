@@ -12,7 +12,7 @@ import type { JwtVerifier } from './jwt.verifier.js';
 
 const config = {
   jwt: { realm: 'platform' },
-  auth: { ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 },
+  auth: { ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, trustedCallers: ['ci'] },
 } as unknown as AppConfig;
 const identity = { keyId: 'key_1', realm: 'platform', clientId: 'ci', owner: 'team-a', scopes: ['audit:read'], expiresAt: '2030-01-01T00:00:00Z' };
 
@@ -57,7 +57,7 @@ describe('AuthGuard with API keys', () => {
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
     verifier = new FakeVerifier();
-    const moduleRef = { get: () => verifier } as unknown as ModuleRef;
+    const moduleRef = { get: (token: unknown) => { if (token === ApiKeyVerifier) return verifier; throw new Error('no provider'); } } as unknown as ModuleRef;
     guard = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry());
     guard.onApplicationBootstrap();
   });

@@ -11,7 +11,8 @@ import { MetricsRegistry } from '../health/metrics.registry.js';
 import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
 import { readCredentials } from './credentials.js';
 import { JwtVerifier } from './jwt.verifier.js';
-import { missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
+import { clientOf, missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
+import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 
 const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
   MALFORMED: 'The API key is malformed.',
@@ -33,6 +34,7 @@ const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
 export class AuthGuard implements CanActivate, OnApplicationBootstrap {
   private readonly logger = new Logger(AuthGuard.name);
   private apiKeys?: ApiKeyVerifier;
+  private callers?: ManagedCallerDirectory;
   private readonly outcomes: Counter<'method' | 'outcome'>;
 
   constructor(
@@ -51,6 +53,12 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
       this.apiKeys = this.moduleRef.get(ApiKeyVerifier, { strict: false });
     } catch {
       this.logger.warn('no ApiKeyVerifier is provided: requests with X-API-Key are refused');
+    }
+    // Without the directory no token can be matched to a managed account: only trusted callers pass.
+    try {
+      this.callers = this.moduleRef.get(ManagedCallerDirectory, { strict: false });
+    } catch {
+      this.logger.warn('no ManagedCallerDirectory is provided: only tokens of KEYSMITH_TRUSTED_CALLERS are accepted');
     }
   }
 
@@ -82,7 +90,9 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
 
   private async fromJwt(token: string): Promise<Principal> {
     const payload = await this.jwt.verify(token);
-    return principalFromJwt(payload, this.config.jwt.realm, this.config.auth);
+    const realm = this.config.jwt.realm;
+    const managed = this.callers ? await this.callers.findCaller(realm, clientOf(payload)) : null;
+    return principalFromJwt(payload, realm, this.config.auth, managed);
   }
 
   private async fromApiKey(key: string, clientAddress: string): Promise<Principal> {
