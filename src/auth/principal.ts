@@ -5,6 +5,7 @@ import type { ManagedCaller } from '../common/auth/managed-callers.js';
 import type { Principal } from '../common/context/operation-context.js';
 import type { AuthConfig } from '../config/app-config.js';
 import { invalidCredentials } from './auth.errors.js';
+import { DomainError } from '../common/errors/domain-error.js';
 
 /** The scopes of an OAuth `scope` claim (space-separated), without duplicates. */
 export function scopesOf(claim: unknown): string[] {
@@ -52,18 +53,23 @@ export function principalFromJwt(payload: JWTPayload, realm: string, auth: AuthC
   const tokenScopes = scopesOf(payload.scope);
   if (!managed) {
     if (!auth.trustedCallers.includes(subject)) {
-      throw invalidCredentials(`The token's client ${subject} is neither a service account Keysmith manages nor a trusted caller (KEYSMITH_TRUSTED_CALLERS).`);
+      throw withClient(invalidCredentials(`The token's client ${subject} is neither a service account Keysmith manages nor a trusted caller (KEYSMITH_TRUSTED_CALLERS).`), subject);
     }
     return { method: 'jwt', subject, scopes: tokenScopes, realm, owner: ownerFor(claim, tokenScopes, auth) };
   }
-  if (!managed.enabled) throw invalidCredentials(`The service account ${subject} is disabled.`);
+  if (!managed.enabled) throw withClient(invalidCredentials(`The service account ${subject} is disabled.`), subject);
   if (claim !== null && claim !== managed.owner) {
-    throw invalidCredentials(`The token's owner claim does not match the owner of its client ${subject}; a claim may confine a caller, never move it.`);
+    throw withClient(invalidCredentials(`The token's owner claim does not match the owner of its client ${subject}; a claim may confine a caller, never move it.`), subject);
   }
   const own = keysmithScopes(auth.adminScope);
   const granted = new Set(managed.scopes);
   const scopes = tokenScopes.filter((scope) => !own.has(scope) || granted.has(scope));
   return { method: 'jwt', subject, scopes, realm, owner: ownerFor(managed.owner, scopes, auth) };
+}
+
+/** Names the refused client for the audit trail (the token itself is verified, so this is no guess). */
+function withClient(error: DomainError, client: string): DomainError {
+  return new DomainError(error.code, error.detail, { ...error.extensions, client }, error.headers);
 }
 
 /** The principal of a verified API key. */
