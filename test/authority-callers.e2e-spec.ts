@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { apiKeyHeaders, authenticateSuite, authHeaders, remember, SEEDED_CALLERS, seededSecret, tokenFor } from './support/auth.js';
 import type { TestResponse } from './support/http.js';
@@ -260,6 +263,48 @@ describe('Caller authority', () => {
       const own = await t.inject({ method: 'GET', url: `${base}/${accountB}/secret`, headers: teamB });
       expect(own.statusCode).toBe(200);
       expect(remember(t.secrets, own.json().clientSecret as string)).toBe(secrets.get(accountB));
+    });
+  });
+
+  describe('upgrading without an outage', () => {
+    it('report mode keeps a key\'s old scopes and reports them; enforce mode, after a restart, cuts them', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-report-'));
+      const clientId = uniqueClientId('authz-report');
+      const boot = async (enforcement: string) => {
+        const app = await createTestApp({ dataDir, env: { KEYSMITH_KEY_SCOPE_ENFORCEMENT: enforcement } });
+        await authenticateSuite(app);
+        return app;
+      };
+      let app = await boot('report');
+      try {
+        const created = await app.inject({ method: 'POST', url: base, payload: { clientId, owner: 'team-report', defaultScopes: ['read:data', 'audit:read'] } });
+        expect(created.statusCode).toBe(201);
+        remember(t.secrets, created.json().clientSecret as string);
+        const res = await app.inject({ method: 'POST', url: `${base}/${clientId}/api-keys`, payload: { name: 'legacy', scopes: ['audit:read', 'read:data'] } });
+        const key = { id: res.json().id as string, key: remember(t.secrets, res.json().key as string) };
+        expect((await app.inject({ method: 'PATCH', url: `${base}/${clientId}`, payload: { defaultScopes: { remove: ['audit:read'] } } })).statusCode).toBe(200);
+
+        const readAudit = (on: TestApp) => on.inject({ method: 'GET', url: '/v1/audit-events?limit=1', headers: apiKeyHeaders(key.key) });
+        expect((await readAudit(app)).statusCode).toBe(200);
+        expect((await app.inject({ method: 'GET', url: `/v1/api-keys/${key.id}` })).json()).toMatchObject({ issuedScopes: ['audit:read', 'read:data'], scopes: ['audit:read', 'read:data'] });
+        const report = (await app.inject({ method: 'GET', url: '/v1/api-keys/scope-report' })).json();
+        expect(report).toMatchObject({ enforcement: 'report', items: [expect.objectContaining({ id: key.id, excessScopes: ['audit:read'], scopes: ['audit:read', 'read:data'] })] });
+        expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^keysmith_api_keys_scope_excess 1$/m);
+        await app.close();
+
+        app = await boot('enforce');
+        expectRefused(await readAudit(app), 403, 'INSUFFICIENT_SCOPE');
+        // The start-up check counts it again, but the excess is audited once across both starts.
+        expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^keysmith_api_keys_scope_excess 1$/m);
+        const events = (await app.inject({ method: 'GET', url: `/v1/audit-events?action=api_key.scope_excess&clientId=${clientId}` })).json().items;
+        expect(events).toEqual([expect.objectContaining({ target: key.id, owner: 'team-report', detail: expect.objectContaining({ excessScopes: ['audit:read'] }) })]);
+        for (const secret of app.secrets) t.secrets.add(secret);
+        expect(app.logs.leaked(t.secrets)).toEqual([]);
+      } finally {
+        await app.inject({ method: 'DELETE', url: `${base}/${clientId}` });
+        await app.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 
