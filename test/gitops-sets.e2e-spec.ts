@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { argsFor, type CliCommand } from '../src/cli/cli-command.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
+import { exportCommand } from '../src/gitops/cli/export.command.js';
 import { planCommand } from '../src/gitops/cli/plan.command.js';
 import { setsAssignCommand } from '../src/gitops/cli/sets-assign.command.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
@@ -149,6 +150,13 @@ describe('GitOps sets: scoped prune, explicit moves, assigning unassigned accoun
     expect(await setOf('legacy-two')).toBe('tools');
     const events = await t.inject({ method: 'GET', url: `/v1/audit-events?action=service_account.set_assigned&clientId=${id('legacy-two')}`, headers: authHeaders(await adminToken()) });
     expect(events.json().items).toHaveLength(1);
+  });
+
+  it('exports one set, which then plans as unchanged with --prune', async () => {
+    const out = join(root, 'export');
+    expect((await cli(exportCommand, ['--realm', REALM, '--set', 'tools', '--out', out])).code).toBe(0);
+    expect(readdirSync(join(out, REALM))).toEqual([`${id('legacy-two')}.yaml`]);
+    expect(await cli(planCommand, [out, '--set', 'tools', '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.' });
   });
 
   it('answers a bad assignment with each bad field', async () => {
