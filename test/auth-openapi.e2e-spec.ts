@@ -6,7 +6,7 @@ import { createTestApp, type TestApp } from './support/test-app.js';
  * The routes that need no credential. Adding one here is a security decision: it must be
  * reviewed, not slipped in with a new controller.
  */
-const PUBLIC_OPERATIONS = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/auth/check']);
+const PUBLIC_OPERATIONS = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/auth/check', 'GET /v1/auth/check/{path}']);
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
