@@ -4,7 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
-import { MetricsRegistry } from './health/metrics.registry.js';
+import { MetricsRegistry } from './common/metrics/metrics.registry.js';
 
 /**
  * The HTTP adapter. `trustedProxies` (KEYSMITH_TRUSTED_PROXIES) go to Fastify's `trustProxy`, which

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { argsFor, type CliCommand } from '../src/cli/cli-command.js';
+import { argsFor, type CliCommand } from '../src/common/cli/cli-command.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
 import { exportCommand } from '../src/gitops/cli/export.command.js';

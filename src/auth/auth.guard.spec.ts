@@ -6,7 +6,7 @@ import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.j
 import type { AuthenticatedRequest } from '../common/context/operation-context.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import type { AppConfig } from '../config/app-config.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { AuthGuard } from './auth.guard.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/time/clock.js';

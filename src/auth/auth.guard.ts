@@ -9,7 +9,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/time/clock.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
 import { readCredentials } from './credentials.js';
 import { JwtVerifier } from './jwt.verifier.js';

@@ -4,7 +4,7 @@ import type { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
 import { KeycloakService } from '../keycloak/keycloak.service.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 type VerificationKey = Awaited<ReturnType<KeyResolver>>;

@@ -7,7 +7,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { KeycloakService } from '../keycloak/keycloak.service.js';
-import { MetricsRegistry } from './metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 
 /** Liveness, readiness and Prometheus metrics; no credentials needed. */
 @ApiTags('health')

@@ -6,7 +6,7 @@ import { AppConfig, type KeycloakConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { KeycloakHttpError, keycloakPermissionMissing, keycloakUnavailable } from './keycloak.errors.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 
 /**
  * The realm-management roles Keysmith's own client needs in each managed realm, and why:

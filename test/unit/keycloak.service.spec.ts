@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/app-config.js';
 import { DomainError } from '../../src/common/errors/domain-error.js';
-import { MetricsRegistry } from '../../src/health/metrics.registry.js';
+import { MetricsRegistry } from '../../src/common/metrics/metrics.registry.js';
 import { KeycloakHttpError } from '../../src/keycloak/keycloak.errors.js';
 import { KeycloakService } from '../../src/keycloak/keycloak.service.js';
 

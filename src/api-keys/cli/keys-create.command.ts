@@ -1,5 +1,5 @@
 import { ApiKeysService } from '../services/api-keys.service.js';
-import { CliUsageError, flag, listOption, requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
+import { CliUsageError, flag, listOption, requireOption, stringOption, type CliCommand } from '../../common/cli/cli-command.js';
 import { systemContext } from '../../common/context/operation-context.js';
 import { issueApiKeySchema } from '../dto/api-key.schemas.js';
 import { fieldErrors } from '../../common/http/zod-validation.js';

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { loadConfig } from '../../config/app-config.js';
 import { Clock } from '../../common/time/clock.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import type { AuditService } from '../../audit/audit.service.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
 import type { DataSource } from 'typeorm';

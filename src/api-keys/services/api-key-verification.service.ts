@@ -11,7 +11,7 @@ import {
 } from '../../common/auth/api-key-verifier.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import type { RateLimitPolicy } from '../../service-accounts/entities/service-account.entity.js';
 import { scopeExcess, scopesNow } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';

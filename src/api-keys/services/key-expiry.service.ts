@@ -5,7 +5,7 @@ import { AuditService } from '../../audit/audit.service.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { WebhooksService } from '../../webhooks/webhooks.service.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';

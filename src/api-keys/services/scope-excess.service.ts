@@ -5,7 +5,7 @@ import { AuditService } from '../../audit/audit.service.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { ServiceAccountEvents } from '../../service-accounts/service-account.events.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
 import { scopeExcess, scopesNow, statusOf, type ScopeEnforcement } from '../api-key.view.js';

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { flag, stringOption, type CliCommand, type CliIo } from '../../cli/cli-command.js';
+import { flag, stringOption, type CliCommand, type CliIo } from '../../common/cli/cli-command.js';
 import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
 import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';

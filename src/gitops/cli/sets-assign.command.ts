@@ -1,4 +1,4 @@
-import { CliUsageError, flag, listOption, requireOption, type CliCommand } from '../../cli/cli-command.js';
+import { CliUsageError, flag, listOption, requireOption, type CliCommand } from '../../common/cli/cli-command.js';
 import { AssignSetUseCase, assignSetErrors, type AssignSetSummary } from '../usecases/assign-set.usecase.js';
 import { cliContext, serverOf } from './gitops-cli.support.js';
 
