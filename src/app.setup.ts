@@ -1,7 +1,7 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
+import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/index.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './common/metrics/metrics.registry.js';

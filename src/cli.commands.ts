@@ -1,6 +1,6 @@
-import { keysCreateCommand } from './api-keys/cli/keys-create.command.js';
+import { keysCreateCommand } from './api-keys/index.js';
 import type { CliCommand } from './common/cli/cli-command.js';
-import { GITOPS_COMMANDS } from './gitops/cli/gitops.commands.js';
+import { GITOPS_COMMANDS } from './gitops/index.js';
 
 /**
  * Every `keysmith` command, assembled at the top so that the CLI framework in `common/cli/`

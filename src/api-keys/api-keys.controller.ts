@@ -6,7 +6,7 @@ import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
 import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
-import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
+import { clientIdSchema } from '../service-accounts/index.js';
 import { API_KEY_JSON_SCHEMA } from './api-key.view.js';
 import {
   issueApiKeySchema,

@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
-import type { KeycloakService } from '../keycloak/keycloak.service.js';
+import type { KeycloakService } from '../keycloak/index.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
 
 class FakeClock extends Clock {

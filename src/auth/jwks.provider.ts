@@ -3,7 +3,7 @@ import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, 
 import type { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
-import { KeycloakService } from '../keycloak/keycloak.service.js';
+import { KeycloakService } from '../keycloak/index.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;

@@ -1,4 +1,4 @@
-import type { AccountChange } from './gitops-accounts.port.js';
+import type { AccountChange } from './ports/gitops-accounts.port.js';
 
 export type PlannedAction = 'create' | 'update' | 'delete' | 'noop' | 'error';
 

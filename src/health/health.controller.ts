@@ -1,13 +1,11 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { SecretRotationService } from '../service-accounts/services/secret-rotation.service.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
-import { KeycloakService } from '../keycloak/keycloak.service.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { KeycloakProbe, SecretRotationSupport } from './ports/readiness.port.js';
 
 /** Liveness, readiness and Prometheus metrics; no credentials needed. */
 @ApiTags('health')
@@ -17,9 +15,9 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly keycloak: KeycloakService,
+    private readonly keycloak: KeycloakProbe,
+    private readonly rotation: SecretRotationSupport,
     private readonly metrics: MetricsRegistry,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Get('healthz')
@@ -55,15 +53,10 @@ export class HealthController {
   /** Informational: whether rotation keeps a grace window in each realm (as checked at start-up). Never fails readiness. */
   private secretRotationCheck(): HealthIndicatorResult {
     const indicator = this.indicators.check('secretRotation');
-    try {
-      const rotation = this.moduleRef.get(SecretRotationService, { strict: false });
-      const realms = rotation.knownSupport();
-      if (Object.keys(realms).length === 0) return indicator.up({ graceWindow: 'unknown' });
-      const graceWindow = Object.values(realms).every((support) => support.feature && support.policy);
-      return indicator.up({ graceWindow, realms });
-    } catch {
-      return indicator.up({ graceWindow: 'unknown' });
-    }
+    const realms = this.rotation.knownSupport();
+    if (Object.keys(realms).length === 0) return indicator.up({ graceWindow: 'unknown' });
+    const graceWindow = Object.values(realms).every((support) => support.feature && support.policy);
+    return indicator.up({ graceWindow, realms });
   }
 
   private async keycloakCheck(): Promise<HealthIndicatorResult> {

@@ -5,8 +5,6 @@ import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
-import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
-import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 
 @Module({
@@ -17,9 +15,7 @@ import { SecretRotationService } from './services/secret-rotation.service.js';
     ServiceAccountEvents,
     SecretRotationService,
     AccountLookupService,
-    { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
-    { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, AccountLookupService],
 })
 export class ServiceAccountsModule {}

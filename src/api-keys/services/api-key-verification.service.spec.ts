@@ -2,14 +2,14 @@ import { jest } from '@jest/globals';
 import { loadConfig } from '../../config/app-config.js';
 import { Clock } from '../../common/time/clock.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { AuditService } from '../../audit/index.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import type { DataSource } from 'typeorm';
 import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
 import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
 import type { ApiKeyUsageService } from './api-key-usage.service.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
-import type { ServiceAccountDirectory } from './service-account-directory.js';
+import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
 

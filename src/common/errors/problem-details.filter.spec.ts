@@ -1,5 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import { KeycloakHttpError } from '../../keycloak/keycloak.errors.js';
+import { KeycloakHttpError } from '../../keycloak/index.js';
 import { DomainError } from './domain-error.js';
 import { ErrorCode } from './error-code.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';

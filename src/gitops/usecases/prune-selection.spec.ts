@@ -1,4 +1,4 @@
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { parseArgs } from '../../common/cli/cli-command.js';
 import { setOptions } from '../cli/gitops-cli.support.js';
 import { applyRequestSchema, planRequestSchema } from '../dto/gitops.schemas.js';

@@ -1,16 +1,16 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThanOrEqual, Not, Repository } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
-import { KeycloakService } from '../../keycloak/keycloak.service.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
-import { WebhooksService } from '../../webhooks/webhooks.service.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
+import { KeycloakService } from '../../keycloak/index.js';
+import { SecretVault } from '../../secrets/index.js';
+import { WebhooksService } from '../../webhooks/index.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
 
 const HOUR_MS = 60 * 60 * 1000;

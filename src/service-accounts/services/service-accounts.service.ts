@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Like, MoreThan, Not, Repository, type FindOptionsWhere } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -20,11 +20,11 @@ import {
   type ClientRepresentation,
   type ClientState,
   type RealmCatalog,
-} from '../../keycloak/keycloak-clients.gateway.js';
+} from '../../keycloak/index.js';
 import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import { ServiceAccountEntity, type ManagedBy } from '../entities/service-account.entity.js';
 import { GrantPolicy } from '../policy/grant-policy.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
+import { SecretVault } from '../../secrets/index.js';
 import { SecretRotationService } from './secret-rotation.service.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { setTransition, type SetRequest } from '../gitops-set.js';

@@ -1,7 +1,7 @@
-import type { OperationContext } from '../common/context/operation-context.js';
-import type { ServiceAccountSpec } from '../service-accounts/dto/service-account.schemas.js';
-import type { SetRequest } from '../service-accounts/gitops-set.js';
-import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
+import type { OperationContext } from '../../common/context/operation-context.js';
+import type { ServiceAccountSpec } from '../../service-accounts/index.js';
+import type { SetRequest } from '../../service-accounts/index.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
 export interface AccountChange {
