@@ -7,6 +7,8 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { KeycloakHttpError, keycloakPermissionMissing, keycloakUnavailable } from './keycloak.errors.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { Random } from '../common/random/random.js';
+import { Clock } from '../common/time/clock.js';
 
 /**
  * The realm-management roles Keysmith's own client needs in each managed realm, and why:
@@ -56,7 +58,12 @@ export class KeycloakService {
   /** Admin REST calls made, by kind; read by tests and benchmarks. */
   readonly callCount = { read: 0, write: 0, token: 0 };
 
-  constructor(config: AppConfig, metrics: MetricsRegistry) {
+  constructor(
+    config: AppConfig,
+    metrics: MetricsRegistry,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
     this.settings = config.keycloak;
     this.admin = new KcAdminClient({ baseUrl: this.settings.url, realmName: this.settings.adminRealm, timeout: this.settings.timeoutMs });
     this.admin.registerTokenProvider({ getAccessToken: () => this.accessToken() });
@@ -158,13 +165,13 @@ export class KeycloakService {
           throw error;
         }
         const delay = this.settings.retryBaseMs * 2 ** tries;
-        await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * delay));
+        await new Promise((resolve) => setTimeout(resolve, delay / 2 + this.random.fraction() * delay));
       }
     }
   }
 
   private accessToken(): Promise<string> {
-    if (this.token && Date.now() < this.token.refreshAt) return Promise.resolve(this.token.value);
+    if (this.token && this.clock.nowMs() < this.token.refreshAt) return Promise.resolve(this.token.value);
     this.pendingToken ??= this.fetchToken().finally(() => {
       this.pendingToken = undefined;
     });
@@ -182,9 +189,9 @@ export class KeycloakService {
       );
     }
     const payload = JSON.parse(Buffer.from(result.accessToken.split('.')[1], 'base64url').toString('utf8')) as { exp?: number; iat?: number };
-    const expiresAt = (payload.exp ?? Math.floor(Date.now() / 1000) + 60) * 1000;
-    const lifetime = expiresAt - (payload.iat ? payload.iat * 1000 : Date.now());
-    this.token = { value: result.accessToken, refreshAt: expiresAt - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetime / 2) };
+    // Measured on the injected clock from the token's own lifetime, so Keycloak's clock never matters.
+    const lifetime = payload.exp && payload.iat ? (payload.exp - payload.iat) * 1000 : 60_000;
+    this.token = { value: result.accessToken, refreshAt: this.clock.nowMs() + lifetime - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetime / 2) };
     return result.accessToken;
   }
 }

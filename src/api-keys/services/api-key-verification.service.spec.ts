@@ -1,3 +1,4 @@
+import { Random } from '../../common/random/random.js';
 import { jest } from '@jest/globals';
 import { loadConfig } from '../../config/app-config.js';
 import { Clock } from '../../common/time/clock.js';
@@ -39,7 +40,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     config,
     clock,
     dataSource,
-    new PrefixedChecksumKeyGeneration(config),
+    new PrefixedChecksumKeyGeneration(config, new Random()),
     new HmacPepperHashing(config),
     directory,
     usage,
@@ -60,7 +61,7 @@ const row = (id: string, scopes = '["read:data"]') => ({
 
 describe('ApiKeyVerificationService', () => {
   const config = loadConfig(env);
-  const key = new PrefixedChecksumKeyGeneration(config).generate('live').key;
+  const key = new PrefixedChecksumKeyGeneration(config, new Random()).generate('live').key;
 
   it('refuses malformed keys without any lookup', async () => {
     const { service, queries } = setUp(1, new Map());

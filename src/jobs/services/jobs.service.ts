@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
@@ -13,6 +12,7 @@ import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import { Random } from '../../common/random/random.js';
 import { JobRunEntity, type JobOutcome, type JobTrigger } from '../entities/job-run.entity.js';
 import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js';
 import { JobLockService } from './job-lock.service.js';
@@ -54,7 +54,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The start-up catch-up; shutdown waits for it so it never queries a closed database. */
   private catchingUp?: Promise<unknown>;
-  readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly holder: string;
 
   constructor(
     @InjectRepository(JobRunEntity) private readonly runs: Repository<JobRunEntity>,
@@ -63,7 +63,10 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly metrics: MetricsRegistry,
-  ) {}
+    random: Random,
+  ) {
+    this.holder = `${hostname()}:${process.pid}:${random.bytes(3).toString('hex')}`;
+  }
 
   register(definition: JobDefinition): void {
     this.definitions.set(definition.name, definition);

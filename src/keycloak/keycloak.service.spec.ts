@@ -1,15 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config/app-config.js';
-import { DomainError } from '../../src/common/errors/domain-error.js';
-import { MetricsRegistry } from '../../src/common/metrics/metrics.registry.js';
-import { KeycloakHttpError } from '../../src/keycloak/keycloak.errors.js';
-import { KeycloakService } from '../../src/keycloak/keycloak.service.js';
+import { loadConfig } from '../config/app-config.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { Random } from '../common/random/random.js';
+import { Clock } from '../common/time/clock.js';
+import { KeycloakHttpError } from './keycloak.errors.js';
+import { KeycloakService } from './keycloak.service.js';
 
 // KeycloakService's own policy (token handling, retries, concurrency) against a scripted HTTP
 // peer on loopback. What Keycloak itself answers is tested in the e2e suites against the real server.
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Real time plus an offset the test moves forward instead of sleeping. */
+class SteppedClock extends Clock {
+  offsetMs = 0;
+  override now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
 
 function token(expiresInSeconds: number): string {
   const now = Math.floor(Date.now() / 1000);
@@ -49,10 +59,12 @@ describe('KeycloakService', () => {
     maxInFlight = 0;
   });
 
-  const service = (env: Record<string, string> = {}) =>
+  const service = (env: Record<string, string> = {}, clock: Clock = new Clock()) =>
     new KeycloakService(
       loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env }),
       new MetricsRegistry(),
+      clock,
+      new Random(),
     );
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
@@ -121,10 +133,14 @@ describe('KeycloakService', () => {
     expect(tokenRequests).toBe(1);
 
     tokenLifetime = 1;
-    const shortLived = service();
+    const clock = new SteppedClock();
+    const shortLived = service({}, clock);
     await shortLived.read('a', (kc) => kc.clients.find({ realm: 'platform' }));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    clock.offsetMs = 400;
     await shortLived.read('b', (kc) => kc.clients.find({ realm: 'platform' }));
+    expect(tokenRequests).toBe(2);
+    clock.offsetMs = 600;
+    await shortLived.read('c', (kc) => kc.clients.find({ realm: 'platform' }));
     expect(tokenRequests).toBe(3);
   });
 
@@ -149,6 +165,8 @@ describe('KeycloakService', () => {
     const closed = new KeycloakService(
       loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' }),
       new MetricsRegistry(),
+      new Clock(),
+      new Random(),
     );
     const error = (await closed.read('find client', (kc) => kc.clients.find({ realm: 'platform' })).catch((e: unknown) => e)) as DomainError;
     expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
