@@ -52,7 +52,7 @@ export class KeycloakService {
   private readonly settings: KeycloakConfig;
   private readonly admin: KcAdminClient;
   private readonly limit: LimitFunction;
-  private token?: { value: string; refreshAt: number };
+  private token?: { value: string; fetchedAt: number; refreshAt: number };
   private pendingToken?: Promise<string>;
   private readonly calls: Counter<'kind' | 'outcome'>;
   /** Admin REST calls made, by kind; read by tests and benchmarks. */
@@ -171,7 +171,9 @@ export class KeycloakService {
   }
 
   private accessToken(): Promise<string> {
-    if (this.token && this.clock.nowMs() < this.token.refreshAt) return Promise.resolve(this.token.value);
+    const now = this.clock.nowMs();
+    // A clock moved back (tests do) fetches again rather than trusting a token past its real expiry.
+    if (this.token && now >= this.token.fetchedAt && now < this.token.refreshAt) return Promise.resolve(this.token.value);
     this.pendingToken ??= this.fetchToken().finally(() => {
       this.pendingToken = undefined;
     });
@@ -191,7 +193,8 @@ export class KeycloakService {
     const payload = JSON.parse(Buffer.from(result.accessToken.split('.')[1], 'base64url').toString('utf8')) as { exp?: number; iat?: number };
     // Measured on the injected clock from the token's own lifetime, so Keycloak's clock never matters.
     const lifetime = payload.exp && payload.iat ? (payload.exp - payload.iat) * 1000 : 60_000;
-    this.token = { value: result.accessToken, refreshAt: this.clock.nowMs() + lifetime - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetime / 2) };
+    const fetchedAt = this.clock.nowMs();
+    this.token = { value: result.accessToken, fetchedAt, refreshAt: fetchedAt + lifetime - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetime / 2) };
     return result.accessToken;
   }
 }
