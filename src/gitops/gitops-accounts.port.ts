@@ -1,5 +1,6 @@
 import type { OperationContext } from '../common/context/operation-context.js';
 import type { ServiceAccountSpec } from '../service-accounts/dto/service-account.schemas.js';
+import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
 import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
@@ -16,7 +17,12 @@ export interface AccountChange {
  * (`plan` computes, `upsert` applies), the list of accounts Keysmith holds, and delete.
  */
 export abstract class GitopsAccounts {
-  abstract plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[] }>;
+  abstract plan(
+    realm: string,
+    clientId: string,
+    spec: ServiceAccountSpec,
+    context?: Pick<OperationContext, 'callerScopes'>,
+  ): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[]; violations: GrantViolation[] }>;
   abstract upsert(
     context: OperationContext,
     realm: string,
@@ -26,5 +32,4 @@ export abstract class GitopsAccounts {
   ): Promise<{ created: boolean; account: ServiceAccountView; changes: AccountChange[]; clientSecret?: string }>;
   abstract remove(context: OperationContext, realm: string, clientId: string): Promise<void>;
   abstract listAll(realm: string): Promise<ServiceAccountView[]>;
-  abstract forbiddenGrants(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): string[];
 }

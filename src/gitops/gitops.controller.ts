@@ -33,7 +33,7 @@ export class GitopsController {
   @ApiJson(200, 'The plan: { accounts, notPruned, summary, hasChanges }')
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
-    return this.planner.execute(parseBundle(body.definitions), { prune: body.prune, realms: body.realms, owner: context.owner });
+    return this.planner.execute(parseBundle(body.definitions), { prune: body.prune, realms: body.realms, owner: context.owner, callerScopes: context.callerScopes });
   }
 
   @Post('apply')

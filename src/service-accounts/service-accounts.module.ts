@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
-  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
+  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService, ...grantGuardProviders],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService],
 })
 export class ServiceAccountsModule {}

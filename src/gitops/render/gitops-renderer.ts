@@ -24,7 +24,7 @@ export function renderPlan(plan: GitopsPlan): string[] {
     lines.push(`${SYMBOL[account.action]} ${account.realm}/${account.clientId}: ${verb}${where}`);
     if (account.adopt) lines.push('    ~ managedBy: api → gitops');
     for (const change of account.changes) lines.push(`    ${formatChange(change)}`);
-    for (const grant of account.forbidden) lines.push(`    ✗ forbidden by the guard-rail policy: ${grant}`);
+    for (const violation of account.violations ?? []) lines.push(`    ✗ forbidden by the guard-rail policy: ${violation.path.join(' → ')}: ${violation.message}`);
     if (account.error) lines.push(`    ✗ ${account.error.code}: ${account.error.detail}`);
   }
   for (const kept of plan.notPruned) lines.push(`  ${kept.realm}/${kept.clientId}: not in the definitions; kept (deleted only with --prune)`);

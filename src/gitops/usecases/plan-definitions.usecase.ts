@@ -63,18 +63,19 @@ export class PlanDefinitionsUseCase {
       if (options.owner && owner !== options.owner) {
         throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
       }
-      const result = await this.accounts.plan(realm, clientId, spec);
+      const result = await this.accounts.plan(realm, clientId, spec, { callerScopes: options.callerScopes ?? null });
       const current = existing.get(accountKey(realm, clientId));
       return {
         ...base,
         action: result.action,
         changes: result.action === 'create' ? creationChanges(spec) : result.changes,
         forbidden: result.forbidden,
+        violations: result.violations,
         ...(current && current.managedBy !== 'gitops' ? { adopt: true } : {}),
       };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return { ...base, action: 'error', changes: [], forbidden: [], error: { code: error.code, detail: error.detail } };
+      return { ...base, action: 'error', changes: [], forbidden: [], violations: [], error: { code: error.code, detail: error.detail } };
     }
   }
 }
@@ -100,7 +101,7 @@ export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
 }
 
 function deletionPlan(account: ServiceAccountView): AccountPlan {
-  return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [] };
+  return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [], violations: [] };
 }
 
 export function summarise(accounts: AccountPlan[], notPruned: GitopsPlan['notPruned']): GitopsPlan {
