@@ -113,7 +113,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
-    const catalog = await this.checkSpec(context, realm, spec);
+    const catalog = await this.checkSpec(context, realm, clientId, spec);
     return this.withLock(realm, clientId, async () => {
       if (await this.findSettledRow(realm, clientId)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
@@ -124,7 +124,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
   /** Declarative upsert: afterwards Keycloak matches `spec` exactly. */
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: ApplyOptions = {}): Promise<UpsertResult> {
-    const catalog = await this.checkSpec(context, realm, spec, await this.heldGrants(context, realm, clientId));
+    const catalog = await this.checkSpec(context, realm, clientId, spec, await this.heldGrants(context, realm, clientId));
     return this.withLock(realm, clientId, async () => {
       const row = await this.findSettledRow(realm, clientId);
       if (!row) return this.provision(context, realm, clientId, spec, catalog, options);
@@ -614,20 +614,20 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   }
 
   /** Every check that comes before a write: realm, owner boundary, references, guard rails. */
-  private async checkSpec(context: OperationContext, realm: string, spec: ServiceAccountSpec, held?: Grantable): Promise<RealmCatalog> {
+  private async checkSpec(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<RealmCatalog> {
     this.assertRealm(realm);
     this.assertOwnerAllowed(context, spec.owner);
     const catalog = await this.resolveCatalog(realm, spec);
-    await this.assertGrantsAllowed(context, realm, spec, held);
+    await this.assertGrantsAllowed(context, realm, clientId, spec, held);
     return catalog;
   }
 
   /** 403 GRANT_FORBIDDEN naming each grant and its path, audited; a Keycloak failure propagates (never a pass). */
-  private async assertGrantsAllowed(context: OperationContext, realm: string, spec: ServiceAccountSpec, held?: Grantable): Promise<void> {
+  private async assertGrantsAllowed(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<void> {
     const violations = await this.grantViolations(context, realm, spec, held);
     if (violations.length === 0) return;
     const forbidden = grantsOf(violations);
-    await this.audit.record(context, { action: 'service_account.grant_refused', outcome: 'failure', realm, detail: { owner: spec.owner, forbidden, violations } });
+    await this.audit.record(context, { action: 'service_account.grant_refused', outcome: 'failure', realm, clientId, detail: { owner: spec.owner, forbidden, violations } });
     throw new DomainError(ErrorCode.GrantForbidden, `The guard-rail policy forbids granting ${forbidden.join(', ')}: ${describeViolations(violations)}.`, {
       forbidden,
       violations,
