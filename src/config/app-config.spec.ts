@@ -23,7 +23,14 @@ describe('loadConfig', () => {
     expect(config.managedRealms).toEqual(['platform']);
     expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
     expect(config.keycloak.maxConcurrency).toBe(4);
-    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 });
+    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, trustedCallers: ['keysmith-tester'] });
+    expect(config.apiKeys.scopeEnforcement).toBe('enforce');
+  });
+
+  it('trusts no unmanaged caller by default in production, and the listed ones when set', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).auth.trustedCallers).toEqual([]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUSTED_CALLERS: 'ci-runner, ops-console' }).auth.trustedCallers).toEqual(['ci-runner', 'ops-console']);
+    expect(problemsOf({ ...base, KEYSMITH_KEY_SCOPE_ENFORCEMENT: 'warn' }).map((p) => p.variable)).toEqual(['KEYSMITH_KEY_SCOPE_ENFORCEMENT']);
   });
 
   it('refuses an admin scope with a space and an owner claim that is no claim name', () => {
@@ -37,6 +44,25 @@ describe('loadConfig', () => {
     const problems = problemsOf({ PORT: 'eighty', KEYCLOAK_URL: 'ftp://kc', KEYCLOAK_MAX_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
     expect(problems.map((p) => p.variable).sort()).toEqual(['DATABASE_URL', 'KEYCLOAK_CLIENT_SECRET', 'KEYCLOAK_MAX_CONCURRENCY', 'KEYCLOAK_URL', 'PORT']);
     expect(problems.find((p) => p.variable === 'KEYCLOAK_CLIENT_SECRET')?.message).toBe('is required');
+  });
+
+  it('reads trusted proxies as IPv4 and IPv6 addresses, CIDRs and proxy-addr names', () => {
+    expect(loadConfig(base).trustedProxies).toEqual([]);
+    const config = loadConfig({ ...base, KEYSMITH_TRUSTED_PROXIES: '127.0.0.1/32, 10.0.0.0/8,::1/128,fd00::/8,192.0.2.7,loopback' });
+    expect(config.trustedProxies).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128', 'fd00::/8', '192.0.2.7', 'loopback']);
+  });
+
+  it.each(['10.0.0.0/33', '::1/129', 'proxy.internal', '10.0.0/8', '10.0.0.0/8/1', '10.0.0.0/x'])('refuses the trusted proxy %s', (entry) => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUSTED_PROXIES: `127.0.0.1/32,${entry}` })).toEqual([
+      { variable: 'KEYSMITH_TRUSTED_PROXIES', message: expect.stringContaining('IPv4 or IPv6 address or CIDR') },
+    ]);
+  });
+
+  it('refuses the retired KEYSMITH_TRUST_PROXY, pointing at KEYSMITH_TRUSTED_PROXIES', () => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUST_PROXY: 'true' })).toEqual([
+      { variable: 'KEYSMITH_TRUST_PROXY', message: expect.stringContaining('KEYSMITH_TRUSTED_PROXIES') },
+    ]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
   });
 
   it('refuses a master key of the wrong length', () => {

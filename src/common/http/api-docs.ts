@@ -18,7 +18,8 @@ export function ApiZodQuery(schema: ZodObject): MethodDecorator {
   );
 }
 
-const problemSchema = {
+/** RFC 9457 problem details as an OpenAPI schema, for every documented error response. */
+export const problemSchema = {
   type: 'object',
   description: 'RFC 9457 problem details',
   properties: {

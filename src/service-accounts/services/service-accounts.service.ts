@@ -253,7 +253,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   /** The current client secret, from Keysmith's encrypted store (Keycloak when none is stored). Audited. */
   async readSecret(context: OperationContext, realm: string, clientId: string): Promise<{ clientSecret: string; rotatedAt: string | null }> {
     this.assertRealm(realm);
-    const row = await this.getRow(context, realm, clientId);
+    const row = await this.auditedRefusal(context, 'client_secret.read', realm, clientId, () => this.getRow(context, realm, clientId));
     const clientSecret = row.secretCiphertext
       ? this.vault.decrypt(row.secretCiphertext, row.id)
       : await this.keycloak.getClientSecret(realm, row.keycloakId!);
@@ -265,7 +265,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   async rotateSecret(context: OperationContext, realm: string, clientId: string, graceHours?: number): Promise<{ clientSecret: string; previousSecretValidUntil: string }> {
     this.assertRealm(realm);
     return this.withLock(realm, clientId, async () => {
-      const row = await this.getRow(context, realm, clientId);
+      const row = await this.auditedRefusal(context, 'client_secret.rotated', realm, clientId, () => this.getRow(context, realm, clientId));
       return this.rotation.rotateNow(context, row, graceHours);
     });
   }
@@ -667,6 +667,16 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       throw notFound(realm, clientId);
     }
     return row;
+  }
+
+  /** A secret is asked for: a refusal (missing, or another owner's account) is audited too. */
+  private async auditedRefusal<T>(context: OperationContext, action: string, realm: string, clientId: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      await this.audit.record(context, { action, outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
+      throw error;
+    }
   }
 
   /** Serialises changes to one account within this process. */
