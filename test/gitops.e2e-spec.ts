@@ -74,7 +74,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   });
 
   it('validates good files, and names file and line for bad ones including a forbidden grant', async () => {
-    expect(await cli(validateCommand, [dir])).toMatchObject({ code: 0, out: `3 definition(s) in 2 file(s) are valid\n${OFFLINE_NOTE}` });
+    expect(await cli(validateCommand, [dir])).toMatchObject({ code: 0, out: '3 definition(s) in 2 file(s) are valid', err: OFFLINE_NOTE });
     const bad = mkdtempSync(join(tmpdir(), 'keysmith-gitops-bad-'));
     try {
       write(bad, 'a.yaml', definition('bad-a', '  realmRoles: [admin]\n'));

@@ -39,7 +39,8 @@ describe('keysmith validate', () => {
     write('a.yaml', `${good('good-one')}---\n${good('good-two')}`);
     write('nested/b.json', JSON.stringify({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name: 'good-three', realm: 'platform', owner: 'x' }, spec: {} }));
     expect(await validateCommand.run(parseArgs([dir]), io, noApp)).toBe(0);
-    expect(out).toEqual(['3 definition(s) in 2 file(s) are valid', OFFLINE_NOTE]);
+    expect(out).toEqual(['3 definition(s) in 2 file(s) are valid']);
+    expect(err).toEqual([OFFLINE_NOTE]);
   });
 
   it('exits 1 and prints every error as file:line: field: message across many bad files', async () => {

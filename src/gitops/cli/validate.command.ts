@@ -3,7 +3,7 @@ import { formatIssue, loadDefinitions } from '../definitions/definition-loader.j
 import { definitionsDir } from './gitops-args.js';
 import { guardRailChecks } from '../definitions/guard-rails.js';
 
-/** The last line of every validate run: what it could not check offline. */
+/** The last line validate writes to stderr on every run: what it could not check offline. */
 export const OFFLINE_NOTE =
   'note: validate is offline and judges grants by their names only; plan and apply judge what each grant really gives (composite roles, client scope mappers) against Keycloak';
 
@@ -22,7 +22,8 @@ export const validateCommand: CliCommand = {
       return 1;
     }
     io.out(`${result.definitions.length} definition(s) in ${result.files.length} file(s) are valid`);
-    io.out(OFFLINE_NOTE);
+    // On stderr, so scripts reading stdout see the result line alone.
+    io.err(OFFLINE_NOTE);
     return 0;
   },
 };
