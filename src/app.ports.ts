@@ -5,8 +5,8 @@ import { ApiKeyVerifier, ManagedCallerDirectory } from './auth/index.js';
 import { bindPort } from './common/ports/bind-port.js';
 import { GitopsAccounts } from './gitops/index.js';
 import { KeycloakProbe, SecretRotationSupport } from './health/index.js';
-import { KeycloakService } from './keycloak/index.js';
-import { AccountLookupService, SecretRotationService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
+import { KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
+import { AccountLookupService, GrantGraphReader, SecretRotationService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
 
 /**
  * Every port between features, bound to its implementation in one place. A port is an abstract
@@ -23,6 +23,8 @@ export const PORT_BINDINGS = [
   bindPort(GitopsAccounts, ServiceAccountsService),
   bindPort(KeycloakProbe, KeycloakService),
   bindPort(SecretRotationSupport, SecretRotationService),
+  // Declared by service accounts in policy/grant-graph.ts (the guard rails read Keycloak through it).
+  bindPort(GrantGraphReader, KeycloakGrantGraphReader),
 ];
 
 /**

@@ -4,3 +4,4 @@ export type { ClientRepresentation, ClientState, RealmCatalog } from './keycloak
 export { KeycloakHttpError } from './keycloak.errors.js';
 export { KeycloakModule } from './keycloak.module.js';
 export { KeycloakService } from './keycloak.service.js';
+export { KeycloakGrantGraphReader } from './keycloak-grant-graph.reader.js';

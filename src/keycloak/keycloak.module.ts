@@ -1,7 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { KeycloakClientsGateway } from './keycloak-clients.gateway.js';
+import { KeycloakGrantGraphReader } from './keycloak-grant-graph.reader.js';
 import { KeycloakService } from './keycloak.service.js';
 
 @Global()
-@Module({ providers: [KeycloakService, KeycloakClientsGateway], exports: [KeycloakService, KeycloakClientsGateway] })
+@Module({
+  providers: [KeycloakService, KeycloakClientsGateway, KeycloakGrantGraphReader],
+  exports: [KeycloakService, KeycloakClientsGateway, KeycloakGrantGraphReader],
+})
 export class KeycloakModule {}

@@ -10,3 +10,7 @@ export { ServiceAccountsModule } from './service-accounts.module.js';
 export { SecretRotationService } from './services/secret-rotation.service.js';
 export { ServiceAccountsService } from './services/service-accounts.service.js';
 export { AccountLookupService } from './services/account-lookup.service.js';
+export type { GrantViolation } from './policy/grant-validator.js';
+export { PolicyViolationsService } from './services/policy-violations.service.js';
+export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from './policy/grant-graph.js';
+export type { MapperNode, RoleNode, RoleRef, ScopeNode } from './policy/grant-graph.js';

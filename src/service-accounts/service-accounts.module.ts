@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
@@ -14,8 +16,10 @@ import { SecretRotationService } from './services/secret-rotation.service.js';
     ServiceAccountsService,
     ServiceAccountEvents,
     SecretRotationService,
+    PolicyViolationsService,
+    ...grantGuardProviders,
     AccountLookupService,
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, AccountLookupService],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService, AccountLookupService],
 })
 export class ServiceAccountsModule {}

@@ -1,7 +1,5 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
-import type { ServiceAccountSpec } from '../../service-accounts/index.js';
-import type { SetRequest } from '../../service-accounts/index.js';
-import type { ServiceAccountView } from '../../service-accounts/index.js';
+import type { GrantViolation, ServiceAccountSpec, ServiceAccountView, SetRequest } from '../../service-accounts/index.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
 export interface AccountChange {
@@ -18,7 +16,12 @@ export interface AccountChange {
  * holds, delete (for prune, only while the account is still in the set), and set assignment.
  */
 export abstract class GitopsAccounts {
-  abstract plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[] }>;
+  abstract plan(
+    realm: string,
+    clientId: string,
+    spec: ServiceAccountSpec,
+    context?: Pick<OperationContext, 'callerScopes'>,
+  ): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[]; violations: GrantViolation[] }>;
   abstract upsert(
     context: OperationContext,
     realm: string,
@@ -29,5 +32,4 @@ export abstract class GitopsAccounts {
   abstract remove(context: OperationContext, realm: string, clientId: string, options?: { onlyInSet?: string }): Promise<void>;
   abstract assignSet(context: OperationContext, realm: string, clientId: string, set: string): Promise<'assigned' | 'unchanged'>;
   abstract listAll(realm: string): Promise<ServiceAccountView[]>;
-  abstract forbiddenGrants(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): string[];
 }
