@@ -2,11 +2,12 @@ import { Global, Module } from '@nestjs/common';
 import { AccountChangeFeed, ApiKeysModule, ApiKeyVerificationService, ServiceAccountDirectory } from './api-keys/index.js';
 import { AuditOwnerLookup } from './audit/index.js';
 import { ApiKeyVerifier, ManagedCallerDirectory } from './auth/index.js';
+import { GrantGraphReader } from './common/grants/grant-graph.js';
 import { bindPort } from './common/ports/bind-port.js';
 import { GitopsAccounts } from './gitops/index.js';
 import { KeycloakProbe, SecretRotationSupport } from './health/index.js';
 import { KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
-import { AccountLookupService, GrantGraphReader, SecretRotationService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
+import { AccountLookupService, SecretRotationService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
 
 /**
  * Every port between features, bound to its implementation in one place. A port is an abstract
@@ -23,7 +24,7 @@ export const PORT_BINDINGS = [
   bindPort(GitopsAccounts, ServiceAccountsService),
   bindPort(KeycloakProbe, KeycloakService),
   bindPort(SecretRotationSupport, SecretRotationService),
-  // Declared by service accounts in policy/grant-graph.ts (the guard rails read Keycloak through it).
+  // The guard rails of service accounts read Keycloak's grants through it (common/grants/: both sides use its vocabulary).
   bindPort(GrantGraphReader, KeycloakGrantGraphReader),
 ];
 

@@ -9,7 +9,7 @@ import {
   type RoleNode,
   type RoleRef,
   type ScopeNode,
-} from '../service-accounts/index.js';
+} from '../common/grants/grant-graph.js';
 import { isStatus } from './keycloak.errors.js';
 import { KeycloakService } from './keycloak.service.js';
 

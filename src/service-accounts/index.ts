@@ -12,5 +12,5 @@ export { ServiceAccountsService } from './services/service-accounts.service.js';
 export { AccountLookupService } from './services/account-lookup.service.js';
 export type { GrantViolation } from './policy/grant-validator.js';
 export { PolicyViolationsService } from './services/policy-violations.service.js';
-export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from './policy/grant-graph.js';
-export type { MapperNode, RoleNode, RoleRef, ScopeNode } from './policy/grant-graph.js';
+export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from '../common/grants/grant-graph.js';
+export type { MapperNode, RoleNode, RoleRef, ScopeNode } from '../common/grants/grant-graph.js';
