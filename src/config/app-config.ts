@@ -93,6 +93,8 @@ export class AppConfig {
     allowSecretCutover: boolean;
     repairDrift: boolean;
   };
+  /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
+  readonly accountLease: { ttlMs: number; waitMs: number };
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
    * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
@@ -151,6 +153,7 @@ export class AppConfig {
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
+    this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {
