@@ -87,7 +87,7 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
@@ -147,7 +147,7 @@ export class AppConfig {
     this.webhooks = webhooks;
     this.jobs = {
       schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON },
+      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON, recovery: env.KEYSMITH_JOB_RECOVERY_CRON },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
