@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
@@ -8,6 +9,7 @@ import { AccountLookupService } from './services/account-lookup.service.js';
 import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 import { AccountLease } from './lease/account-lease.js';
 import { AccountRows } from './services/account-rows.js';
 import { SpecChecker } from './services/spec-checker.js';
@@ -31,10 +33,12 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
+    PolicyViolationsService,
+    ...grantGuardProviders,
     AccountLookupService,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

@@ -22,7 +22,8 @@ import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.j
 import { AccountRows, assertIfMatch, notFound, reason } from './account-rows.js';
 import type { Change } from './grant-diff.js';
 import { SecretRotationService } from './secret-rotation.service.js';
-import { SpecChecker } from './spec-checker.js';
+import { grantsOf, SpecChecker } from './spec-checker.js';
+import type { GrantViolation } from '../policy/grant-validator.js';
 
 export type { ApplyOptions, UpsertResult } from '../usecases/commands.js';
 export type { ListFilter } from '../usecases/account-reader.js';
@@ -33,7 +34,11 @@ export interface PlanResult {
   changes: Change[];
   /** Grants the guard-rail policy forbids. */
   forbidden: string[];
+  /** Why, with the path from each grant to what makes it forbidden. */
+  violations: GrantViolation[];
 }
+
+type CallerScopes = Pick<OperationContext, 'callerScopes'>;
 
 /**
  * The service-accounts feature's entry point for its controller, its ports (ServiceAccountDirectory,
@@ -57,14 +62,14 @@ export class ServiceAccountsService {
     private readonly rotation: SecretRotationService,
   ) {}
 
-  /** The grants a spec asks for that the guard-rail policy forbids. */
-  forbiddenGrants(spec: Grantable): string[] {
-    return this.checker.forbiddenGrants(spec);
+  /** The guard-rail violations of the grants `spec` adds to `held` (see SpecChecker). */
+  grantViolations(context: CallerScopes, realm: string, spec: Grantable, held?: Grantable): Promise<GrantViolation[]> {
+    return this.checker.grantViolations(context, realm, spec, held);
   }
 
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
-    const catalog = await this.checker.check(context, realm, spec);
+    const catalog = await this.checker.check(context, realm, clientId, spec);
     return this.lease.withAccountLease(realm, clientId, async (fence) => {
       if (await this.settledRow(realm, clientId, fence)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
@@ -75,9 +80,11 @@ export class ServiceAccountsService {
 
   /** Declarative upsert: afterwards Keycloak matches `spec` exactly. */
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: ApplyOptions = {}): Promise<UpsertResult> {
-    const catalog = await this.checker.check(context, realm, spec);
+    this.checker.assertRealm(realm);
     return this.lease.withAccountLease(realm, clientId, async (fence) => {
       const row = await this.settledRow(realm, clientId, fence);
+      const visible = row && (!context.owner || row.owner === context.owner) ? row : null;
+      const catalog = await this.checker.check(context, realm, clientId, spec, visible ? specOf(visible) : undefined);
       assertIfMatch(row, options.ifMatch, realm, clientId);
       if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
       if (context.owner && row.owner !== context.owner) throw notFound(realm, clientId);
@@ -95,27 +102,31 @@ export class ServiceAccountsService {
       if (!row) throw notFound(realm, clientId);
       assertIfMatch(row, options.ifMatch, realm, clientId);
       const spec = applyPatch(specOf(row), patch);
-      const catalog = await this.checker.check(context, realm, spec);
+      const catalog = await this.checker.check(context, realm, clientId, spec, specOf(row));
       const applyOptions = { managedBy: row.managedBy, source: context.source ?? row.source };
       return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence });
     });
   }
 
-  /** What `upsert` would change, without writing anything. */
-  async plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<PlanResult> {
+  /**
+   * What `upsert` would change, without writing anything, with the guard-rail violations of the
+   * grants it would add (judged for `context`'s caller; operators by default).
+   */
+  async plan(realm: string, clientId: string, spec: ServiceAccountSpec, context: CallerScopes = { callerScopes: null }): Promise<PlanResult> {
     this.checker.assertRealm(realm);
-    const forbidden = this.checker.forbiddenGrants(spec);
     const row = await this.rows.find(realm, clientId);
     if (!row) {
       if (await this.keycloak.ownership(realm, clientId)) {
         throw new DomainError(ErrorCode.ClientExists, `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted.`, { clientId });
       }
       await this.checker.resolveCatalog(realm, spec);
-      return { action: 'create', changes: [], forbidden };
+      const violations = await this.checker.grantViolations(context, realm, spec);
+      return { action: 'create', changes: [], forbidden: grantsOf(violations), violations };
     }
     const catalog = await this.checker.resolveCatalog(realm, spec);
+    const violations = await this.checker.grantViolations(context, realm, spec, specOf(row));
     const { changes } = await this.reconciling.diff(row, spec, catalog);
-    return { action: changes.length ? 'update' : 'noop', changes, forbidden };
+    return { action: changes.length ? 'update' : 'noop', changes, forbidden: grantsOf(violations), violations };
   }
 
   /** How Keycloak differs from the account's last applied spec (changes made by hand), by name; empty without drift. */

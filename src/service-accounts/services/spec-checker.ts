@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -6,34 +7,52 @@ import { AppConfig } from '../../config/app-config.js';
 import { KeycloakClientsGateway, type RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
 import type { Grantable } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
-import { GrantPolicy } from '../policy/grant-policy.js';
+import { GrantValidator, describeViolations, type GrantViolation } from '../policy/grant-validator.js';
+
+type CallerScopes = Pick<OperationContext, 'callerScopes'>;
 
 /**
  * Every check that comes before a write to an account: the realm is managed, the owner is within
- * the caller's boundary, the guard rails allow the grants, and every role, client and scope exists.
+ * the caller's boundary, every role, client and scope exists, and the grant validator (effective
+ * permissions) allows what the change adds.
  */
 @Injectable()
 export class SpecChecker {
-  private readonly policy: GrantPolicy;
-
   constructor(
     private readonly keycloak: KeycloakClientsGateway,
+    private readonly validator: GrantValidator,
+    private readonly audit: AuditService,
     private readonly config: AppConfig,
-  ) {
-    this.policy = GrantPolicy.load(config.grantPolicy.file, config.grantPolicy.denyPatterns);
-  }
+  ) {}
 
-  /** Realm, owner boundary, guard rails, references; the realm's catalog for the spec. */
-  check(context: OperationContext, realm: string, spec: ServiceAccountSpec): Promise<RealmCatalog> {
+  /** Realm, owner boundary, references, guard rails (judged on what `spec` adds to `held`); the realm's catalog. */
+  async check(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<RealmCatalog> {
     this.assertRealm(realm);
     this.assertOwnerAllowed(context, spec.owner);
-    this.assertGrantsAllowed(spec);
-    return this.resolveCatalog(realm, spec);
+    const catalog = await this.resolveCatalog(realm, spec);
+    await this.assertGrantsAllowed(context, realm, clientId, spec, held);
+    return catalog;
   }
 
-  /** The grants a spec asks for that the guard-rail policy forbids. */
-  forbiddenGrants(spec: Grantable): string[] {
-    return this.policy.forbidden({ realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, scopes: [...spec.defaultScopes, ...spec.optionalScopes] });
+  /**
+   * The guard-rail violations of the grants `spec` adds to `held` (all of them without `held`),
+   * judged by what they really give. Grants an account already holds are not judged again here:
+   * the drift job and the start-up check report those.
+   */
+  async grantViolations(context: CallerScopes, realm: string, spec: Grantable, held?: Grantable): Promise<GrantViolation[]> {
+    const base = new Set(this.config.baseClientScopes);
+    const heldScopes = new Set([...(held?.defaultScopes ?? []), ...(held?.optionalScopes ?? [])]);
+    const request = {
+      realmRoles: spec.realmRoles.filter((role) => !held?.realmRoles.includes(role)),
+      clientRoles: Object.fromEntries(
+        Object.entries(spec.clientRoles)
+          .map(([client, roles]) => [client, roles.filter((role) => !held?.clientRoles[client]?.includes(role))] as const)
+          .filter(([, roles]) => roles.length > 0),
+      ),
+      scopes: [...new Set([...spec.defaultScopes, ...spec.optionalScopes])].filter((scope) => !base.has(scope) && !heldScopes.has(scope)),
+    };
+    if (request.realmRoles.length === 0 && Object.keys(request.clientRoles).length === 0 && request.scopes.length === 0) return [];
+    return (await this.validator.validate(context, realm, request)).violations;
   }
 
   assertRealm(realm: string): void {
@@ -68,12 +87,19 @@ export class SpecChecker {
     }
   }
 
-  private assertGrantsAllowed(spec: Grantable): void {
-    const forbidden = this.forbiddenGrants(spec);
-    if (forbidden.length) {
-      throw new DomainError(ErrorCode.GrantForbidden, `The guard-rail policy forbids granting: ${forbidden.join(', ')}.`, { forbidden });
-    }
+  /** 403 GRANT_FORBIDDEN naming each grant and its path, audited; a Keycloak failure propagates (never a pass). */
+  private async assertGrantsAllowed(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<void> {
+    const violations = await this.grantViolations(context, realm, spec, held);
+    if (violations.length === 0) return;
+    const forbidden = grantsOf(violations);
+    await this.audit.record(context, { action: 'service_account.grant_refused', outcome: 'failure', realm, clientId, detail: { owner: spec.owner, forbidden, violations } });
+    throw new DomainError(ErrorCode.GrantForbidden, `The guard-rail policy forbids granting ${forbidden.join(', ')}: ${describeViolations(violations)}.`, { forbidden, violations });
   }
+}
+
+/** The grants named by violations, once each. */
+export function grantsOf(violations: GrantViolation[]): string[] {
+  return [...new Set(violations.map((v) => v.grant))];
 }
 
 function unknownRoles(realm: string, realmRoles: string[], clientRoles: string[], scopes: string[]): DomainError {
