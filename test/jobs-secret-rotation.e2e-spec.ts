@@ -340,8 +340,8 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
 
   it('exposes job metrics', async () => {
     const res = await t.inject({ method: 'GET', url: '/metrics' });
-    expect(res.body).toMatch(/keysmith_job_runs_total\{job="secret-rotation",outcome="success"\} \d+/);
-    expect(res.body).toMatch(/keysmith_job_seconds_since_last_success\{job="secret-rotation"\} [\d.]+/);
+    expect(res.body).toMatch(/keysmith_job_runs_total\{job_name="secret-rotation",outcome="success"\} \d+/);
+    expect(res.body).toMatch(/keysmith_job_seconds_since_last_success\{job_name="secret-rotation"\} [\d.]+/);
   });
 
   it('logs no secret this suite knows of', () => {

@@ -70,11 +70,11 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    this.metrics.gauge('keysmith_job_seconds_since_last_success', 'Seconds since the last successful run of each job', ['job'], async (gauge) => {
+    this.metrics.gauge('keysmith_job_seconds_since_last_success', 'Seconds since the last successful run of each job', ['job_name'], async (gauge) => {
       gauge.reset();
       for (const name of this.definitions.keys()) {
         const last = await this.lastSuccess(name);
-        if (last) gauge.set({ job: name }, (this.clock.nowMs() - last.startedAt.getTime()) / 1000);
+        if (last) gauge.set({ job_name: name }, (this.clock.nowMs() - last.startedAt.getTime()) / 1000);
       }
     });
     if (!this.config.jobs.schedulerEnabled) return;
@@ -228,7 +228,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     row.finishedAt = this.clock.now();
     await this.runs.update(row.id, { outcome: row.outcome, finishedAt: row.finishedAt, counts: row.counts, errors: row.errors, details: row.details as never });
     await this.locks.release(definition.name, row.id);
-    this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job', 'outcome']).inc({ job: definition.name, outcome: row.outcome });
+    this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job_name', 'outcome']).inc({ job_name: definition.name, outcome: row.outcome });
     return toView(row);
   }
 
