@@ -1,6 +1,9 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
+import { AccessLog } from './common/logging/access-log.js';
+import { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './health/metrics.registry.js';
@@ -71,12 +74,16 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  const accessLog = app.get(AccessLog);
   fastify.addHook('onResponse', async (request, reply) => {
+    accessLog.record(request, reply);
     duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
+
+  for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
 
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });

@@ -2,6 +2,7 @@ import { RESERVED_LABELS } from '../src/health/metrics.registry.js';
 import { authenticateSuite } from './support/auth.js';
 import { runJob } from './support/jobs.js';
 import { parsePrometheusText, type Family } from './support/prometheus-text.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 describe('GET /metrics as Prometheus scrapes it', () => {
@@ -56,5 +57,9 @@ describe('GET /metrics as Prometheus scrapes it', () => {
     const routes = new Set(samplesOf('keysmith_http_request_duration_seconds').map((sample) => sample.labels.route));
     expect([...routes]).toEqual(expect.arrayContaining(['/v1/jobs/:name/runs', '/v1/api-keys/:id']));
     expect([...routes].filter((route) => route.includes('key_doesnotexist') || route.includes('drift'))).toEqual([]);
+  });
+
+  it('logs none of the secrets, keys and tokens this suite saw', () => {
+    expectNoSecretInLogs('metrics');
   });
 });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
 import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
 import { API_KEY_JSON_SCHEMA } from './api-key.view.js';
@@ -93,6 +94,7 @@ export class ApiKeysController {
   async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>) {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
     if (result.valid) return { valid: true, ...result.identity };
+    noteForAccessLog(request, { verdict: result.code });
     return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
   }
 

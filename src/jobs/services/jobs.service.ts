@@ -208,8 +208,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       count: (name, by = 1) => {
         row.counts[name] = (row.counts[name] ?? 0) + by;
       },
-      error: (message) => {
+      error: (message, item) => {
         row.errors.push(message);
+        if (item) this.logger.warn({ job: definition.name, runId: row.id, ...item }, `job ${definition.name} item failed: ${item.code}`);
       },
       detail: (item) => {
         if (row.details.length < MAX_DETAILS) row.details.push(item);
@@ -220,8 +221,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       row.outcome = row.errors.length === 0 ? 'success' : 'partial';
     } catch (error) {
       row.outcome = 'failure';
+      const code = error instanceof DomainError ? error.code : ErrorCode.Internal;
       row.errors.push(error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error (see logs)');
-      this.logger.error({ err: error }, `job ${definition.name} failed`);
+      this.logger.error({ err: error, job: definition.name, runId: row.id, code }, `job ${definition.name} failed: ${code}`);
     } finally {
       clearInterval(heartbeat);
     }
