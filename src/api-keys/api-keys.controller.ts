@@ -4,11 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
-import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
-import { API_KEY_JSON_SCHEMA } from './api-key.view.js';
+import { apiKeyPageSchema, apiKeyViewSchema, issuedApiKeySchema, verifyResultSchema, type VerifyResult } from './api-key.view.js';
 import {
   issueApiKeySchema,
   keyIdParam,
@@ -23,7 +23,6 @@ import { ApiKeysService } from './services/api-keys.service.js';
 import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
 
 const realmParam = z.string().min(1).max(100);
-const issuedSchema = { ...API_KEY_JSON_SCHEMA, properties: { ...API_KEY_JSON_SCHEMA.properties, key: { type: 'string', description: `The key, shown this once. Matches \`${DEFAULT_KEY_PATTERN}\` with the default prefixes.` } } };
 const FORMAT_NOTE = `Keys look like \`sk_live_<43 base62><6 base62 CRC32 checksum>\`; secret scanners can match \`${DEFAULT_KEY_PATTERN}\` and check the checksum.`;
 
 /** Issue, list, read, rotate and revoke keys; verify a key for a gateway or service. */
@@ -39,7 +38,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:write')
   @ApiOperation({ summary: 'Issue an API key for a service account', description: `The response holds the key once; Keysmith keeps only a keyed hash. ${FORMAT_NOTE}` })
   @ApiZodBody(issueApiKeySchema)
-  @ApiJson(201, 'The key representation plus `key`', issuedSchema)
+  @ApiJson(201, 'The key representation plus `key`', issuedApiKeySchema)
   @ApiProblems(400, 401, 403, 404, 422)
   issue(
     @Ctx() ctx: OperationContext,
@@ -54,7 +53,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:read')
   @ApiOperation({ summary: "List a service account's API keys (metadata only)" })
   @ApiZodQuery(listApiKeysQuery)
-  @ApiJson(200, 'A page of keys: { items, nextCursor }', { type: 'object', properties: { items: { type: 'array', items: API_KEY_JSON_SCHEMA }, nextCursor: { type: 'string', nullable: true } } })
+  @ApiJson(200, 'A page of keys: { items, nextCursor }', apiKeyPageSchema)
   @ApiProblems(400, 401, 403, 404)
   list(
     @Ctx() ctx: OperationContext,
@@ -76,22 +75,9 @@ export class ApiKeysController {
       'Results are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS (5 s): a key revoked on another instance may pass for that long.',
   })
   @ApiZodBody(verifyApiKeySchema)
-  @ApiJson(200, 'The verdict', {
-    type: 'object',
-    properties: {
-      valid: { type: 'boolean' },
-      code: { type: 'string', enum: ['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'INSUFFICIENT_SCOPE', 'RATE_LIMITED', 'CLIENT_DISABLED'] },
-      retryAfterSeconds: { type: 'integer' },
-      keyId: { type: 'string' },
-      realm: { type: 'string' },
-      clientId: { type: 'string' },
-      owner: { type: 'string' },
-      scopes: { type: 'array', items: { type: 'string' } },
-      expiresAt: { type: 'string', format: 'date-time' },
-    },
-  })
+  @ApiJson(200, 'The verdict', verifyResultSchema)
   @ApiProblems(400, 401, 403)
-  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>) {
+  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>): Promise<VerifyResult> {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
     if (result.valid) return { valid: true, ...result.identity };
     noteForAccessLog(request, { verdict: result.code });
@@ -102,7 +88,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:read')
   @ApiOperation({ summary: 'One API key (metadata only)' })
   @ApiParam({ name: 'id', example: 'key_019a7c3e5f2b4d1e8a9c0b' })
-  @ApiJson(200, 'The key representation', API_KEY_JSON_SCHEMA)
+  @ApiJson(200, 'The key representation', apiKeyViewSchema)
   @ApiProblems(400, 401, 403, 404)
   get(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string) {
     return this.keys.get(ctx, id);
@@ -115,7 +101,7 @@ export class ApiKeysController {
     description: 'Issues a successor with the same name and scopes (returned with its `key`, once). The old key keeps working, with status `expiring`, for `graceHours` (default 24; 0 ends it now).',
   })
   @ApiZodBody(rotateApiKeySchema)
-  @ApiJson(201, 'The successor plus `key`', issuedSchema)
+  @ApiJson(201, 'The successor plus `key`', issuedApiKeySchema)
   @ApiProblems(400, 401, 403, 404, 409, 422)
   rotate(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string, @Body(new ZodPipe(rotateApiKeySchema)) body: z.infer<typeof rotateApiKeySchema>) {
     return this.keys.rotate(ctx, id, body.graceHours);
@@ -125,6 +111,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @RequireScopes('api-keys:write')
   @ApiOperation({ summary: 'Revoke an API key now', description: 'Effective at once on this instance, within the cache lifetime (at most 5 s) on others.' })
+  @ApiNoContent('Revoked')
   @ApiProblems(400, 401, 403, 404)
   async revoke(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string): Promise<void> {
     await this.keys.revoke(ctx, id);

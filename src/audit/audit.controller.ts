@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -7,7 +7,7 @@ import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { ApiJson, ApiProblems, ApiZodQuery } from '../common/http/api-docs.js';
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
-import { AuditService, type AuditFilter } from './audit.service.js';
+import { auditEventPageSchema, AuditService, type AuditFilter } from './audit.service.js';
 
 const filterFields = {
   action: z.string().max(80).optional().describe('Exact action, such as api_key.issued'),
@@ -37,7 +37,7 @@ export class AuditController {
   @RequireScopes('audit:read')
   @ApiOperation({ summary: 'List audit events, newest first' })
   @ApiZodQuery(listQuery)
-  @ApiJson(200, 'A page of events: { items, nextCursor }')
+  @ApiJson(200, 'A page of events: { items, nextCursor }', auditEventPageSchema)
   @ApiProblems(400, 401, 403)
   list(@Query(new ZodPipe(listQuery)) query: z.infer<typeof listQuery>) {
     const { limit, cursor, ...filter } = query;
@@ -47,7 +47,11 @@ export class AuditController {
   @Get('export')
   @RequireScopes('audit:read')
   @ApiOperation({ summary: 'Export matching audit events as NDJSON, newest first' })
-  @ApiProduces('application/x-ndjson')
+  @ApiResponse({
+    status: 200,
+    description: 'One audit event (the AuditEvent schema) per line, newest first',
+    content: { 'application/x-ndjson': { schema: { type: 'string', description: 'Newline-delimited JSON: one AuditEvent object per line' } } },
+  })
   @ApiZodQuery(exportQuery)
   @ApiProblems(400, 401, 403)
   export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>, @Res() reply: FastifyReply) {

@@ -11,6 +11,7 @@ import { applyRequestSchema, planRequestSchema, type ApplyRequest, type PlanRequ
 import { ApplyDefinitionsUseCase } from './usecases/apply-definitions.usecase.js';
 import { accountKey, type DesiredAccount } from './usecases/desired-accounts.js';
 import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
+import { applySummarySchema, gitopsPlanSchema } from './gitops.types.js';
 
 /** Plan and apply of definition bundles over HTTP: what `keysmith plan|apply --server URL` calls. */
 @ApiTags('gitops')
@@ -30,7 +31,7 @@ export class GitopsController {
       'What apply would create, change (field by field, roles and scopes by name) and delete (with `prune`: GitOps-managed accounts absent from the bundle, in the realms it names or lists in `realms`). Writes nothing. Guard-rail violations and per-account errors are flagged in the plan. A caller confined to one owner plans only that owner\'s accounts.',
   })
   @ApiZodBody(planRequestSchema, 'definitions: keysmith/v1 ServiceAccount documents, as in the files (after ${VAR} substitution)')
-  @ApiJson(200, 'The plan: { accounts, notPruned, summary, hasChanges }')
+  @ApiJson(200, 'The plan: { accounts, notPruned, summary, hasChanges }', gitopsPlanSchema)
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
     return this.planner.execute(parseBundle(body.definitions), { prune: body.prune, realms: body.realms, owner: context.owner });
@@ -45,7 +46,7 @@ export class GitopsController {
       'Creates and updates accounts through the same code as PUT, deletes only with `prune` and only GitOps-managed accounts, at most `maxDeletions` (default 10) per run unless `forceDeletions`. `source` (such as a commit sha) is recorded on every audit event and account. One account failing does not stop the others: the answer lists `applied` and `failed`, and `ok` is false. Client secrets of created accounts are never returned; read them with GET .../secret.',
   })
   @ApiZodBody(applyRequestSchema)
-  @ApiJson(200, 'The summary: { source, applied, failed, refused?, ok }')
+  @ApiJson(200, 'The summary: { source, applied, failed, refused?, ok }', applySummarySchema)
   @ApiProblems(400, 401, 403)
   apply(@Body(new ZodPipe(applyRequestSchema)) body: ApplyRequest, @Ctx() context: OperationContext) {
     return this.applier.execute(context, parseBundle(body.definitions), {

@@ -6,6 +6,7 @@ import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/ap
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { JobsService } from './services/jobs.service.js';
+import { jobListSchema, jobRunPageSchema, jobRunStartedSchema, jobRunViewSchema } from './job.views.js';
 
 const runBody = z.strictObject({ dryRun: z.boolean().default(false).describe('Report what a run would do and change nothing') });
 const historyQuery = z.strictObject(paginationQuery);
@@ -20,7 +21,7 @@ export class JobsController {
   @Get()
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'Each job: schedule, enabled, last run (start, end, outcome, counts), next run' })
-  @ApiJson(200, '{ items: [...] }')
+  @ApiJson(200, '{ items: [...] }', jobListSchema)
   @ApiProblems(401, 403)
   async list() {
     return { items: await this.jobs.list() };
@@ -30,7 +31,7 @@ export class JobsController {
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'Run history of a job, newest first' })
   @ApiZodQuery(historyQuery)
-  @ApiJson(200, '{ items, nextCursor }')
+  @ApiJson(200, '{ items, nextCursor }', jobRunPageSchema)
   @ApiProblems(400, 401, 403, 404)
   history(@Param('name', jobName) name: string, @Query(new ZodPipe(historyQuery)) query: z.infer<typeof historyQuery>) {
     return this.jobs.history(name, query.limit, query.cursor);
@@ -39,7 +40,7 @@ export class JobsController {
   @Get(':name/runs/:runId')
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'One run of a job, with what it did item by item' })
-  @ApiJson(200, 'The run')
+  @ApiJson(200, 'The run', jobRunViewSchema)
   @ApiProblems(401, 403, 404)
   run(@Param('name', jobName) name: string, @Param('runId', new ZodPipe(z.string().max(40))) runId: string) {
     return this.jobs.getRun(name, runId);
@@ -50,7 +51,7 @@ export class JobsController {
   @RequireScopes('jobs:run')
   @ApiOperation({ summary: 'Run a job now (202 with the run id; 409 JOB_RUNNING when it runs anywhere)' })
   @ApiZodBody(runBody)
-  @ApiJson(202, '{ runId, job, dryRun }')
+  @ApiJson(202, '{ runId, job, dryRun }', jobRunStartedSchema)
   @ApiProblems(400, 401, 403, 404, 409)
   async runNow(@Param('name', jobName) name: string, @Body(new ZodPipe(runBody)) body: z.infer<typeof runBody>) {
     const { runId } = await this.jobs.start(name, { dryRun: body.dryRun, trigger: 'manual' });

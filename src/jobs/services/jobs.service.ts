@@ -13,32 +13,12 @@ import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { JobRunEntity, type JobOutcome, type JobTrigger } from '../entities/job-run.entity.js';
+import { JobRunEntity, type JobTrigger } from '../entities/job-run.entity.js';
 import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js';
 import { JobLockService } from './job-lock.service.js';
+import type { JobRunView, JobView } from '../job.views.js';
 
-export interface JobRunView {
-  id: string;
-  job: string;
-  trigger: JobTrigger;
-  dryRun: boolean;
-  startedAt: string;
-  finishedAt: string | null;
-  outcome: JobOutcome;
-  counts: Record<string, number>;
-  errors: string[];
-  details: Record<string, unknown>[];
-}
-
-export interface JobView {
-  name: JobName;
-  description: string;
-  schedule: string;
-  enabled: boolean;
-  lastRun: Omit<JobRunView, 'details'> | null;
-  lastSuccessAt: string | null;
-  nextRunAt: string | null;
-}
+export type { JobRunView, JobView } from '../job.views.js';
 
 const MAX_DETAILS = 500;
 
