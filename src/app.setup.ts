@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
+import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
 import { AccessLog } from './common/logging/access-log.js';
 import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
@@ -15,13 +16,18 @@ import { MetricsRegistry } from './health/metrics.registry.js';
 /** Fastify's default: longer path parameters are answered 414. */
 const MAX_PARAM_LENGTH = 100;
 
-export function createFastifyAdapter(): FastifyAdapter {
+/**
+ * The HTTP adapter. `trustedProxies` (KEYSMITH_TRUSTED_PROXIES) go to Fastify's `trustProxy`, which
+ * resolves `request.ip` with proxy-addr: X-Forwarded-For is read right to left, trusted hops are
+ * skipped, and the header is ignored altogether when the peer itself is not trusted.
+ */
+export function createFastifyAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
   return new FastifyAdapter({
     genReqId: requestIdFor,
     bodyLimit: 5 * 1024 * 1024,
     // Fastify's own request logging is off: nestjs-pino logs each request once, redacted.
     logger: false,
-    trustProxy: process.env.KEYSMITH_TRUST_PROXY === 'true',
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     // Errors Fastify answers before any route (an over-long path parameter, a bad URL) are problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const code = error.statusCode === 414 ? ErrorCode.UriTooLong : error.statusCode === 400 ? ErrorCode.MalformedRequest : ErrorCode.Internal;
@@ -41,7 +47,7 @@ API keys linked to them.
 access token of the configured Keycloak realm (asymmetric signature checked against the realm's JWKS, \`iss\`, \`aud\`
 containing \`keysmith\` by default, \`exp\`/\`nbf\`), or \`X-API-Key: <Keysmith key>\`. Scopes come from the token's
 \`scope\` claim or the key's scopes; each route lists the scopes it needs under \`x-required-scopes\`.
-\`GET /v1/auth/check\` needs only the key it checks; \`/healthz\`, \`/readyz\` and \`/metrics\` are open.
+\`/v1/auth/check\` (forward-auth: any method, any path below it) needs only the key it checks; \`/healthz\`, \`/readyz\` and \`/metrics\` are open.
 
 | situation | status and code |
 |---|---|
@@ -69,7 +75,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .setOpenAPIVersion('3.1.0')
     .build();
-  return completeOpenApiDocument(SwaggerModule.createDocument(app, config));
+  return completeOpenApiDocument(documentForwardAuth(SwaggerModule.createDocument(app, config)));
 }
 
 /**
@@ -88,6 +94,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
+  ignoreForwardAuthBodies(fastify);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

@@ -14,7 +14,10 @@ export const apiKeyViewSchema = z
     name: z.string(),
     environment: z.enum(['live', 'test']),
     hint: z.string().meta({ example: 'sk_live_ABCD…wxyz' }),
-    scopes: z.array(z.string()),
+    scopes: z
+      .array(z.string())
+      .describe('Effective now: the issued scopes that the account still has (with KEYSMITH_KEY_SCOPE_ENFORCEMENT=report, all issued scopes)'),
+    issuedScopes: z.array(z.string()).describe('The scopes the key was issued with'),
     createdAt: dateTime,
     expiresAt: dateTime,
     lastUsedAt: dateTime.nullable().describe('Written in batches: may lag by the usage flush interval'),
@@ -58,6 +61,28 @@ export const verifyResultSchema = z
 
 export type VerifyResult = z.infer<typeof verifyResultSchema>;
 
+/** A live key holding scopes its account no longer has. */
+export const scopeExcessItemSchema = z.object({
+  id: z.string(),
+  realm: z.string(),
+  clientId: z.string(),
+  owner: z.string(),
+  name: z.string(),
+  hint: z.string(),
+  status: z.string(),
+  issuedScopes: z.array(z.string()),
+  excessScopes: z.array(z.string()),
+  scopes: z.array(z.string()).describe('What the key grants now under the current enforcement mode'),
+});
+
+export type ScopeExcessItem = z.infer<typeof scopeExcessItemSchema>;
+
+export const scopeExcessReportSchema = z
+  .object({ enforcement: z.enum(['enforce', 'report']), items: z.array(scopeExcessItemSchema) })
+  .meta({ title: 'ScopeExcessReport' });
+
+export type ScopeExcessReport = z.infer<typeof scopeExcessReportSchema>;
+
 /** The status by state and time: revocation wins, then expiry, then a pending rotation. */
 export function statusOf(row: Pick<ApiKeyEntity, 'revokedAt' | 'expiresAt' | 'rotatedToId'>, now: Date): KeyStatus {
   if (row.revokedAt && row.revokedAt <= now) return 'revoked';
@@ -65,7 +90,25 @@ export function statusOf(row: Pick<ApiKeyEntity, 'revokedAt' | 'expiresAt' | 'ro
   return row.rotatedToId ? 'expiring' : 'active';
 }
 
-export function toApiKeyView(row: ApiKeyEntity, now: Date): ApiKeyView {
+export type ScopeEnforcement = 'enforce' | 'report';
+
+/** Issued scopes the account no longer has (null account: it is gone, so all of them). */
+export function scopeExcess(issued: readonly string[], accountScopes: readonly string[] | null): string[] {
+  const allowed = new Set(accountScopes ?? []);
+  return issued.filter((scope) => !allowed.has(scope));
+}
+
+/**
+ * What a key grants now: its issued scopes cut to its account's current default and optional
+ * scopes, unless enforcement is `report`, which keeps the issued ones (the excess is reported).
+ */
+export function scopesNow(issued: readonly string[], accountScopes: readonly string[] | null, enforcement: ScopeEnforcement): string[] {
+  if (enforcement === 'report') return [...issued];
+  const excess = new Set(scopeExcess(issued, accountScopes));
+  return issued.filter((scope) => !excess.has(scope));
+}
+
+export function toApiKeyView(row: ApiKeyEntity, now: Date, scopes: string[] = row.scopes): ApiKeyView {
   return {
     id: row.id,
     realm: row.realm,
@@ -73,7 +116,8 @@ export function toApiKeyView(row: ApiKeyEntity, now: Date): ApiKeyView {
     name: row.name,
     environment: row.environment,
     hint: row.hint,
-    scopes: [...row.scopes],
+    scopes: [...scopes],
+    issuedScopes: [...row.scopes],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,

@@ -8,7 +8,7 @@ import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../
 import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
-import { apiKeyPageSchema, apiKeyViewSchema, issuedApiKeySchema, verifyResultSchema, type VerifyResult } from './api-key.view.js';
+import { apiKeyPageSchema, apiKeyViewSchema, issuedApiKeySchema, scopeExcessReportSchema, verifyResultSchema, type VerifyResult } from './api-key.view.js';
 import {
   issueApiKeySchema,
   keyIdParam,
@@ -20,9 +20,11 @@ import {
 } from './dto/api-key.schemas.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
+import { ScopeExcessService } from './services/scope-excess.service.js';
 import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
 
 const realmParam = z.string().min(1).max(100);
+const scopeReportQuery = z.strictObject({ realm: realmParam.optional().describe('Only this realm') });
 const FORMAT_NOTE = `Keys look like \`sk_live_<43 base62><6 base62 CRC32 checksum>\`; secret scanners can match \`${DEFAULT_KEY_PATTERN}\` and check the checksum.`;
 
 /** Issue, list, read, rotate and revoke keys; verify a key for a gateway or service. */
@@ -32,6 +34,7 @@ export class ApiKeysController {
   constructor(
     private readonly keys: ApiKeysService,
     private readonly verification: ApiKeyVerificationService,
+    private readonly scopeExcess: ScopeExcessService,
   ) {}
 
   @Post('v1/realms/:realm/service-accounts/:clientId/api-keys')
@@ -82,6 +85,23 @@ export class ApiKeysController {
     if (result.valid) return { valid: true, ...result.identity };
     noteForAccessLog(request, { verdict: result.code });
     return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
+  }
+
+  @Get('v1/api-keys/scope-report')
+  @RequireScopes('api-keys:read')
+  @ApiOperation({
+    summary: 'Live keys holding scopes their account no longer has',
+    description:
+      'Each live key whose issued scopes exceed its service account\'s current default and optional scopes: `issuedScopes`, `excessScopes`, ' +
+      'and `scopes`, what it grants now. With KEYSMITH_KEY_SCOPE_ENFORCEMENT=enforce (default) the excess is cut at verification; with `report` ' +
+      'the keys keep it until the setting changes. Each newly found excess is audited once as `api_key.scope_excess`. ' +
+      'Owner-bound callers see only their owner\'s keys.',
+  })
+  @ApiZodQuery(scopeReportQuery)
+  @ApiJson(200, '{ enforcement, items }', scopeExcessReportSchema)
+  @ApiProblems(400, 401, 403)
+  scopeReport(@Ctx() ctx: OperationContext, @Query(new ZodPipe(scopeReportQuery)) query: z.infer<typeof scopeReportQuery>) {
+    return this.scopeExcess.report(ctx, ctx.owner, query.realm);
   }
 
   @Get('v1/api-keys/:id')

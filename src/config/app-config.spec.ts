@@ -23,7 +23,14 @@ describe('loadConfig', () => {
     expect(config.managedRealms).toEqual(['platform']);
     expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
     expect(config.keycloak.maxConcurrency).toBe(4);
-    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 });
+    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, trustedCallers: ['keysmith-tester'] });
+    expect(config.apiKeys.scopeEnforcement).toBe('enforce');
+  });
+
+  it('trusts no unmanaged caller by default in production, and the listed ones when set', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).auth.trustedCallers).toEqual([]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUSTED_CALLERS: 'ci-runner, ops-console' }).auth.trustedCallers).toEqual(['ci-runner', 'ops-console']);
+    expect(problemsOf({ ...base, KEYSMITH_KEY_SCOPE_ENFORCEMENT: 'warn' }).map((p) => p.variable)).toEqual(['KEYSMITH_KEY_SCOPE_ENFORCEMENT']);
   });
 
   it('refuses an admin scope with a space and an owner claim that is no claim name', () => {
@@ -39,10 +46,37 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.variable === 'KEYCLOAK_CLIENT_SECRET')?.message).toBe('is required');
   });
 
+  it('reads trusted proxies as IPv4 and IPv6 addresses, CIDRs and proxy-addr names', () => {
+    expect(loadConfig(base).trustedProxies).toEqual([]);
+    const config = loadConfig({ ...base, KEYSMITH_TRUSTED_PROXIES: '127.0.0.1/32, 10.0.0.0/8,::1/128,fd00::/8,192.0.2.7,loopback' });
+    expect(config.trustedProxies).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128', 'fd00::/8', '192.0.2.7', 'loopback']);
+  });
+
+  it.each(['10.0.0.0/33', '::1/129', 'proxy.internal', '10.0.0/8', '10.0.0.0/8/1', '10.0.0.0/x'])('refuses the trusted proxy %s', (entry) => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUSTED_PROXIES: `127.0.0.1/32,${entry}` })).toEqual([
+      { variable: 'KEYSMITH_TRUSTED_PROXIES', message: expect.stringContaining('IPv4 or IPv6 address or CIDR') },
+    ]);
+  });
+
+  it('refuses the retired KEYSMITH_TRUST_PROXY, pointing at KEYSMITH_TRUSTED_PROXIES', () => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUST_PROXY: 'true' })).toEqual([
+      { variable: 'KEYSMITH_TRUST_PROXY', message: expect.stringContaining('KEYSMITH_TRUSTED_PROXIES') },
+    ]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
+  });
+
   it('refuses a master key of the wrong length', () => {
     expect(problemsOf({ ...base, KEYSMITH_MASTER_KEY: 'abcd' })).toEqual([
       { variable: 'KEYSMITH_MASTER_KEY', message: expect.stringContaining('32 bytes') },
     ]);
+  });
+
+  it('refuses fault points in production and names a bad one elsewhere', () => {
+    expect(problemsOf({ ...base, NODE_ENV: 'production', KEYSMITH_FAULT_POINTS: 'a.b=kill' }).map((p) => p.variable)).toEqual(['KEYSMITH_FAULT_POINTS']);
+    expect(problemsOf({ ...base, KEYSMITH_FAULT_POINTS: 'a.b=explode' })).toEqual([
+      { variable: 'KEYSMITH_FAULT_POINTS', message: '"a.b=explode" is not <point>=kill|throw|pause:<ms>[@N]' },
+    ]);
+    expect(() => loadConfig({ ...base, KEYSMITH_FAULT_POINTS: 'a.b=throw@2' })).not.toThrow();
   });
 
   it('requires the master key in production', () => {

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { validateCronExpression } from 'cron';
+import { parseFaultPoints } from '../common/faults/fault-points.js';
 import { decodeKey, envSchema, type Env } from './config.schema.js';
 
 function isValidCron(expression: string): boolean {
@@ -39,6 +40,11 @@ export interface AuthConfig {
   jwksRefreshCooldownSeconds: number;
   /** How long a fetched JWKS is used before it is fetched again on the next request. */
   jwksCacheMaxAgeSeconds: number;
+  /**
+   * ClientIds whose tokens are accepted although Keysmith does not manage the client (operators'
+   * own callers). Tokens of any other unmanaged client are refused.
+   */
+  trustedCallers: string[];
 }
 
 export interface ApiKeysConfig {
@@ -52,6 +58,11 @@ export interface ApiKeysConfig {
   /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
   authCheckMaxFailures: number;
   authCheckFailureWindowSeconds: number;
+  /**
+   * `enforce`: a key's scopes are cut to its account's current scopes at verification. `report`:
+   * keys keep the scopes they were issued with, and the excess is logged, counted and audited.
+   */
+  scopeEnforcement: 'enforce' | 'report';
 }
 
 /** One successful verification in 100 is access-logged by default. */
@@ -91,6 +102,11 @@ export class AppConfig {
     allowSecretCutover: boolean;
     repairDrift: boolean;
   };
+  /**
+   * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
+   * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
+   */
+  readonly trustedProxies: string[];
   /** GitOps apply deletes at most this many accounts per run unless forced. */
   readonly gitops: { maxDeletions: number };
   readonly apiKeys: ApiKeysConfig;
@@ -132,6 +148,8 @@ export class AppConfig {
       adminScope: env.KEYSMITH_ADMIN_SCOPE,
       jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
       jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
+      // Outside production the quick start's caller is trusted by default; production names its own.
+      trustedCallers: env.KEYSMITH_TRUSTED_CALLERS ?? (env.NODE_ENV === 'production' ? [] : ['keysmith-tester']),
     };
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
@@ -146,6 +164,7 @@ export class AppConfig {
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
+    this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {
       prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
@@ -155,6 +174,7 @@ export class AppConfig {
       usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
       authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
       authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
+      scopeEnforcement: env.KEYSMITH_KEY_SCOPE_ENFORCEMENT,
     };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
@@ -192,6 +212,24 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }
     for (const [variable, cron] of Object.entries(env).filter(([name]) => /^KEYSMITH_JOB_.*_CRON$/.test(name))) {
       if (cron !== 'off' && !isValidCron(String(cron))) problems.push({ variable, message: 'must be a cron expression (5 or 6 fields) or "off"' });
+    }
+    if (env.KEYSMITH_TRUST_PROXY !== undefined && env.KEYSMITH_TRUST_PROXY !== 'false') {
+      problems.push({
+        variable: 'KEYSMITH_TRUST_PROXY',
+        message:
+          'is no longer supported (it believed X-Forwarded-For from anyone): unset it and list your proxies in KEYSMITH_TRUSTED_PROXIES, for example 127.0.0.1/32,10.0.0.0/8',
+      });
+    }
+    if (env.KEYSMITH_FAULT_POINTS !== undefined) {
+      if (env.NODE_ENV === 'production') {
+        problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: 'is for fault-injection tests only and is refused in production' });
+      } else {
+        try {
+          parseFaultPoints(env.KEYSMITH_FAULT_POINTS);
+        } catch (error) {
+          problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: (error as Error).message.replace(/^KEYSMITH_FAULT_POINTS: /, '') });
+        }
+      }
     }
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const csv = z
@@ -8,6 +9,19 @@ const csv = z
       .map((item) => item.trim())
       .filter(Boolean),
   );
+
+// The names proxy-addr (Fastify's address resolution) knows besides addresses and CIDRs.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`, `::1/128`), or a proxy-addr range name. */
+export function isProxyRange(value: string): boolean {
+  if (PROXY_RANGE_NAMES.has(value)) return true;
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -56,6 +70,8 @@ export const envSchema = z.object({
   KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS: intFrom(10, 86_400).default(600),
   KEYSMITH_OWNER_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a JWT claim name').default('keysmith_owner'),
   KEYSMITH_ADMIN_SCOPE: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be one OAuth scope token (no spaces)').default('keysmith:admin'),
+  KEYSMITH_TRUSTED_CALLERS: csv.pipe(z.array(z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be clientIds without spaces'))).optional(),
+  KEYSMITH_KEY_SCOPE_ENFORCEMENT: z.enum(['enforce', 'report']).default('enforce'),
   KEYSMITH_REQUIRE_MASTER_KEY: bool.default(false),
   KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
   KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),
@@ -82,6 +98,13 @@ export const envSchema = z.object({
   KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),
+  KEYSMITH_TRUSTED_PROXIES: csv.pipe(
+    z.array(z.string().refine(isProxyRange, 'each entry must be an IPv4 or IPv6 address or CIDR (127.0.0.1/32, 10.0.0.0/8, ::1/128) or loopback, linklocal, uniquelocal')),
+  ).default([]),
+  // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
+  KEYSMITH_TRUST_PROXY: z.string().optional(),
+  // Test-only named fault points (src/common/faults/fault-points.ts); refused in production.
+  KEYSMITH_FAULT_POINTS: z.string().optional(),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {
   message: 'must differ from KEYSMITH_API_KEY_PREFIX_LIVE',
   path: ['KEYSMITH_API_KEY_PREFIX_TEST'],

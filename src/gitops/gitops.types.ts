@@ -27,9 +27,14 @@ export const accountPlanSchema = z
     realm: z.string(),
     clientId: z.string(),
     action: plannedAction,
-    changes: z.array(accountChangeSchema),
+    changes: z.array(accountChangeSchema).describe('Field by field, roles and scopes by name'),
     forbidden: z.array(z.string()).describe('Grants the guard-rail policy forbids: apply refuses this account'),
     adopt: z.boolean().optional().describe('The account exists but was made through the API; apply hands it to GitOps (no Keycloak change)'),
+    setChange: z
+      .object({ from: z.string().nullable(), to: z.string().nullable() })
+      .optional()
+      .describe("The account joins the apply's set: created, adopted, moved with --adopt-from-set, or assigned with --adopt-unassigned"),
+    unassigned: z.boolean().optional().describe('A GitOps account with no set: apply updates it but leaves it unassigned (never pruned)'),
     error: z.object({ code: z.string(), detail: z.string() }).optional(),
     definedAt: z.string().optional().describe('Where the definition is, when it came from files'),
   })
@@ -48,10 +53,16 @@ export const planSummarySchema = z.object({
 
 export type PlanSummary = z.infer<typeof planSummarySchema>;
 
+export const accountRefSchema = z.object({ realm: z.string(), clientId: z.string() });
+
+export type AccountRef = z.infer<typeof accountRefSchema>;
+
 export const gitopsPlanSchema = z
   .object({
+    set: z.string().nullable().describe('The set the bundle owns (--set), or null'),
     accounts: z.array(accountPlanSchema),
-    notPruned: z.array(z.object({ realm: z.string(), clientId: z.string() })).describe('GitOps-managed accounts absent from the definitions that stay because prune was not asked'),
+    notPruned: z.array(accountRefSchema).describe('Accounts of the same set absent from the definitions that stay because prune was not asked'),
+    unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned; assign them with `keysmith sets assign`'),
     summary: planSummarySchema,
     hasChanges: z.boolean().describe('True when apply would change anything'),
   })
@@ -65,6 +76,7 @@ export const appliedAccountSchema = z.object({
   action: z.enum(['created', 'updated', 'deleted', 'unchanged']),
   changes: z.array(accountChangeSchema),
   secret: z.string().optional().describe('For a created account: where its client secret can be read (it is never printed)'),
+  unassigned: z.boolean().optional().describe('A GitOps account with no set, updated but left unassigned'),
 });
 
 export type AppliedAccount = z.infer<typeof appliedAccountSchema>;
@@ -75,6 +87,7 @@ export type FailedAccount = z.infer<typeof failedAccountSchema>;
 
 export const applySummarySchema = z
   .object({
+    set: z.string().nullable(),
     source: z.string().nullable(),
     applied: z.array(appliedAccountSchema),
     failed: z.array(failedAccountSchema),
@@ -82,8 +95,22 @@ export const applySummarySchema = z
       .object({ reason: z.string(), deletions: z.number().int(), maxDeletions: z.number().int() })
       .optional()
       .describe('Deletions refused by the cap; nothing at all is applied then'),
+    unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned'),
     ok: z.boolean(),
   })
   .meta({ title: 'ApplySummary' });
 
 export type ApplySummary = z.infer<typeof applySummarySchema>;
+
+export const assignSetSummarySchema = z
+  .object({
+    set: z.string(),
+    realm: z.string(),
+    assigned: z.array(z.string()),
+    unchanged: z.array(z.string()).describe('Already in the set'),
+    failed: z.array(z.object({ clientId: z.string(), code: z.string(), detail: z.string() })),
+    ok: z.boolean(),
+  })
+  .meta({ title: 'AssignSetSummary' });
+
+export type AssignSetSummary = z.infer<typeof assignSetSummarySchema>;

@@ -30,6 +30,13 @@ export const serviceAccountViewSchema = z
       rateLimit: z.object({ requests: z.number().int(), perSeconds: z.number().int() }).nullable(),
     }),
     managedBy: z.enum(['api', 'gitops']),
+    gitopsSet: z
+      .string()
+      .nullable()
+      .meta({ example: 'platform-services' })
+      .describe(
+        'The GitOps set whose applies own the account (`keysmith apply --set`); `--prune` deletes only accounts of its own set. Null for accounts made through the API and for GitOps accounts not assigned to a set (never pruned).',
+      ),
     source: z.string().nullable().describe('Where the last change came from, such as a GitOps commit sha'),
     createdAt: dateTime,
     updatedAt: dateTime,
@@ -58,6 +65,7 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
     },
     apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit },
     managedBy: row.managedBy,
+    gitopsSet: row.gitopsSet ?? null,
     source: row.source,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -4,12 +4,22 @@ import { ServiceAccountEntity } from './entities/service-account.entity.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
+import { AccountLookupService } from './services/account-lookup.service.js';
+import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
+import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
-  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
+  providers: [
+    ServiceAccountsService,
+    ServiceAccountEvents,
+    SecretRotationService,
+    AccountLookupService,
+    { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
+    { provide: AuditOwnerLookup, useExisting: AccountLookupService },
+  ],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

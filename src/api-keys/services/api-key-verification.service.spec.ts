@@ -20,8 +20,8 @@ class FixedClock extends Clock {
   }
 }
 
-function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>) {
-  const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion) });
+function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>, extra: Record<string, string> = {}, accountScopes = ['read:data']) {
+  const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion), ...extra });
   const queries: string[] = [];
   const dataSource = {
     query: async (_sql: string, [hash]: [string]) => {
@@ -30,8 +30,8 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? [row] : [];
     },
   } as unknown as DataSource;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null } } as unknown as ServiceAccountView;
-  const directory = { findLive: async () => account, get: async () => account } as ServiceAccountDirectory;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();
@@ -46,14 +46,14 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     audit,
     new MetricsRegistry(),
   );
-  return { service, queries, usage, audit, config };
+  return { service, queries, usage, audit, config, clock };
 }
 
-const row = (id: string) => ({
+const row = (id: string, scopes = '["read:data"]') => ({
   id,
   realm: 'platform',
   client_id: 'billing',
-  scopes: '["read:data"]',
+  scopes,
   expires_at: '2030-02-01 00:00:00.000',
   revoked_at: null,
 });
@@ -88,6 +88,19 @@ describe('ApiKeyVerificationService', () => {
     expect(queries).toHaveLength(2);
   });
 
+  it('grants only the issued scopes the account still has', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service } = setUp(1, new Map([[hash, row('key_3', '["audit:read","read:data"]')]]));
+    expect(await service.check(key)).toMatchObject({ valid: true, identity: { scopes: ['read:data'] } });
+    expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_SCOPE', identity: { scopes: ['read:data'] } });
+  });
+
+  it('keeps the issued scopes in report mode', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service } = setUp(1, new Map([[hash, row('key_4', '["audit:read","read:data"]')]]), { KEYSMITH_KEY_SCOPE_ENFORCEMENT: 'report' });
+    expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: true, identity: { scopes: ['audit:read', 'read:data'] } });
+  });
+
   it('audits failures sparingly: at most 5 a minute per code and source', async () => {
     const { service, audit } = setUp(1, new Map());
     for (let i = 0; i < 50; i += 1) await service.check('garbage', { clientAddress: '10.0.0.1' });
@@ -95,5 +108,35 @@ describe('ApiKeyVerificationService', () => {
     const [, event] = (audit.record as unknown as jest.Mock).mock.calls[0];
     expect(event).toMatchObject({ action: 'api_key.verified_failed', outcome: 'failure', detail: { code: 'MALFORMED', clientAddress: '10.0.0.1' } });
     expect(JSON.stringify((audit.record as unknown as jest.Mock).mock.calls)).not.toContain('garbage');
+  });
+
+  describe('failure budget per client address (forward-auth)', () => {
+    const hash = () => new HmacPepperHashing(config).hash(key, 1);
+    const forwardAuth = (clientAddress: string) => ({ clientAddress, limitFailuresByAddress: true });
+
+    it('refuses only further bad keys from an address over budget; a valid key from it still passes', async () => {
+      const { service, config: cfg } = setUp(1, new Map([[hash(), row('key_3')]]));
+      const budget = cfg.apiKeys.authCheckMaxFailures;
+      for (let i = 0; i < budget; i += 1) expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toEqual({ valid: false, code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+      expect(await service.check(key, forwardAuth('10.0.0.1'))).toMatchObject({ valid: true, identity: { keyId: 'key_3' } });
+      expect(await service.check('garbage', forwardAuth('10.0.0.2'))).toMatchObject({ code: 'MALFORMED' });
+    });
+
+    it('lets the address fail again with the real reason once its window has passed', async () => {
+      const { service, config: cfg, clock } = setUp(1, new Map());
+      for (let i = 0; i <= cfg.apiKeys.authCheckMaxFailures; i += 1) await service.check('garbage', forwardAuth('10.0.0.1'));
+      clock.at += 30_000;
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+      clock.at += 30_000;
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+    });
+
+    it("never refuses callers of Keysmith's own API by address: without the forward-auth flag nothing is counted", async () => {
+      const { service } = setUp(1, new Map([[hash(), row('key_4')]]));
+      for (let i = 0; i < 100; i += 1) expect(await service.check('garbage', { clientAddress: '10.0.0.1' })).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check(key, { clientAddress: '10.0.0.1' })).toMatchObject({ valid: true });
+    });
   });
 });
