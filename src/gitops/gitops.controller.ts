@@ -44,7 +44,7 @@ export class GitopsController {
   @ApiJson(200, 'The plan: { set, accounts, notPruned, unassigned, summary, hasChanges }', gitopsPlanSchema)
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
-    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner });
+    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner, callerScopes: context.callerScopes });
   }
 
   @Post('apply')

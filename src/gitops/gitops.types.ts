@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { grantViolationSchema } from '../common/http/api-docs.js';
 
 /**
  * The plan and apply results of GitOps: the TypeScript types and the OpenAPI schemas both come from
@@ -29,6 +30,7 @@ export const accountPlanSchema = z
     action: plannedAction,
     changes: z.array(accountChangeSchema).describe('Field by field, roles and scopes by name'),
     forbidden: z.array(z.string()).describe('Grants the guard-rail policy forbids: apply refuses this account'),
+    violations: z.array(grantViolationSchema).describe('Why, with the path from each grant to what makes it forbidden'),
     adopt: z.boolean().optional().describe('The account exists but was made through the API; apply hands it to GitOps (no Keycloak change)'),
     setChange: z
       .object({ from: z.string().nullable(), to: z.string().nullable() })

@@ -26,6 +26,22 @@ export function responseSchema(schema: ZodType): Record<string, unknown> {
   return json;
 }
 
+/** Why a grant is refused, with the path from the grant to what makes it forbidden. */
+export const grantViolationSchema = z
+  .object({
+    grant: z.string().meta({ example: 'realm:ops' }),
+    path: z.array(z.string()).meta({ example: ['realm:ops', 'client:realm-management:manage-users'] }),
+    reason: z
+      .enum(['denied', 'keysmith-scope', 'mapper', 'scope-mapping', 'unverifiable'])
+      .describe(
+        '`denied`: a deny pattern names a role the grant gives or the scope itself; `keysmith-scope`: one of Keysmith\'s own scopes the caller does not hold; ' +
+          '`mapper`: a protocol mapper of the scope not on the allow-list; `scope-mapping`: a role scope mapping giving a forbidden role (refused as defence in depth); ' +
+          '`unverifiable`: Keysmith could not read or understand what the grant gives (fail closed)',
+      ),
+    message: z.string(),
+  })
+  .meta({ title: 'GrantViolation' });
+
 /** RFC 9457 problem details, as ProblemDetailsFilter writes them. Extensions (such as `required`) may follow. */
 export const problemSchema = z
   .looseObject({
@@ -36,6 +52,11 @@ export const problemSchema = z
     code: z.enum(ErrorCode).describe('Stable UPPER_SNAKE machine code'),
     requestId: z.string().describe('Also in the X-Request-Id header; quote it when reporting a problem'),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe('Each bad field (VALIDATION_FAILED)'),
+    forbidden: z
+      .array(z.string())
+      .optional()
+      .describe('GRANT_FORBIDDEN: each refused grant, named `realm:<role>`, `client:<client>:<role>` or `scope:<name>`'),
+    violations: z.array(grantViolationSchema).optional().describe('GRANT_FORBIDDEN: why each grant is refused, with the path from the grant to what makes it forbidden'),
   })
   .describe('RFC 9457 problem details');
 
@@ -45,7 +66,9 @@ export const PROBLEM_REF = { $ref: `#/components/schemas/${PROBLEM_SCHEMA_NAME}`
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Bad request: validation failed, a body that cannot be read, or a credential header that cannot be read',
   401: 'No credential, or a bad, expired or revoked one',
-  403: 'A required scope is missing, or a grant the policy forbids',
+  403:
+    'INSUFFICIENT_SCOPE (with `required` and `provided`), OWNER_FORBIDDEN, or on routes that grant roles and scopes ' +
+    'GRANT_FORBIDDEN with `forbidden` and `violations` (each grant with the path that makes it forbidden)',
   404: 'Not found, or outside the caller\'s owner boundary',
   409: 'Conflict with the current state',
   413: 'Request body too large',
@@ -54,7 +77,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   422: 'The request names something unknown or not allowed',
   429: 'Too many requests: retry after the number of seconds in Retry-After',
   500: 'Unexpected error; quote the requestId',
-  502: 'Keycloak refused the request or Keysmith lacks a Keycloak permission',
+  502: 'Keycloak failed or refused a call (KEYCLOAK_REJECTED, KEYCLOAK_PERMISSION_MISSING); grants are never passed unjudged',
   503: 'Keycloak is unreachable',
 };
 
