@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * Grant diffs as callers see them: the pure set differences live beside the gateway that applies
  * them (src/keycloak/client-grants.ts); this file turns them and plain fields into change lists.
@@ -7,13 +8,17 @@ import type { GrantDiff, SetDiff } from '../../keycloak/client-grants.js';
 export { diffGrants, isEmptyDiff, setDiff, type ActualGrants, type GrantDiff, type Grants, type SetDiff } from '../../keycloak/client-grants.js';
 
 /** One change as callers see it in `changes`, plans and audit details. */
-export interface Change {
-  field: string;
-  action: 'add' | 'remove' | 'set';
-  value?: string;
-  from?: unknown;
-  to?: unknown;
-}
+export const changeSchema = z
+  .object({
+    field: z.string().meta({ example: 'realmRoles' }),
+    action: z.enum(['add', 'remove', 'set']),
+    value: z.string().optional().meta({ example: 'orders-writer' }).describe('The role or scope added or removed'),
+    from: z.unknown().optional(),
+    to: z.unknown().optional(),
+  })
+  .meta({ title: 'Change' });
+
+export type Change = z.infer<typeof changeSchema>;
 
 /** The change list of a grant diff, by name. */
 export function describeGrantDiff(diff: GrantDiff): Change[] {
