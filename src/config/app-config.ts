@@ -65,6 +65,9 @@ export interface ApiKeysConfig {
   scopeEnforcement: 'enforce' | 'report';
 }
 
+/** One successful verification in 100 is access-logged by default. */
+export const DEFAULT_VERIFY_SAMPLE_RATE = 0.01;
+
 /**
  * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
  * in non-enumerable fields so that logging or serialising the object never prints them.
@@ -74,7 +77,13 @@ export class AppConfig {
   readonly host: string;
   readonly port: number;
   readonly logLevel: Env['LOG_LEVEL'];
-  readonly logVerifyRequests: boolean;
+  /**
+   * Share of successful verification requests (`POST /v1/api-keys/verify`, `/v1/auth/check`) that
+   * get an access-log line; failures always do.
+   */
+  readonly logVerifySampleRate: number;
+  /** Settings that still work but are retired, named with their replacement, for a start-up warning. */
+  readonly deprecations: string[];
   readonly databasePath: string;
   readonly dataDir: string;
   readonly managedRealms: string[];
@@ -87,12 +96,14 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
     repairDrift: boolean;
   };
+  /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
+  readonly accountLease: { ttlMs: number; waitMs: number };
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
    * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
@@ -110,7 +121,11 @@ export class AppConfig {
     this.host = env.HOST;
     this.port = env.PORT;
     this.logLevel = env.LOG_LEVEL;
-    this.logVerifyRequests = env.KEYSMITH_LOG_VERIFY_REQUESTS;
+    this.logVerifySampleRate = env.KEYSMITH_LOG_VERIFY_SAMPLE_RATE ?? (env.KEYSMITH_LOG_VERIFY_REQUESTS ? 1 : DEFAULT_VERIFY_SAMPLE_RATE);
+    this.deprecations =
+      env.KEYSMITH_LOG_VERIFY_REQUESTS === undefined
+        ? []
+        : [`KEYSMITH_LOG_VERIFY_REQUESTS is retired: set KEYSMITH_LOG_VERIFY_SAMPLE_RATE (0-1; now ${this.logVerifySampleRate}) instead`];
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
     this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;
@@ -145,12 +160,13 @@ export class AppConfig {
     this.webhooks = webhooks;
     this.jobs = {
       schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON },
+      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON, recovery: env.KEYSMITH_JOB_RECOVERY_CRON },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
+    this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {

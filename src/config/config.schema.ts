@@ -39,7 +39,9 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFrom(0, 65535).default(8080),
-  KEYSMITH_LOG_VERIFY_REQUESTS: bool.default(false),
+  /** Retired: `true` still means "log every verification" (a sample rate of 1); `false` means the default rate. */
+  KEYSMITH_LOG_VERIFY_REQUESTS: bool.optional(),
+  KEYSMITH_LOG_VERIFY_SAMPLE_RATE: z.coerce.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z
     .string()
@@ -83,7 +85,10 @@ export const envSchema = z.object({
   KEYSMITH_JOB_KEY_EXPIRY_CRON: z.string().min(1).default('0 * * * *'),
   KEYSMITH_JOB_SECRET_ROTATION_CRON: z.string().min(1).default('30 2 * * *'),
   KEYSMITH_JOB_DRIFT_CRON: z.string().min(1).default('15 */6 * * *'),
+  KEYSMITH_JOB_RECOVERY_CRON: z.string().min(1).default('* * * * *'),
   KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
+  KEYSMITH_ACCOUNT_LEASE_SECONDS: intFrom(2, 3600).default(30),
+  KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS: intFrom(0, 3600).default(30),
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_DRIFT_REPAIR: bool.default(false),

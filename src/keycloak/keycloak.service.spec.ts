@@ -13,11 +13,12 @@ import { KeycloakService } from './keycloak.service.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Real time plus an offset the test moves forward instead of sleeping. */
+/** A clock fixed at its creation plus an offset the test moves forward instead of sleeping (no real time passes). */
 class SteppedClock extends Clock {
+  private readonly start = Date.now();
   offsetMs = 0;
   override now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(this.start + this.offsetMs);
   }
 }
 

@@ -12,5 +12,7 @@ export { ServiceAccountsService } from './services/service-accounts.service.js';
 export { AccountLookupService } from './services/account-lookup.service.js';
 export type { GrantViolation } from './policy/grant-validator.js';
 export { PolicyViolationsService } from './services/policy-violations.service.js';
+export { AccountRows } from './services/account-rows.js';
+export { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
 export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from '../common/grants/grant-graph.js';
 export type { MapperNode, RoleNode, RoleRef, ScopeNode } from '../common/grants/grant-graph.js';

@@ -8,18 +8,33 @@ import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
+import { AccountLease } from './lease/account-lease.js';
+import { AccountRows } from './services/account-rows.js';
+import { SpecChecker } from './services/spec-checker.js';
+import { AccountReader } from './usecases/account-reader.js';
+import { AssignSetUseCase } from './usecases/assign-set.usecase.js';
+import { DeleteAccountUseCase } from './usecases/delete-account.usecase.js';
+import { ProvisionAccountUseCase } from './usecases/provision-account.usecase.js';
+import { ReconcileAccountUseCase } from './usecases/reconcile-account.usecase.js';
+import { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
+
+const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCase, DeleteAccountUseCase, RecoverAccountUseCase, AssignSetUseCase];
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
   providers: [
     ServiceAccountsService,
+    ...useCases,
+    AccountRows,
+    SpecChecker,
+    AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService, AccountLookupService],
+  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, AccountLookupService],
 })
 export class ServiceAccountsModule {}

@@ -1,14 +1,9 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import type { GrantViolation, ServiceAccountSpec, ServiceAccountView, SetRequest } from '../../service-accounts/index.js';
+import type { AccountChange } from '../gitops.types.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
-export interface AccountChange {
-  field: string;
-  action: 'add' | 'remove' | 'set';
-  value?: string;
-  from?: unknown;
-  to?: unknown;
-}
+export type { AccountChange };
 
 /**
  * What GitOps needs from the service-accounts feature: the same code path as the API's PUT

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { LeaseStore } from '../../common/leases/lease.store.js';
 import { Clock } from '../../common/time/clock.js';
 import { databaseOptions } from '../../database/database-options.js';
 import { JobLockService } from './job-lock.service.js';
@@ -33,9 +34,9 @@ describe('JobLockService (job lease state machine)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await db.query('DELETE FROM job_locks');
+    await db.query('DELETE FROM leases');
     clock = new ManualClock();
-    locks = new JobLockService(db, clock);
+    locks = new JobLockService(new LeaseStore(db, clock));
   });
 
   it('free → held: the first holder takes the lease', async () => {
