@@ -7,6 +7,7 @@ import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { AccountEventsListener } from './services/account-events.listener.js';
+import { ApiKeyEvents } from './services/api-key-events.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
@@ -26,6 +27,7 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     { provide: ApiKeyGenerationStrategy, useClass: PrefixedChecksumKeyGeneration },
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
     { provide: ServiceAccountDirectory, useExisting: ServiceAccountsService },
+    ApiKeyEvents,
     ApiKeyUsageService,
     ApiKeyVerificationService,
     ApiKeysService,
@@ -33,6 +35,6 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     KeyExpiryService,
     { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
-  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService],
+  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents],
 })
 export class ApiKeysModule {}

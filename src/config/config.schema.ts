@@ -80,6 +80,7 @@ export const envSchema = z.object({
   KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),
+  KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS: intFrom(60, 3_600).default(300),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {
   message: 'must differ from KEYSMITH_API_KEY_PREFIX_LIVE',
   path: ['KEYSMITH_API_KEY_PREFIX_TEST'],

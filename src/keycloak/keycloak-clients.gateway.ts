@@ -12,6 +12,8 @@ export const MANAGED_BY_VALUE = 'keysmith';
 export const OWNER_ATTRIBUTE = 'keysmith.owner';
 export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
 export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
+/** Keycloak's per-client access-token lifespan in seconds (empty: the realm's). */
+export const ACCESS_TOKEN_LIFESPAN_ATTRIBUTE = 'access.token.lifespan';
 
 export type { ClientRepresentation, RoleRepresentation };
 

@@ -13,7 +13,7 @@ export interface ServiceAccountView {
   defaultScopes: string[];
   optionalScopes: string[];
   secretRotation: { everyDays: number; graceHours: number; lastRotatedAt: string | null; nextRotationAt: string | null };
-  apiKeyPolicy: { defaultTtlDays: number; maxTtlDays: number; rateLimit: RateLimitPolicy | null };
+  apiKeyPolicy: { defaultTtlDays: number; maxTtlDays: number; rateLimit: RateLimitPolicy | null; tokenExchange: boolean };
   managedBy: string;
   source: string | null;
   createdAt: string;
@@ -38,7 +38,7 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
       lastRotatedAt: row.lastRotatedAt?.toISOString() ?? null,
       nextRotationAt: row.nextRotationAt?.toISOString() ?? null,
     },
-    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit },
+    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit, tokenExchange: row.keyTokenExchange },
     managedBy: row.managedBy,
     source: row.source,
     createdAt: row.createdAt.toISOString(),
@@ -78,6 +78,10 @@ export const SERVICE_ACCOUNT_JSON_SCHEMA = {
         defaultTtlDays: { type: 'integer' },
         maxTtlDays: { type: 'integer', maximum: 90 },
         rateLimit: { type: 'object', nullable: true, properties: { requests: { type: 'integer' }, perSeconds: { type: 'integer' } } },
+        tokenExchange: {
+          type: 'boolean',
+          description: 'Keys may be traded for a Keycloak access token of this account at POST /v1/token (the token carries the account\'s roles)',
+        },
       },
     },
     managedBy: { type: 'string', enum: ['api', 'gitops'] },

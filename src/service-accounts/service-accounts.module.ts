@@ -5,11 +5,12 @@ import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
-  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService],
+  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials],
 })
 export class ServiceAccountsModule {}

@@ -11,6 +11,7 @@ import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import {
+  ACCESS_TOKEN_LIFESPAN_ATTRIBUTE,
   ACCOUNT_ID_ATTRIBUTE,
   KeycloakClientsGateway,
   MANAGED_BY_ATTRIBUTE,
@@ -402,8 +403,9 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       owner: [row.owner, spec.owner],
     });
     const flowsDrifted = CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value);
+    // Keycloak drops an attribute set to '' (the token lifespan of an account without exchange).
     const attributesDrifted = Object.entries(wanted.attributes ?? {}).some(
-      ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && client.attributes?.[key] !== value,
+      ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && (client.attributes?.[key] ?? '') !== value,
     );
     const policyChanges = describeFieldChanges({
       'secretRotation.everyDays': [row.rotationEveryDays, spec.secretRotation.everyDays],
@@ -411,6 +413,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       'apiKeyPolicy.defaultTtlDays': [row.keyDefaultTtlDays, spec.apiKeyPolicy.defaultTtlDays],
       'apiKeyPolicy.maxTtlDays': [row.keyMaxTtlDays, spec.apiKeyPolicy.maxTtlDays],
       'apiKeyPolicy.rateLimit': [row.keyRateLimit, spec.apiKeyPolicy.rateLimit],
+      'apiKeyPolicy.tokenExchange': [row.keyTokenExchange, spec.apiKeyPolicy.tokenExchange],
     });
     const changes = [
       ...clientFields,
@@ -537,6 +540,8 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
         [ACCOUNT_ID_ATTRIBUTE]: row.id,
         'oauth2.device.authorization.grant.enabled': 'false',
         'oidc.ciba.grant.enabled': 'false',
+        // Tokens obtained by exchanging a key outlive the key's revocation: keep them short.
+        [ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]: spec.apiKeyPolicy.tokenExchange ? String(this.config.tokenExchange.accessTokenLifespanSeconds) : '',
       },
       defaultClientScopes: this.grantsOf(spec, catalog).defaultScopes,
       optionalClientScopes: spec.optionalScopes,
@@ -683,7 +688,7 @@ export function specOf(row: ServiceAccountEntity): ServiceAccountSpec {
     defaultScopes: row.defaultScopes,
     optionalScopes: row.optionalScopes,
     secretRotation: { everyDays: row.rotationEveryDays, graceHours: row.rotationGraceHours },
-    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit },
+    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit, tokenExchange: row.keyTokenExchange },
   };
 }
 
@@ -701,6 +706,7 @@ function columnsOf(spec: ServiceAccountSpec): Partial<ServiceAccountEntity> {
     keyDefaultTtlDays: spec.apiKeyPolicy.defaultTtlDays,
     keyMaxTtlDays: spec.apiKeyPolicy.maxTtlDays,
     keyRateLimit: spec.apiKeyPolicy.rateLimit,
+    keyTokenExchange: spec.apiKeyPolicy.tokenExchange,
   };
 }
 
