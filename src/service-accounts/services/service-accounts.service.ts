@@ -403,10 +403,12 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       owner: [row.owner, spec.owner],
     });
     const flowsDrifted = CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value);
-    // Keycloak drops an attribute set to '' (the token lifespan of an account without exchange).
     const attributesDrifted = Object.entries(wanted.attributes ?? {}).some(
-      ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && (client.attributes?.[key] ?? '') !== value,
+      ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && key !== ACCESS_TOKEN_LIFESPAN_ATTRIBUTE && client.attributes?.[key] !== value,
     );
+    // Keycloak drops an attribute set to '' (the token lifespan of an account without exchange).
+    const lifespan = { from: client.attributes?.[ACCESS_TOKEN_LIFESPAN_ATTRIBUTE] || null, to: wanted.attributes?.[ACCESS_TOKEN_LIFESPAN_ATTRIBUTE] || null };
+    const lifespanDrifted = lifespan.from !== lifespan.to && row.keyTokenExchange === spec.apiKeyPolicy.tokenExchange;
     const policyChanges = describeFieldChanges({
       'secretRotation.everyDays': [row.rotationEveryDays, spec.secretRotation.everyDays],
       'secretRotation.graceHours': [row.rotationGraceHours, spec.secretRotation.graceHours],
@@ -419,6 +421,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       ...clientFields,
       ...(flowsDrifted ? [{ field: 'flows', action: 'set' as const, from: 'drifted', to: 'service-accounts only' }] : []),
       ...(attributesDrifted ? [{ field: 'keycloakAttributes', action: 'set' as const, from: 'drifted', to: 'Keysmith ownership attributes' }] : []),
+      ...(lifespanDrifted ? [{ field: 'accessTokenLifespan', action: 'set' as const, ...lifespan }] : []),
       ...describeGrantDiff(grantDiff),
       ...policyChanges,
     ];

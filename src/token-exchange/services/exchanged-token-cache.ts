@@ -69,6 +69,13 @@ export class ExchangedTokenCache {
     }
   }
 
+  /** How many tokens are cached for a key (diagnostics and tests). */
+  countFor(keyId: string): number {
+    let count = 0;
+    for (const token of this.entries.values()) if (token.keyId === keyId && token.refreshAt > this.now()) count += 1;
+    return count;
+  }
+
   forgetKey(keyId: string): void {
     this.forgetWhere((token) => token.keyId === keyId);
   }

@@ -135,6 +135,11 @@ export class TokenExchangeService implements OnModuleInit {
     }
   }
 
+  /** How many tokens this instance holds for a key, for diagnostics and tests. */
+  cachedTokenCount(keyId: string): number {
+    return this.tokens.countFor(keyId);
+  }
+
   /** Drops every cached token and account snapshot of an account (it changed, rotated or went). */
   forgetAccount(realm: string, clientId: string): void {
     this.accounts.delete(accountKey(realm, clientId));
