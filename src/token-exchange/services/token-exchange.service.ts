@@ -120,7 +120,8 @@ export class TokenExchangeService implements OnModuleInit {
         cached: hit,
       };
       this.exchanges.inc({ via: options.via, outcome: 'issued', cache: hit ? 'hit' : 'miss' });
-      await this.sampler.record({ identity, outcome: 'success', requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } });
+      // Not awaited: the audit write (sampled, failures logged) stays off the token's latency.
+      void this.sampler.record({ identity, outcome: 'success', requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } });
       return result;
     } catch (error) {
       const refusal = error instanceof TokenExchangeError ? error : unavailable(error);

@@ -1,0 +1,120 @@
+// Token exchange (POST /v1/token) on loopback, each figure beside a baseline measured in the same run:
+// - cache hit: one key traded again and again, against GET /v1/auth/check with the same key on the
+//   same server (throughput ratio, p99 added);
+// - cache miss: every request a key not traded before (so Keysmith verifies it and asks Keycloak),
+//   against the same number of client-credentials requests made directly to Keycloak with the
+//   account's secret (mean latency ratio).
+// Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { adminToken, keycloakEnv, root, suffix } from './support.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = 50;
+const MISS_CONNECTIONS = 10;
+const MISS_KEYS = Number(process.env.BENCH_EXCHANGE_MISSES ?? 300);
+const REALM = 'platform';
+const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const KEY_TYPE = 'urn:keysmith:params:oauth:token-type:api-key';
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+function startKeysmith(env) {
+  const child = fork(join(root, 'bench', 'support', 'keysmith-server.mjs'), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve) => child.once('message', (message) => resolve({ child, port: message.port })));
+}
+
+function run(options) {
+  return new Promise((resolve, reject) => {
+    const length = options.amount ? {} : { duration: DURATION };
+    autocannon({ connections: CONNECTIONS, ...length, ...options }, (error, result) => {
+      if (error) reject(error);
+      else resolve({ rps: result.requests.average, mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99, bad: result.non2xx + result.errors, total: result.requests.total });
+    });
+  });
+}
+
+/** `amount` requests, each with the next body from `bodies`: every one a cache miss when the bodies differ. */
+function cycle(url, bodies, headers) {
+  let i = 0;
+  return run({
+    url,
+    connections: MISS_CONNECTIONS,
+    amount: bodies.length,
+    requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: bodies[i++ % bodies.length] }) }],
+  });
+}
+
+const tokenForm = (key) => new URLSearchParams({ grant_type: GRANT, subject_token: key, subject_token_type: KEY_TYPE }).toString();
+
+async function api(base, token, method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+export default async function tokenExchangeBench() {
+  const kc = keycloakEnv();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
+  const env = {
+    ...process.env,
+    ...kc,
+    NODE_ENV: 'production',
+    KEYSMITH_MASTER_KEY: 'cd'.repeat(32),
+    KEYSMITH_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
+    LOG_LEVEL: 'warn',
+    KEYSMITH_SCHEDULER: 'off',
+  };
+  const { child, port } = await startKeysmith(env);
+  const base = `http://127.0.0.1:${port}`;
+  const clientId = `bench-exchange-${suffix()}`;
+  const token = await adminToken();
+  try {
+    const account = await api(base, token, 'POST', `/v1/realms/${REALM}/service-accounts`, {
+      clientId,
+      owner: 'bench',
+      realmRoles: ['orders-reader'],
+      defaultScopes: ['read:data'],
+      optionalScopes: ['write:data'],
+      apiKeyPolicy: { rateLimit: null, tokenExchange: true },
+    });
+    const issue = (name) => api(base, token, 'POST', `/v1/realms/${REALM}/service-accounts/${clientId}/api-keys`, { name, scopes: ['read:data'] });
+    const hot = (await issue('hot')).key;
+    const cold = [];
+    for (let i = 0; i < MISS_KEYS; i += 1) cold.push((await issue(`cold-${i}`)).key);
+
+    // JIT warm-up, not measured.
+    await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
+    await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
+
+    const check = await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
+    const hit = await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
+    const direct = await cycle(
+      `${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`,
+      cold.map(() => new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString()),
+      FORM,
+    );
+    const miss = await cycle(`${base}/v1/token`, cold.map(tokenForm), FORM);
+
+    console.log(`\nToken exchange, loopback; cache hit: ${CONNECTIONS} connections, ${DURATION} s; cache miss: ${MISS_KEYS} new keys, ${MISS_CONNECTIONS} connections`);
+    console.log(`${'scenario'.padEnd(52)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`);
+    const row = (title, r) => console.log(`${title.padEnd(52)} ${Math.round(r.rps).toString().padStart(9)} ${r.mean.toFixed(2).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.bad).padStart(8)}`);
+    row('GET /v1/auth/check, cache hit (baseline)', check);
+    row('POST /v1/token, cache hit', hit);
+    row('Keycloak client credentials, direct (baseline)', direct);
+    row('POST /v1/token, cache miss', miss);
+    console.log(`\ncache hit:  throughput ratio ${(hit.rps / check.rps).toFixed(2)} (goal >= 0.8), p99 added ${(hit.p99 - check.p99).toFixed(2)} ms (goal <= 1 ms)`);
+    console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
+  } finally {
+    await fetch(`${base}/v1/realms/${REALM}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    child.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
