@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './health/metrics.registry.js';
+import { documentAuthExchange } from './token-exchange/auth-exchange.openapi.js';
 
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
@@ -78,7 +79,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     );
   });
 
-  const document = buildOpenApiDocument(app);
+  const document = documentAuthExchange(buildOpenApiDocument(app));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
   return app;

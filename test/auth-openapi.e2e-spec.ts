@@ -6,7 +6,16 @@ import { createTestApp, type TestApp } from './support/test-app.js';
  * The routes that need no credential. Adding one here is a security decision: it must be
  * reviewed, not slipped in with a new controller.
  */
-const PUBLIC_OPERATIONS = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/auth/check']);
+const PUBLIC_OPERATIONS = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /v1/auth/check',
+  // Token exchange: the API key in the body (or X-API-Key) is the only credential.
+  'POST /v1/token',
+  'GET /v1/auth/exchange',
+  'GET /v1/auth/exchange/{path}',
+]);
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 

@@ -274,6 +274,52 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
     });
   });
 
+  describe('phantom-token forward auth: /v1/auth/exchange', () => {
+    it('answers like forward auth, plus the Keycloak token in Authorization, for any method and path below it', async () => {
+      const phantomKey = await key(account, ['read:data', 'write:data'], 'phantom');
+      const viaToken = await exchange(phantomKey.key);
+      for (const [method, url] of [['GET', '/v1/auth/exchange'], ['POST', '/v1/auth/exchange/orders/42?x=1'], ['DELETE', '/v1/auth/exchange/a/b']]) {
+        const res = await t.inject({ method, url, headers: { 'x-api-key': phantomKey.key } });
+        expect(res.statusCode).toBe(200);
+        expect(res.body).toBe('');
+        expect(res.headers['x-auth-client-id']).toBe(account);
+        expect(res.headers['x-auth-key-id']).toBe(phantomKey.id);
+        expect(res.headers['x-auth-scopes']).toBe('read:data write:data');
+        // The same cached token POST /v1/token answered for this key and scope set.
+        expect(res.headers.authorization).toBe(`Bearer ${viaToken.body.access_token}`);
+      }
+      const claims = await verifyDownstream(viaToken.body.access_token);
+      expect(claims.azp).toBe(account);
+    });
+
+    it('refuses as forward auth does, and names why a key cannot be exchanged', async () => {
+      expect((await t.inject({ method: 'GET', url: '/v1/auth/exchange', headers: {} })).json().code).toBe('AUTHENTICATION_REQUIRED');
+      const scoped = await t.inject({ method: 'GET', url: '/v1/auth/exchange', headers: { 'x-api-key': fullKey.key, 'x-required-scopes': 'reports:read' } });
+      expect(scoped.statusCode).toBe(403);
+      expect(scoped.json()).toMatchObject({ code: 'INSUFFICIENT_SCOPE', required: ['reports:read'] });
+      expect(scoped.headers.authorization).toBeUndefined();
+
+      const plain = uniqueClientId('exchange-gw-no');
+      await createAccount(plain, { tokenExchange: false });
+      const plainKey = await key(plain, ['read:data']);
+      const refused = await t.inject({ method: 'GET', url: '/v1/auth/exchange', headers: { 'x-api-key': plainKey.key } });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'TOKEN_EXCHANGE_REFUSED', reason: 'EXCHANGE_NOT_ENABLED' });
+      expect(refused.headers.authorization).toBeUndefined();
+      // Forward auth itself still accepts the key: only the exchange is refused.
+      expect((await t.inject({ method: 'GET', url: '/v1/auth/check', headers: { 'x-api-key': plainKey.key } })).statusCode).toBeLessThan(300);
+    });
+
+    it('is described in the OpenAPI document with the OAuth token endpoint', async () => {
+      const document = (await t.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(document.paths['/v1/auth/exchange'].get.responses['200'].headers.Authorization).toBeDefined();
+      expect(document.paths['/v1/auth/exchange/{path}']).toBeDefined();
+      const token = document.paths['/v1/token'].post;
+      expect(Object.keys(token.requestBody.content)).toEqual(['application/x-www-form-urlencoded']);
+      expect(token.responses['400'].content['application/json'].schema.properties.error.enum).toContain('invalid_scope');
+    });
+  });
+
   it('audits exchanges as api_key.exchanged without the key or the token, and counts them in metrics', async () => {
     const events = (await t.app.get(AuditService).list({ action: 'api_key.exchanged' }, 500)).items;
     expect(events.some((event) => event.outcome === 'success' && event.target === fullKey.id && event.clientId === account)).toBe(true);

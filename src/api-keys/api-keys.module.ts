@@ -6,6 +6,7 @@ import { ServiceAccountsService } from '../service-accounts/services/service-acc
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
+import { ForwardAuth } from './forward-auth.js';
 import { AccountEventsListener } from './services/account-events.listener.js';
 import { ApiKeyEvents } from './services/api-key-events.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
@@ -28,6 +29,7 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
     { provide: ServiceAccountDirectory, useExisting: ServiceAccountsService },
     ApiKeyEvents,
+    ForwardAuth,
     ApiKeyUsageService,
     ApiKeyVerificationService,
     ApiKeysService,
@@ -35,6 +37,6 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     KeyExpiryService,
     { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
-  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents],
+  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
 })
 export class ApiKeysModule {}

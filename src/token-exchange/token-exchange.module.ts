@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
+import { AuthExchangeController } from './auth-exchange.controller.js';
 import { TokenExchangeController } from './token-exchange.controller.js';
 
 /**
@@ -10,7 +11,7 @@ import { TokenExchangeController } from './token-exchange.controller.js';
  */
 @Module({
   imports: [ApiKeysModule, ServiceAccountsModule],
-  controllers: [TokenExchangeController],
+  controllers: [TokenExchangeController, AuthExchangeController],
   providers: [TokenExchangeService],
   exports: [TokenExchangeService],
 })

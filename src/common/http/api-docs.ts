@@ -18,7 +18,7 @@ export function ApiZodQuery(schema: ZodObject): MethodDecorator {
   );
 }
 
-const problemSchema = {
+export const problemSchema = {
   type: 'object',
   description: 'RFC 9457 problem details',
   properties: {
