@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/install.sh || exit 1
+# The gateway suites run real nginx and Caddy (Debian packages), installed here when missing.
+bash scripts/gateways.sh || exit 1
 
 started_keycloak=0
 if ! bash scripts/keycloak.sh status; then

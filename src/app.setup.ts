@@ -1,18 +1,24 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './health/metrics.registry.js';
-import { documentAuthExchange } from './token-exchange/auth-exchange.openapi.js';
+import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/auth-exchange.openapi.js';
 
-export function createFastifyAdapter(): FastifyAdapter {
+/**
+ * The HTTP adapter. `trustedProxies` (KEYSMITH_TRUSTED_PROXIES) go to Fastify's `trustProxy`, which
+ * resolves `request.ip` with proxy-addr: X-Forwarded-For is read right to left, trusted hops are
+ * skipped, and the header is ignored altogether when the peer itself is not trusted.
+ */
+export function createFastifyAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
   return new FastifyAdapter({
     genReqId: requestIdFor,
     bodyLimit: 5 * 1024 * 1024,
     // Fastify's own request logging is off: nestjs-pino logs each request once, redacted.
     logger: false,
-    trustProxy: process.env.KEYSMITH_TRUST_PROXY === 'true',
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
   });
 }
 
@@ -23,7 +29,7 @@ API keys linked to them.
 access token of the configured Keycloak realm (asymmetric signature checked against the realm's JWKS, \`iss\`, \`aud\`
 containing \`keysmith\` by default, \`exp\`/\`nbf\`), or \`X-API-Key: <Keysmith key>\`. Scopes come from the token's
 \`scope\` claim or the key's scopes; each route lists the scopes it needs under \`x-required-scopes\`.
-\`GET /v1/auth/check\` needs only the key it checks; \`/healthz\`, \`/readyz\` and \`/metrics\` are open.
+\`/v1/auth/check\` (forward-auth: any method, any path below it) needs only the key it checks; \`/healthz\`, \`/readyz\` and \`/metrics\` are open.
 
 | situation | status and code |
 |---|---|
@@ -50,7 +56,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return documentAuthExchange(documentForwardAuth(SwaggerModule.createDocument(app, config)));
 }
 
 /**
@@ -69,6 +75,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
+  ignoreForwardAuthBodies(fastify, [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH]);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -79,7 +86,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     );
   });
 
-  const document = documentAuthExchange(buildOpenApiDocument(app));
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
   return app;

@@ -8,8 +8,9 @@ import { AppConfig, ConfigValidationError, loadConfig } from './config/app-confi
 
 async function bootstrap(): Promise<void> {
   // Validate the configuration before anything else so a bad variable stops the start plainly.
+  let trustedProxies: string[];
   try {
-    loadConfig();
+    trustedProxies = loadConfig().trustedProxies;
   } catch (error) {
     if (error instanceof ConfigValidationError) {
       process.stderr.write(`${error.message}\n`);
@@ -17,7 +18,7 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(), createFastifyAdapter(), { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(), createFastifyAdapter(trustedProxies), { bufferLogs: true });
   await configureApp(app);
   const config = app.get(AppConfig);
   const logger = new Logger('Keysmith');

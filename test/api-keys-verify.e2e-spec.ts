@@ -106,9 +106,9 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
   });
 
   describe('GET /v1/auth/check (forward auth)', () => {
-    it('answers 204 with the identity headers for a valid key', async () => {
+    it('answers 200 with an empty body and the identity headers for a valid key', async () => {
       const res = await check({ 'x-api-key': readKey.key, 'x-required-scopes': 'read:data, reports:read' });
-      expect(res.statusCode).toBe(204);
+      expect(res.statusCode).toBe(200);
       expect(res.body).toBe('');
       expect(res.headers).toMatchObject({
         'x-auth-client-id': account,
@@ -141,7 +141,7 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
       expect(res.json()).toMatchObject({ code: 'INSUFFICIENT_SCOPE', required: ['read:data', 'write:data'], provided: ['read:data', 'reports:read'] });
     });
 
-    it('rate-limits repeated failures per client address with 429, audits them sparingly, and recovers', async () => {
+    it('rate-limits repeated failures per client address with 429, never a valid key, audits them sparingly, and recovers', async () => {
       const audit = t.app.get(AuditService);
       const failedBefore = (await audit.list({ action: 'api_key.verified_failed' }, 500)).items.length;
       const statuses: number[] = [];
@@ -155,9 +155,11 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
       expect(firstRefusal).toBeLessThanOrEqual(8);
       expect(statuses.slice(0, firstRefusal).every((status) => status === 401)).toBe(true);
       expect(statuses.slice(firstRefusal).every((status) => status === 429)).toBe(true);
-      const blocked = await check({ 'x-api-key': readKey.key });
+      const blocked = await check({ 'x-api-key': wellFormedUnknownKey() });
       expect(blocked.statusCode).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // The budget holds back failing attempts only: a valid key from the same address passes.
+      expect((await check({ 'x-api-key': readKey.key })).statusCode).toBe(200);
 
       const failedAfter = (await audit.list({ action: 'api_key.verified_failed' }, 500)).items;
       const added = failedAfter.length - failedBefore;
@@ -167,7 +169,7 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
 
       t.clock.advance(61_000);
       try {
-        expect((await check({ 'x-api-key': readKey.key })).statusCode).toBe(204);
+        expect((await check({ 'x-api-key': wellFormedUnknownKey() })).statusCode).toBe(401);
       } finally {
         t.clock.reset();
       }

@@ -11,6 +11,7 @@ const PUBLIC_OPERATIONS = new Set([
   'GET /readyz',
   'GET /metrics',
   'GET /v1/auth/check',
+  'GET /v1/auth/check/{path}',
   // Token exchange: the API key in the body (or X-API-Key) is the only credential.
   'POST /v1/token',
   'GET /v1/auth/exchange',

@@ -28,7 +28,12 @@ export class ForwardAuth {
       throw new DomainError(ErrorCode.AuthenticationRequired, 'Send the API key in the X-API-Key header.', {}, { 'WWW-Authenticate': WWW_AUTHENTICATE });
     }
     const requiredScopes = (header(request, 'x-required-scopes') ?? '').split(/[\s,]+/).filter(Boolean);
-    const result = await this.verification.verify(key, { requiredScopes, clientAddress: request.ip, requestId: String(request.id) });
+    const result = await this.verification.verify(key, {
+      requiredScopes,
+      clientAddress: request.ip,
+      limitFailuresByAddress: true,
+      requestId: String(request.id),
+    });
     if (result.valid) {
       const { identity } = result;
       return {

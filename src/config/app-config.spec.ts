@@ -39,6 +39,25 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.variable === 'KEYCLOAK_CLIENT_SECRET')?.message).toBe('is required');
   });
 
+  it('reads trusted proxies as IPv4 and IPv6 addresses, CIDRs and proxy-addr names', () => {
+    expect(loadConfig(base).trustedProxies).toEqual([]);
+    const config = loadConfig({ ...base, KEYSMITH_TRUSTED_PROXIES: '127.0.0.1/32, 10.0.0.0/8,::1/128,fd00::/8,192.0.2.7,loopback' });
+    expect(config.trustedProxies).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128', 'fd00::/8', '192.0.2.7', 'loopback']);
+  });
+
+  it.each(['10.0.0.0/33', '::1/129', 'proxy.internal', '10.0.0/8', '10.0.0.0/8/1', '10.0.0.0/x'])('refuses the trusted proxy %s', (entry) => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUSTED_PROXIES: `127.0.0.1/32,${entry}` })).toEqual([
+      { variable: 'KEYSMITH_TRUSTED_PROXIES', message: expect.stringContaining('IPv4 or IPv6 address or CIDR') },
+    ]);
+  });
+
+  it('refuses the retired KEYSMITH_TRUST_PROXY, pointing at KEYSMITH_TRUSTED_PROXIES', () => {
+    expect(problemsOf({ ...base, KEYSMITH_TRUST_PROXY: 'true' })).toEqual([
+      { variable: 'KEYSMITH_TRUST_PROXY', message: expect.stringContaining('KEYSMITH_TRUSTED_PROXIES') },
+    ]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
+  });
+
   it('refuses a master key of the wrong length', () => {
     expect(problemsOf({ ...base, KEYSMITH_MASTER_KEY: 'abcd' })).toEqual([
       { variable: 'KEYSMITH_MASTER_KEY', message: expect.stringContaining('32 bytes') },

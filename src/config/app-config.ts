@@ -82,6 +82,11 @@ export class AppConfig {
     allowSecretCutover: boolean;
     repairDrift: boolean;
   };
+  /**
+   * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
+   * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
+   */
+  readonly trustedProxies: string[];
   /** GitOps apply deletes at most this many accounts per run unless forced. */
   readonly gitops: { maxDeletions: number };
   readonly apiKeys: ApiKeysConfig;
@@ -138,6 +143,7 @@ export class AppConfig {
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
+    this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {
       prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
@@ -185,6 +191,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }
     for (const [variable, cron] of Object.entries(env).filter(([name]) => /^KEYSMITH_JOB_.*_CRON$/.test(name))) {
       if (cron !== 'off' && !isValidCron(String(cron))) problems.push({ variable, message: 'must be a cron expression (5 or 6 fields) or "off"' });
+    }
+    if (env.KEYSMITH_TRUST_PROXY !== undefined && env.KEYSMITH_TRUST_PROXY !== 'false') {
+      problems.push({
+        variable: 'KEYSMITH_TRUST_PROXY',
+        message:
+          'is no longer supported (it believed X-Forwarded-For from anyone): unset it and list your proxies in KEYSMITH_TRUSTED_PROXIES, for example 127.0.0.1/32,10.0.0.0/8',
+      });
     }
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const csv = z
@@ -8,6 +9,19 @@ const csv = z
       .map((item) => item.trim())
       .filter(Boolean),
   );
+
+// The names proxy-addr (Fastify's address resolution) knows besides addresses and CIDRs.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`, `::1/128`), or a proxy-addr range name. */
+export function isProxyRange(value: string): boolean {
+  if (PROXY_RANGE_NAMES.has(value)) return true;
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -80,6 +94,11 @@ export const envSchema = z.object({
   KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),
+  KEYSMITH_TRUSTED_PROXIES: csv.pipe(
+    z.array(z.string().refine(isProxyRange, 'each entry must be an IPv4 or IPv6 address or CIDR (127.0.0.1/32, 10.0.0.0/8, ::1/128) or loopback, linklocal, uniquelocal')),
+  ).default([]),
+  // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
+  KEYSMITH_TRUST_PROXY: z.string().optional(),
   KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS: intFrom(60, 3_600).default(300),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {
   message: 'must differ from KEYSMITH_API_KEY_PREFIX_LIVE',

@@ -76,7 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     .overrideProvider(TokenClock)
     .useValue(options.tokenClock === 'test' ? clock : new Clock())
     .compile();
-  const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { bufferLogs: true }));
+  const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config.trustedProxies), { bufferLogs: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = await app.getUrl();
   const secrets = new Set<string>([seeded.KEYCLOAK_CLIENT_SECRET, seeded.KEYSMITH_TEST_CLIENT_SECRET, config.masterKey.toString('hex')]);

@@ -46,7 +46,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     audit,
     new MetricsRegistry(),
   );
-  return { service, queries, usage, audit, config };
+  return { service, queries, usage, audit, config, clock };
 }
 
 const row = (id: string) => ({
@@ -95,5 +95,35 @@ describe('ApiKeyVerificationService', () => {
     const [, event] = (audit.record as unknown as jest.Mock).mock.calls[0];
     expect(event).toMatchObject({ action: 'api_key.verified_failed', outcome: 'failure', detail: { code: 'MALFORMED', clientAddress: '10.0.0.1' } });
     expect(JSON.stringify((audit.record as unknown as jest.Mock).mock.calls)).not.toContain('garbage');
+  });
+
+  describe('failure budget per client address (forward-auth)', () => {
+    const hash = () => new HmacPepperHashing(config).hash(key, 1);
+    const forwardAuth = (clientAddress: string) => ({ clientAddress, limitFailuresByAddress: true });
+
+    it('refuses only further bad keys from an address over budget; a valid key from it still passes', async () => {
+      const { service, config: cfg } = setUp(1, new Map([[hash(), row('key_3')]]));
+      const budget = cfg.apiKeys.authCheckMaxFailures;
+      for (let i = 0; i < budget; i += 1) expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toEqual({ valid: false, code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+      expect(await service.check(key, forwardAuth('10.0.0.1'))).toMatchObject({ valid: true, identity: { keyId: 'key_3' } });
+      expect(await service.check('garbage', forwardAuth('10.0.0.2'))).toMatchObject({ code: 'MALFORMED' });
+    });
+
+    it('lets the address fail again with the real reason once its window has passed', async () => {
+      const { service, config: cfg, clock } = setUp(1, new Map());
+      for (let i = 0; i <= cfg.apiKeys.authCheckMaxFailures; i += 1) await service.check('garbage', forwardAuth('10.0.0.1'));
+      clock.at += 30_000;
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+      clock.at += 30_000;
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+    });
+
+    it("never refuses callers of Keysmith's own API by address: without the forward-auth flag nothing is counted", async () => {
+      const { service } = setUp(1, new Map([[hash(), row('key_4')]]));
+      for (let i = 0; i < 100; i += 1) expect(await service.check('garbage', { clientAddress: '10.0.0.1' })).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check('garbage', forwardAuth('10.0.0.1'))).toMatchObject({ code: 'MALFORMED' });
+      expect(await service.check(key, { clientAddress: '10.0.0.1' })).toMatchObject({ valid: true });
+    });
   });
 });

@@ -16,7 +16,7 @@ import type { RateLimitPolicy } from '../../service-accounts/entities/service-ac
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
-import { FixedWindowLimiter } from './fixed-window-limiter.js';
+import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
 import { ServiceAccountDirectory } from './service-account-directory.js';
 import { fromSqliteDatetime } from './sqlite-time.js';
 import { TtlCache } from './ttl-cache.js';
@@ -40,9 +40,15 @@ interface AccountSnapshot {
 
 export interface VerifyOptions extends ApiKeyCheckOptions {
   requestId?: string | null;
+  /**
+   * Forward-auth only: count bad credentials against `clientAddress`, and answer further bad ones
+   * RATE_LIMITED once the address is over its budget. A valid key always passes; callers of
+   * Keysmith's own API never set this, so that limiter never refuses them.
+   */
+  limitFailuresByAddress?: boolean;
 }
 
-/** Failures that say the credential itself is bad; these count against a client address. */
+/** Failures that say the credential itself is bad; on forward-auth these count against a client address. */
 const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
 const AUDIT_TOTAL_PER_MINUTE = 60;
@@ -91,13 +97,11 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     return this.verify(key, options);
   }
 
+  /**
+   * Every key is judged in full before any per-address failure budget, so a valid key passes even
+   * from an address that is over it; only a bad one is then answered RATE_LIMITED (see refuse).
+   */
   async verify(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
-    const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
-    const address = options.clientAddress;
-    if (address) {
-      const blocked = this.addressFailures.peek(address, authCheckMaxFailures, authCheckFailureWindowSeconds);
-      if (!blocked.allowed) return this.refuse('RATE_LIMITED', { retryAfterSeconds: blocked.retryAfterSeconds, options, source: 'address' });
-    }
     if (!this.generation.parse(key)) return this.refuse('MALFORMED', { options });
 
     const { record, cached } = await this.lookup(key);
@@ -185,22 +189,28 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
 
   private async refuse(
     code: ApiKeyFailureCode,
-    details: { options: VerifyOptions; identity?: ApiKeyIdentity; retryAfterSeconds?: number; cached?: boolean; source?: 'address' },
+    details: { options: VerifyOptions; identity?: ApiKeyIdentity; retryAfterSeconds?: number; cached?: boolean },
   ): Promise<ApiKeyCheck> {
     const { options, identity, retryAfterSeconds } = details;
     this.verifications.inc({ result: code, cache: details.cached ? 'hit' : 'miss' });
-    const address = options.clientAddress;
-    if (address && CREDENTIAL_FAILURES.has(code)) {
-      const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
-      this.addressFailures.hit(address, authCheckMaxFailures, authCheckFailureWindowSeconds);
-    }
-    if (details.source !== 'address') await this.auditFailure(code, identity, options);
+    const overBudget = this.countFailure(code, options);
+    await this.auditFailure(code, identity, options);
+    // Past the address's budget a bad credential learns only when to try again, not why it failed.
+    if (overBudget) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: overBudget.retryAfterSeconds };
     return {
       valid: false,
       code,
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
       ...(identity ? { identity } : {}),
     };
+  }
+
+  /** Counts a bad credential against its client address (forward-auth); says when the address is over budget. */
+  private countFailure(code: ApiKeyFailureCode, options: VerifyOptions): LimitDecision | null {
+    if (!options.limitFailuresByAddress || !options.clientAddress || !CREDENTIAL_FAILURES.has(code)) return null;
+    const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
+    const decision = this.addressFailures.hit(options.clientAddress, authCheckMaxFailures, authCheckFailureWindowSeconds);
+    return decision.allowed ? null : decision;
   }
 
   /**

@@ -31,15 +31,6 @@ export class FixedWindowLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)) };
   }
 
-  /** Whether `key` is over `limit` in its current window, without counting an event. */
-  peek(key: string, limit: number, perSeconds: number): LimitDecision {
-    const now = this.now();
-    const window = this.windows.get(key);
-    const windowMs = perSeconds * 1000;
-    if (!window || now >= window.start + windowMs || window.count < limit) return { allowed: true, retryAfterSeconds: 0 };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)) };
-  }
-
   forget(key: string): void {
     this.windows.delete(key);
   }

@@ -18,6 +18,7 @@ export function ApiZodQuery(schema: ZodObject): MethodDecorator {
   );
 }
 
+/** RFC 9457 problem details as an OpenAPI schema, for every documented error response. */
 export const problemSchema = {
   type: 'object',
   description: 'RFC 9457 problem details',

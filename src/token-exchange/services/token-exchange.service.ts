@@ -87,7 +87,8 @@ export class TokenExchangeService implements OnModuleInit {
 
   /** POST /v1/token: verifies the key (rate limits included), then exchanges it. */
   async exchange(key: string, options: ExchangeOptions): Promise<ExchangeResult> {
-    const check = await this.verification.verify(key, { clientAddress: options.clientAddress, requestId: options.requestId ?? null });
+    // The same limits as forward auth: the key's own rate limit, and the failure budget per address.
+    const check = await this.verification.verify(key, { clientAddress: options.clientAddress, limitFailuresByAddress: true, requestId: options.requestId ?? null });
     if (!check.valid) {
       this.exchanges.inc({ via: options.via, outcome: check.code.toLowerCase(), cache: 'none' });
       throw keyRefused(check);
