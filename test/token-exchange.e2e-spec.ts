@@ -123,6 +123,47 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
     };
   }
 
+  it('takes apiKeyPolicy.tokenExchange from GitOps definitions: plan names it, apply enables it', async () => {
+    const clientId = uniqueClientId('exchange-gitops');
+    const definitions = [
+      {
+        apiVersion: 'keysmith/v1',
+        kind: 'ServiceAccount',
+        metadata: { name: clientId, realm: REALM, owner: 'team-exchange' },
+        spec: { defaultScopes: ['read:data'], apiKeyPolicy: { rateLimit: null, tokenExchange: true } },
+      },
+    ];
+    const plan = await t.inject({ method: 'POST', url: '/v1/gitops/plan', payload: { definitions } });
+    expect(plan.statusCode).toBe(200);
+    expect(JSON.stringify(plan.json())).toContain('apiKeyPolicy.tokenExchange');
+    const apply = await t.inject({ method: 'POST', url: '/v1/gitops/apply', payload: { definitions } });
+    expect(apply.statusCode).toBe(200);
+    accounts.push(clientId);
+    expect((await t.inject({ method: 'GET', url: `${base}/${clientId}` })).json().apiKeyPolicy.tokenExchange).toBe(true);
+    const answer = await exchange((await key(clientId, ['read:data'], 'gitops')).key);
+    expect(answer.status).toBe(200);
+    expect((await verifyDownstream(answer.body.access_token)).azp).toBe(clientId);
+  });
+
+  it('rate-limits per key like forward auth: 429 temporarily_unavailable with Retry-After', async () => {
+    const limited = uniqueClientId('exchange-limit');
+    const res = await t.inject({
+      method: 'POST',
+      url: base,
+      payload: { clientId: limited, owner: 'team-exchange', defaultScopes: ['read:data'], apiKeyPolicy: { rateLimit: { requests: 2, perSeconds: 60 }, tokenExchange: true } },
+    });
+    expect(res.statusCode).toBe(201);
+    t.secrets.add(res.json().clientSecret);
+    accounts.push(limited);
+    const limitedKey = await key(limited, ['read:data'], 'limited');
+    expect((await exchange(limitedKey.key)).status).toBe(200);
+    expect((await exchange(limitedKey.key)).status).toBe(200);
+    const refused = await exchange(limitedKey.key);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('temporarily_unavailable');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   describe('scopes', () => {
     it('narrows to fewer optional scopes, which Keycloak can leave out', async () => {
       const answer = await exchange(fullKey.key, { scope: 'read:data' });
