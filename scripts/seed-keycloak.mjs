@@ -193,6 +193,9 @@ async function ensureCaller(realm, clientId, { scopes = [], audience: withAudien
   }
 }
 
+// Not Keysmith-managed, so Keysmith accepts their tokens only when listed in KEYSMITH_TRUSTED_CALLERS
+// (written to the env file below).
+const seededCallers = [testClientId, 'keysmith-auditor', 'keysmith-short-lived', 'keysmith-no-audience', 'keysmith-scopeless', 'keysmith-team-a', 'keysmith-team-b', 'keysmith-operator'];
 await ensureCaller(jwtRealm, 'keysmith-auditor', { scopes: ['audit:read'] });
 await ensureCaller(jwtRealm, 'keysmith-short-lived', { scopes: ['audit:read'], lifespanSeconds: 60 });
 await ensureCaller(jwtRealm, 'keysmith-no-audience', { scopes: keysmithScopes, audience: false });
@@ -232,6 +235,7 @@ const variables = {
   KEYSMITH_JWT_REALM: jwtRealm,
   KEYSMITH_TEST_CLIENT_ID: testClientId,
   KEYSMITH_TEST_CLIENT_SECRET: testSecret,
+  KEYSMITH_TRUSTED_CALLERS: seededCallers.join(','),
   KEYCLOAK_BOOTSTRAP_USER: process.env.KEYCLOAK_BOOTSTRAP_USER ?? 'admin',
   KEYCLOAK_BOOTSTRAP_PASSWORD: process.env.KEYCLOAK_BOOTSTRAP_PASSWORD ?? 'admin',
 };

@@ -33,7 +33,7 @@ export NODE_OPTIONS=--experimental-vm-modules
 echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile=test-results/unit.json || status=1
 echo "== e2e tests (real Keycloak)"
-npx jest --selectProjects e2e --runInBand --json --outputFile=test-results/e2e.json || status=1
+npx jest --selectProjects e2e --runInBand --testTimeout=120000 --json --outputFile=test-results/e2e.json || status=1
 
 summary="$(node scripts/test-summary.mjs test-results/unit.json test-results/e2e.json)" || status=1
 cleanup

@@ -15,6 +15,8 @@ import { runJob } from './support/jobs.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 const REALM = 'platform';
+/** The GitOps set of this suite's definitions (sets live in the suite's own database). */
+const SET = 'orders-team';
 
 describe('GitOps: validate, plan, apply, prune, export, server mode (real Keycloak)', () => {
   let t: TestApp;
@@ -91,16 +93,16 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   });
 
   it('plans creates, applies them with the source label, and then plans no changes', async () => {
-    const plan = await cli(planCommand, [dir, '--detailed-exitcode']);
+    const plan = await cli(planCommand, [dir, '--set', SET, '--detailed-exitcode']);
     expect(plan.code).toBe(2);
     expect(plan.out).toContain(`+ ${REALM}/${id('sync')}: create`);
     expect(plan.out).toContain('    + clientRoles.orders-api: write');
     expect(plan.out).toContain('Plan: 3 to create, 0 to change, 0 to delete, 0 unchanged.');
 
-    const apply = await cli(applyCommand, [dir, '--auto-approve', '--source', `commit-${run}`]);
+    const apply = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--source', `commit-${run}`]);
     expect(apply.code).toBe(0);
     expect(apply.out).toContain(`client secret: not printed; read it with GET /v1/realms/${REALM}/service-accounts/${id('sync')}/secret`);
-    expect(apply.out).toContain(`Apply complete: 3 created, 0 changed, 0 deleted, 0 unchanged, 0 failed (source commit-${run}).`);
+    expect(apply.out).toContain(`Apply complete: 3 created, 0 changed, 0 deleted, 0 unchanged, 0 failed (set ${SET}, source commit-${run}).`);
 
     const secret = await t.app.get(ServiceAccountsService).readSecret(systemContext('cli', 'test'), REALM, id('sync'));
     t.secrets.add(secret.clientSecret);
@@ -108,12 +110,12 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     expect(await realmRolesOf(id('sync'))).toEqual(['orders-reader', 'orders-writer']);
 
     const account = await t.app.get(ServiceAccountsService).get(systemContext('cli', 'test'), REALM, id('sync'));
-    expect(account).toMatchObject({ managedBy: 'gitops', source: `commit-${run}` });
+    expect(account).toMatchObject({ managedBy: 'gitops', gitopsSet: SET, source: `commit-${run}` });
     const events = await t.inject({ method: 'GET', url: `/v1/audit-events?clientId=${id('sync')}`, headers: await authHeader() });
     expect(events.statusCode).toBe(200);
     expect(events.json().items).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'service_account.created', source: `commit-${run}` })]));
 
-    const again = await cli(planCommand, [dir, '--detailed-exitcode']);
+    const again = await cli(planCommand, [dir, '--set', SET, '--detailed-exitcode']);
     expect(again).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 3 unchanged.' });
   });
 
@@ -123,7 +125,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const role = await keycloak().read('test: role', (kc) => kc.roles.findOneByName({ realm: REALM, name: 'orders-writer' }));
     await keycloak().write('test: drift', (kc) => kc.users.addRealmRoleMappings({ realm: REALM, id: userId, roles: [{ id: role!.id!, name: role!.name! }] }));
 
-    const plan = await cli(planCommand, [dir, '--json']);
+    const plan = await cli(planCommand, [dir, '--set', SET, '--json']);
     const changed = JSON.parse(plan.out).accounts.filter((a: { action: string }) => a.action !== 'noop');
     expect(changed).toEqual([
       expect.objectContaining({ clientId: id('audit'), action: 'update', changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }] }),
@@ -142,20 +144,20 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     expect(detected.json().items).toHaveLength(1);
     expect(await realmRolesOf(id('audit'))).toEqual(['orders-reader', 'orders-writer']);
 
-    const apply = await cli(applyCommand, [dir, '--auto-approve', '--source', `fix-${run}`]);
+    const apply = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--source', `fix-${run}`]);
     expect(apply.code).toBe(0);
     expect(apply.out).toContain('Apply complete: 0 created, 2 changed, 0 deleted, 1 unchanged, 0 failed');
     expect(await realmRolesOf(id('audit'))).toEqual(['orders-reader']);
-    expect((await cli(planCommand, [dir, '--detailed-exitcode'])).code).toBe(0);
+    expect((await cli(planCommand, [dir, '--set', SET, '--detailed-exitcode'])).code).toBe(0);
   });
 
   it('lists a failing account without hiding the others, never adopting a foreign client', async () => {
     write(dir, 'zz-foreign.yaml', `${definition('foreign', '  realmRoles: [orders-reader]\n')}---\n${definition('extra', '  realmRoles: [orders-reader]\n')}`);
-    const plan = await cli(planCommand, [dir]);
+    const plan = await cli(planCommand, [dir, '--set', SET]);
     expect(plan.code).toBe(1);
     expect(plan.out).toContain(`✗ CLIENT_EXISTS: A client ${foreignId} exists in realm ${REALM} but Keysmith did not make it`);
 
-    const apply = await cli(applyCommand, [dir, '--auto-approve']);
+    const apply = await cli(applyCommand, [dir, '--set', SET, '--auto-approve']);
     expect(apply.code).toBe(1);
     expect(apply.out).toContain(`+ ${REALM}/${id('extra')}: created`);
     expect(apply.out).toContain(`✗ ${REALM}/${foreignId}: create failed: CLIENT_EXISTS`);
@@ -165,17 +167,17 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
 
   it('prunes only with --prune, only GitOps-managed accounts, within the deletion cap', async () => {
     rmSync(join(dir, 'reports.yaml'));
-    const plain = await cli(planCommand, [dir]);
-    expect(plain.out).toContain(`${REALM}/${id('reports')}: not in the definitions; kept (deleted only with --prune)`);
-    expect((await cli(applyCommand, [dir, '--auto-approve'])).code).toBe(0);
+    const plain = await cli(planCommand, [dir, '--set', SET]);
+    expect(plain.out).toContain(`${REALM}/${id('reports')}: not in the definitions; kept (set ${SET}; deleted only with --prune)`);
+    expect((await cli(applyCommand, [dir, '--set', SET, '--auto-approve'])).code).toBe(0);
     expect(await t.app.get(ServiceAccountsService).findLive(REALM, id('reports'))).not.toBeNull();
 
-    const capped = await cli(applyCommand, [dir, '--auto-approve', '--prune', '--max-deletions', '1']);
+    const capped = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--prune', '--max-deletions', '1']);
     expect(capped.code).toBe(1);
     expect(capped.out).toContain('✗ refused: 2 deletions exceed the limit of 1 per run; nothing was applied');
     expect(await t.app.get(ServiceAccountsService).findLive(REALM, id('reports'))).not.toBeNull();
 
-    const pruned = await cli(applyCommand, [dir, '--auto-approve', '--prune']);
+    const pruned = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--prune']);
     expect(pruned.code).toBe(0);
     expect(pruned.out).toContain(`- ${REALM}/${id('reports')}: deleted`);
     expect(pruned.out).toContain(`- ${REALM}/${id('extra')}: deleted`);
@@ -189,7 +191,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     try {
       expect((await cli(exportCommand, ['--realm', REALM, '--out', out])).code).toBe(0);
       expect(readdirSync(join(out, REALM)).sort()).toEqual([`${id('audit')}.yaml`, `${id('sync')}.yaml`]);
-      expect(await cli(planCommand, [out, '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.' });
+      expect(await cli(planCommand, [out, '--set', SET, '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.' });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -197,10 +199,10 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
 
   it('gives the same plan through a running server with a token as in-process', async () => {
     write(dir, 'later.yaml', definition('later', '  realmRoles: [orders-reader]\n'));
-    const local = await cli(planCommand, [dir, '--json', '--prune']);
+    const local = await cli(planCommand, [dir, '--set', SET, '--json', '--prune']);
     process.env.KEYSMITH_TOKEN = (await authHeader()).authorization.slice('Bearer '.length);
     try {
-      const remote = await cli(planCommand, [dir, '--json', '--prune', '--server', t.baseUrl]);
+      const remote = await cli(planCommand, [dir, '--set', SET, '--json', '--prune', '--server', t.baseUrl]);
       expect(remote.code).toBe(local.code);
       expect(JSON.parse(remote.out)).toEqual(JSON.parse(local.out));
       expect(JSON.parse(remote.out).summary).toMatchObject({ create: 1, noop: 2 });

@@ -10,7 +10,10 @@ export interface ApiKeyView {
   name: string;
   environment: KeyEnvironment;
   hint: string;
+  /** The scopes the key grants now: its issued scopes that its account still has (see `scopesNow`). */
   scopes: string[];
+  /** The scopes the key was issued with. */
+  issuedScopes: string[];
   createdAt: string;
   expiresAt: string;
   lastUsedAt: string | null;
@@ -27,7 +30,25 @@ export function statusOf(row: Pick<ApiKeyEntity, 'revokedAt' | 'expiresAt' | 'ro
   return row.rotatedToId ? 'expiring' : 'active';
 }
 
-export function toApiKeyView(row: ApiKeyEntity, now: Date): ApiKeyView {
+export type ScopeEnforcement = 'enforce' | 'report';
+
+/** Issued scopes the account no longer has (null account: it is gone, so all of them). */
+export function scopeExcess(issued: readonly string[], accountScopes: readonly string[] | null): string[] {
+  const allowed = new Set(accountScopes ?? []);
+  return issued.filter((scope) => !allowed.has(scope));
+}
+
+/**
+ * What a key grants now: its issued scopes cut to its account's current default and optional
+ * scopes, unless enforcement is `report`, which keeps the issued ones (the excess is reported).
+ */
+export function scopesNow(issued: readonly string[], accountScopes: readonly string[] | null, enforcement: ScopeEnforcement): string[] {
+  if (enforcement === 'report') return [...issued];
+  const excess = new Set(scopeExcess(issued, accountScopes));
+  return issued.filter((scope) => !excess.has(scope));
+}
+
+export function toApiKeyView(row: ApiKeyEntity, now: Date, scopes: string[] = row.scopes): ApiKeyView {
   return {
     id: row.id,
     realm: row.realm,
@@ -35,7 +56,8 @@ export function toApiKeyView(row: ApiKeyEntity, now: Date): ApiKeyView {
     name: row.name,
     environment: row.environment,
     hint: row.hint,
-    scopes: [...row.scopes],
+    scopes: [...scopes],
+    issuedScopes: [...row.scopes],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
@@ -56,7 +78,12 @@ export const API_KEY_JSON_SCHEMA = {
     name: { type: 'string' },
     environment: { type: 'string', enum: ['live', 'test'] },
     hint: { type: 'string', example: 'sk_live_ABCD…wxyz' },
-    scopes: { type: 'array', items: { type: 'string' } },
+    scopes: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "Effective now: the issued scopes that the account still has (with KEYSMITH_KEY_SCOPE_ENFORCEMENT=report, all issued scopes)",
+    },
+    issuedScopes: { type: 'array', items: { type: 'string' }, description: 'The scopes the key was issued with' },
     createdAt: { type: 'string', format: 'date-time' },
     expiresAt: { type: 'string', format: 'date-time' },
     lastUsedAt: { type: 'string', format: 'date-time', nullable: true, description: 'Written in batches: may lag by the usage flush interval' },

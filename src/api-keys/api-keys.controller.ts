@@ -19,9 +19,11 @@ import {
 } from './dto/api-key.schemas.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
+import { ScopeExcessService } from './services/scope-excess.service.js';
 import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
 
 const realmParam = z.string().min(1).max(100);
+const scopeReportQuery = z.strictObject({ realm: realmParam.optional().describe('Only this realm') });
 const issuedSchema = { ...API_KEY_JSON_SCHEMA, properties: { ...API_KEY_JSON_SCHEMA.properties, key: { type: 'string', description: `The key, shown this once. Matches \`${DEFAULT_KEY_PATTERN}\` with the default prefixes.` } } };
 const FORMAT_NOTE = `Keys look like \`sk_live_<43 base62><6 base62 CRC32 checksum>\`; secret scanners can match \`${DEFAULT_KEY_PATTERN}\` and check the checksum.`;
 
@@ -32,6 +34,7 @@ export class ApiKeysController {
   constructor(
     private readonly keys: ApiKeysService,
     private readonly verification: ApiKeyVerificationService,
+    private readonly scopeExcess: ScopeExcessService,
   ) {}
 
   @Post('v1/realms/:realm/service-accounts/:clientId/api-keys')
@@ -94,6 +97,39 @@ export class ApiKeysController {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
     if (result.valid) return { valid: true, ...result.identity };
     return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
+  }
+
+  @Get('v1/api-keys/scope-report')
+  @RequireScopes('api-keys:read')
+  @ApiOperation({
+    summary: 'Live keys holding scopes their account no longer has',
+    description:
+      'Each live key whose issued scopes exceed its service account\'s current default and optional scopes: `issuedScopes`, `excessScopes`, ' +
+      'and `scopes`, what it grants now. With KEYSMITH_KEY_SCOPE_ENFORCEMENT=enforce (default) the excess is cut at verification; with `report` ' +
+      'the keys keep it until the setting changes. Each newly found excess is audited once as `api_key.scope_excess`. ' +
+      'Owner-bound callers see only their owner\'s keys.',
+  })
+  @ApiZodQuery(scopeReportQuery)
+  @ApiJson(200, '{ enforcement, items }', {
+    type: 'object',
+    properties: {
+      enforcement: { type: 'string', enum: ['enforce', 'report'] },
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, realm: { type: 'string' }, clientId: { type: 'string' }, owner: { type: 'string' }, name: { type: 'string' },
+            hint: { type: 'string' }, status: { type: 'string' }, issuedScopes: { type: 'array', items: { type: 'string' } },
+            excessScopes: { type: 'array', items: { type: 'string' } }, scopes: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+  })
+  @ApiProblems(400, 401, 403)
+  scopeReport(@Ctx() ctx: OperationContext, @Query(new ZodPipe(scopeReportQuery)) query: z.infer<typeof scopeReportQuery>) {
+    return this.scopeExcess.report(ctx, ctx.owner, query.realm);
   }
 
   @Get('v1/api-keys/:id')

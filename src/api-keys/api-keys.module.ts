@@ -13,6 +13,7 @@ import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
+import { ScopeExcessService } from './services/scope-excess.service.js';
 import { ServiceAccountDirectory } from './services/service-account-directory.js';
 import { ApiKeyGenerationStrategy, PrefixedChecksumKeyGeneration } from './strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-hashing.strategy.js';
@@ -35,6 +36,7 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     ApiKeysService,
     AccountEventsListener,
     KeyExpiryService,
+    ScopeExcessService,
     { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
   exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],

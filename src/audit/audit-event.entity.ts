@@ -7,6 +7,7 @@ export type Outcome = 'success' | 'failure';
 @Entity('audit_events')
 @Index('IDX_audit_action', ['action', 'id'])
 @Index('IDX_audit_realm_client', ['realm', 'clientId', 'id'])
+@Index('IDX_audit_owner', ['owner', 'id'])
 export class AuditEventEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
@@ -37,6 +38,10 @@ export class AuditEventEntity {
 
   @Column({ type: 'simple-json', nullable: true })
   detail: Record<string, unknown> | null;
+
+  /** The owner the event belongs to; owner-bound callers see only their owner's events. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  owner: string | null;
 
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId: string | null;

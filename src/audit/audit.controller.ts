@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { Ctx, type OperationContext } from '../common/context/operation-context.js';
 import { ApiJson, ApiProblems, ApiZodQuery } from '../common/http/api-docs.js';
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
@@ -17,6 +18,9 @@ const filterFields = {
   since: z.iso.datetime({ offset: true }).optional().describe('Inclusive lower bound of `at`'),
   until: z.iso.datetime({ offset: true }).optional().describe('Exclusive upper bound of `at`'),
 };
+const OWNER_NOTE =
+  'Each event carries the `owner` it belongs to: the owner of the account it is about, or the owner an owner-bound caller acted for. ' +
+  'An owner-bound caller sees only its owner\'s events; events of no owner (Keysmith\'s own, and those recorded before owners were) only unconfined callers see.';
 const listQuery = z.strictObject({ ...filterFields, ...paginationQuery });
 const exportQuery = z.strictObject(filterFields);
 
@@ -35,23 +39,23 @@ export class AuditController {
 
   @Get()
   @RequireScopes('audit:read')
-  @ApiOperation({ summary: 'List audit events, newest first' })
+  @ApiOperation({ summary: 'List audit events, newest first', description: OWNER_NOTE })
   @ApiZodQuery(listQuery)
   @ApiJson(200, 'A page of events: { items, nextCursor }')
   @ApiProblems(400, 401, 403)
-  list(@Query(new ZodPipe(listQuery)) query: z.infer<typeof listQuery>) {
+  list(@Ctx() ctx: OperationContext, @Query(new ZodPipe(listQuery)) query: z.infer<typeof listQuery>) {
     const { limit, cursor, ...filter } = query;
-    return this.audit.list(toFilter(filter), limit, cursor);
+    return this.audit.list(toFilter(filter), limit, cursor, ctx.owner);
   }
 
   @Get('export')
   @RequireScopes('audit:read')
-  @ApiOperation({ summary: 'Export matching audit events as NDJSON, newest first' })
+  @ApiOperation({ summary: 'Export matching audit events as NDJSON, newest first', description: OWNER_NOTE })
   @ApiProduces('application/x-ndjson')
   @ApiZodQuery(exportQuery)
   @ApiProblems(400, 401, 403)
-  export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>, @Res() reply: FastifyReply) {
-    const events = this.audit.export(toFilter(query));
+  export(@Ctx() ctx: OperationContext, @Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>, @Res() reply: FastifyReply) {
+    const events = this.audit.export(toFilter(query), ctx.owner);
     async function* lines() {
       for await (const event of events) yield `${JSON.stringify(event)}\n`;
     }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, MoreThanOrEqual, Repository, type FindOptionsWhere, And } from 'typeorm';
 import type { OperationContext } from '../common/context/operation-context.js';
@@ -6,6 +7,7 @@ import { decodeCursor, toPage, type Page } from '../common/http/pagination.js';
 import { sortableId } from '../common/ids/ids.js';
 import { Clock } from '../common/time/clock.js';
 import { AuditEventEntity, type Outcome } from './audit-event.entity.js';
+import { AuditOwnerLookup } from './audit-owner-lookup.js';
 
 export interface AuditRecord {
   action: string;
@@ -14,6 +16,8 @@ export interface AuditRecord {
   clientId?: string | null;
   target?: string | null;
   detail?: Record<string, unknown>;
+  /** The owner the event belongs to, when the caller knows it; otherwise it is worked out (see `ownerFor`). */
+  owner?: string | null;
 }
 
 export interface AuditFilter {
@@ -37,21 +41,38 @@ export interface AuditEventView {
   detail: Record<string, unknown>;
   requestId: string | null;
   source: string | null;
+  owner: string | null;
 }
 
 // Detail fields with these names are dropped: a defence in depth against a caller passing a secret.
 const SECRET_FIELD = /secret|password|token|^key$|apikey|api_key|hash|pepper/i;
 
-/** Writes and reads the audit log. */
+/**
+ * Writes and reads the audit log. Each event belongs to an owner, so owner-bound callers read only
+ * their owner's events; events of no owner (Keysmith's own, and those written before owners were
+ * recorded) are shown only to unconfined callers.
+ */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnApplicationBootstrap {
+  private owners?: AuditOwnerLookup;
+
   constructor(
     @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
     private readonly clock: Clock,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  onApplicationBootstrap(): void {
+    try {
+      this.owners = this.moduleRef.get(AuditOwnerLookup, { strict: false });
+    } catch {
+      this.owners = undefined;
+    }
+  }
 
   async record(context: OperationContext, record: AuditRecord): Promise<void> {
     const at = this.clock.now();
+    const owner = await this.ownerFor(context, record);
     await this.events.createQueryBuilder().insert().updateEntity(false).values({
       id: sortableId('evt', at),
       at,
@@ -64,12 +85,25 @@ export class AuditService {
       outcome: record.outcome ?? 'success',
       detail: scrub({ ...(record.detail ?? {}), ...(context.source ? { source: context.source } : {}) }) as never,
       requestId: context.requestId,
+      owner,
     }).execute();
   }
 
-  async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
+  /**
+   * An owner-bound caller acts only within its owner, so its events (refusals included) are its
+   * owner's. Otherwise the event belongs to the owner of the account it is about, if any.
+   */
+  private async ownerFor(context: OperationContext, record: AuditRecord): Promise<string | null> {
+    if (context.owner) return context.owner;
+    if (record.owner !== undefined) return record.owner;
+    if (record.realm && record.clientId && this.owners) return this.owners.ownerOf(record.realm, record.clientId);
+    return null;
+  }
+
+  /** A page of events, newest first; `owner` confines it to one owner's events. */
+  async list(filter: AuditFilter, limit: number, cursor?: string, owner: string | null = null): Promise<Page<AuditEventView>> {
     const rows = await this.events.find({
-      where: this.where(filter, decodeCursor(cursor)),
+      where: this.where(filter, decodeCursor(cursor), owner),
       order: { id: 'DESC' },
       take: limit + 1,
     });
@@ -77,18 +111,19 @@ export class AuditService {
   }
 
   /** Streams every matching event, newest first, in batches. */
-  async *export(filter: AuditFilter, batchSize = 500): AsyncGenerator<AuditEventView> {
+  async *export(filter: AuditFilter, owner: string | null = null, batchSize = 500): AsyncGenerator<AuditEventView> {
     let before: string | undefined;
     for (;;) {
-      const rows = await this.events.find({ where: this.where(filter, before), order: { id: 'DESC' }, take: batchSize });
+      const rows = await this.events.find({ where: this.where(filter, before, owner), order: { id: 'DESC' }, take: batchSize });
       for (const row of rows) yield toView(row);
       if (rows.length < batchSize) return;
       before = rows[rows.length - 1].id;
     }
   }
 
-  private where(filter: AuditFilter, beforeId?: string): FindOptionsWhere<AuditEventEntity> {
+  private where(filter: AuditFilter, beforeId?: string, owner: string | null = null): FindOptionsWhere<AuditEventEntity> {
     const where: FindOptionsWhere<AuditEventEntity> = {};
+    if (owner !== null) where.owner = owner;
     if (filter.action) where.action = filter.action;
     if (filter.realm) where.realm = filter.realm;
     if (filter.clientId) where.clientId = filter.clientId;
@@ -119,5 +154,6 @@ function toView(row: AuditEventEntity): AuditEventView {
     detail,
     requestId: row.requestId,
     source: typeof source === 'string' ? source : null,
+    owner: row.owner,
   };
 }

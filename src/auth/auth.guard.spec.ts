@@ -8,13 +8,17 @@ import { DomainError } from '../common/errors/domain-error.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MetricsRegistry } from '../health/metrics.registry.js';
 import { AuthGuard } from './auth.guard.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/time/clock.js';
 import type { JwtVerifier } from './jwt.verifier.js';
 
 const config = {
   jwt: { realm: 'platform' },
-  auth: { ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 },
+  auth: { ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, trustedCallers: ['ci'] },
 } as unknown as AppConfig;
 const identity = { keyId: 'key_1', realm: 'platform', clientId: 'ci', owner: 'team-a', scopes: ['audit:read'], expiresAt: '2030-01-01T00:00:00Z' };
+
+const audit = { record: async () => undefined } as unknown as AuditService;
 
 class FakeVerifier extends ApiKeyVerifier {
   next: ApiKeyCheck = { valid: true, identity };
@@ -57,8 +61,8 @@ describe('AuthGuard with API keys', () => {
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
     verifier = new FakeVerifier();
-    const moduleRef = { get: () => verifier } as unknown as ModuleRef;
-    guard = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry());
+    const moduleRef = { get: (token: unknown) => { if (token === ApiKeyVerifier) return verifier; throw new Error('no provider'); } } as unknown as ModuleRef;
+    guard = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry(), audit, new Clock());
     guard.onApplicationBootstrap();
   });
 
@@ -97,7 +101,7 @@ describe('AuthGuard with API keys', () => {
 
   it('refuses keys with 401 when no ApiKeyVerifier is provided', async () => {
     const moduleRef = { get: () => { throw new Error('no provider'); } } as unknown as ModuleRef;
-    const withoutKeys = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry());
+    const withoutKeys = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry(), audit, new Clock());
     withoutKeys.onApplicationBootstrap();
     expect(await outcome(withoutKeys, keyRequest())).toMatchObject({ status: 'INVALID_CREDENTIALS', detail: expect.stringContaining('not accepted') });
   });

@@ -7,11 +7,14 @@ import type { AuthenticatedRequest, Principal } from '../common/context/operatio
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/time/clock.js';
 import { MetricsRegistry } from '../health/metrics.registry.js';
 import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
 import { readCredentials } from './credentials.js';
 import { JwtVerifier } from './jwt.verifier.js';
-import { missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
+import { clientOf, missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
+import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 
 const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
   MALFORMED: 'The API key is malformed.',
@@ -33,7 +36,10 @@ const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
 export class AuthGuard implements CanActivate, OnApplicationBootstrap {
   private readonly logger = new Logger(AuthGuard.name);
   private apiKeys?: ApiKeyVerifier;
+  private callers?: ManagedCallerDirectory;
   private readonly outcomes: Counter<'method' | 'outcome'>;
+  /** Refusals audited per caller and code in the current minute (bounded, reset each minute). */
+  private refusalWindow = { minute: -1, counts: new Map<string, number>() };
 
   constructor(
     private readonly reflector: Reflector,
@@ -41,6 +47,8 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
     private readonly jwt: JwtVerifier,
     private readonly config: AppConfig,
     metrics: MetricsRegistry,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {
     this.outcomes = metrics.counter('keysmith_auth_requests_total', 'Authentication of Keysmith API calls by method and outcome', ['method', 'outcome']);
   }
@@ -52,6 +60,12 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
     } catch {
       this.logger.warn('no ApiKeyVerifier is provided: requests with X-API-Key are refused');
     }
+    // Without the directory no token can be matched to a managed account: only trusted callers pass.
+    try {
+      this.callers = this.moduleRef.get(ManagedCallerDirectory, { strict: false });
+    } catch {
+      this.logger.warn('no ManagedCallerDirectory is provided: only tokens of KEYSMITH_TRUSTED_CALLERS are accepted');
+    }
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -61,6 +75,7 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
 
     let method = 'none';
+    let subject: string | null = null;
     try {
       const credentials = readCredentials(request.headers);
       method = credentials.kind;
@@ -68,6 +83,7 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
       const principal =
         credentials.kind === 'bearer' ? await this.fromJwt(credentials.token) : await this.fromApiKey(credentials.key, request.ip);
       request.principal = principal;
+      subject = principal.subject;
       if (required.length === 0) {
         throw insufficientScope([], principal.scopes, 'This route declares no scopes, so it is refused for every caller (deny by default).');
       }
@@ -76,13 +92,40 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
       return true;
     } catch (error) {
       this.outcomes.inc({ method, outcome: error instanceof DomainError ? error.code.toLowerCase() : 'error' });
+      if (error instanceof DomainError) await this.auditRefusal(request, error, subject ?? (error.extensions.client as string | undefined) ?? null);
       throw error;
+    }
+  }
+
+  /**
+   * Audits refusals of identified callers, `auth.refused`: a token whose client is not accepted,
+   * and a valid credential without a scope the route needs. At most 5 a minute per caller and code,
+   * so a misconfigured client cannot flood the log.
+   */
+  private async auditRefusal(request: AuthenticatedRequest, error: DomainError, subject: string | null): Promise<void> {
+    if (!subject || (error.code !== ErrorCode.InsufficientScope && error.code !== ErrorCode.InvalidCredentials)) return;
+    const minute = Math.floor(this.clock.nowMs() / 60_000);
+    if (this.refusalWindow.minute !== minute || this.refusalWindow.counts.size > 10_000) this.refusalWindow = { minute, counts: new Map() };
+    const key = `${subject}|${error.code}`;
+    const count = (this.refusalWindow.counts.get(key) ?? 0) + 1;
+    this.refusalWindow.counts.set(key, count);
+    if (count > 5) return;
+    const principal = request.principal;
+    try {
+      await this.audit.record(
+        { actor: { type: principal?.method ?? 'jwt', id: subject }, requestId: String(request.id), owner: principal?.owner ?? null, source: null, callerScopes: null },
+        { action: 'auth.refused', outcome: 'failure', detail: { code: error.code, reason: error.detail, method: request.method, route: request.routeOptions?.url ?? null } },
+      );
+    } catch (failure) {
+      this.logger.error({ err: failure }, 'could not record a refused request');
     }
   }
 
   private async fromJwt(token: string): Promise<Principal> {
     const payload = await this.jwt.verify(token);
-    return principalFromJwt(payload, this.config.jwt.realm, this.config.auth);
+    const realm = this.config.jwt.realm;
+    const managed = this.callers ? await this.callers.findCaller(realm, clientOf(payload)) : null;
+    return principalFromJwt(payload, realm, this.config.auth, managed);
   }
 
   private async fromApiKey(key: string, clientAddress: string): Promise<Principal> {

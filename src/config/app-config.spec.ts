@@ -23,7 +23,14 @@ describe('loadConfig', () => {
     expect(config.managedRealms).toEqual(['platform']);
     expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
     expect(config.keycloak.maxConcurrency).toBe(4);
-    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600 });
+    expect(config.auth).toEqual({ ownerClaim: 'keysmith_owner', adminScope: 'keysmith:admin', jwksRefreshCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, trustedCallers: ['keysmith-tester'] });
+    expect(config.apiKeys.scopeEnforcement).toBe('enforce');
+  });
+
+  it('trusts no unmanaged caller by default in production, and the listed ones when set', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).auth.trustedCallers).toEqual([]);
+    expect(loadConfig({ ...base, KEYSMITH_TRUSTED_CALLERS: 'ci-runner, ops-console' }).auth.trustedCallers).toEqual(['ci-runner', 'ops-console']);
+    expect(problemsOf({ ...base, KEYSMITH_KEY_SCOPE_ENFORCEMENT: 'warn' }).map((p) => p.variable)).toEqual(['KEYSMITH_KEY_SCOPE_ENFORCEMENT']);
   });
 
   it('refuses an admin scope with a space and an owner claim that is no claim name', () => {

@@ -39,6 +39,11 @@ export interface AuthConfig {
   jwksRefreshCooldownSeconds: number;
   /** How long a fetched JWKS is used before it is fetched again on the next request. */
   jwksCacheMaxAgeSeconds: number;
+  /**
+   * ClientIds whose tokens are accepted although Keysmith does not manage the client (operators'
+   * own callers). Tokens of any other unmanaged client are refused.
+   */
+  trustedCallers: string[];
 }
 
 export interface ApiKeysConfig {
@@ -52,6 +57,11 @@ export interface ApiKeysConfig {
   /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
   authCheckMaxFailures: number;
   authCheckFailureWindowSeconds: number;
+  /**
+   * `enforce`: a key's scopes are cut to its account's current scopes at verification. `report`:
+   * keys keep the scopes they were issued with, and the excess is logged, counted and audited.
+   */
+  scopeEnforcement: 'enforce' | 'report';
 }
 
 /**
@@ -129,6 +139,8 @@ export class AppConfig {
       adminScope: env.KEYSMITH_ADMIN_SCOPE,
       jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
       jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
+      // Outside production the quick start's caller is trusted by default; production names its own.
+      trustedCallers: env.KEYSMITH_TRUSTED_CALLERS ?? (env.NODE_ENV === 'production' ? [] : ['keysmith-tester']),
     };
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
@@ -153,6 +165,7 @@ export class AppConfig {
       usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
       authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
       authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
+      scopeEnforcement: env.KEYSMITH_KEY_SCOPE_ENFORCEMENT,
     };
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
     this.masterKeySource = masterKeySource;

@@ -68,6 +68,8 @@ export const envSchema = z.object({
   KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS: intFrom(10, 86_400).default(600),
   KEYSMITH_OWNER_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a JWT claim name').default('keysmith_owner'),
   KEYSMITH_ADMIN_SCOPE: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be one OAuth scope token (no spaces)').default('keysmith:admin'),
+  KEYSMITH_TRUSTED_CALLERS: csv.pipe(z.array(z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be clientIds without spaces'))).optional(),
+  KEYSMITH_KEY_SCOPE_ENFORCEMENT: z.enum(['enforce', 'report']).default('enforce'),
   KEYSMITH_REQUIRE_MASTER_KEY: bool.default(false),
   KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
   KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),

@@ -1,5 +1,6 @@
 import type { OperationContext } from '../common/context/operation-context.js';
 import type { ServiceAccountSpec } from '../service-accounts/dto/service-account.schemas.js';
+import type { SetRequest } from '../service-accounts/gitops-set.js';
 import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
@@ -13,7 +14,8 @@ export interface AccountChange {
 
 /**
  * What GitOps needs from the service-accounts feature: the same code path as the API's PUT
- * (`plan` computes, `upsert` applies), the list of accounts Keysmith holds, and delete.
+ * (`plan` computes, `upsert` applies, enforcing set ownership), the list of accounts Keysmith
+ * holds, delete (for prune, only while the account is still in the set), and set assignment.
  */
 export abstract class GitopsAccounts {
   abstract plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[] }>;
@@ -22,9 +24,10 @@ export abstract class GitopsAccounts {
     realm: string,
     clientId: string,
     spec: ServiceAccountSpec,
-    options: { managedBy?: 'api' | 'gitops'; source?: string | null },
+    options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest },
   ): Promise<{ created: boolean; account: ServiceAccountView; changes: AccountChange[]; clientSecret?: string }>;
-  abstract remove(context: OperationContext, realm: string, clientId: string): Promise<void>;
+  abstract remove(context: OperationContext, realm: string, clientId: string, options?: { onlyInSet?: string }): Promise<void>;
+  abstract assignSet(context: OperationContext, realm: string, clientId: string, set: string): Promise<'assigned' | 'unchanged'>;
   abstract listAll(realm: string): Promise<ServiceAccountView[]>;
   abstract forbiddenGrants(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): string[];
 }

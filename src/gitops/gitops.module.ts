@@ -4,6 +4,7 @@ import { ServiceAccountsService } from '../service-accounts/services/service-acc
 import { GitopsAccounts } from './gitops-accounts.port.js';
 import { GitopsController } from './gitops.controller.js';
 import { ApplyDefinitionsUseCase } from './usecases/apply-definitions.usecase.js';
+import { AssignSetUseCase } from './usecases/assign-set.usecase.js';
 import { ExportDefinitionsUseCase } from './usecases/export-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
 
@@ -17,7 +18,8 @@ import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
     PlanDefinitionsUseCase,
     ApplyDefinitionsUseCase,
     ExportDefinitionsUseCase,
+    AssignSetUseCase,
   ],
-  exports: [PlanDefinitionsUseCase, ApplyDefinitionsUseCase, ExportDefinitionsUseCase],
+  exports: [PlanDefinitionsUseCase, ApplyDefinitionsUseCase, ExportDefinitionsUseCase, AssignSetUseCase],
 })
 export class GitopsModule {}

@@ -13,6 +13,10 @@ export interface AccountPlan {
   forbidden: string[];
   /** The account exists but was made through the API; apply hands it to GitOps (no Keycloak change). */
   adopt?: boolean;
+  /** The account joins the apply's set: created, adopted, moved with --adopt-from-set, or assigned with --adopt-unassigned. */
+  setChange?: { from: string | null; to: string | null };
+  /** A GitOps account with no set: apply updates it but leaves it unassigned (never pruned). */
+  unassigned?: boolean;
   error?: { code: string; detail: string };
   /** Where the definition is, when it came from files. */
   definedAt?: string;
@@ -27,10 +31,19 @@ export interface PlanSummary {
   errors: number;
 }
 
+export interface AccountRef {
+  realm: string;
+  clientId: string;
+}
+
 export interface GitopsPlan {
+  /** The set the bundle owns (`--set`), or null. */
+  set: string | null;
   accounts: AccountPlan[];
-  /** GitOps-managed accounts absent from the definitions that stay because `--prune` was not given. */
-  notPruned: { realm: string; clientId: string }[];
+  /** Accounts of the same set absent from the definitions that stay because `--prune` was not given. */
+  notPruned: AccountRef[];
+  /** GitOps accounts with no set absent from the definitions: never pruned; assign them with `keysmith sets assign`. */
+  unassigned: AccountRef[];
   summary: PlanSummary;
   /** True when apply would change anything. */
   hasChanges: boolean;
@@ -43,6 +56,8 @@ export interface AppliedAccount {
   changes: AccountChange[];
   /** For a created account: where its client secret can be read (it is never printed). */
   secret?: string;
+  /** A GitOps account with no set, updated but left unassigned. */
+  unassigned?: boolean;
 }
 
 export interface FailedAccount {
@@ -54,10 +69,13 @@ export interface FailedAccount {
 }
 
 export interface ApplySummary {
+  set: string | null;
   source: string | null;
   applied: AppliedAccount[];
   failed: FailedAccount[];
   /** Deletions refused by the cap; nothing at all is applied then. */
   refused?: { reason: string; deletions: number; maxDeletions: number };
+  /** GitOps accounts with no set absent from the definitions: never pruned. */
+  unassigned: AccountRef[];
   ok: boolean;
 }

@@ -15,6 +15,8 @@ export interface ServiceAccountView {
   secretRotation: { everyDays: number; graceHours: number; lastRotatedAt: string | null; nextRotationAt: string | null };
   apiKeyPolicy: { defaultTtlDays: number; maxTtlDays: number; rateLimit: RateLimitPolicy | null; tokenExchange: boolean };
   managedBy: string;
+  /** The GitOps set that owns the account; null when made through the API or not assigned yet. */
+  gitopsSet: string | null;
   source: string | null;
   createdAt: string;
   updatedAt: string;
@@ -40,6 +42,7 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
     },
     apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit, tokenExchange: row.keyTokenExchange },
     managedBy: row.managedBy,
+    gitopsSet: row.gitopsSet ?? null,
     source: row.source,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -85,6 +88,12 @@ export const SERVICE_ACCOUNT_JSON_SCHEMA = {
       },
     },
     managedBy: { type: 'string', enum: ['api', 'gitops'] },
+    gitopsSet: {
+      type: 'string',
+      nullable: true,
+      example: 'platform-services',
+      description: 'The GitOps set whose applies own the account (`keysmith apply --set`); `--prune` deletes only accounts of its own set. Null for accounts made through the API and for GitOps accounts not assigned to a set (never pruned).',
+    },
     source: { type: 'string', nullable: true, description: 'Where the last change came from, such as a GitOps commit sha' },
     createdAt: dateTime,
     updatedAt: dateTime,

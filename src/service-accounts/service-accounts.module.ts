@@ -4,13 +4,24 @@ import { ServiceAccountEntity } from './entities/service-account.entity.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
+import { AccountLookupService } from './services/account-lookup.service.js';
+import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
+import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
-  providers: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials],
+  providers: [
+    ServiceAccountsService,
+    ServiceAccountEvents,
+    SecretRotationService,
+    ServiceAccountCredentials,
+    AccountLookupService,
+    { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
+    { provide: AuditOwnerLookup, useExisting: AccountLookupService },
+  ],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

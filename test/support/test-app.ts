@@ -10,6 +10,7 @@ import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/common/time/clock.js';
 import { TokenClock } from '../../src/auth/token-clock.js';
 import { keycloakEnv } from './keycloak-env.js';
+import { SEEDED_CALLERS } from './auth.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
 import { httpRequest, type TestRequest, type TestResponse } from './http.js';
@@ -57,6 +58,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     KEYCLOAK_CLIENT_SECRET: seeded.KEYCLOAK_CLIENT_SECRET,
     KEYSMITH_MANAGED_REALMS: seeded.KEYSMITH_MANAGED_REALMS,
     KEYSMITH_JWT_REALM: seeded.KEYSMITH_JWT_REALM,
+    // The seeded callers are not Keysmith-managed clients: their tokens pass only when trusted.
+    KEYSMITH_TRUSTED_CALLERS: seeded.KEYSMITH_TRUSTED_CALLERS ?? Object.values(SEEDED_CALLERS).join(','),
     KEYSMITH_DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
     KEYCLOAK_RETRY_BASE_MS: '20',

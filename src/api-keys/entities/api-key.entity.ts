@@ -63,6 +63,13 @@ export class ApiKeyEntity {
   @Column({ name: 'expiry_warnings', type: 'simple-json', default: '[]' })
   expiryWarnings: number[];
 
+  /**
+   * The scopes beyond its account's that were last reported for this key (sorted), so each excess
+   * is audited once across instances and restarts; null when none was.
+   */
+  @Column({ name: 'reported_scope_excess', type: 'simple-json', nullable: true })
+  reportedScopeExcess: string[] | null;
+
   @Column({ name: 'rotated_from_id', type: 'varchar', length: 40, nullable: true })
   rotatedFromId: string | null;
 

@@ -20,8 +20,8 @@ class FixedClock extends Clock {
   }
 }
 
-function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>) {
-  const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion) });
+function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>, extra: Record<string, string> = {}, accountScopes = ['read:data']) {
+  const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion), ...extra });
   const queries: string[] = [];
   const dataSource = {
     query: async (_sql: string, [hash]: [string]) => {
@@ -30,8 +30,8 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? [row] : [];
     },
   } as unknown as DataSource;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null } } as unknown as ServiceAccountView;
-  const directory = { findLive: async () => account, get: async () => account } as ServiceAccountDirectory;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();
@@ -49,11 +49,11 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   return { service, queries, usage, audit, config, clock };
 }
 
-const row = (id: string) => ({
+const row = (id: string, scopes = '["read:data"]') => ({
   id,
   realm: 'platform',
   client_id: 'billing',
-  scopes: '["read:data"]',
+  scopes,
   expires_at: '2030-02-01 00:00:00.000',
   revoked_at: null,
 });
@@ -86,6 +86,19 @@ describe('ApiKeyVerificationService', () => {
     service.forgetKeyHash(hash);
     await service.check(key);
     expect(queries).toHaveLength(2);
+  });
+
+  it('grants only the issued scopes the account still has', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service } = setUp(1, new Map([[hash, row('key_3', '["audit:read","read:data"]')]]));
+    expect(await service.check(key)).toMatchObject({ valid: true, identity: { scopes: ['read:data'] } });
+    expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_SCOPE', identity: { scopes: ['read:data'] } });
+  });
+
+  it('keeps the issued scopes in report mode', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service } = setUp(1, new Map([[hash, row('key_4', '["audit:read","read:data"]')]]), { KEYSMITH_KEY_SCOPE_ENFORCEMENT: 'report' });
+    expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: true, identity: { scopes: ['audit:read', 'read:data'] } });
   });
 
   it('audits failures sparingly: at most 5 a minute per code and source', async () => {

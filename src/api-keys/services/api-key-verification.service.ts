@@ -13,13 +13,14 @@ import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
 import type { RateLimitPolicy } from '../../service-accounts/entities/service-account.entity.js';
+import { scopeExcess, scopesNow } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
 import { ServiceAccountDirectory } from './service-account-directory.js';
 import { fromSqliteDatetime } from './sqlite-time.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
 
 /** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
 interface KeyRecord {
@@ -36,6 +37,8 @@ interface AccountSnapshot {
   enabled: boolean;
   owner: string;
   rateLimit: RateLimitPolicy | null;
+  /** The account's current default and optional scopes. */
+  scopes: string[];
 }
 
 export interface VerifyOptions extends ApiKeyCheckOptions {
@@ -70,6 +73,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly auditLimiter: FixedWindowLimiter;
   private suppressedAudits = 0;
   private readonly verifications: Counter<'result' | 'cache'>;
+  private readonly excessUses: Counter<'mode'>;
+  private readonly excessLogLimiter: FixedWindowLimiter;
 
   constructor(
     private readonly config: AppConfig,
@@ -90,6 +95,12 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     this.keyLimiter = new FixedWindowLimiter(now);
     this.addressFailures = new FixedWindowLimiter(now);
     this.auditLimiter = new FixedWindowLimiter(now, 10_000);
+    this.excessLogLimiter = new FixedWindowLimiter(now, 10_000);
+    this.excessUses = metrics.counter(
+      'keysmith_api_key_scope_excess_verifications_total',
+      'Verifications of keys holding scopes their account no longer has, by enforcement mode (enforce: cut; report: kept)',
+      ['mode'],
+    );
     this.verifications = metrics.counter('keysmith_api_key_verifications_total', 'API key verifications by result and cache use', ['result', 'cache']);
   }
 
@@ -113,7 +124,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       realm: record.realm,
       clientId: record.clientId,
       owner: account?.owner ?? '',
-      scopes: record.scopes,
+      scopes: account ? this.scopesOf(record, account) : [],
       expiresAt: record.expiresAtIso,
     };
     // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
@@ -125,11 +136,27 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       if (!decision.allowed) return this.refuse('RATE_LIMITED', { identity, options, cached, retryAfterSeconds: decision.retryAfterSeconds });
     }
     const required = options.requiredScopes ?? [];
-    if (required.some((scope) => !record.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
+    if (required.some((scope) => !identity.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
 
     this.usage.record(record.id, this.clock.now());
     this.verifications.inc({ result: 'valid', cache: cached ? 'hit' : 'miss' });
     return { valid: true, identity };
+  }
+
+  /**
+   * A key grants only those of its issued scopes that its account still has (within the cache
+   * TTL of an account change). In report mode it keeps them all, and the excess is logged (at most
+   * once a minute per key) and counted.
+   */
+  private scopesOf(record: KeyRecord, account: AccountSnapshot): string[] {
+    const excess = scopeExcess(record.scopes, account.scopes);
+    if (excess.length === 0) return record.scopes;
+    const mode = this.config.apiKeys.scopeEnforcement;
+    this.excessUses.inc({ mode });
+    if (mode === 'report' && this.excessLogLimiter.hit(record.id, 1, 60).allowed) {
+      this.logger.warn(`API key ${record.id} of ${record.realm}/${record.clientId} used scopes its account no longer has: ${excess.join(', ')} (KEYSMITH_KEY_SCOPE_ENFORCEMENT=report keeps them)`);
+    }
+    return scopesNow(record.scopes, account.scopes, mode);
   }
 
   /** Drops the cached lookup of one key (after revocation or rotation). */
@@ -182,7 +209,9 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const cached = this.accounts.get(cacheKey);
     if (cached !== undefined) return cached;
     const view = await this.directory.findLive(realm, clientId);
-    const snapshot = view ? { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit } : null;
+    const snapshot = view
+      ? { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: [...view.defaultScopes, ...view.optionalScopes] }
+      : null;
     this.accounts.set(cacheKey, snapshot);
     return snapshot;
   }

@@ -5,12 +5,13 @@ import { AuditService } from '../../audit/audit.service.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
+import { keysmithScopesBeyondCaller } from '../../common/auth/caller-authority.js';
 import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
 import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
-import { toApiKeyView, type ApiKeyView } from '../api-key.view.js';
+import { scopesNow, toApiKeyView, type ApiKeyView } from '../api-key.view.js';
 import type { IssueApiKeyInput, ListApiKeysQuery } from '../dto/api-key.schemas.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
@@ -45,6 +46,7 @@ export class ApiKeysService {
   async issue(context: OperationContext, realm: string, clientId: string, input: IssueApiKeyInput): Promise<IssuedApiKey> {
     const account = await this.account(context, realm, clientId);
     this.checkScopes(account, input.scopes);
+    await this.checkWithinCaller(context, input.scopes, { action: 'api_key.issued', realm, clientId, target: null, owner: account.owner });
     const ttlDays = input.ttlDays ?? account.apiKeyPolicy.defaultTtlDays;
     this.checkTtl(account, ttlDays);
     const { row, key } = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
@@ -59,8 +61,14 @@ export class ApiKeysService {
     return { ...toApiKeyView(row, this.clock.now()), key };
   }
 
+  /** The representation with the scopes the key grants now, judged against its account. */
+  private view(row: ApiKeyEntity, account: ServiceAccountView | null, now = this.clock.now()): ApiKeyView {
+    const accountScopes = account ? [...account.defaultScopes, ...account.optionalScopes] : null;
+    return toApiKeyView(row, now, scopesNow(row.scopes, accountScopes, this.config.apiKeys.scopeEnforcement));
+  }
+
   async list(context: OperationContext, realm: string, clientId: string, query: ListApiKeysQuery): Promise<Page<ApiKeyView>> {
-    await this.account(context, realm, clientId);
+    const account = await this.account(context, realm, clientId);
     const now = this.clock.now();
     const builder = this.keys
       .createQueryBuilder('k')
@@ -84,11 +92,12 @@ export class ApiKeysService {
         break;
     }
     const rows = await builder.getMany();
-    return toPage(rows, query.limit, (row) => row.id, (row) => toApiKeyView(row, now));
+    return toPage(rows, query.limit, (row) => row.id, (row) => this.view(row, account, now));
   }
 
   async get(context: OperationContext, id: string): Promise<ApiKeyView> {
-    return toApiKeyView(await this.visibleKey(context, id), this.clock.now());
+    const row = await this.visibleKey(context, id);
+    return this.view(row, await this.directory.findLive(row.realm, row.clientId));
   }
 
   /**
@@ -104,6 +113,7 @@ export class ApiKeysService {
     const account = await this.directory.findLive(old.realm, old.clientId);
     if (!account) throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
     this.checkScopes(account, old.scopes);
+    await this.checkWithinCaller(context, old.scopes, { action: 'api_key.rotated', realm: old.realm, clientId: old.clientId, target: old.id, owner: account.owner });
     const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
     const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
@@ -220,6 +230,27 @@ export class ApiKeysService {
         { scopes: extra, allowed: [...allowed].sort() },
       );
     }
+  }
+
+  /**
+   * Authority never grows through a key: a Keysmith scope goes on a key only when the caller holds
+   * it (`keysmith:admin` only for its holders), and a key issuing a key hands on none of the realm
+   * scopes it lacks either. Operator paths (CLI, jobs) are unbounded. A refusal is audited.
+   */
+  private async checkWithinCaller(
+    context: OperationContext,
+    scopes: string[],
+    event: { action: string; realm: string; clientId: string; target: string | null; owner: string },
+  ): Promise<void> {
+    const beyond = new Set(keysmithScopesBeyondCaller(context, scopes, this.config.auth.adminScope));
+    if (context.actor.type === 'api-key' && context.callerScopes) {
+      for (const scope of scopes) if (!context.callerScopes.includes(scope)) beyond.add(scope);
+    }
+    if (beyond.size === 0) return;
+    const names = [...beyond].sort();
+    await this.audit.record(context, { ...event, outcome: 'failure', detail: { code: ErrorCode.ScopeEscalation, scopes: names } });
+    const bound = context.actor.type === 'api-key' ? 'the issuing key holds' : 'you hold';
+    throw new DomainError(ErrorCode.ScopeEscalation, `A key may carry only scopes ${bound}; not held: ${names.join(', ')}.`, { scopes: names });
   }
 
   private checkTtl(account: ServiceAccountView, ttlDays: number): void {

@@ -1,5 +1,5 @@
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { UsageBuffer } from './usage-buffer.js';
 
 describe('TtlCache', () => {

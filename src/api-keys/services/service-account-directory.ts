@@ -10,4 +10,6 @@ export abstract class ServiceAccountDirectory {
   abstract findLive(realm: string, clientId: string): Promise<ServiceAccountView | null>;
   /** The live account within the caller's owner boundary; 404 SERVICE_ACCOUNT_NOT_FOUND otherwise. */
   abstract get(context: OperationContext, realm: string, clientId: string): Promise<ServiceAccountView>;
+  /** Every live account of a realm, without an owner check. */
+  abstract listAll(realm: string): Promise<ServiceAccountView[]>;
 }

@@ -5,7 +5,8 @@ import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
 import { definitionsDir } from './gitops-args.js';
-import { cliContext, intOption, loadForCommand, realmsOption, serverOf, withDefinedAt } from './gitops-cli.support.js';
+import { cliContext, intOption, loadForCommand, realmsOption, serverOf, setOptions, withDefinedAt } from './gitops-cli.support.js';
+import { bundleBody } from './gitops-server.client.js';
 
 /**
  * `keysmith apply DIR`: makes Keycloak and Keysmith match the files. Without `--auto-approve` it
@@ -14,14 +15,16 @@ import { cliContext, intOption, loadForCommand, realmsOption, serverOf, withDefi
 export const applyCommand: CliCommand = {
   name: 'apply',
   summary: 'make Keycloak and Keysmith match the definitions (exit 0 done, 1 failed: the summary lists what was applied)',
-  usage: 'apply DIR [--prune] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--realm R] [--json] [--server URL]',
-  booleanFlags: ['prune', 'json', 'auto-approve', 'force-deletions'],
+  usage:
+    'apply DIR [--set NAME] [--prune] [--adopt-from-set OTHER] [--adopt-unassigned] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--realm R] [--json] [--server URL]',
+  booleanFlags: ['prune', 'json', 'auto-approve', 'force-deletions', 'adopt-unassigned'],
   async run(args, io, app) {
     const dir = definitionsDir(args);
+    const sets = setOptions(args);
     const desired = await loadForCommand(dir, io);
     if (!desired) return 1;
     const options = {
-      prune: flag(args, 'prune'),
+      ...sets,
       realms: realmsOption(args),
       source: stringOption(args, 'source') ?? null,
       maxDeletions: intOption(args, 'max-deletions'),
@@ -30,10 +33,9 @@ export const applyCommand: CliCommand = {
     const server = serverOf(args);
 
     if (!flag(args, 'auto-approve')) {
-      const planOptions = { prune: options.prune, realms: options.realms };
       let plan = server
-        ? await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...planOptions })
-        : await (await app()).get(PlanDefinitionsUseCase).execute(desired, planOptions);
+        ? await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...bundleBody(options) })
+        : await (await app()).get(PlanDefinitionsUseCase).execute(desired, options);
       plan = { ...plan, accounts: withDefinedAt(plan.accounts, desired) };
       for (const line of renderPlan(plan)) io.out(line);
       if (plan.summary.errors > 0 || plan.summary.forbidden > 0) return 1;
@@ -47,8 +49,7 @@ export const applyCommand: CliCommand = {
     const summary = server
       ? await server.post<ApplySummary>('/v1/gitops/apply', {
           definitions: desired.map((d) => d.definition),
-          prune: options.prune,
-          realms: options.realms,
+          ...bundleBody(options),
           forceDeletions: options.forceDeletions,
           ...(options.source ? { source: options.source } : {}),
           ...(options.maxDeletions !== undefined ? { maxDeletions: options.maxDeletions } : {}),

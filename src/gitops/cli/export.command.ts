@@ -1,18 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
+import { CliUsageError, requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/gitops-set.js';
 import { ExportDefinitionsUseCase } from '../usecases/export-definitions.usecase.js';
 
 /** `keysmith export --realm R [--out DIR]`: definitions for the accounts Keysmith manages in a realm. */
 export const exportCommand: CliCommand = {
   name: 'export',
-  summary: 'write definitions for the service accounts Keysmith manages in a realm (to DIR/<realm>/<clientId>.yaml, or stdout)',
-  usage: 'export --realm R [--out DIR]',
+  summary: 'write definitions for the service accounts Keysmith manages in a realm, or only those of one set (to DIR/<realm>/<clientId>.yaml, or stdout)',
+  usage: 'export --realm R [--set NAME] [--out DIR]',
   async run(args, io, app) {
     const realm = requireOption(args, 'realm');
     const out = stringOption(args, 'out');
-    const definitions = await (await app()).get(ExportDefinitionsUseCase).execute(realm);
+    const set = stringOption(args, 'set');
+    if (set !== undefined && !SET_NAME_PATTERN.test(set)) throw new CliUsageError(`--set: ${SET_NAME_RULE}`);
+    const definitions = await (await app()).get(ExportDefinitionsUseCase).execute(realm, set);
     if (!out) {
       io.out(definitions.map((definition) => stringify(definition).trimEnd()).join('\n---\n'));
       return 0;

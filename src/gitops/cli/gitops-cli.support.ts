@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
-import { CliUsageError, stringOption, listOption, type CliArgs, type CliIo } from '../../cli/cli-command.js';
+import { CliUsageError, flag, stringOption, listOption, type CliArgs, type CliIo } from '../../cli/cli-command.js';
 import { formatIssue, loadDefinitions, type LoadedDefinition } from '../definitions/definition-loader.js';
-import type { DesiredAccount } from '../usecases/desired-accounts.js';
+import { setOptionErrors, type DesiredAccount } from '../usecases/desired-accounts.js';
 import { GitopsServerClient } from './gitops-server.client.js';
 
 /**
@@ -31,6 +31,29 @@ export function serverOf(args: CliArgs): GitopsServerClient | undefined {
 
 export function realmsOption(args: CliArgs): string[] {
   return listOption(args, 'realm');
+}
+
+export interface SetOptions {
+  prune: boolean;
+  set: string | null;
+  adoptFromSets: string[];
+  adoptUnassigned: boolean;
+}
+
+const SET_FLAGS: Record<string, string> = { set: '--set', adoptFromSets: '--adopt-from-set' };
+
+/**
+ * `--prune`, `--set NAME`, `--adopt-from-set OTHER` (repeatable, or commas) and `--adopt-unassigned`,
+ * checked by the same rules as the HTTP body: `--prune` and adoption need `--set`.
+ */
+export function setOptions(args: CliArgs): SetOptions {
+  if (args.options.set === true) throw new CliUsageError('--set needs a name');
+  const options = { prune: flag(args, 'prune'), set: stringOption(args, 'set') ?? null, adoptFromSets: listOption(args, 'adopt-from-set'), adoptUnassigned: flag(args, 'adopt-unassigned') };
+  const errors = setOptionErrors(options);
+  if (errors.length > 0) {
+    throw new CliUsageError(errors.map((e) => `${SET_FLAGS[e.field.replace(/\[\d+\]$/, '')] ?? e.field}: ${e.message.replace('with prune', 'with --prune')}`).join('\n'));
+  }
+  return options;
 }
 
 export function intOption(args: CliArgs, name: string): number | undefined {

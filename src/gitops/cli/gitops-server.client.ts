@@ -51,3 +51,14 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** The set and prune options as `POST /v1/gitops/plan` and `/apply` take them (no `set` when none). */
+export function bundleBody(options: { prune: boolean; set: string | null; adoptFromSets: string[]; adoptUnassigned: boolean; realms: string[] }): Record<string, unknown> {
+  return {
+    prune: options.prune,
+    ...(options.set ? { set: options.set } : {}),
+    ...(options.adoptFromSets.length ? { adoptFromSets: options.adoptFromSets } : {}),
+    ...(options.adoptUnassigned ? { adoptUnassigned: true } : {}),
+    realms: options.realms,
+  };
+}

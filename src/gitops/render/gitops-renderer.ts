@@ -1,5 +1,5 @@
 import type { AccountChange } from '../gitops-accounts.port.js';
-import type { AccountPlan, ApplySummary, GitopsPlan } from '../gitops.types.js';
+import type { AccountPlan, AccountRef, ApplySummary, GitopsPlan } from '../gitops.types.js';
 
 const SYMBOL: Record<AccountPlan['action'], string> = { create: '+', update: '~', delete: '-', noop: ' ', error: '!' };
 
@@ -18,25 +18,37 @@ export function formatChange(change: AccountChange): string {
 export function renderPlan(plan: GitopsPlan): string[] {
   const lines: string[] = [];
   for (const account of plan.accounts) {
-    if (account.action === 'noop' && !account.adopt && account.forbidden.length === 0) continue;
+    if (account.action === 'noop' && !account.adopt && !account.setChange && account.forbidden.length === 0) continue;
     const where = account.definedAt ? `  (${account.definedAt})` : '';
-    const verb = account.action === 'noop' ? 'adopt' : account.action;
+    const verb = account.action !== 'noop' ? account.action : account.adopt ? 'adopt' : account.setChange ? 'move' : 'noop';
     lines.push(`${SYMBOL[account.action]} ${account.realm}/${account.clientId}: ${verb}${where}`);
     if (account.adopt) lines.push('    ~ managedBy: api → gitops');
+    if (account.setChange) lines.push(`    ${formatChange({ field: 'set', action: 'set', from: account.setChange.from, to: account.setChange.to })}`);
     for (const change of account.changes) lines.push(`    ${formatChange(change)}`);
+    if (account.unassigned) lines.push(`    ! no set: updated but left unassigned, never pruned (${ASSIGN_HINT})`);
     for (const grant of account.forbidden) lines.push(`    ✗ forbidden by the guard-rail policy: ${grant}`);
     if (account.error) lines.push(`    ✗ ${account.error.code}: ${account.error.detail}`);
   }
-  for (const kept of plan.notPruned) lines.push(`  ${kept.realm}/${kept.clientId}: not in the definitions; kept (deleted only with --prune)`);
+  const setNote = plan.set ? `set ${plan.set}; ` : '';
+  for (const kept of plan.notPruned) lines.push(`  ${kept.realm}/${kept.clientId}: not in the definitions; kept (${setNote}deleted only with --prune)`);
+  lines.push(...unassignedLines(plan.unassigned));
   const s = plan.summary;
+  const unassignedNamed = plan.accounts.filter((a) => a.unassigned).length;
   if (lines.length) lines.push('');
   lines.push(
     `Plan: ${s.create} to create, ${s.update} to change, ${s.delete} to delete, ${s.noop} unchanged` +
       (s.forbidden ? `, ${s.forbidden} refused by guard rails` : '') +
       (s.errors ? `, ${s.errors} with errors` : '') +
+      (unassignedNamed ? `, ${unassignedNamed} without a set` : '') +
       '.',
   );
   return lines;
+}
+
+const ASSIGN_HINT = 'assign it with keysmith sets assign, or apply with --adopt-unassigned';
+
+function unassignedLines(unassigned: AccountRef[]): string[] {
+  return unassigned.map((a) => `  ${a.realm}/${a.clientId}: GitOps account with no set, not in the definitions; never pruned (keysmith sets assign)`);
 }
 
 /** The apply summary: what was applied, what failed, where new secrets are. */
@@ -53,11 +65,15 @@ export function renderApply(summary: ApplySummary): string[] {
     if (item.secret) lines.push(`    client secret: not printed; read it with ${item.secret} (scope secrets:read)`);
   }
   for (const item of summary.failed) lines.push(`✗ ${item.realm}/${item.clientId}: ${item.action} failed: ${item.code}: ${item.detail}`);
+  lines.push(...unassignedLines(summary.unassigned));
+  const unassignedNamed = summary.applied.filter((a) => a.unassigned).length;
+  const labels = [...(summary.set ? [`set ${summary.set}`] : []), ...(summary.source ? [`source ${summary.source}`] : [])];
   const count = (action: string) => summary.applied.filter((a) => a.action === action).length;
   if (lines.length) lines.push('');
   lines.push(
     `Apply ${summary.ok ? 'complete' : 'failed'}: ${count('created')} created, ${count('updated')} changed, ${count('deleted')} deleted, ${count('unchanged')} unchanged, ${summary.failed.length} failed` +
-      (summary.source ? ` (source ${summary.source})` : '') +
+      (unassignedNamed ? `, ${unassignedNamed} left without a set` : '') +
+      (labels.length ? ` (${labels.join(', ')})` : '') +
       '.',
   );
   return lines;

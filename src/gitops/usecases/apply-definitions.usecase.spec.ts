@@ -5,6 +5,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { ServiceAccountSpec } from '../../service-accounts/dto/service-account.schemas.js';
+import { setTransition, type SetRequest } from '../../service-accounts/gitops-set.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
 import { definitionSchema, type Definition } from '../definitions/definition.schema.js';
 import type { GitopsAccounts } from '../gitops-accounts.port.js';
@@ -19,17 +20,17 @@ class FakeAccounts implements GitopsAccounts {
   readonly removed: string[] = [];
   readonly sources: (string | null)[] = [];
 
-  seed(clientId: string, managedBy: 'api' | 'gitops', spec: Partial<ServiceAccountSpec> = {}) {
+  seed(clientId: string, managedBy: 'api' | 'gitops', spec: Partial<ServiceAccountSpec> = {}, gitopsSet: string | null = managedBy === 'gitops' ? 'apps' : null) {
     const full = definitionSchema.parse({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name: clientId, realm: 'platform', owner: spec.owner ?? 'team-a' }, spec: {} }).spec;
-    this.store(clientId, { ...full, owner: 'team-a', ...spec }, managedBy);
+    this.store(clientId, { ...full, owner: 'team-a', ...spec }, managedBy, gitopsSet);
   }
 
-  private store(clientId: string, spec: ServiceAccountSpec, managedBy: 'api' | 'gitops') {
+  private store(clientId: string, spec: ServiceAccountSpec, managedBy: 'api' | 'gitops', gitopsSet: string | null) {
     this.rows.set(clientId, {
       realm: 'platform', clientId, keycloakId: 'uuid', description: spec.description, owner: spec.owner, enabled: spec.enabled,
       realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes,
       secretRotation: { ...spec.secretRotation, lastRotatedAt: null, nextRotationAt: null }, apiKeyPolicy: spec.apiKeyPolicy,
-      managedBy, source: null, createdAt: '', updatedAt: '', spec,
+      managedBy, gitopsSet, source: null, createdAt: '', updatedAt: '', spec,
     });
   }
 
@@ -47,19 +48,35 @@ class FakeAccounts implements GitopsAccounts {
     return { action: changes.length ? ('update' as const) : ('noop' as const), changes, forbidden };
   }
 
-  async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: { managedBy?: 'api' | 'gitops'; source?: string | null }) {
+  async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest }) {
     this.sources.push(options.source ?? null);
     if (this.failOn.has(clientId)) throw new DomainError(ErrorCode.UnknownRole, `Unknown in realm ${realm}: realm role nope.`);
     if (this.forbiddenGrants(spec).length) throw new DomainError(ErrorCode.GrantForbidden, 'forbidden');
     const { changes } = await this.plan(realm, clientId, spec);
-    const created = !this.rows.has(clientId);
-    this.store(clientId, spec, options.managedBy ?? 'api');
+    const row = this.rows.get(clientId);
+    const created = !row;
+    let gitopsSet = row ? row.gitopsSet : (options.set?.name ?? null);
+    if (row && options.set) {
+      const transition = setTransition(row, options.set);
+      if (transition.kind === 'conflict') throw new DomainError(ErrorCode.SetConflict, transition.detail);
+      if (transition.kind === 'move') gitopsSet = transition.to;
+    }
+    this.store(clientId, spec, options.managedBy ?? 'api', gitopsSet);
     return { created, account: this.rows.get(clientId)!, changes: created ? [] : changes, ...(created ? { clientSecret: 'very-secret-value' } : {}) };
   }
 
-  async remove(_context: OperationContext, _realm: string, clientId: string) {
+  async remove(_context: OperationContext, _realm: string, clientId: string, options: { onlyInSet?: string } = {}) {
+    if (options.onlyInSet !== undefined && this.rows.get(clientId)?.gitopsSet !== options.onlyInSet) throw new DomainError(ErrorCode.SetConflict, 'moved');
     this.removed.push(clientId);
     this.rows.delete(clientId);
+  }
+
+  async assignSet(_context: OperationContext, _realm: string, clientId: string, set: string) {
+    const row = this.rows.get(clientId)!;
+    if (row.gitopsSet === set) return 'unchanged' as const;
+    if (row.managedBy !== 'gitops' || row.gitopsSet !== null) throw new DomainError(ErrorCode.SetConflict, 'not unassigned');
+    row.gitopsSet = set;
+    return 'assigned' as const;
   }
 
   async listAll(realm: string) {
@@ -94,7 +111,7 @@ describe('GitOps plan and apply use cases', () => {
     accounts.seed('made-by-api', 'api');
     const desired = [def('kept-same'), def('changed-one', ['orders-writer']), def('brand-new'), def('too-powerful', ['admin'])];
 
-    const plan = await planner.execute(desired, { prune: true });
+    const plan = await planner.execute(desired, { prune: true, set: 'apps' });
     const byName = Object.fromEntries(plan.accounts.map((a) => [a.clientId, a]));
     expect(Object.keys(byName).sort()).toEqual(['brand-new', 'changed-one', 'kept-same', 'orphan-gitops', 'too-powerful']);
     expect(byName['kept-same'].action).toBe('noop');
@@ -108,7 +125,7 @@ describe('GitOps plan and apply use cases', () => {
     expect(plan.summary).toEqual({ create: 2, update: 1, delete: 1, noop: 1, forbidden: 1, errors: 0 });
     expect(renderPlan(plan).join('\n')).toContain('✗ forbidden by the guard-rail policy: realm:admin');
 
-    const withoutPrune = await planner.execute(desired, { prune: false });
+    const withoutPrune = await planner.execute(desired, { prune: false, set: 'apps' });
     expect(withoutPrune.accounts.map((a) => a.clientId)).not.toContain('orphan-gitops');
     expect(withoutPrune.notPruned).toEqual([{ realm: 'platform', clientId: 'orphan-gitops' }]);
   });
@@ -118,14 +135,14 @@ describe('GitOps plan and apply use cases', () => {
     accounts.plan = async () => {
       throw new DomainError(ErrorCode.RealmNotManaged, 'Realm other is not managed by Keysmith.');
     };
-    const plan = await planner.execute([other], { prune: true });
+    const plan = await planner.execute([other], { prune: true, set: 'apps' });
     expect(plan.accounts).toEqual([expect.objectContaining({ clientId: 'elsewhere', action: 'error', error: { code: 'REALM_NOT_MANAGED', detail: expect.any(String) } })]);
   });
 
   it('applies every account, lists failures without hiding the others, and never returns a secret', async () => {
     accounts.seed('changed-one', 'gitops', { realmRoles: ['orders-reader'] });
     accounts.failOn.add('broken-one');
-    const summary = await applier.execute(context, [def('changed-one', ['orders-writer']), def('broken-one'), def('brand-new')], { prune: false, source: 'abc123' });
+    const summary = await applier.execute(context, [def('changed-one', ['orders-writer']), def('broken-one'), def('brand-new')], { prune: false, set: 'apps', source: 'abc123' });
 
     expect(summary.ok).toBe(false);
     expect(summary.applied.map((a) => [a.clientId, a.action])).toEqual([['brand-new', 'created'], ['changed-one', 'updated']]);
@@ -134,7 +151,7 @@ describe('GitOps plan and apply use cases', () => {
     expect(JSON.stringify(summary)).not.toContain('very-secret-value');
     expect(renderApply(summary).join('\n')).not.toContain('very-secret-value');
     expect(accounts.sources).toEqual(['abc123', 'abc123', 'abc123']);
-    expect(accounts.rows.get('brand-new')!.managedBy).toBe('gitops');
+    expect(accounts.rows.get('brand-new')!).toMatchObject({ managedBy: 'gitops', gitopsSet: 'apps' });
     expect(audits).toEqual([expect.objectContaining({ action: 'gitops.applied', outcome: 'failure' })]);
   });
 
@@ -142,15 +159,15 @@ describe('GitOps plan and apply use cases', () => {
     for (const name of ['orphan-one', 'orphan-two', 'orphan-three']) accounts.seed(name, 'gitops');
     accounts.seed('made-by-api', 'api');
 
-    await applier.execute(context, [def('kept-one')], { prune: false });
+    await applier.execute(context, [def('kept-one')], { prune: false, set: 'apps' });
     expect(accounts.removed).toEqual([]);
 
-    const refused = await applier.execute(context, [def('kept-one')], { prune: true, maxDeletions: 2 });
+    const refused = await applier.execute(context, [def('kept-one')], { prune: true, set: 'apps', maxDeletions: 2 });
     expect(refused.ok).toBe(false);
     expect(refused.refused).toEqual({ reason: expect.stringContaining('3 deletions exceed the limit of 2'), deletions: 3, maxDeletions: 2 });
     expect(accounts.removed).toEqual([]);
 
-    const forced = await applier.execute(context, [def('kept-one')], { prune: true, maxDeletions: 2, forceDeletions: true });
+    const forced = await applier.execute(context, [def('kept-one')], { prune: true, set: 'apps', maxDeletions: 2, forceDeletions: true });
     expect(forced.ok).toBe(true);
     expect(accounts.removed.sort()).toEqual(['orphan-one', 'orphan-three', 'orphan-two']);
     expect(accounts.rows.has('made-by-api')).toBe(true);
@@ -158,7 +175,76 @@ describe('GitOps plan and apply use cases', () => {
 
   it('confines an owner-bound caller to its own accounts', async () => {
     accounts.seed('other-team', 'gitops', { owner: 'team-b' });
-    const plan = await planner.execute([def('mine', ['orders-reader'], 'team-a'), def('theirs', ['orders-reader'], 'team-b')], { prune: true, owner: 'team-a' });
+    const plan = await planner.execute([def('mine', ['orders-reader'], 'team-a'), def('theirs', ['orders-reader'], 'team-b')], { prune: true, set: 'apps', owner: 'team-a' });
     expect(plan.accounts.map((a) => [a.clientId, a.action])).toEqual([['mine', 'create'], ['theirs', 'error']]);
+  });
+
+  it('refuses prune or adoption without a named set, before reading or writing anything', async () => {
+    accounts.seed('orphan-one', 'gitops');
+    await expect(planner.execute([def('kept-one')], { prune: true })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', extensions: { errors: [{ field: 'set', message: expect.stringContaining('required with prune') }] } });
+    await expect(applier.execute(context, [def('kept-one')], { prune: true, set: null })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(applier.execute(context, [def('kept-one')], { prune: false, adoptFromSets: ['other'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(planner.execute([def('kept-one')], { prune: false, set: 'Bad_Name' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(accounts.removed).toEqual([]);
+    expect(accounts.rows.has('kept-one')).toBe(false);
+  });
+
+  it('prunes only its own set: other sets, unassigned and API-made accounts survive and unassigned ones are reported', async () => {
+    accounts.seed('mine-gone', 'gitops', {}, 'apps');
+    accounts.seed('bootstrap-op', 'gitops', {}, 'bootstrap');
+    accounts.seed('legacy-one', 'gitops', {}, null);
+    accounts.seed('made-by-api', 'api');
+
+    const plan = await planner.execute([def('kept-one')], { prune: true, set: 'apps' });
+    expect(plan.accounts.filter((a) => a.action === 'delete').map((a) => a.clientId)).toEqual(['mine-gone']);
+    expect(plan.unassigned).toEqual([{ realm: 'platform', clientId: 'legacy-one' }]);
+    expect(renderPlan(plan).join('\n')).toContain('platform/legacy-one: GitOps account with no set, not in the definitions; never pruned');
+
+    const summary = await applier.execute(context, [def('kept-one')], { prune: true, set: 'apps' });
+    expect(summary).toMatchObject({ ok: true, set: 'apps', unassigned: [{ realm: 'platform', clientId: 'legacy-one' }] });
+    expect(accounts.removed).toEqual(['mine-gone']);
+    expect([...accounts.rows.keys()].sort()).toEqual(['bootstrap-op', 'kept-one', 'legacy-one', 'made-by-api']);
+  });
+
+  it('refuses an account of another set unless adopted from it, and shows the move in the plan', async () => {
+    accounts.seed('bootstrap-op', 'gitops', { realmRoles: ['orders-reader'] }, 'bootstrap');
+    const conflict = await planner.execute([def('bootstrap-op')], { prune: false, set: 'apps' });
+    expect(conflict.accounts[0]).toMatchObject({ action: 'error', error: { code: 'SET_CONFLICT', detail: expect.stringContaining('--adopt-from-set bootstrap') } });
+    const refused = await applier.execute(context, [def('bootstrap-op')], { prune: false, set: 'apps' });
+    expect(refused.failed).toEqual([expect.objectContaining({ clientId: 'bootstrap-op', code: 'SET_CONFLICT' })]);
+    expect(accounts.rows.get('bootstrap-op')!.gitopsSet).toBe('bootstrap');
+
+    const move = await planner.execute([def('bootstrap-op')], { prune: false, set: 'apps', adoptFromSets: ['bootstrap'] });
+    expect(move.accounts[0]).toMatchObject({ action: 'noop', setChange: { from: 'bootstrap', to: 'apps' } });
+    expect(move.hasChanges).toBe(true);
+    expect(renderPlan(move)).toEqual(expect.arrayContaining(['  platform/bootstrap-op: move', '    ~ set: bootstrap → apps']));
+    const moved = await applier.execute(context, [def('bootstrap-op')], { prune: false, set: 'apps', adoptFromSets: ['bootstrap'] });
+    expect(moved.applied).toEqual([expect.objectContaining({ clientId: 'bootstrap-op', action: 'updated', changes: [{ field: 'set', action: 'set', from: 'bootstrap', to: 'apps' }] })]);
+    expect(accounts.rows.get('bootstrap-op')!.gitopsSet).toBe('apps');
+  });
+
+  it('updates an unassigned account it names but leaves it unassigned, unless told to adopt it', async () => {
+    accounts.seed('legacy-one', 'gitops', { realmRoles: ['orders-reader'] }, null);
+    const plan = await planner.execute([def('legacy-one', ['orders-writer'])], { prune: true, set: 'apps' });
+    expect(plan.accounts).toEqual([expect.objectContaining({ clientId: 'legacy-one', action: 'update', unassigned: true })]);
+    const kept = await applier.execute(context, [def('legacy-one', ['orders-writer'])], { prune: true, set: 'apps' });
+    expect(kept.applied).toEqual([expect.objectContaining({ clientId: 'legacy-one', action: 'updated', unassigned: true })]);
+    expect(accounts.rows.get('legacy-one')!.gitopsSet).toBeNull();
+
+    const adopted = await applier.execute(context, [def('legacy-one', ['orders-writer'])], { prune: true, set: 'apps', adoptUnassigned: true });
+    expect(adopted.applied).toEqual([expect.objectContaining({ clientId: 'legacy-one', changes: [{ field: 'set', action: 'set', from: null, to: 'apps' }] })]);
+    expect(accounts.rows.get('legacy-one')!.gitopsSet).toBe('apps');
+  });
+
+  it('does not delete an account that left the set between selection and deletion', async () => {
+    accounts.seed('mine-gone', 'gitops', {}, 'apps');
+    const remove = accounts.remove.bind(accounts);
+    accounts.remove = async (ctx, realm, clientId, options) => {
+      accounts.rows.get(clientId)!.gitopsSet = 'elsewhere';
+      return remove(ctx, realm, clientId, options);
+    };
+    const summary = await applier.execute(context, [def('kept-one')], { prune: true, set: 'apps' });
+    expect(summary.failed).toEqual([expect.objectContaining({ clientId: 'mine-gone', action: 'delete', code: 'SET_CONFLICT' })]);
+    expect(accounts.rows.has('mine-gone')).toBe(true);
   });
 });

@@ -5,9 +5,10 @@ import { AppConfig } from '../../config/app-config.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
-import { GitopsAccounts } from '../gitops-accounts.port.js';
-import type { AppliedAccount, ApplySummary, FailedAccount } from '../gitops.types.js';
-import { desiredSpec, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
+import { GitopsAccounts, type AccountChange } from '../gitops-accounts.port.js';
+import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { AccountRef, AppliedAccount, ApplySummary, FailedAccount } from '../gitops.types.js';
+import { accountKey, assertSetOptions, desiredSpec, setRequestOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
 import { PlanDefinitionsUseCase } from './plan-definitions.usecase.js';
 
 /** How many accounts are applied at once; Keycloak calls are bounded again by the Keycloak module. */
@@ -23,8 +24,8 @@ export interface ApplyOptions extends BundleOptions {
 
 /**
  * Makes Keycloak and Keysmith match a bundle of definitions: creates and updates through the
- * service-accounts feature's upsert (the code path of PUT), deletes GitOps-managed accounts only
- * with prune and within the deletion cap. One account's failure does not stop the others; the
+ * service-accounts feature's upsert (the code path of PUT), which also enforces set ownership;
+ * deletes with prune only accounts of the apply's own set, within the deletion cap. One account's failure does not stop the others; the
  * summary lists what was applied and what failed. Client secrets are never returned.
  */
 @Injectable()
@@ -37,65 +38,82 @@ export class ApplyDefinitionsUseCase {
   ) {}
 
   async execute(context: OperationContext, desired: DesiredAccount[], options: ApplyOptions): Promise<ApplySummary> {
+    assertSetOptions(options);
     const source = options.source ?? context.source ?? null;
+    const set = options.set ?? null;
     const ctx: OperationContext = { ...context, source };
     const existing = await this.planner.existingAccounts(desired, options);
-    const deletions = options.prune ? this.planner.pruneCandidates(desired, existing, options).deletions : [];
+    const selection = this.planner.pruneSelection(desired, existing, options);
+    const deletions = options.prune ? selection.candidates : [];
+    const unassigned = selection.unassigned.map(({ realm, clientId }) => ({ realm, clientId }));
     const maxDeletions = options.maxDeletions ?? this.config.gitops.maxDeletions;
 
     if (deletions.length > maxDeletions && !options.forceDeletions) {
       const reason = `${deletions.length} deletions exceed the limit of ${maxDeletions} per run; nothing was applied (raise the limit or force deletions)`;
-      await this.audit.record(ctx, { action: 'gitops.applied', outcome: 'failure', detail: { reason: 'DELETION_CAP', deletions: deletions.length, maxDeletions } });
-      return { source, applied: [], failed: [], refused: { reason, deletions: deletions.length, maxDeletions }, ok: false };
+      await this.audit.record(ctx, { action: 'gitops.applied', outcome: 'failure', detail: { set, reason: 'DELETION_CAP', deletions: deletions.length, maxDeletions } });
+      return { set, source, applied: [], failed: [], refused: { reason, deletions: deletions.length, maxDeletions }, unassigned, ok: false };
     }
 
     const applied: AppliedAccount[] = [];
     const failed: FailedAccount[] = [];
     const limit = pLimit(APPLY_CONCURRENCY);
-    await Promise.all(
-      desired.map((item) =>
-        limit(async () => {
-          const { realm, name: clientId, owner } = item.definition.metadata;
-          try {
-            if (options.owner && owner !== options.owner) {
-              throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
-            }
-            // The result's clientSecret is dropped here: it stays readable through the API, never printed.
-            const result = await this.accounts.upsert(ctx, realm, clientId, desiredSpec(item.definition), { managedBy: 'gitops', source });
-            applied.push({
-              realm,
-              clientId,
-              action: result.created ? 'created' : result.changes.length > 0 ? 'updated' : 'unchanged',
-              changes: result.created ? [] : result.changes,
-              ...(result.created ? { secret: secretLocation(realm, clientId) } : {}),
-            });
-          } catch (error) {
-            failed.push(failure(realm, clientId, existing.has(`${realm}/${clientId}`) ? 'update' : 'create', error));
-          }
-        }),
-      ),
-    );
+    await Promise.all(desired.map((item) => limit(() => this.applyOne(ctx, item, existing, options, applied, failed))));
     for (const account of deletions) {
       try {
-        await this.accounts.remove(ctx, account.realm, account.clientId);
+        // Deleted only while still in this set: another apply may have moved it since the selection.
+        await this.accounts.remove(ctx, account.realm, account.clientId, { onlyInSet: set! });
         applied.push({ realm: account.realm, clientId: account.clientId, action: 'deleted', changes: [] });
       } catch (error) {
         failed.push(failure(account.realm, account.clientId, 'delete', error));
       }
     }
 
-    const byName = (a: { realm: string; clientId: string }, b: { realm: string; clientId: string }) => a.realm.localeCompare(b.realm) || a.clientId.localeCompare(b.clientId);
     applied.sort(byName);
     failed.sort(byName);
     const count = (action: AppliedAccount['action']) => applied.filter((a) => a.action === action).length;
     await this.audit.record(ctx, {
       action: 'gitops.applied',
       outcome: failed.length ? 'failure' : 'success',
-      detail: { created: count('created'), updated: count('updated'), deleted: count('deleted'), unchanged: count('unchanged'), failed: failed.map((f) => `${f.realm}/${f.clientId}: ${f.code}`) },
+      detail: { set, created: count('created'), updated: count('updated'), deleted: count('deleted'), unchanged: count('unchanged'), failed: failed.map((f) => `${f.realm}/${f.clientId}: ${f.code}`) },
     });
-    return { source, applied, failed, ok: failed.length === 0 };
+    return { set, source, applied, failed, unassigned, ok: failed.length === 0 };
+  }
+
+  private async applyOne(
+    ctx: OperationContext,
+    item: DesiredAccount,
+    existing: Map<string, ServiceAccountView>,
+    options: ApplyOptions,
+    applied: AppliedAccount[],
+    failed: FailedAccount[],
+  ): Promise<void> {
+    const { realm, name: clientId, owner } = item.definition.metadata;
+    const before = existing.get(accountKey(realm, clientId));
+    try {
+      if (options.owner && owner !== options.owner) {
+        throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
+      }
+      // The result's clientSecret is dropped here: it stays readable through the API, never printed.
+      const result = await this.accounts.upsert(ctx, realm, clientId, desiredSpec(item.definition), { managedBy: 'gitops', source: ctx.source, set: setRequestOf(options) });
+      const after = result.account.gitopsSet;
+      const changes: AccountChange[] = result.created ? [] : [...result.changes];
+      if (!result.created && before && before.managedBy !== result.account.managedBy) changes.push({ field: 'managedBy', action: 'set', from: before.managedBy, to: result.account.managedBy });
+      if (!result.created && before && before.gitopsSet !== after) changes.push({ field: 'set', action: 'set', from: before.gitopsSet, to: after });
+      applied.push({
+        realm,
+        clientId,
+        action: result.created ? 'created' : changes.length > 0 ? 'updated' : 'unchanged',
+        changes,
+        ...(result.created ? { secret: secretLocation(realm, clientId) } : {}),
+        ...(result.account.managedBy === 'gitops' && after === null ? { unassigned: true } : {}),
+      });
+    } catch (error) {
+      failed.push(failure(realm, clientId, before ? 'update' : 'create', error));
+    }
   }
 }
+
+const byName = (a: AccountRef, b: AccountRef) => a.realm.localeCompare(b.realm) || a.clientId.localeCompare(b.clientId);
 
 /** Where the client secret of an account created by apply can be read (scope `secrets:read`). */
 export function secretLocation(realm: string, clientId: string): string {

@@ -1,5 +1,7 @@
 import type { ServiceAccountSpec } from '../../service-accounts/dto/service-account.schemas.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { DomainError, type FieldError } from '../../common/errors/domain-error.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE, type SetRequest } from '../../service-accounts/gitops-set.js';
 import type { Definition } from '../definitions/definition.schema.js';
 
 /** A definition to plan or apply, with where it was written when it came from files. */
@@ -9,8 +11,14 @@ export interface DesiredAccount {
 }
 
 export interface BundleOptions {
-  /** Delete GitOps-managed accounts absent from the definitions. */
+  /** Delete GitOps-managed accounts of `set` absent from the definitions; needs `set`. */
   prune: boolean;
+  /** The GitOps set the bundle owns (`--set`); accounts it creates or adopts join it. */
+  set?: string | null;
+  /** Other sets whose accounts the bundle may take over when it names them (`--adopt-from-set`). */
+  adoptFromSets?: string[];
+  /** Take the unassigned GitOps accounts the bundle names into `set` (`--adopt-unassigned`). */
+  adoptUnassigned?: boolean;
   /** Realms to prune besides those the definitions name. */
   realms?: string[];
   /** A caller confined to one owner sees and changes only that owner's accounts. */
@@ -46,4 +54,32 @@ export function definitionOf(account: ServiceAccountView): Definition {
 /** The realms a bundle touches: those its definitions name and those asked for explicitly. */
 export function realmsOf(desired: DesiredAccount[], options: BundleOptions): string[] {
   return [...new Set([...desired.map((d) => d.definition.metadata.realm), ...(options.realms ?? [])])].sort();
+}
+
+/** The set ownership an apply asks for, as the service-accounts feature enforces it. */
+export function setRequestOf(options: BundleOptions): SetRequest {
+  return { name: options.set ?? null, adoptFrom: options.adoptFromSets ?? [], adoptUnassigned: options.adoptUnassigned ?? false };
+}
+
+/**
+ * The set options' own rules, shared by the HTTP body, the CLI and the use cases: names like a
+ * clientId, and `prune` or adoption only with a named set, so no apply can prune across sets.
+ */
+export function setOptionErrors(options: Pick<BundleOptions, 'prune' | 'set' | 'adoptFromSets' | 'adoptUnassigned'>): FieldError[] {
+  const errors: FieldError[] = [];
+  const set = options.set ?? null;
+  if (set !== null && !SET_NAME_PATTERN.test(set)) errors.push({ field: 'set', message: SET_NAME_RULE });
+  (options.adoptFromSets ?? []).forEach((name, index) => {
+    if (!SET_NAME_PATTERN.test(name)) errors.push({ field: `adoptFromSets[${index}]`, message: SET_NAME_RULE });
+  });
+  if (set === null) {
+    if (options.prune) errors.push({ field: 'set', message: 'is required with prune: name the set whose accounts may be deleted' });
+    if ((options.adoptFromSets ?? []).length > 0 || options.adoptUnassigned) errors.push({ field: 'set', message: 'is required to adopt accounts: name the set they join' });
+  }
+  return errors;
+}
+
+export function assertSetOptions(options: BundleOptions): void {
+  const errors = setOptionErrors(options);
+  if (errors.length > 0) throw DomainError.validation(errors, 'The GitOps set options are not valid.');
 }

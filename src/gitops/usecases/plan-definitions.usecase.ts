@@ -6,15 +6,18 @@ import { ErrorCode } from '../../common/errors/error-code.js';
 import type { ServiceAccountSpec } from '../../service-accounts/dto/service-account.schemas.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
 import { GitopsAccounts, type AccountChange } from '../gitops-accounts.port.js';
-import type { AccountPlan, GitopsPlan } from '../gitops.types.js';
-import { accountKey, desiredSpec, realmsOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
+import { setTransition } from '../../service-accounts/gitops-set.js';
+import type { AccountPlan, AccountRef, GitopsPlan } from '../gitops.types.js';
+import { accountKey, assertSetOptions, desiredSpec, realmsOf, setRequestOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
+import { selectPrune, type PruneSelection } from './prune-selection.js';
 
 /** How many accounts are planned at once; Keycloak calls are bounded again by the Keycloak module. */
 const PLAN_CONCURRENCY = 16;
 
 /**
  * Computes what apply would do for a bundle of definitions, without writing anything: per account
- * created, changed field by field, or deleted, with guard-rail violations flagged. Uses the
+ * created, changed field by field, moved between sets, or deleted (with prune, only accounts of the
+ * bundle's own set), with guard-rail violations and set conflicts flagged. Uses the
  * service-accounts feature's own change computation, the one PUT applies.
  */
 @Injectable()
@@ -25,15 +28,16 @@ export class PlanDefinitionsUseCase {
   ) {}
 
   async execute(desired: DesiredAccount[], options: BundleOptions): Promise<GitopsPlan> {
+    assertSetOptions(options);
     const existing = await this.existingAccounts(desired, options);
     const limit = pLimit(PLAN_CONCURRENCY);
     const planned = await Promise.all(desired.map((item) => limit(() => this.planOne(item, existing, options))));
-    const { deletions, kept } = this.pruneCandidates(desired, existing, options);
+    const { candidates, unassigned } = this.pruneSelection(desired, existing, options);
     const accounts = [
       ...planned,
-      ...(options.prune ? deletions.map((account) => deletionPlan(account)) : []),
+      ...(options.prune ? candidates.map((account) => deletionPlan(account)) : []),
     ].sort((a, b) => a.realm.localeCompare(b.realm) || a.clientId.localeCompare(b.clientId));
-    return summarise(accounts, options.prune ? [] : kept.map(({ realm, clientId }) => ({ realm, clientId })));
+    return summarise(options.set ?? null, accounts, options.prune ? [] : candidates.map(ref), unassigned.map(ref));
   }
 
   /** The accounts Keysmith holds in every managed realm the bundle touches, by realm/clientId. */
@@ -43,16 +47,10 @@ export class PlanDefinitionsUseCase {
     return new Map(lists.flat().map((account) => [accountKey(account.realm, account.clientId), account]));
   }
 
-  /**
-   * GitOps-managed accounts that no definition names: deleted with prune. Accounts made through
-   * the API, and other owners' accounts for an owner-confined caller, are never candidates.
-   */
-  pruneCandidates(desired: DesiredAccount[], existing: Map<string, ServiceAccountView>, options: BundleOptions): { deletions: ServiceAccountView[]; kept: ServiceAccountView[] } {
+  /** Accounts of the bundle's own set that no definition names (deleted with prune), and unassigned ones. */
+  pruneSelection(desired: DesiredAccount[], existing: Map<string, ServiceAccountView>, options: BundleOptions): PruneSelection {
     const wanted = new Set(desired.map((d) => accountKey(d.definition.metadata.realm, d.definition.metadata.name)));
-    const orphans = [...existing.values()].filter(
-      (account) => account.managedBy === 'gitops' && !wanted.has(accountKey(account.realm, account.clientId)) && (!options.owner || account.owner === options.owner),
-    );
-    return { deletions: orphans, kept: orphans };
+    return selectPrune(existing.values(), wanted, { set: options.set ?? null, owner: options.owner ?? null });
   }
 
   private async planOne(item: DesiredAccount, existing: Map<string, ServiceAccountView>, options: BundleOptions): Promise<AccountPlan> {
@@ -63,14 +61,19 @@ export class PlanDefinitionsUseCase {
       if (options.owner && owner !== options.owner) {
         throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
       }
-      const result = await this.accounts.plan(realm, clientId, spec);
       const current = existing.get(accountKey(realm, clientId));
+      const transition = current ? setTransition(current, setRequestOf(options)) : undefined;
+      if (transition?.kind === 'conflict') throw new DomainError(ErrorCode.SetConflict, transition.detail);
+      const result = await this.accounts.plan(realm, clientId, spec);
+      const joins = !current ? (options.set ? { from: null, to: options.set } : undefined) : transition?.kind === 'move' ? { from: transition.from, to: transition.to } : undefined;
       return {
         ...base,
         action: result.action,
         changes: result.action === 'create' ? creationChanges(spec) : result.changes,
         forbidden: result.forbidden,
         ...(current && current.managedBy !== 'gitops' ? { adopt: true } : {}),
+        ...(joins ? { setChange: joins } : {}),
+        ...(transition?.kind === 'unassigned' ? { unassigned: true } : {}),
       };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -78,6 +81,8 @@ export class PlanDefinitionsUseCase {
     }
   }
 }
+
+const ref = ({ realm, clientId }: ServiceAccountView): AccountRef => ({ realm, clientId });
 
 /** A create as a change list: every field the new account gets. */
 export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
@@ -104,7 +109,7 @@ function deletionPlan(account: ServiceAccountView): AccountPlan {
   return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [] };
 }
 
-export function summarise(accounts: AccountPlan[], notPruned: GitopsPlan['notPruned']): GitopsPlan {
+export function summarise(set: string | null, accounts: AccountPlan[], notPruned: AccountRef[], unassigned: AccountRef[]): GitopsPlan {
   const count = (action: AccountPlan['action']) => accounts.filter((a) => a.action === action).length;
   const summary = {
     create: count('create'),
@@ -114,6 +119,6 @@ export function summarise(accounts: AccountPlan[], notPruned: GitopsPlan['notPru
     forbidden: accounts.filter((a) => a.forbidden.length > 0).length,
     errors: count('error'),
   };
-  const hasChanges = summary.create + summary.update + summary.delete > 0 || accounts.some((a) => a.adopt);
-  return { accounts, notPruned, summary, hasChanges };
+  const hasChanges = summary.create + summary.update + summary.delete > 0 || accounts.some((a) => a.adopt || a.setChange);
+  return { set, accounts, notPruned, unassigned, summary, hasChanges };
 }

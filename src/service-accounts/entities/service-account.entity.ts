@@ -21,6 +21,7 @@ export interface RateLimitPolicy {
 @Entity('service_accounts')
 @Index('IDX_service_accounts_realm_client', ['realm', 'clientId'])
 @Index('IDX_service_accounts_owner', ['owner'])
+@Index('IDX_service_accounts_gitops_set', ['realm', 'gitopsSet'])
 // One live account per realm and clientId; deleted rows stay for history.
 @Index('UQ_service_accounts_live', ['realm', 'clientId'], { unique: true, where: '"deleted_at" IS NULL' })
 export class ServiceAccountEntity {
@@ -84,6 +85,14 @@ export class ServiceAccountEntity {
 
   @Column({ name: 'managed_by', type: 'varchar', length: 10, default: 'api' })
   managedBy: ManagedBy;
+
+  /**
+   * The GitOps set whose applies own this account (`keysmith apply --set`); `--prune` deletes only
+   * accounts of its own set. Null for API-made accounts, and for GitOps accounts made before sets
+   * existed or by an apply without `--set` (unassigned: never pruned).
+   */
+  @Column({ name: 'gitops_set', type: 'varchar', length: 63, nullable: true })
+  gitopsSet: string | null;
 
   /** Where the last change came from, such as a GitOps commit sha. */
   @Column({ type: 'varchar', length: 200, nullable: true })

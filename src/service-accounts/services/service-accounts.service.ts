@@ -28,6 +28,7 @@ import { GrantPolicy } from '../policy/grant-policy.js';
 import { SecretVault } from '../../secrets/secret-vault.js';
 import { SecretRotationService } from './secret-rotation.service.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
+import { setTransition, type SetRequest } from '../gitops-set.js';
 import { toServiceAccountView, type ServiceAccountView } from '../service-account.view.js';
 import { describeFieldChanges, describeGrantDiff, diffGrants, type Change, type GrantDiff, type Grants } from './grant-diff.js';
 
@@ -35,6 +36,8 @@ export interface ApplyOptions {
   managedBy?: ManagedBy;
   /** Where the change came from, such as a GitOps commit sha; stamped on the account. */
   source?: string | null;
+  /** GitOps applies: the set the account belongs to afterwards, enforced under the account's lock. */
+  set?: SetRequest;
 }
 
 export interface UpsertResult {
@@ -115,6 +118,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       const row = await this.findSettledRow(realm, clientId);
       if (!row) return this.provision(context, realm, clientId, spec, catalog, options);
       this.assertVisible(context, row);
+      if (options.set) await this.claimSet(context, row, options.set);
       return this.reconcile(context, row, spec, catalog, options);
     });
   }
@@ -186,11 +190,16 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return (await this.upsert(context, realm, clientId, specOf(row), { managedBy: row.managedBy, source: row.source })).changes;
   }
 
-  async remove(context: OperationContext, realm: string, clientId: string): Promise<void> {
+  /** Deletes the account; with `onlyInSet` (GitOps prune) only while it still belongs to that set. */
+  async remove(context: OperationContext, realm: string, clientId: string, options: { onlyInSet?: string } = {}): Promise<void> {
     this.assertRealm(realm);
     await this.withLock(realm, clientId, async () => {
       const row = await this.getRow(context, realm, clientId, { includePending: true });
-      await this.accounts.update(row.id, { state: 'deleting', updatedAt: this.clock.now() });
+      const guard = options.onlyInSet === undefined ? {} : { managedBy: 'gitops' as const, gitopsSet: options.onlyInSet };
+      const marked = await this.accounts.update({ id: row.id, ...guard }, { state: 'deleting', updatedAt: this.clock.now() });
+      if (options.onlyInSet !== undefined && !marked.affected) {
+        throw new DomainError(ErrorCode.SetConflict, `Service account ${realm}/${clientId} no longer belongs to the GitOps set ${options.onlyInSet}; it was not deleted.`, { clientId });
+      }
       try {
         await this.finishDeletion(context, row);
       } catch (error) {
@@ -232,10 +241,33 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return rows.map(toServiceAccountView);
   }
 
+  /**
+   * Assigns a GitOps account that has no set to `set` (the explicit step for accounts GitOps made
+   * before sets existed). An account already in `set` is left as it is; one of another set, or one
+   * made through the API, is refused: moving between sets is done by an apply with --adopt-from-set.
+   */
+  async assignSet(context: OperationContext, realm: string, clientId: string, set: string): Promise<'assigned' | 'unchanged'> {
+    this.assertRealm(realm);
+    return this.withLock(realm, clientId, async () => {
+      const row = await this.getRow(context, realm, clientId);
+      if (row.gitopsSet === set && row.managedBy === 'gitops') return 'unchanged';
+      if (row.managedBy !== 'gitops') {
+        throw new DomainError(ErrorCode.SetConflict, `Service account ${realm}/${clientId} was made through the API, not by GitOps; an apply that names it adopts it into its set.`, { clientId });
+      }
+      if (row.gitopsSet !== null) {
+        throw new DomainError(ErrorCode.SetConflict, `Service account ${realm}/${clientId} belongs to the GitOps set ${row.gitopsSet}; move it with apply --set ${set} --adopt-from-set ${row.gitopsSet}.`, { clientId, set: row.gitopsSet });
+      }
+      const result = await this.accounts.update({ id: row.id, managedBy: 'gitops', gitopsSet: IsNull() }, { gitopsSet: set });
+      if (!result.affected) throw new DomainError(ErrorCode.SetConflict, `Service account ${realm}/${clientId} changed sets meanwhile; list it again.`, { clientId });
+      await this.audit.record(context, { action: 'service_account.set_assigned', realm, clientId, target: row.keycloakId, detail: { from: null, to: set } });
+      return 'assigned';
+    });
+  }
+
   /** The current client secret, from Keysmith's encrypted store (Keycloak when none is stored). Audited. */
   async readSecret(context: OperationContext, realm: string, clientId: string): Promise<{ clientSecret: string; rotatedAt: string | null }> {
     this.assertRealm(realm);
-    const row = await this.getRow(context, realm, clientId);
+    const row = await this.auditedRefusal(context, 'client_secret.read', realm, clientId, () => this.getRow(context, realm, clientId));
     const clientSecret = row.secretCiphertext
       ? this.vault.decrypt(row.secretCiphertext, row.id)
       : await this.keycloak.getClientSecret(realm, row.keycloakId!);
@@ -247,7 +279,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   async rotateSecret(context: OperationContext, realm: string, clientId: string, graceHours?: number): Promise<{ clientSecret: string; previousSecretValidUntil: string }> {
     this.assertRealm(realm);
     return this.withLock(realm, clientId, async () => {
-      const row = await this.getRow(context, realm, clientId);
+      const row = await this.auditedRefusal(context, 'client_secret.rotated', realm, clientId, () => this.getRow(context, realm, clientId));
       return this.rotation.rotateNow(context, row, graceHours);
     });
   }
@@ -295,6 +327,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       lastRotatedAt: now,
       nextRotationAt: new Date(now.getTime() + spec.secretRotation.everyDays * DAY_MS),
       managedBy: options.managedBy ?? 'api',
+      gitopsSet: options.set?.name ?? null,
       source: options.source ?? context.source ?? null,
       specHash: specHash(spec),
       state: 'provisioning',
@@ -336,6 +369,29 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     });
     await this.events.publish({ type: 'changed', account, context });
     return { created: true, account, changes: [{ field: 'clientId', action: 'set', from: null, to: clientId }], clientSecret };
+  }
+
+  /**
+   * Takes an existing account into the set an apply asks for, or refuses with SET_CONFLICT. The
+   * write is conditional on the set read under the lock, so two instances cannot both move it.
+   */
+  private async claimSet(context: OperationContext, row: ServiceAccountEntity, request: SetRequest): Promise<void> {
+    const transition = setTransition(row, request);
+    if (transition.kind === 'conflict') {
+      throw new DomainError(ErrorCode.SetConflict, transition.detail, { clientId: row.clientId, set: transition.current });
+    }
+    if (transition.kind !== 'move') return;
+    const result = await this.accounts.update(
+      { id: row.id, managedBy: row.managedBy, gitopsSet: row.gitopsSet ?? IsNull() },
+      { managedBy: 'gitops', gitopsSet: transition.to },
+    );
+    if (!result.affected) {
+      throw new DomainError(ErrorCode.SetConflict, `Service account ${row.realm}/${row.clientId} changed sets while this apply ran; plan again.`, { clientId: row.clientId });
+    }
+    const adopted = row.managedBy !== 'gitops';
+    row.managedBy = 'gitops';
+    row.gitopsSet = transition.to;
+    await this.audit.record(context, { action: 'service_account.set_changed', realm: row.realm, clientId: row.clientId, target: row.keycloakId, detail: { from: transition.from, to: transition.to, adopted } });
   }
 
   private async reconcile(
@@ -643,6 +699,16 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
       throw notFound(realm, clientId);
     }
     return row;
+  }
+
+  /** A secret is asked for: a refusal (missing, or another owner's account) is audited too. */
+  private async auditedRefusal<T>(context: OperationContext, action: string, realm: string, clientId: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      await this.audit.record(context, { action, outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
+      throw error;
+    }
   }
 
   /** Serialises changes to one account within this process. */

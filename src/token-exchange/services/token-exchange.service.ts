@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { ApiKeyEvents } from '../../api-keys/services/api-key-events.js';
 import { ApiKeyVerificationService } from '../../api-keys/services/api-key-verification.service.js';
-import { TtlCache } from '../../api-keys/services/ttl-cache.js';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { AuditService } from '../../audit/audit.service.js';
 import type { ApiKeyCheck, ApiKeyIdentity } from '../../common/auth/api-key-verifier.js';
 import { DomainError } from '../../common/errors/domain-error.js';

@@ -1,0 +1,57 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
+import { AuditOwnerLookup } from '../../audit/audit-owner-lookup.js';
+import { ManagedCallerDirectory, type ManagedCaller } from '../../common/auth/managed-callers.js';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { ServiceAccountEntity } from '../entities/service-account.entity.js';
+import { ServiceAccountEvents } from '../service-account.events.js';
+
+const CACHE_SIZE = 10_000;
+
+/**
+ * Small lookups other features need about accounts, without reading this feature's table: who a
+ * token's client is (the auth guard confines it to the account's owner) and whose an audit event
+ * is. Caller lookups are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS; a change made through
+ * this instance drops its entry at once, other instances see it within that time.
+ */
+@Injectable()
+export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerLookup, OnModuleInit {
+  private readonly callers: TtlCache<string, ManagedCaller | null>;
+
+  constructor(
+    @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
+    private readonly events: ServiceAccountEvents,
+    config: AppConfig,
+    clock: Clock,
+  ) {
+    this.callers = new TtlCache(CACHE_SIZE, config.apiKeys.cacheTtlMs, () => clock.nowMs());
+  }
+
+  onModuleInit(): void {
+    this.events.subscribe((event) => {
+      this.callers.delete(cacheKey(event.account.realm, event.account.clientId));
+    });
+  }
+
+  async findCaller(realm: string, clientId: string): Promise<ManagedCaller | null> {
+    const key = cacheKey(realm, clientId);
+    const cached = this.callers.get(key);
+    if (cached !== undefined) return cached;
+    const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: Not('provisioning') } });
+    const caller = row ? { owner: row.owner, enabled: row.enabled, scopes: [...new Set([...row.defaultScopes, ...row.optionalScopes])] } : null;
+    this.callers.set(key, caller);
+    return caller;
+  }
+
+  async ownerOf(realm: string, clientId: string): Promise<string | null> {
+    const [row] = await this.accounts.find({ select: { owner: true }, where: { realm, clientId }, order: { id: 'DESC' }, take: 1 });
+    return row?.owner ?? null;
+  }
+}
+
+function cacheKey(realm: string, clientId: string): string {
+  return `${realm}\u0000${clientId}`;
+}
