@@ -22,23 +22,24 @@ const PUBLIC_OPERATIONS = new Set([
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-const PATH_PARAMETERS: Record<string, string> = { realm: 'platform', clientId: 'scope-probe', id: 'key_scopeprobe', name: 'key-expiry' };
+const PATH_PARAMETERS: Record<string, string> = { realm: 'platform', clientId: 'scope-probe', id: 'key_scopeprobe', name: 'key-expiry', set: 'probe-set' };
 
 /**
  * The owner boundary of every operation, checked for a caller bound to team A (an API key of a
  * team A account holding every API scope) against team B's resources. `hidden`: B's resource
- * answers 404 like a missing one; `refused`: 403 OWNER_FORBIDDEN; `refused-each`: a bundle
+ * answers 404 like a missing one (`hidden-each`: in a bundle answer's `failed`); `refused`: 403 OWNER_FORBIDDEN; `refused-each`: a bundle
  * answer (200) whose every definition of B is refused with OWNER_FORBIDDEN; `filtered`: lists only A's
  * items; `redacted`: job runs without counts, errors or details; `key-holder`: not owner-bound,
  * the caller presents the key it asks about; `public`: no credential at all. A new operation
  * without a rule here fails the suite.
  */
-type OwnerRule = 'hidden' | 'refused' | 'refused-each' | 'filtered' | 'redacted' | 'key-holder' | 'public';
+type OwnerRule = 'hidden' | 'hidden-each' | 'refused' | 'refused-each' | 'filtered' | 'redacted' | 'key-holder' | 'public';
 const OWNER_RULES: Record<string, OwnerRule> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',
   'GET /v1/auth/check': 'public',
+  'GET /v1/auth/check/{path}': 'public',
   // Token exchange: the key presented is the only credential, and the answer is about it alone.
   'POST /v1/token': 'public',
   'GET /v1/auth/exchange': 'public',
@@ -66,6 +67,7 @@ const OWNER_RULES: Record<string, OwnerRule> = {
   'POST /v1/jobs/{name}/run': 'refused',
   'POST /v1/gitops/plan': 'refused-each',
   'POST /v1/gitops/apply': 'refused-each',
+  'POST /v1/gitops/sets/{set}/assign': 'hidden-each',
 };
 
 interface Operation {
@@ -195,6 +197,7 @@ describe('Every route of the OpenAPI document declares its scopes and the guard 
         'POST /v1/jobs/{name}/run': { dryRun: true },
         'POST /v1/gitops/plan': { definitions: [definitionOfB()] },
         'POST /v1/gitops/apply': { definitions: [definitionOfB()] },
+        'POST /v1/gitops/sets/{set}/assign': { realm: 'platform', clientIds: [accountB] },
       };
       const filtered: Record<string, string> = {
         'GET /v1/realms/{realm}/service-accounts': `${url}?limit=500`,
@@ -214,6 +217,11 @@ describe('Every route of the OpenAPI document declares its scopes and the guard 
         const body = res.json();
         const outcomes = [...(body.accounts ?? []).map((a: { error?: { code: string } }) => a.error?.code), ...(body.failed ?? []).map((f: { code: string }) => f.code)];
         return outcomes.length === 1 && outcomes[0] === 'OWNER_FORBIDDEN' && (body.applied ?? []).length === 0;
+      },
+      'hidden-each': (res) => {
+        if (res.statusCode !== 200) return false;
+        const body = res.json();
+        return body.assigned.length === 0 && body.failed.length === 1 && body.failed[0].code === 'SERVICE_ACCOUNT_NOT_FOUND';
       },
       filtered: (res) => res.statusCode === 200 && [...ownersIn(res)].every((owner) => owner === 'team-a'),
       redacted: (res) => {
@@ -236,7 +244,7 @@ describe('Every route of the OpenAPI document declares its scopes and the guard 
       }
       expect(problems).toEqual([]);
       // Nothing of B's changed: its key still works and its account kept its description.
-      expect((await t.inject({ method: 'GET', url: '/v1/auth/check', headers: apiKeyHeaders(keyOfB.key) })).statusCode).toBe(204);
+      expect((await t.inject({ method: 'GET', url: '/v1/auth/check', headers: apiKeyHeaders(keyOfB.key) })).statusCode).toBe(200);
       const b = await t.inject({ method: 'GET', url: `/v1/realms/platform/service-accounts/${accountB}`, headers: await asTester() });
       expect(b.json()).toMatchObject({ owner: 'team-b', description: '' });
     });

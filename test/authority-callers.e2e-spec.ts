@@ -183,7 +183,7 @@ describe('Caller authority', () => {
       const verified = (await t.inject({ method: 'POST', url: '/v1/api-keys/verify', payload: { key: auditor.key, requiredScopes: ['audit:read'] } })).json();
       expect(verified).toEqual({ valid: false, code: 'INSUFFICIENT_SCOPE' });
       const check = await t.inject({ method: 'GET', url: '/v1/auth/check', headers: { 'x-api-key': auditor.key } });
-      expect([check.statusCode, check.headers['x-auth-scopes']]).toEqual([204, 'read:data']);
+      expect([check.statusCode, check.headers['x-auth-scopes']]).toEqual([200, 'read:data']);
 
       const report = (await t.inject({ method: 'GET', url: '/v1/api-keys/scope-report', headers: teamA })).json();
       expect(report.enforcement).toBe('enforce');

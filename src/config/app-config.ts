@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { validateCronExpression } from 'cron';
+import { parseFaultPoints } from '../common/faults/fault-points.js';
 import { decodeKey, envSchema, type Env } from './config.schema.js';
 
 function isValidCron(expression: string): boolean {
@@ -211,6 +212,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         message:
           'is no longer supported (it believed X-Forwarded-For from anyone): unset it and list your proxies in KEYSMITH_TRUSTED_PROXIES, for example 127.0.0.1/32,10.0.0.0/8',
       });
+    }
+    if (env.KEYSMITH_FAULT_POINTS !== undefined) {
+      if (env.NODE_ENV === 'production') {
+        problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: 'is for fault-injection tests only and is refused in production' });
+      } else {
+        try {
+          parseFaultPoints(env.KEYSMITH_FAULT_POINTS);
+        } catch (error) {
+          problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: (error as Error).message.replace(/^KEYSMITH_FAULT_POINTS: /, '') });
+        }
+      }
     }
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
