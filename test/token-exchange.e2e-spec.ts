@@ -2,6 +2,7 @@ import { AuditService } from '../src/audit/audit.service.js';
 import { TokenExchangeService } from '../src/token-exchange/services/token-exchange.service.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { TestClock } from './support/test-clock.js';
 import { deleteAccount, issueKey, uniqueClientId } from './support/api-keys.js';
 import { clientCredentialsToken, keycloakAdmin } from './support/keycloak-admin.js';
 import { ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE, exchangeKey, TOKEN_EXCHANGE_GRANT, verifyDownstream } from './support/token-exchange.js';
@@ -358,6 +359,38 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
       const token = document.paths['/v1/token'].post;
       expect(Object.keys(token.requestBody.content)).toEqual(['application/x-www-form-urlencoded']);
       expect(token.responses['400'].content['application/json'].schema.properties.error.enum).toContain('invalid_scope');
+    });
+  });
+
+  describe('several instances on one database', () => {
+    it('another instance stops handing out its cached token within the verification cache TTL after a revocation', async () => {
+      const other = await createTestApp({ dataDir: t.dataDir, clock: new TestClock() });
+      try {
+        const shared = await key(account, ['read:data'], 'shared');
+        const first = await exchangeKey(other.baseUrl, shared.key);
+        expect(first.status).toBe(200);
+        t.secrets.add(first.body.access_token);
+        expect((await t.inject({ method: 'DELETE', url: `/v1/api-keys/${shared.id}` })).statusCode).toBe(204);
+        // This instance refuses at once; the other within its cache TTL (5 s), never later.
+        expect((await exchange(shared.key)).body.error).toBe('invalid_grant');
+        other.clock.advance(other.config.apiKeys.cacheTtlMs + 1);
+        expect((await exchangeKey(other.baseUrl, shared.key)).body).toEqual({ error: 'invalid_grant', error_description: 'The API key has been revoked.' });
+        expect(other.logs.leaked(t.secrets)).toEqual([]);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('answers 503 temporarily_unavailable with Retry-After when Keycloak cannot be reached', async () => {
+      const cut = await createTestApp({ dataDir: t.dataDir, env: { KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_MAX_RETRIES: '0' } });
+      try {
+        const answer = await exchangeKey(cut.baseUrl, (await key(account, ['read:data'], 'unreachable')).key);
+        expect(answer.status).toBe(503);
+        expect(answer.body.error).toBe('temporarily_unavailable');
+        expect(answer.headers.get('retry-after')).toBe('5');
+      } finally {
+        await cut.close();
+      }
     });
   });
 
