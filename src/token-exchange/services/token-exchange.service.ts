@@ -159,7 +159,7 @@ export class TokenExchangeService implements OnModuleInit {
 
   private async fetchToken(identity: ApiKeyIdentity, account: ExchangeAccount, plan: { wanted: string[]; keycloakScope: string }): Promise<Omit<CachedToken, 'refreshAt'>> {
     let result = await this.request(account, plan.keycloakScope);
-    if (!result.ok && (result.status === 400 || result.status === 401)) {
+    if (!result.ok && (result.error === 'invalid_client' || result.error === 'unauthorized_client')) {
       // The stored secret may predate a rotation another process has not stored yet: ask Keycloak for the current one.
       const fresh = await this.credentials.freshFromKeycloak(account).catch((error: unknown) => {
         if (isStatus(error, 404)) return null;
@@ -169,6 +169,11 @@ export class TokenExchangeService implements OnModuleInit {
         this.accounts.set(accountKey(account.realm, account.clientId), fresh);
         result = await this.request(fresh, plan.keycloakScope);
       }
+    }
+    if (!result.ok && result.error === 'invalid_scope') {
+      throw new TokenExchangeError('invalid_scope', `Keycloak refused the scopes ${plan.keycloakScope} for the key's service account.`, 'SCOPE_NOT_GRANTABLE', {
+        scopes: splitScopes(plan.keycloakScope),
+      });
     }
     if (!result.ok || !result.accessToken) {
       this.logger.warn(`Keycloak refused a token for ${account.realm}/${account.clientId} (${result.status} ${result.error})`);
