@@ -68,8 +68,9 @@ export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
 
 /**
  * Forward-auth never reads a body, whatever the method (nor does phantom-token forward-auth, whose
- * path is passed in `paths` too): Traefik copies the original Content-Type onto its bodiless request, which Fastify would otherwise try to parse (400 or 415). Node discards
- * an unread body once the answer is sent, so the connection stays usable.
+ * path is passed in `paths` too): Traefik copies the original Content-Type onto its bodiless
+ * request, which Fastify would otherwise try to parse (400 or 415). Node discards an unread body
+ * once the answer is sent, so the connection stays usable.
  */
 export function ignoreForwardAuthBodies(fastify: FastifyInstance, paths: readonly string[] = [FORWARD_AUTH_PATH]): void {
   fastify.addHook('onRequest', async (request) => {

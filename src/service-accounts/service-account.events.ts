@@ -12,8 +12,8 @@ type Listener = (event: ServiceAccountEvent) => Promise<void> | void;
 
 /**
  * In-process notifications about service accounts, so that other features (API keys: revoke on
- * delete, drop cached verifications on change; token exchange: drop cached tokens) react without the service-accounts feature
- * depending on them. Listeners run in order and are awaited; a listener's failure is logged and
+ * delete, drop cached verifications on change; token exchange: drop cached tokens) react without
+ * the service-accounts feature depending on them. Listeners run in order and are awaited; a listener's failure is logged and
  * does not undo the change.
  */
 @Injectable()
