@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
@@ -9,6 +10,7 @@ import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
@@ -18,10 +20,12 @@ import { ServiceAccountCredentials } from './services/service-account-credential
     ServiceAccountEvents,
     SecretRotationService,
     ServiceAccountCredentials,
+    PolicyViolationsService,
+    ...grantGuardProviders,
     AccountLookupService,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, PolicyViolationsService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}
