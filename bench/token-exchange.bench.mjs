@@ -3,7 +3,8 @@
 //   same server (throughput ratio, p99 added);
 // - cache miss: every request a key not traded before (so Keysmith verifies it and asks Keycloak),
 //   against the same number of client-credentials requests made directly to Keycloak with the
-//   account's secret (mean latency ratio), the two alternating in batches of 25.
+//   account's secret (mean latency ratio), the two alternating in batches of 25, one request at a
+//   time by default (BENCH_EXCHANGE_MISS_CONNECTIONS), so the ratio is the latency Keysmith adds.
 // Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { adminToken, keycloakEnv, root, suffix } from './support.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = 50;
-const MISS_CONNECTIONS = 10;
+const MISS_CONNECTIONS = Number(process.env.BENCH_EXCHANGE_MISS_CONNECTIONS ?? 1);
 const MISS_KEYS = Number(process.env.BENCH_EXCHANGE_MISSES ?? 300);
 const REALM = 'platform';
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
