@@ -1,6 +1,7 @@
 import { AuditService } from '../src/audit/audit.service.js';
 import { TokenExchangeService } from '../src/token-exchange/services/token-exchange.service.js';
 import { authenticateSuite } from './support/auth.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { TestClock } from './support/test-clock.js';
 import { deleteAccount, issueKey, uniqueClientId } from './support/api-keys.js';
@@ -406,7 +407,7 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
   });
 
   it('logs no secret, key or token this suite knows of', () => {
-    expect(t.logs.leaked(t.secrets)).toEqual([]);
+    expectNoSecretInLogs('token-exchange');
   });
 });
 

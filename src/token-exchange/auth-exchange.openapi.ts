@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { problemSchema } from '../common/http/api-docs.js';
+import { PROBLEM_REF } from '../common/http/api-docs.js';
 
 /** Phantom-token forward auth answers here and at any path below it. */
 export const AUTH_EXCHANGE_PATH = '/v1/auth/exchange';
@@ -16,7 +16,7 @@ const header = (description: string) => ({ description, schema: { type: 'string'
 const problem = (description: string, headers: Record<string, { description?: string; schema: { type: string } }> = {}) => ({
   description,
   headers,
-  content: { 'application/problem+json': { schema: problemSchema } },
+  content: { 'application/problem+json': { schema: PROBLEM_REF } },
 });
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']> & { 'x-required-scopes': string[] };

@@ -2,6 +2,7 @@ import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
+import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './dto/token-request.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { ApiTokenExchange } from './token-exchange.docs.js';
@@ -48,6 +49,7 @@ export class TokenExchangeController {
       });
     } catch (error) {
       const refusal = error instanceof TokenExchangeError ? error : this.unexpected(error, String(request.id));
+      noteForAccessLog(request, { code: refusal.error });
       void reply.status(refusal.status).headers({ ...NO_STORE, ...refusal.headers }).type('application/json').send(refusal.toBody());
     }
   }

@@ -57,5 +57,6 @@ export function ApiTokenExchange(): MethodDecorator {
     ),
     oauthError(429, '`temporarily_unavailable`: the key\'s rate limit or too many failures from this address; see Retry-After'),
     oauthError(503, '`temporarily_unavailable`: Keycloak could not be reached'),
+    oauthError(500, '`server_error`: an unexpected error; the description holds the request id'),
   );
 }
