@@ -188,6 +188,7 @@ export async function wing() {
     grantPolicy: { file: undefined, denyPatterns: [] },
     isManagedRealm: (realm: string) => realm === 'platform',
     accountLease: { ttlMs: 30_000, waitMs: 0 },
+    tokenExchange: { accessTokenLifespanSeconds: 300 },
   } as unknown as AppConfig;
   const rows = new AccountRows(db.getRepository(ServiceAccountEntity));
   const vault = new SecretVault(config);
