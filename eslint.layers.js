@@ -3,7 +3,7 @@
 // - the lower layers (common/, config/, database/) import no feature and none of the top-level files.
 // Imports are relative (`../api-keys/index.js`), so each rule is a regex over the import path.
 
-export const FEATURES = ['api-keys', 'audit', 'auth', 'gitops', 'health', 'jobs', 'keycloak', 'secrets', 'service-accounts', 'webhooks'];
+export const FEATURES = ['api-keys', 'audit', 'auth', 'gitops', 'health', 'jobs', 'keycloak', 'secrets', 'service-accounts', 'token-exchange', 'webhooks'];
 export const LOWER_LAYERS = ['common', 'config', 'database'];
 const TOP_LEVEL = ['app\\.module', 'app\\.ports', 'app\\.setup', 'cli', 'cli\\.commands', 'core\\.module', 'main'];
 const alternatives = (names) => names.join('|');

@@ -18,6 +18,7 @@ import { WebhooksModule } from './webhooks/index.js';
 import { JobsModule } from './jobs/index.js';
 import { ScheduleModule } from '@nestjs/schedule';
 import { GitopsModule } from './gitops/index.js';
+import { TokenExchangeModule } from './token-exchange/index.js';
 import { PortBindingsModule } from './app.ports.js';
 
 export interface AppModuleOptions {
@@ -50,6 +51,7 @@ export class AppModule {
         ServiceAccountsModule,
         GitopsModule,
         ApiKeysModule,
+        TokenExchangeModule,
         AuthModule,
         PortBindingsModule,
       ],

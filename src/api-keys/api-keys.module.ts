@@ -3,7 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
+import { ForwardAuth } from './forward-auth.js';
 import { AccountEventsListener } from './services/account-events.listener.js';
+import { ApiKeyEvents } from './services/api-key-events.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
@@ -22,6 +24,8 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
   providers: [
     { provide: ApiKeyGenerationStrategy, useClass: PrefixedChecksumKeyGeneration },
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
+    ApiKeyEvents,
+    ForwardAuth,
     ApiKeyUsageService,
     ApiKeyVerificationService,
     ApiKeysService,
@@ -29,6 +33,6 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     KeyExpiryService,
     ScopeExcessService,
   ],
-  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService],
+  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
 })
 export class ApiKeysModule {}

@@ -3,7 +3,8 @@ export { ACCOUNT_ID_ATTRIBUTE, KeycloakClientsGateway, MANAGED_BY_ATTRIBUTE, MAN
 export type { ClientRepresentation, ClientState, ManagedClientSpec, ManagedClientState, RealmCatalog } from './keycloak-clients.gateway.js';
 export { diffGrants, isEmptyDiff, setDiff } from './client-grants.js';
 export type { ActualGrants, GrantDiff, Grants, SetDiff } from './client-grants.js';
-export { KeycloakHttpError } from './keycloak.errors.js';
+export { isStatus, KeycloakHttpError } from './keycloak.errors.js';
 export { KeycloakModule } from './keycloak.module.js';
 export { KeycloakService } from './keycloak.service.js';
+export type { TokenResult } from './keycloak.service.js';
 export { KeycloakGrantGraphReader } from './keycloak-grant-graph.reader.js';

@@ -13,6 +13,8 @@ export { AccountLookupService } from './services/account-lookup.service.js';
 export type { GrantViolation } from './policy/grant-validator.js';
 export { PolicyViolationsService } from './services/policy-violations.service.js';
 export { AccountRows } from './services/account-rows.js';
+export { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
+export type { ExchangeAccount } from './services/service-account-credentials.service.js';
 export { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
 export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from '../common/grants/grant-graph.js';
 export type { MapperNode, RoleNode, RoleRef, ScopeNode } from '../common/grants/grant-graph.js';

@@ -7,6 +7,7 @@ import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
 import { AccountLease } from './lease/account-lease.js';
 import { AccountRows } from './services/account-rows.js';
@@ -31,10 +32,11 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
+    ServiceAccountCredentials,
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
   ],
-  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, AccountLookupService],
+  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, AccountLookupService],
 })
 export class ServiceAccountsModule {}

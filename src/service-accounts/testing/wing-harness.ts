@@ -99,6 +99,7 @@ export class FakeKeycloak {
       enabled: client.spec?.enabled ?? true,
       flagsDrifted: false,
       attributesDriftedFrom: (spec) => client.attributes['keysmith.owner'] !== spec.owner || client.attributes['keysmith.account-id'] !== spec.accountId,
+      accessTokenLifespanSeconds: client.spec?.accessTokenLifespanSeconds ?? null,
       grants: structuredClone(client.grants),
     };
   }
@@ -166,7 +167,7 @@ export function spec(overrides: Partial<ServiceAccountSpec> = {}): ServiceAccoun
     defaultScopes: ['profile'],
     optionalScopes: [],
     secretRotation: { everyDays: 90, graceHours: 24 },
-    apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: null },
+    apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: null, tokenExchange: false },
     ...overrides,
   };
 }
@@ -188,6 +189,7 @@ export async function wing() {
     grantPolicy: { file: undefined, denyPatterns: [] },
     isManagedRealm: (realm: string) => realm === 'platform',
     accountLease: { ttlMs: 30_000, waitMs: 0 },
+    tokenExchange: { accessTokenLifespanSeconds: 300 },
   } as unknown as AppConfig;
   const rows = new AccountRows(db.getRepository(ServiceAccountEntity));
   const vault = new SecretVault(config, new Random());
@@ -195,7 +197,7 @@ export async function wing() {
   const checker = new SpecChecker(gateway, validator, audit, config);
   const leaseStore = new LeaseStore(db, clock);
   const lease = new AccountLease(new Leases(leaseStore, clock, { value: 'instance-a' } as InstanceId), leaseStore, config);
-  const provision = new ProvisionAccountUseCase(rows, gateway, audit, publisher, vault, clock, config);
+  const provision = new ProvisionAccountUseCase(rows, gateway, audit, publisher, vault, clock, config, new Random());
   const reconcile = new ReconcileAccountUseCase(rows, gateway, audit, publisher, clock, config);
   const remove = new DeleteAccountUseCase(rows, gateway, audit, publisher, clock);
   const recover = new RecoverAccountUseCase(rows, lease, gateway, checker, reconcile, remove, audit);

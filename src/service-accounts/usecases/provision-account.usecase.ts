@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -6,6 +5,7 @@ import { ErrorCode } from '../../common/errors/error-code.js';
 import { faultPoint } from '../../common/faults/fault-points.js';
 import { sortableId } from '../../common/ids/ids.js';
 import { LeaseLostError, type Fence } from '../../common/leases/leases.js';
+import { Random } from '../../common/random/random.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { KeycloakClientsGateway } from '../../keycloak/index.js';
@@ -36,13 +36,14 @@ export class ProvisionAccountUseCase {
     private readonly vault: SecretVault,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly random: Random,
   ) {}
 
   async execute(command: ProvisionAccountCommand): Promise<UpsertResult> {
     const { context, realm, clientId, spec, fence } = command;
     await this.assertNoClient(realm, clientId, fence);
     const row = await this.insertRow(command);
-    const clientSecret = randomBytes(32).toString('base64url');
+    const clientSecret = this.random.bytes(32).toString('base64url');
     try {
       await this.makeClient(command, row, clientSecret);
     } catch (error) {
@@ -110,7 +111,7 @@ export class ProvisionAccountUseCase {
     await faultPoint('provision.row-inserted');
     const grants = grantsOf(spec as ServiceAccountSpec, this.config.baseClientScopes, catalog);
     await fence.check('create client');
-    row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants), clientSecret);
+    row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds), clientSecret);
     await faultPoint('provision.client-created');
     await fence.check('set grants');
     await this.keycloak.setGrants(realm, row.clientId, grants);
