@@ -1,6 +1,10 @@
-// Layering rules, checked by `npx eslint .` (see README, Architecture). Two rules:
+// Layering rules, checked by `npx eslint .` (see README, Architecture). Three rules:
 // - a feature imports another feature only through that feature's index.ts (its public surface);
-// - the lower layers (common/, config/, database/) import no feature and none of the top-level files.
+// - the lower layers (common/, config/, database/) import no feature and none of the top-level files;
+// - the raw Keycloak admin client stays in src/keycloak: no other source file imports the client
+//   library, and nothing outside src/keycloak (tests and benches included) imports keycloak-admin.ts.
+//   Tests look at Keycloak through test/support/keycloak-admin.ts (the bootstrap admin), never
+//   through Keysmith's own credentials.
 // Imports are relative (`../api-keys/index.js`), so each rule is a regex over the import path.
 
 export const FEATURES = ['api-keys', 'audit', 'auth', 'gitops', 'health', 'jobs', 'keycloak', 'secrets', 'service-accounts', 'token-exchange', 'webhooks'];
@@ -8,12 +12,22 @@ export const LOWER_LAYERS = ['common', 'config', 'database'];
 const TOP_LEVEL = ['app\\.module', 'app\\.ports', 'app\\.setup', 'cli', 'cli\\.commands', 'core\\.module', 'main'];
 const alternatives = (names) => names.join('|');
 
+const ADMIN_CLIENT_PACKAGE = {
+  name: '@keycloak/keycloak-admin-client',
+  message: 'Only src/keycloak talks to the Keycloak Admin API: call a gateway method (KeycloakClientsGateway) instead.',
+};
+const KEYCLOAK_ADMIN_FILE = {
+  regex: '(^|/)keycloak/keycloak-admin\\.js$',
+  message: 'KeycloakAdmin (the raw admin client) is private to src/keycloak: call a gateway method, or in tests test/support/keycloak-admin.ts.',
+};
+
 function featureRule(feature) {
   const others = FEATURES.filter((name) => name !== feature);
   return {
     files: [`src/${feature}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: feature === 'keycloak' ? [] : [ADMIN_CLIENT_PACKAGE],
         patterns: [
           {
             regex: `^(\\.\\./)+(${alternatives(others)})/(?!index\\.js$)`,
@@ -33,6 +47,7 @@ const lowerLayerRule = {
   files: LOWER_LAYERS.map((layer) => `src/${layer}/**/*.ts`),
   rules: {
     'no-restricted-imports': ['error', {
+      paths: [ADMIN_CLIENT_PACKAGE],
       patterns: [
         {
           regex: `^(\\.\\./)+(${alternatives(FEATURES)})(/|$)`,
@@ -47,5 +62,17 @@ const lowerLayerRule = {
   },
 };
 
-/** Flat-config entries, one per feature and one for the lower layers. */
-export const layerRules = [...FEATURES.map(featureRule), lowerLayerRule];
+/** The top-level files (app module, port bindings, CLI entry) use no raw admin client either. */
+const topLevelRule = {
+  files: ['src/*.ts'],
+  rules: { 'no-restricted-imports': ['error', { paths: [ADMIN_CLIENT_PACKAGE], patterns: [KEYCLOAK_ADMIN_FILE] }] },
+};
+
+/** Tests and benches may use the bootstrap admin (the client library) but never Keysmith's raw client. */
+const outsideSourceRule = {
+  files: ['test/**/*.ts', 'bench/**/*.{js,mjs,ts}', 'scripts/**/*.{js,mjs,ts}'],
+  rules: { 'no-restricted-imports': ['error', { patterns: [KEYCLOAK_ADMIN_FILE] }] },
+};
+
+/** Flat-config entries: one per feature, one for the lower layers, the top level, and tests. */
+export const layerRules = [...FEATURES.map(featureRule), lowerLayerRule, topLevelRule, outsideSourceRule];

@@ -37,4 +37,27 @@ describe('layering lint rules', () => {
     const messages = await restrictedImports('src/gitops/bad.ts', "import { PORT_BINDINGS } from '../app.ports.js';\nexport const x = PORT_BINDINGS;\n");
     expect(messages).toEqual([expect.stringContaining('top-level assembly')]);
   });
+
+  it.each([
+    ['src/gitops/bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
+    ['src/common/bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
+    ['src/app.bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
+  ])('refuses the Keycloak admin client library outside src/keycloak (%s)', async (filePath, line) => {
+    const messages = await restrictedImports(filePath, `${line}\nexport const x = KcAdminClient;\n`);
+    expect(messages).toEqual([expect.stringContaining('Only src/keycloak talks to the Keycloak Admin API')]);
+  });
+
+  it.each([
+    ['src/service-accounts/bad.ts', "import { KeycloakAdmin } from '../keycloak/keycloak-admin.js';", 'only through its index.ts'],
+    ['src/app.bad.ts', "import { KeycloakAdmin } from './keycloak/keycloak-admin.js';", 'private to src/keycloak'],
+    ['test/bad.e2e-spec.ts', "import { KeycloakAdmin } from '../src/keycloak/keycloak-admin.js';", 'private to src/keycloak'],
+  ])('refuses KeycloakAdmin (the raw client) outside src/keycloak (%s)', async (filePath, line, reason) => {
+    const messages = await restrictedImports(filePath, `${line}\nexport const x = KeycloakAdmin;\n`);
+    expect(messages).toEqual([expect.stringContaining(reason)]);
+  });
+
+  it('lets src/keycloak use the admin client, and tests the bootstrap admin', async () => {
+    expect(await restrictedImports('src/keycloak/good.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';\nimport { KeycloakAdmin } from './keycloak-admin.js';\nexport const x = [KcAdminClient, KeycloakAdmin];\n")).toEqual([]);
+    expect(await restrictedImports('test/good.e2e-spec.ts', "import type KcAdminClient from '@keycloak/keycloak-admin-client';\nimport { keycloakAdmin } from './support/keycloak-admin.js';\nexport const x: [typeof keycloakAdmin, KcAdminClient?] = [keycloakAdmin];\n")).toEqual([]);
+  });
 });

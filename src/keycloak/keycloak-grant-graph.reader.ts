@@ -11,7 +11,7 @@ import {
   type ScopeNode,
 } from '../common/grants/grant-graph.js';
 import { isStatus } from './keycloak.errors.js';
-import { KeycloakService } from './keycloak.service.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
 
 /** How long one answer is reused: a GitOps plan reads each shared role once, a change is seen within seconds. */
 const CACHE_TTL_MS = 5_000;
@@ -28,7 +28,7 @@ export class KeycloakGrantGraphReader implements GrantGraphReader {
   private readonly cache = new Map<string, { at: number; value: Promise<unknown> }>();
 
   constructor(
-    private readonly keycloak: KeycloakService,
+    private readonly keycloak: KeycloakAdmin,
     private readonly clock: Clock,
   ) {}
 

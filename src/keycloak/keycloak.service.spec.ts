@@ -6,9 +6,10 @@ import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { Random } from '../common/random/random.js';
 import { Clock } from '../common/time/clock.js';
 import { KeycloakHttpError } from './keycloak.errors.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
 import { KeycloakService } from './keycloak.service.js';
 
-// KeycloakService's own policy (token handling, retries, concurrency) against a scripted HTTP
+// The admin client's policy (KeycloakAdmin's token handling, KeycloakService's retries and concurrency) against a scripted HTTP
 // peer on loopback. What Keycloak itself answers is tested in the e2e suites against the real server.
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -28,7 +29,7 @@ function token(expiresInSeconds: number): string {
   return `${part({ alg: 'none' })}.${part({ iat: now, exp: now + expiresInSeconds })}.sig`;
 }
 
-describe('KeycloakService', () => {
+describe('KeycloakAdmin over KeycloakService', () => {
   let server: Server;
   let baseUrl: string;
   let admin: Handler;
@@ -60,13 +61,10 @@ describe('KeycloakService', () => {
     maxInFlight = 0;
   });
 
-  const service = (env: Record<string, string> = {}, clock: Clock = new Clock()) =>
-    new KeycloakService(
-      loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env }),
-      new MetricsRegistry(),
-      clock,
-      new Random(),
-    );
+  const service = (env: Record<string, string> = {}, clock: Clock = new Clock()) => {
+    const config = loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env });
+    return new KeycloakAdmin(config, new KeycloakService(config, new MetricsRegistry(), new Random()), clock);
+  };
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json');
@@ -163,12 +161,8 @@ describe('KeycloakService', () => {
   });
 
   it('answers 503 KEYCLOAK_UNAVAILABLE when nothing listens', async () => {
-    const closed = new KeycloakService(
-      loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' }),
-      new MetricsRegistry(),
-      new Clock(),
-      new Random(),
-    );
+    const config = loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' });
+    const closed = new KeycloakAdmin(config, new KeycloakService(config, new MetricsRegistry(), new Random()), new Clock());
     const error = (await closed.read('find client', (kc) => kc.clients.find({ realm: 'platform' })).catch((e: unknown) => e)) as DomainError;
     expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
   });
