@@ -19,7 +19,7 @@ import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
-import { fromSqliteDatetime } from './sqlite-time.js';
+import { fromSqliteDatetime } from '../../common/time/sqlite-time.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 
 /** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
