@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
-import { SecretRotationService } from '../src/service-accounts/services/secret-rotation.service.js';
+import { SecretRotationService } from '../src/service-accounts/usecases/rotate-secret/secret-rotation.service.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { authenticateSuite } from './support/auth.js';

@@ -87,11 +87,13 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'secret-health', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
     repairDrift: boolean;
+    /** The secret health check: token requests a second at most, spread window, repair by cut-over rotation. */
+    secretHealth: { ratePerSecond: number; spreadMs: number; repair: boolean };
   };
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
@@ -145,11 +147,21 @@ export class AppConfig {
     this.webhooks = webhooks;
     this.jobs = {
       schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON },
+      crons: {
+        'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON,
+        'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON,
+        drift: env.KEYSMITH_JOB_DRIFT_CRON,
+        'secret-health': env.KEYSMITH_JOB_SECRET_HEALTH_CRON,
+      },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
+      secretHealth: {
+        ratePerSecond: env.KEYSMITH_SECRET_HEALTH_RATE,
+        spreadMs: env.KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES * 60_000,
+        repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
+      },
     };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../common/context/operation-context.js';
 
-export type JobName = 'key-expiry' | 'secret-rotation' | 'drift';
+export type JobName = 'key-expiry' | 'secret-rotation' | 'drift' | 'secret-health';
 
 /** What a job gets while it runs: its context for audit events, and places to report. */
 export interface JobRunContext {

@@ -7,7 +7,12 @@ import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
 import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
-import { SecretRotationService } from './services/secret-rotation.service.js';
+import { SecretRotationService } from './usecases/rotate-secret/secret-rotation.service.js';
+import { RotationSupportService } from './usecases/rotate-secret/rotation-support.service.js';
+import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './usecases/rotate-secret/rotation.adapters.js';
+import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
+import { InProcessAccountLease } from './usecases/rotate-secret/in-process-account-lease.js';
+import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
@@ -16,10 +21,16 @@ import { SecretRotationService } from './services/secret-rotation.service.js';
     ServiceAccountsService,
     ServiceAccountEvents,
     SecretRotationService,
+    RotationSupportService,
+    KeycloakRotationAdapter,
+    RotationRowStore,
+    RotationNotifier,
+    SecretHealthService,
+    { provide: ACCOUNT_LEASE, useClass: InProcessAccountLease },
     AccountLookupService,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, SecretHealthService, RotationSupportService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

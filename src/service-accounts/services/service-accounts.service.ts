@@ -25,7 +25,7 @@ import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccoun
 import { ServiceAccountEntity, type ManagedBy } from '../entities/service-account.entity.js';
 import { GrantPolicy } from '../policy/grant-policy.js';
 import { SecretVault } from '../../secrets/secret-vault.js';
-import { SecretRotationService } from './secret-rotation.service.js';
+import { SecretRotationService } from '../usecases/rotate-secret/secret-rotation.service.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { setTransition, type SetRequest } from '../gitops-set.js';
 import { toServiceAccountView, type ServiceAccountView } from '../service-account.view.js';
