@@ -1,7 +1,10 @@
 import { Global, Module } from '@nestjs/common';
+import { InstanceId } from './common/leases/instance-id.js';
+import { LeaseStore } from './common/leases/lease.store.js';
+import { Leases } from './common/leases/leases.js';
 import { Clock } from './common/time/clock.js';
 
-/** Cross-cutting providers every feature may inject: the clock. */
+/** Cross-cutting providers every feature may inject: the clock, this instance's id and the shared leases. */
 @Global()
-@Module({ providers: [Clock], exports: [Clock] })
+@Module({ providers: [Clock, InstanceId, LeaseStore, Leases], exports: [Clock, InstanceId, LeaseStore, Leases] })
 export class CoreModule {}

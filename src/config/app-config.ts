@@ -95,6 +95,8 @@ export class AppConfig {
     /** The secret health check: token requests a second at most, spread window, repair by cut-over rotation. */
     secretHealth: { ratePerSecond: number; spreadMs: number; repair: boolean };
   };
+  /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
+  readonly accountLease: { ttlMs: number; waitMs: number };
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
    * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
@@ -163,6 +165,7 @@ export class AppConfig {
         repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
       },
     };
+    this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {

@@ -85,6 +85,8 @@ export const envSchema = z.object({
   KEYSMITH_JOB_DRIFT_CRON: z.string().min(1).default('15 */6 * * *'),
   KEYSMITH_JOB_SECRET_HEALTH_CRON: z.string().min(1).default('0 */2 * * *'),
   KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
+  KEYSMITH_ACCOUNT_LEASE_SECONDS: intFrom(2, 3600).default(30),
+  KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS: intFrom(0, 3600).default(30),
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_DRIFT_REPAIR: bool.default(false),

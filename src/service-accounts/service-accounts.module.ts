@@ -11,7 +11,8 @@ import { SecretRotationService } from './usecases/rotate-secret/secret-rotation.
 import { RotationSupportService } from './usecases/rotate-secret/rotation-support.service.js';
 import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './usecases/rotate-secret/rotation.adapters.js';
 import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
-import { InProcessAccountLease } from './usecases/rotate-secret/in-process-account-lease.js';
+import { RotationLeaseAdapter } from './usecases/rotate-secret/rotation-lease.adapter.js';
+import { AccountLease } from './lease/account-lease.js';
 import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
 
 @Module({
@@ -26,11 +27,12 @@ import { SecretHealthService } from './usecases/check-secret-health/secret-healt
     RotationRowStore,
     RotationNotifier,
     SecretHealthService,
-    { provide: ACCOUNT_LEASE, useClass: InProcessAccountLease },
+    { provide: ACCOUNT_LEASE, useClass: RotationLeaseAdapter },
     AccountLookupService,
+    AccountLease,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, SecretHealthService, RotationSupportService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, AccountLease, ServiceAccountEvents, SecretRotationService, SecretHealthService, RotationSupportService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

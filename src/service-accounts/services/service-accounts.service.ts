@@ -26,6 +26,7 @@ import { ServiceAccountEntity, type ManagedBy } from '../entities/service-accoun
 import { GrantPolicy } from '../policy/grant-policy.js';
 import { SecretVault } from '../../secrets/secret-vault.js';
 import { SecretRotationService } from '../usecases/rotate-secret/secret-rotation.service.js';
+import { AccountLease } from '../lease/account-lease.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { setTransition, type SetRequest } from '../gitops-set.js';
 import { toServiceAccountView, type ServiceAccountView } from '../service-account.view.js';
@@ -70,7 +71,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class ServiceAccountsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ServiceAccountsService.name);
   private readonly policy: GrantPolicy;
-  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
@@ -81,6 +81,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly vault: SecretVault,
     private readonly rotation: SecretRotationService,
+    private readonly lease: AccountLease,
   ) {
     this.policy = GrantPolicy.load(config.grantPolicy.file, config.grantPolicy.denyPatterns);
   }
@@ -277,10 +278,9 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
   /** A new client secret now; the previous one stays valid for `graceHours` (the account's policy by default). */
   async rotateSecret(context: OperationContext, realm: string, clientId: string, graceHours?: number): Promise<{ clientSecret: string; previousSecretValidUntil: string }> {
     this.assertRealm(realm);
-    return this.withLock(realm, clientId, async () => {
-      const row = await this.auditedRefusal(context, 'client_secret.rotated', realm, clientId, () => this.getRow(context, realm, clientId));
-      return this.rotation.rotateNow(context, row, graceHours);
-    });
+    // The rotation takes the account's lease itself (it is not reentrant) and reads the row again under it.
+    const row = await this.auditedRefusal(context, 'client_secret.rotated', realm, clientId, () => this.getRow(context, realm, clientId));
+    return this.rotation.rotateNow(context, row, graceHours);
   }
 
   /**
@@ -703,17 +703,9 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     }
   }
 
-  /** Serialises changes to one account within this process. */
-  private async withLock<T>(realm: string, clientId: string, body: () => Promise<T>): Promise<T> {
-    const key = `${realm}/${clientId}`;
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(body);
-    this.locks.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === run) this.locks.delete(key);
-    }
+  /** Serialises changes to one account across every instance (the account's lease). */
+  private withLock<T>(realm: string, clientId: string, body: () => Promise<T>): Promise<T> {
+    return this.lease.withAccountLease(realm, clientId, () => body());
   }
 }
 

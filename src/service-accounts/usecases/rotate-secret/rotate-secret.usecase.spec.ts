@@ -247,7 +247,9 @@ describe('RotateSecretUseCase (the secret-rotation state machine)', () => {
   });
 
   it('a lost lease stops the machine before any Keycloak write', async () => {
-    const fenced: RotationRun = { ...run, fence: async () => { throw new Error('lease lost'); } };
+    const fenced: RotationRun = { ...run, fence: async () => {
+        throw new Error('lease lost');
+      }, };
     await expect(machine.start(fenced, store.reload(), 24)).rejects.toThrow('lease lost');
     expect(keycloak.writes).toBe(0);
     expect(store.persisted.secretRotationStep).toBe('intent');

@@ -4,7 +4,7 @@ import { ErrorCode } from '../../../common/errors/error-code.js';
 import { faultPoint } from '../../../common/faults/fault-points.js';
 import type { Clock } from '../../../common/time/clock.js';
 import type { SecretRotationStep, ServiceAccountEntity } from '../../entities/service-account.entity.js';
-import type { RotationKeycloakPort, RotationNotifierPort, RotationStorePort, RotationVaultPort } from './rotation.ports.js';
+import type { RotationFence, RotationKeycloakPort, RotationNotifierPort, RotationStorePort, RotationVaultPort } from './rotation.ports.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -12,7 +12,7 @@ const DAY_MS = 24 * HOUR_MS;
 /** One pass of the machine on one account: who acts, and the lease check before each Keycloak step. */
 export interface RotationRun {
   context: OperationContext;
-  fence: () => Promise<void>;
+  fence: RotationFence;
 }
 
 /** Steps after which the new secret is not yet announced: a crash there leaves a rotation to resume. */
@@ -51,7 +51,7 @@ export class RotateSecretUseCase {
   async start(run: RotationRun, row: ServiceAccountEntity, graceHours: number, options: { regenerate?: boolean } = {}): Promise<void> {
     if (!row.secretCiphertext) {
       // Nothing stored yet (accounts from before secrets were stored): store what Keycloak holds first.
-      await run.fence();
+      await run.fence('read client secret');
       await this.store.save(row, { secretCiphertext: this.vault.encrypt(await this.keycloak.currentSecret(row.realm, row.keycloakId!), row.id) });
     }
     if (row.secretRotationStep === 'notified') {
@@ -87,12 +87,12 @@ export class RotateSecretUseCase {
   /** intent → stored: a new secret from Keycloak, unless it already has one this row does not store. */
   private async regenerate(run: RotationRun, row: ServiceAccountEntity, force: boolean): Promise<void> {
     const stored = this.storedSecret(row);
-    await run.fence();
+    await run.fence('read client secret');
     const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
     let secret: string;
     if (current === stored || force) {
       // Keycloak still holds the stored secret: this rotation has not reached it yet.
-      await run.fence();
+      await run.fence('regenerate client secret');
       secret = await this.keycloak.regenerate(row.realm, row.keycloakId!);
       await faultPoint('rotate.regenerated');
     } else {
@@ -113,7 +113,7 @@ export class RotateSecretUseCase {
     const stored = this.storedSecret(row);
     if (!(await this.keycloak.accepts(row.realm, row.clientId, stored))) {
       // Refused: Keycloak may have regenerated on its own meanwhile; its current secret is the one to keep.
-      await run.fence();
+      await run.fence('read client secret');
       const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
       if (current === stored || !(await this.keycloak.accepts(row.realm, row.clientId, current))) {
         throw new DomainError(ErrorCode.SecretRotationFailed, `The new secret of ${row.clientId} was refused by Keycloak; the rotation is retried on the next run.`);
@@ -145,7 +145,7 @@ export class RotateSecretUseCase {
   /** notified → none: the grace window is over; Keycloak ends the rotated secret, never the stored one. */
   private async endPrevious(run: RotationRun, row: ServiceAccountEntity): Promise<void> {
     const stored = this.storedSecret(row);
-    await run.fence();
+    await run.fence('read client secret');
     const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
     if (current !== stored) {
       // Keycloak's executor regenerated meanwhile: the stored secret is now its rotated one, so
@@ -156,7 +156,7 @@ export class RotateSecretUseCase {
       await this.announce(run, row);
       return;
     }
-    await run.fence();
+    await run.fence('invalidate rotated client secret');
     await this.keycloak.invalidateRotated(row.realm, row.keycloakId!);
     await faultPoint('rotate.previous-invalidated');
     const rotationId = row.secretRotationId;

@@ -37,13 +37,19 @@ export interface RotationNotifierPort {
   notify(context: OperationContext, row: ServiceAccountEntity, notice: RotationNotice): Promise<void>;
 }
 
+/** Renews the account's lease, or throws when it was lost (expired, taken over), naming the next step. */
+export type RotationFence = (step: string) => Promise<void>;
+
 /**
  * The per-account lease shared across instances. `body` runs while this process holds the
- * account; `fence()` throws when the lease was lost (expired, taken over), and the machine calls
- * it before every Keycloak step so a paused instance never writes after its lease ended.
+ * account; the machine calls the fence before every Keycloak step so a paused instance never
+ * writes after its lease ended.
  */
 export interface AccountLeasePort {
-  withAccount<T>(realm: string, clientId: string, body: (fence: () => Promise<void>) => Promise<T>): Promise<T>;
+  /** Waits for the lease (a bounded time, then ACCOUNT_BUSY). */
+  withAccount<T>(realm: string, clientId: string, body: (fence: RotationFence) => Promise<T>): Promise<T>;
+  /** Runs only when nobody holds the account now (recovery); false when someone does. */
+  tryWithAccount(realm: string, clientId: string, body: (fence: RotationFence) => Promise<void>): Promise<boolean>;
 }
 
 export const ACCOUNT_LEASE = Symbol('ACCOUNT_LEASE');

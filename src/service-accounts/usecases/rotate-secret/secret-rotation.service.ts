@@ -120,7 +120,8 @@ export class SecretRotationService implements OnApplicationBootstrap {
     let resumed = 0;
     for (const candidate of rows) {
       try {
-        await this.lease.withAccount(candidate.realm, candidate.clientId, async (fence) => {
+        // Only rotations nobody holds: a live instance may be driving this one right now.
+        await this.lease.tryWithAccount(candidate.realm, candidate.clientId, async (fence) => {
           const row = await this.reload(candidate);
           if (!row.secretRotationStep || !UNFINISHED_STEPS.includes(row.secretRotationStep)) return;
           await this.machine.drive({ context, fence }, row);
