@@ -8,7 +8,6 @@ import { ErrorCode } from '../../../common/errors/error-code.js';
 import { sortableId } from '../../../common/ids/ids.js';
 import { Clock } from '../../../common/time/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
-import type { SecretRotationSupport } from '../../../keycloak/keycloak-clients.gateway.js';
 import { SecretVault } from '../../../secrets/secret-vault.js';
 import { WebhooksService } from '../../../webhooks/webhooks.service.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
@@ -20,7 +19,7 @@ import { RotateSecretUseCase, UNFINISHED_STEPS, type RotationRun } from './rotat
 export interface RotationOutcome {
   realm: string;
   clientId: string;
-  action: 'rotated' | 'resumed' | 'invalidated-previous' | 'waiting' | 'failed' | 'would-rotate' | 'would-invalidate-previous' | 'busy';
+  action: 'rotated' | 'resumed' | 'invalidated-previous' | 'waiting' | 'failed' | 'would-rotate' | 'would-invalidate-previous';
   error?: string;
 }
 
@@ -57,16 +56,6 @@ export class SecretRotationService implements OnApplicationBootstrap {
       .catch((error) => this.logger.warn(`could not check secret-rotation support: ${(error as Error).message}`))
       .then(() => this.resumeInterrupted(systemContext('job', 'secret-rotation')))
       .catch((error) => this.logger.warn(`resuming interrupted rotations deferred: ${(error as Error).message}`));
-  }
-
-  /** Per managed realm: is the Keycloak feature on and the client policy for Keysmith's clients there? */
-  async supportByRealm(): Promise<Record<string, SecretRotationSupport>> {
-    await this.support.report(true);
-    return this.support.knownSupport();
-  }
-
-  knownSupport(): Record<string, SecretRotationSupport> {
-    return this.support.knownSupport();
   }
 
   /**
@@ -114,16 +103,25 @@ export class SecretRotationService implements OnApplicationBootstrap {
     return outcomes;
   }
 
-  /** Drives every rotation a crash left before its announcement (start-up, and any sweep). */
+  /**
+   * Drives every rotation a crash left unfinished, and ends grace windows that passed (start-up,
+   * and any sweep). Only rotations nobody holds: a live instance may be driving one right now.
+   */
   async resumeInterrupted(context: OperationContext): Promise<number> {
-    const rows = await this.accounts.find({ where: { state: 'ready', deletedAt: IsNull(), secretRotationStep: In([...UNFINISHED_STEPS]) }, order: { id: 'ASC' } });
+    const live = { state: 'ready' as const, deletedAt: IsNull() };
+    const rows = await this.accounts.find({
+      where: [
+        { ...live, secretRotationStep: In([...UNFINISHED_STEPS]) },
+        { ...live, secretRotationStep: 'notified', previousSecretValidUntil: LessThanOrEqual(this.clock.now()) },
+      ],
+      order: { id: 'ASC' },
+    });
     let resumed = 0;
     for (const candidate of rows) {
       try {
-        // Only rotations nobody holds: a live instance may be driving this one right now.
         await this.lease.tryWithAccount(candidate.realm, candidate.clientId, async (fence) => {
           const row = await this.reload(candidate);
-          if (!row.secretRotationStep || !UNFINISHED_STEPS.includes(row.secretRotationStep)) return;
+          if (!row.secretRotationStep || (row.secretRotationStep === 'notified' && !this.machine.graceOver(row))) return;
           await this.machine.drive({ context, fence }, row);
           resumed += 1;
         });
