@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
@@ -14,6 +15,7 @@ import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
 import { RotationLeaseAdapter } from './usecases/rotate-secret/rotation-lease.adapter.js';
 import { AccountLease } from './lease/account-lease.js';
 import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
@@ -28,11 +30,23 @@ import { SecretHealthService } from './usecases/check-secret-health/secret-healt
     RotationNotifier,
     SecretHealthService,
     { provide: ACCOUNT_LEASE, useClass: RotationLeaseAdapter },
+    PolicyViolationsService,
+    ...grantGuardProviders,
     AccountLookupService,
     AccountLease,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, AccountLease, ServiceAccountEvents, SecretRotationService, SecretHealthService, RotationSupportService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [
+    ServiceAccountsService,
+    AccountLease,
+    ServiceAccountEvents,
+    SecretRotationService,
+    SecretHealthService,
+    RotationSupportService,
+    PolicyViolationsService,
+    ManagedCallerDirectory,
+    AuditOwnerLookup,
+  ],
 })
 export class ServiceAccountsModule {}
