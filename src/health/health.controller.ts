@@ -31,7 +31,13 @@ export class HealthController {
 
   @Get('readyz')
   @PublicRoute()
-  @ApiOperation({ summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)' })
+  @ApiOperation({
+    summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)',
+    description:
+      'The body also reports, without failing the probe, `details.secretRotation`: per managed realm the Keycloak feature, the ' +
+      'client policy, the secret-rotation executor\'s `expirationPeriodDays` and the accounts whose everyDays exceeds it ' +
+      '(`accountsBeyondExpiration`, `accountsBeyondExpirationCount`); `graceWindow` and `expirationPeriodOk` sum them up.',
+  })
   async readiness(@Res() reply: FastifyReply) {
     try {
       const result = await this.health.check([() => this.database.pingCheck('database', { timeout: 2_000 }), () => this.keycloakCheck(), () => this.secretRotationCheck()]);
