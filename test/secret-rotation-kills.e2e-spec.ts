@@ -51,6 +51,8 @@ describe('Secret rotation survives a kill at every named step (child processes, 
   let instance: KeysmithInstance;
   let kc: KcAdminClient;
   let headers: Record<string, string>;
+  /** Every client secret the suite saw: none may appear in the instance's log. */
+  const seen = new Set<string>();
   const quiet = { KEYSMITH_FAULT_POINTS: '' };
 
   beforeAll(async () => {
@@ -82,6 +84,7 @@ describe('Secret rotation survives a kill at every named step (child processes, 
     const created = await api('POST', base, { clientId, owner: 'team-rot', realmRoles: ['orders-reader'], secretRotation: { everyDays: 30, graceHours } });
     expect(created.status).toBe(201);
     const [client] = await kc.clients.find({ realm, clientId });
+    seen.add(created.json.clientSecret as string);
     return { clientId, secret: created.json.clientSecret as string, keycloakId: client.id! };
   };
 
@@ -130,6 +133,7 @@ describe('Secret rotation survives a kill at every named step (child processes, 
     const secret = await api('GET', `${base}/${account.clientId}/secret`);
     expect(secret.status).toBe(200);
     const stored = secret.json.clientSecret as string;
+    seen.add(stored);
     expect(stored).not.toBe(account.secret);
     expect(stored).toBe((await kc.clients.getClientSecret({ realm, id: account.keycloakId })).value);
     expect((await clientCredentialsToken(realm, account.clientId, stored)).status).toBe(200);
@@ -137,4 +141,11 @@ describe('Secret rotation survives a kill at every named step (child processes, 
     expect((await clientCredentialsToken(realm, account.clientId, account.secret)).status).toBe(graceHours === 0 ? 401 : 200);
     expect((await api('DELETE', `${base}/${account.clientId}`)).status).toBe(204);
   }, 180_000);
+
+  it('logs no client secret, through every kill and restart', () => {
+    expect(seen.size).toBeGreaterThanOrEqual(ROTATION_FAULT_POINTS.length * 2);
+    const output = instance.output();
+    expect(output).toContain('Keysmith listening on');
+    expect([...seen].filter((secret) => output.includes(secret))).toEqual([]);
+  });
 });
