@@ -358,10 +358,14 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       await kc.clients.generateNewClientSecret({ realm, id: broken.keycloakId });
       await kc.clients.generateNewClientSecret({ realm, id: broken.keycloakId });
       expect(await tokenStatus(broken.clientId, broken.secret)).toBe(401);
+      // One regeneration: the stored secret still works, but only as Keycloak's rotated one, until that expires.
+      const fading = await create();
+      await kc.clients.generateNewClientSecret({ realm, id: fading.keycloakId });
+      expect(await tokenStatus(fading.clientId, fading.secret)).toBe(200);
       received.length = 0;
 
       const run = await runJob(t, 'secret-health');
-      expect(run.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'mismatch' }]));
+      expect(run.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'mismatch' }, { realm, clientId: fading.clientId, result: 'mismatch' }]));
       expect(run.details).not.toEqual(expect.arrayContaining([expect.objectContaining({ clientId: healthy.clientId })]));
       expect(run.counts.ok).toBeGreaterThanOrEqual(1);
       const audit = await t.inject({ method: 'GET', url: `/v1/audit-events?action=client_secret.mismatch&clientId=${broken.clientId}` });
@@ -375,7 +379,7 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       await authenticateSuite(repairing);
       try {
         const repaired = await runJob(repairing, 'secret-health');
-        expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'repaired' }]));
+        expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'repaired' }, { realm, clientId: fading.clientId, result: 'repaired' }]));
       } finally {
         await repairing.close();
       }
@@ -384,6 +388,11 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       expect(stored).toBe(await keycloakSecret(broken.keycloakId));
       expect(await tokenStatus(broken.clientId, stored)).toBe(200);
       expect(await tokenStatus(healthy.clientId, healthy.secret)).toBe(200);
+      const fadingStored = await storedSecret(fading.clientId);
+      t.secrets.add(fadingStored);
+      expect(fadingStored).toBe(await keycloakSecret(fading.keycloakId));
+      // A cut-over: the secret Keysmith did not store is ended with the repair.
+      expect(await tokenStatus(fading.clientId, fading.secret)).toBe(401);
     });
   });
 

@@ -67,10 +67,17 @@ describe('CheckSecretHealthUseCase', () => {
     expect(reported).toEqual([]);
   });
 
-  it('reports a mismatch when Keycloak holds another secret', async () => {
+  it('reports a mismatch when Keycloak refuses the stored secret', async () => {
     const reported: unknown[] = [];
     const reporter: MismatchReporter = { mismatch: async (_c, _r, detail) => void reported.push(detail) };
     expect(await new CheckSecretHealthUseCase(keycloakWith('regenerated-elsewhere', ['regenerated-elsewhere']), vault, reporter).check(context, row, true)).toBe('mismatch');
-    expect(reported).toEqual([{ storedIsCurrent: false, repair: true }]);
+    expect(reported).toEqual([{ storedIsCurrent: false, storedAccepted: false, repair: true }]);
+  });
+
+  it('reports a stored secret that still works only as Keycloak\'s rotated one (the executor regenerated it)', async () => {
+    const reported: unknown[] = [];
+    const reporter: MismatchReporter = { mismatch: async (_c, _r, detail) => void reported.push(detail) };
+    expect(await new CheckSecretHealthUseCase(keycloakWith('regenerated-by-executor', ['regenerated-by-executor', 'stored']), vault, reporter).check(context, row, false)).toBe('mismatch');
+    expect(reported).toEqual([{ storedIsCurrent: false, storedAccepted: true, repair: false }]);
   });
 });

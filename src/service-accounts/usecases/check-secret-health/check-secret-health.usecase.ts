@@ -4,15 +4,24 @@ import type { RotationKeycloakPort, RotationVaultPort } from '../rotate-secret/r
 
 export type SecretHealth = 'ok' | 'mismatch';
 
+export interface MismatchDetail {
+  /** Keycloak's current secret is the stored one. */
+  storedIsCurrent: boolean;
+  /** Keycloak accepted the stored secret (as its rotated one, when not current: it ends with Keycloak's rotated-expiration-period). */
+  storedAccepted: boolean;
+  repair: boolean;
+}
+
 /** Reports a mismatch: audit `client_secret.mismatch`, webhook, metric. */
 export interface MismatchReporter {
-  mismatch(context: OperationContext, row: ServiceAccountEntity, detail: { storedIsCurrent: boolean; repair: boolean }): Promise<void>;
+  mismatch(context: OperationContext, row: ServiceAccountEntity, detail: MismatchDetail): Promise<void>;
 }
 
 /**
- * Proves one account's stored secret against Keycloak with a real client-credentials request.
- * A refusal is a mismatch: whatever the cause (someone regenerated it in the console, Keycloak's
- * executor regenerated it, a lost write), the secret Keysmith hands out does not work.
+ * Proves one account's stored secret against Keycloak with a real client-credentials request, and
+ * compares it with Keycloak's current secret. A refusal is a mismatch, and so is a stored secret
+ * that is only Keycloak's rotated one (Keycloak's executor regenerated it on an admin update, or
+ * someone did in the console): it still works, but only until Keycloak's rotated secret expires.
  */
 export class CheckSecretHealthUseCase {
   constructor(
@@ -23,9 +32,10 @@ export class CheckSecretHealthUseCase {
 
   async check(context: OperationContext, row: ServiceAccountEntity, repair: boolean): Promise<SecretHealth> {
     const stored = this.vault.decrypt(row.secretCiphertext!, row.id);
-    if (await this.keycloak.accepts(row.realm, row.clientId, stored)) return 'ok';
-    const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
-    await this.reporter.mismatch(context, row, { storedIsCurrent: current === stored, repair });
+    const storedAccepted = await this.keycloak.accepts(row.realm, row.clientId, stored);
+    const storedIsCurrent = (await this.keycloak.currentSecret(row.realm, row.keycloakId!)) === stored;
+    if (storedAccepted && storedIsCurrent) return 'ok';
+    await this.reporter.mismatch(context, row, { storedIsCurrent, storedAccepted, repair });
     return 'mismatch';
   }
 }

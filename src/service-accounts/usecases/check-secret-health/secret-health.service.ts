@@ -15,7 +15,7 @@ import { KeycloakRotationAdapter } from '../rotate-secret/rotation.adapters.js';
 import { ACCOUNT_LEASE, type AccountLeasePort } from '../rotate-secret/rotation.ports.js';
 import { SecretRotationService } from '../rotate-secret/secret-rotation.service.js';
 import { UNFINISHED_STEPS } from '../rotate-secret/rotate-secret.usecase.js';
-import { CheckSecretHealthUseCase, type MismatchReporter } from './check-secret-health.usecase.js';
+import { CheckSecretHealthUseCase, type MismatchDetail, type MismatchReporter } from './check-secret-health.usecase.js';
 import { Pacer, realSleep, type Sleep } from './pacer.js';
 
 export interface SecretHealthOutcome {
@@ -86,9 +86,11 @@ export class SecretHealthService implements MismatchReporter {
     return outcomes;
   }
 
-  async mismatch(context: OperationContext, row: ServiceAccountEntity, detail: { storedIsCurrent: boolean; repair: boolean }): Promise<void> {
+  async mismatch(context: OperationContext, row: ServiceAccountEntity, detail: MismatchDetail): Promise<void> {
     this.mismatchesTotal.inc({ realm: row.realm });
-    const reason = detail.storedIsCurrent ? 'Keycloak refused the stored secret' : 'Keycloak holds another secret than the stored one';
+    const reason = !detail.storedAccepted
+      ? 'Keycloak refused the stored secret'
+      : 'the stored secret is only Keycloak\'s rotated one (Keycloak regenerated it); it ends with the rotated-expiration-period';
     await this.audit.record(context, { action: 'client_secret.mismatch', outcome: 'failure', realm: row.realm, clientId: row.clientId, detail: { reason, repair: detail.repair } });
     await this.webhooks.publish('client_secret.mismatch', { realm: row.realm, clientId: row.clientId, reason, repair: detail.repair });
   }
