@@ -96,7 +96,7 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'secret-health', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery' | 'secret-health', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
@@ -166,6 +166,7 @@ export class AppConfig {
         'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON,
         'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON,
         drift: env.KEYSMITH_JOB_DRIFT_CRON,
+        recovery: env.KEYSMITH_JOB_RECOVERY_CRON,
         'secret-health': env.KEYSMITH_JOB_SECRET_HEALTH_CRON,
       },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,

@@ -85,6 +85,7 @@ export const envSchema = z.object({
   KEYSMITH_JOB_KEY_EXPIRY_CRON: z.string().min(1).default('0 * * * *'),
   KEYSMITH_JOB_SECRET_ROTATION_CRON: z.string().min(1).default('30 2 * * *'),
   KEYSMITH_JOB_DRIFT_CRON: z.string().min(1).default('15 */6 * * *'),
+  KEYSMITH_JOB_RECOVERY_CRON: z.string().min(1).default('* * * * *'),
   KEYSMITH_JOB_SECRET_HEALTH_CRON: z.string().min(1).default('0 */2 * * *'),
   KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
   KEYSMITH_ACCOUNT_LEASE_SECONDS: intFrom(2, 3600).default(30),

@@ -13,15 +13,29 @@ import { RotationSupportService } from './usecases/rotate-secret/rotation-suppor
 import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './usecases/rotate-secret/rotation.adapters.js';
 import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
 import { RotationLeaseAdapter } from './usecases/rotate-secret/rotation-lease.adapter.js';
-import { AccountLease } from './lease/account-lease.js';
 import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
+import { AccountLease } from './lease/account-lease.js';
+import { AccountRows } from './services/account-rows.js';
+import { SpecChecker } from './services/spec-checker.js';
+import { AccountReader } from './usecases/account-reader.js';
+import { AssignSetUseCase } from './usecases/assign-set.usecase.js';
+import { DeleteAccountUseCase } from './usecases/delete-account.usecase.js';
+import { ProvisionAccountUseCase } from './usecases/provision-account.usecase.js';
+import { ReconcileAccountUseCase } from './usecases/reconcile-account.usecase.js';
+import { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
+
+const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCase, DeleteAccountUseCase, RecoverAccountUseCase, AssignSetUseCase];
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
   providers: [
     ServiceAccountsService,
+    ...useCases,
+    AccountRows,
+    SpecChecker,
+    AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
     RotationSupportService,
@@ -33,20 +47,21 @@ import { PolicyViolationsService } from './services/policy-violations.service.js
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
-    AccountLease,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
   exports: [
     ServiceAccountsService,
+    PolicyViolationsService,
+    RecoverAccountUseCase,
+    AccountRows,
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
-    SecretHealthService,
-    RotationSupportService,
-    PolicyViolationsService,
     ManagedCallerDirectory,
     AuditOwnerLookup,
+    SecretHealthService,
+    RotationSupportService,
   ],
 })
 export class ServiceAccountsModule {}
