@@ -45,7 +45,8 @@ async function withDb<T>(dataDir: string, body: (db: sqlite3.Database) => Promis
 /**
  * A Keysmith child process killed (SIGKILL) at every named step of the rotation state machine, on
  * the rotate API and on the secret-rotation job; a new instance on the same database completes
- * the rotation, and the stored secret authenticates with a real client-credentials request.
+ * the rotation (the `recovery` job), and the stored secret authenticates with a real
+ * client-credentials request.
  */
 describe('Secret rotation survives a kill at every named step (child processes, real Keycloak)', () => {
   let instance: KeysmithInstance;
@@ -88,13 +89,16 @@ describe('Secret rotation survives a kill at every named step (child processes, 
     return { clientId, secret: created.json.clientSecret as string, keycloakId: client.id! };
   };
 
-  /** Until the rotation reaches `step`; the job is started too, after the restart's own recovery had its chance. */
+  /**
+   * Until the rotation reaches `step`, starting the `recovery` job (the background sweep, which
+   * the scheduler runs every minute and at start-up) until the dead instance's lease has expired.
+   */
   const awaitRecovery = async (clientId: string, step: string | null) => {
     const deadline = Date.now() + 60_000;
     for (let attempt = 0; Date.now() < deadline; attempt += 1) {
       const row = await rotationRow(instance.dataDir, clientId);
       if (row.step === step) return row;
-      if (attempt >= 20 && attempt % 5 === 0) await api('POST', '/v1/jobs/secret-rotation/run', {});
+      if (attempt % 5 === 0) await api('POST', '/v1/jobs/recovery/run', {});
       await sleep(200);
     }
     throw new Error(`the rotation of ${clientId} did not complete; see ${instance.logFile}`);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, LessThanOrEqual, Not, Repository } from 'typeorm';
 import { AuditService } from '../../../audit/audit.service.js';
-import { systemContext, type OperationContext } from '../../../common/context/operation-context.js';
+import type { OperationContext } from '../../../common/context/operation-context.js';
 import { DomainError } from '../../../common/errors/domain-error.js';
 import { ErrorCode } from '../../../common/errors/error-code.js';
 import { sortableId } from '../../../common/ids/ids.js';
@@ -50,12 +50,9 @@ export class SecretRotationService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    // Never block the start on Keycloak: check support, then finish what a crash interrupted.
-    void this.support
-      .checkAtStartup()
-      .catch((error) => this.logger.warn(`could not check secret-rotation support: ${(error as Error).message}`))
-      .then(() => this.resumeInterrupted(systemContext('job', 'secret-rotation')))
-      .catch((error) => this.logger.warn(`resuming interrupted rotations deferred: ${(error as Error).message}`));
+    // Never block the start on Keycloak. Interrupted rotations are finished by the `recovery` job
+    // (its start-up catch-up included) and by `secret-rotation` runs, never by a CLI start.
+    void this.support.checkAtStartup().catch((error) => this.logger.warn(`could not check secret-rotation support: ${(error as Error).message}`));
   }
 
   /**
@@ -104,8 +101,8 @@ export class SecretRotationService implements OnApplicationBootstrap {
   }
 
   /**
-   * Drives every rotation a crash left unfinished, and ends grace windows that passed (start-up,
-   * and any sweep). Only rotations nobody holds: a live instance may be driving one right now.
+   * Drives every rotation a crash left unfinished, and ends grace windows that passed (the
+   * `recovery` job). Only rotations nobody holds: a live instance may be driving one right now.
    */
   async resumeInterrupted(context: OperationContext): Promise<number> {
     const live = { state: 'ready' as const, deletedAt: IsNull() };
