@@ -3,7 +3,7 @@ import { Clock } from '../../../common/time/clock.js';
 import type { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import type { RotationKeycloakPort, RotationVaultPort } from '../rotate-secret/rotation.ports.js';
 import { CheckSecretHealthUseCase, type MismatchReporter } from './check-secret-health.usecase.js';
-import { Pacer } from './pacer.js';
+import { Pacer, realSleep } from './pacer.js';
 
 class FakeClock extends Clock {
   at = 0;
@@ -40,6 +40,15 @@ describe('Pacer (secret health check pacing, on the injected clock)', () => {
   it('checks 10,000 accounts in under 2 hours at the default rate', () => {
     const pacer = new Pacer(new FakeClock(), async () => undefined, 2, 10_000, 100 * 60_000);
     expect(pacer.spacingMs * 10_000).toBeLessThan(2 * 60 * 60 * 1000);
+  });
+
+  it('a shutdown cuts a long wait short, so a paced run never holds the process', async () => {
+    const stopping = new AbortController();
+    let woke = false;
+    const waiting = realSleep(stopping.signal)(60 * 60_000).then(() => (woke = true));
+    stopping.abort();
+    await waiting;
+    expect(woke).toBe(true);
   });
 
   it('spreads few accounts over the window instead of bursting', async () => {

@@ -2,8 +2,20 @@ import type { Clock } from '../../../common/time/clock.js';
 
 export type Sleep = (ms: number) => Promise<void>;
 
-/** Real waiting, for production; tests pass a sleep that moves their clock instead. */
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Real waiting, cut short when `signal` aborts (shutdown); tests pass a sleep that moves their clock instead. */
+export function realSleep(signal: AbortSignal): Sleep {
+  return (ms) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+}
 
 /**
  * Spaces requests at least `1 / ratePerSecond` apart, and spreads `count` of them over

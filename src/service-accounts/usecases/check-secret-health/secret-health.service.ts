@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Not, Repository } from 'typeorm';
 import type { Counter, Gauge } from 'prom-client';
@@ -31,12 +31,14 @@ export interface SecretHealthOutcome {
  * only when `KEYSMITH_SECRET_HEALTH_REPAIR=true`.
  */
 @Injectable()
-export class SecretHealthService implements MismatchReporter {
+export class SecretHealthService implements MismatchReporter, BeforeApplicationShutdown {
   private readonly checker: CheckSecretHealthUseCase;
   private readonly mismatches: Gauge<'realm'>;
   private readonly mismatchesTotal: Counter<'realm'>;
+  /** A paced run may last most of its interval: shutdown ends it (the rest is checked next run). */
+  private readonly stopping = new AbortController();
   /** Replaced by unit tests with a sleep that moves their clock. */
-  sleep: Sleep = realSleep;
+  sleep: Sleep = realSleep(this.stopping.signal);
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
@@ -55,6 +57,10 @@ export class SecretHealthService implements MismatchReporter {
     this.mismatchesTotal = metrics.counter('keysmith_secret_mismatches_total', 'Stored client secrets found refused by Keycloak', ['realm']);
   }
 
+  beforeApplicationShutdown(): void {
+    this.stopping.abort();
+  }
+
   /** One pass over every managed account; `dryRun` checks and reports but never repairs. */
   async checkAll(context: OperationContext, dryRun: boolean): Promise<SecretHealthOutcome[]> {
     const rows = await this.accounts.find({ where: { state: 'ready', deletedAt: IsNull(), secretCiphertext: Not(IsNull()) }, order: { id: 'ASC' } });
@@ -70,6 +76,7 @@ export class SecretHealthService implements MismatchReporter {
         continue;
       }
       await pacer.turn();
+      if (this.stopping.signal.aborted) break;
       try {
         const health = await this.checker.check(context, row, repair && !dryRun);
         if (health === 'ok') {
