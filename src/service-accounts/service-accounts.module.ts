@@ -14,6 +14,7 @@ import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './u
 import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
 import { RotationLeaseAdapter } from './usecases/rotate-secret/rotation-lease.adapter.js';
 import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
+import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
 import { AccountLease } from './lease/account-lease.js';
 import { AccountRows } from './services/account-rows.js';
@@ -44,6 +45,7 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     RotationNotifier,
     SecretHealthService,
     { provide: ACCOUNT_LEASE, useClass: RotationLeaseAdapter },
+    ServiceAccountCredentials,
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
@@ -58,6 +60,7 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
+    ServiceAccountCredentials,
     ManagedCallerDirectory,
     AuditOwnerLookup,
     SecretHealthService,

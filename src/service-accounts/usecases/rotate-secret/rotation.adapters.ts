@@ -8,6 +8,8 @@ import { KeycloakClientsGateway } from '../../../keycloak/keycloak-clients.gatew
 import { KeycloakService } from '../../../keycloak/keycloak.service.js';
 import { WebhooksService } from '../../../webhooks/webhooks.service.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
+import { ServiceAccountEvents } from '../../service-account.events.js';
+import { toServiceAccountView } from '../../service-account.view.js';
 import type { RotationKeycloakPort, RotationNotice, RotationNotifierPort, RotationStorePort } from './rotation.ports.js';
 
 /** The rotation machine's view of Keycloak, over the clients gateway and the token endpoint. */
@@ -53,15 +55,24 @@ export class RotationRowStore implements RotationStorePort {
   }
 }
 
-/** Audit events and webhooks for a rotation's milestones; never a secret in either. */
+/**
+ * Audit events and webhooks for a rotation's milestones (never a secret in either), and the
+ * in-process `secret-rotated` notification (token exchange drops the tokens it cached).
+ */
 @Injectable()
 export class RotationNotifier implements RotationNotifierPort {
   constructor(
     private readonly audit: AuditService,
     private readonly webhooks: WebhooksService,
+    private readonly events: ServiceAccountEvents,
   ) {}
 
   async notify(context: OperationContext, row: ServiceAccountEntity, notice: RotationNotice): Promise<void> {
+    await this.record(context, row, notice);
+    await this.events.publish({ type: 'secret-rotated', account: toServiceAccountView(row), context });
+  }
+
+  private async record(context: OperationContext, row: ServiceAccountEntity, notice: RotationNotice): Promise<void> {
     const base = { realm: row.realm, clientId: row.clientId };
     if (notice.type === 'rotated') {
       const previousSecretValidUntil = notice.previousSecretValidUntil.toISOString();
