@@ -7,7 +7,7 @@ import { bindPort } from './common/ports/bind-port.js';
 import { GitopsAccounts } from './gitops/index.js';
 import { KeycloakProbe, SecretRotationSupport } from './health/index.js';
 import { KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
-import { AccountLookupService, SecretRotationService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
+import { AccountLookupService, RotationSupportService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
 
 /**
  * Every port between features, bound to its implementation in one place. A port is an abstract
@@ -23,7 +23,7 @@ export const PORT_BINDINGS = [
   bindPort(AccountChangeFeed, ServiceAccountEvents),
   bindPort(GitopsAccounts, ServiceAccountsService),
   bindPort(KeycloakProbe, KeycloakService),
-  bindPort(SecretRotationSupport, SecretRotationService),
+  bindPort(SecretRotationSupport, RotationSupportService),
   // The guard rails of service accounts read Keycloak's grants through it (common/grants/: both sides use its vocabulary).
   bindPort(GrantGraphReader, KeycloakGrantGraphReader),
 ];

@@ -1,6 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { PROBLEM_REF } from '../common/http/api-docs.js';
+import { documentForwardAuthRoute, problemDoc } from '../common/http/forward-auth-docs.js';
 
 /** Forward-auth answers here and at any path below it. */
 export const FORWARD_AUTH_PATH = '/v1/auth/check';
@@ -15,55 +15,18 @@ const DESCRIPTION =
   'with `required` and `provided`), 429 with Retry-After (the key\'s rate limit, or, for a key that fails, too many ' +
   'failures from this client address; a valid key is never refused for its address). Results are cached for at most 5 s.';
 
-const identityHeader = (description: string) => ({ description, schema: { type: 'string' } });
-const problem = (description: string, headers: Record<string, { description?: string; schema: { type: string } }> = {}) => ({
-  description,
-  headers,
-  content: { 'application/problem+json': { schema: PROBLEM_REF } },
-});
-
-type Operation = NonNullable<OpenAPIObject['paths'][string]['get']> & { 'x-required-scopes': string[] };
-
-function operation(operationId: string, withPath: boolean): Operation {
-  return {
-    operationId,
-    tags: ['api-keys'],
-    summary: withPath ? 'Forward-auth check of an API key, below /v1/auth/check/' : 'Forward-auth check of an API key',
-    description: DESCRIPTION,
-    'x-required-scopes': [],
-    security: [],
-    parameters: [
-      ...(withPath
-        ? [{ name: 'path', in: 'path' as const, required: true, description: 'Any path (Envoy appends the original one); ignored', schema: { type: 'string' } }]
-        : []),
-      { name: 'X-API-Key', in: 'header' as const, required: true, description: 'The key to check', schema: { type: 'string' } },
-      { name: 'X-Required-Scopes', in: 'header' as const, required: false, description: 'Scopes the key must hold, separated by commas or spaces', schema: { type: 'string' } },
-    ],
-    responses: {
-      '200': {
-        description: 'Valid key: empty body, identity in the X-Auth-* headers',
-        headers: {
-          'X-Auth-Client-Id': identityHeader("The key's service account (clientId)"),
-          'X-Auth-Realm': identityHeader('Its realm'),
-          'X-Auth-Scopes': identityHeader("The key's scopes, space-separated"),
-          'X-Auth-Key-Id': identityHeader("The key's id"),
-        },
-      },
-      '401': problem('No key, or a key that is not valid', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
-      '403': problem('A scope named in X-Required-Scopes is missing'),
-      '429': problem('Rate-limited', { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } }),
-    },
-  };
-}
-
-/**
- * Adds forward-auth to the document: GET on both paths stands for every method, which the
- * description says. Listing every method would repeat one operation seven times.
- */
+/** Adds forward-auth to the document (GET on both paths stands for every method). */
 export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
-  document.paths[FORWARD_AUTH_PATH] = { get: operation('AuthCheckController_check', false) };
-  document.paths[`${FORWARD_AUTH_PATH}/{path}`] = { get: operation('AuthCheckController_checkBelow', true) };
-  return document;
+  return documentForwardAuthRoute(document, {
+    path: FORWARD_AUTH_PATH,
+    operationId: 'AuthCheckController_check',
+    tag: 'api-keys',
+    summary: 'Forward-auth check of an API key',
+    description: DESCRIPTION,
+    keyDescription: 'The key to check',
+    success: 'Valid key: empty body, identity in the X-Auth-* headers',
+    responses: { '403': problemDoc('A scope named in X-Required-Scopes is missing') },
+  });
 }
 
 /**

@@ -9,7 +9,12 @@ import { pendingAttempt, WebhookDispatcher } from './webhook-dispatcher.js';
 
 export { SIGNATURE_HEADER, signWebhook } from './webhook-sender.js';
 
-export type WebhookEventType = 'api_key.expiring' | 'api_key.expired' | 'client_secret.rotated' | 'client_secret.rotation_failed';
+export type WebhookEventType =
+  | 'api_key.expiring'
+  | 'api_key.expired'
+  | 'client_secret.rotated'
+  | 'client_secret.rotation_failed'
+  | 'client_secret.mismatch';
 
 /**
  * Publishes signed JSON events to the configured URLs through the outbox: `publish` only writes

@@ -5,13 +5,17 @@ export abstract class KeycloakProbe {
   abstract ping(): Promise<unknown>;
 }
 
-export interface GraceWindowSupport {
+/** Rotation in one realm, as readiness reports it (implementations may add detail, reported as is). */
+export interface RealmRotationReadiness {
+  /** Keycloak keeps the previous secret for a grace window (feature and client policy). */
   feature: boolean;
   policy: boolean;
+  /** Accounts whose everyDays exceeds Keycloak's expiration-period (it would regenerate first). */
+  accountsBeyondExpirationCount: number;
 }
 
-/** What readiness reports about secret rotation: whether each realm keeps a grace window. */
+/** What readiness reports about secret rotation in each realm. */
 export abstract class SecretRotationSupport {
-  /** Per realm, as checked at start-up; empty before the check. */
-  abstract knownSupport(): Record<string, GraceWindowSupport>;
+  /** Per realm, as last checked (at start-up); empty before the check; never calls Keycloak. */
+  abstract report(): Promise<Record<string, RealmRotationReadiness>>;
 }

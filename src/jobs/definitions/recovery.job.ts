@@ -1,13 +1,13 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
-import { AccountRows, RecoverAccountUseCase } from '../../service-accounts/index.js';
+import { AccountRows, RecoverAccountUseCase, SecretRotationService } from '../../service-accounts/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 
 /**
  * `recovery`: finishes or undoes changes that a crash or a Keycloak outage interrupted, without
- * waiting for a restart (it also runs at start-up as a catch-up). Rows a live instance holds the
- * lease of are left alone; the metric counts rows that are not final.
+ * waiting for a restart (it also runs at start-up as a catch-up), secret rotations included. Rows a
+ * live instance holds the lease of are left alone; the metric counts rows that are not final.
  */
 @Injectable()
 export class RecoveryJob implements JobDefinition, OnModuleInit {
@@ -19,6 +19,7 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
     private readonly recovery: RecoverAccountUseCase,
     private readonly rows: AccountRows,
     private readonly metrics: MetricsRegistry,
+    private readonly rotation: SecretRotationService,
   ) {}
 
   onModuleInit(): void {
@@ -42,5 +43,7 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
     run.count('held', sweep.held);
     run.count('failed', sweep.failed);
     for (const error of sweep.errors) run.error(error);
+    // Interrupted rotations and grace windows that passed (failures are audited by the rotation).
+    run.count('rotations-resumed', await this.rotation.resumeInterrupted(run.context));
   }
 }

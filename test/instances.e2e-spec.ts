@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { closeAllInstances, ensureBuilt, keycloakJavaPid, startInstance, type KeysmithInstance } from './support/instances.js';
+
+// The child-process harness itself: real `node dist/main.js` processes on one database.
+describe('Keysmith instances as child processes', () => {
+  let a: KeysmithInstance;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    a = await startInstance({ name: 'a' });
+  }, 300_000);
+
+  afterAll(async () => {
+    await closeAllInstances();
+  });
+
+  it('answers /healthz and /readyz, and captures its output to a file', async () => {
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+    expect(a.output()).toContain('Keysmith listening on');
+  });
+
+  it('a second instance shares the database; kill -9 ends one and the other keeps serving', async () => {
+    const b = await startInstance({ name: 'b', dataDir: a.dataDir });
+    expect(b.port).not.toBe(a.port);
+    await b.kill();
+    expect(b.running).toBe(false);
+    await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a stopped instance answers nothing until it is continued', async () => {
+    a.stop();
+    expect(a.isStopped).toBe(true);
+    await expect(fetch(`${a.url}/healthz`, { signal: AbortSignal.timeout(500) })).rejects.toThrow();
+    a.cont();
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+  });
+
+  it('restarts on the same port and data directory, with new environment', async () => {
+    const before = a.pid;
+    await a.restart({ LOG_LEVEL: 'warn' });
+    expect(a.pid).not.toBe(before);
+    expect(a.env.LOG_LEVEL).toBe('warn');
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+  });
+
+  it("finds Keycloak's Java process, not the kc.sh shell", () => {
+    const pid = keycloakJavaPid();
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('java');
+  });
+});
