@@ -23,11 +23,12 @@ async function adminToken(): Promise<string> {
   return cached.token;
 }
 
-async function admin<T>(path: string, method = 'GET'): Promise<T> {
+async function admin<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
   const env = keycloakEnv();
   const response = await fetch(`${env.KEYCLOAK_URL}/admin/realms${path}`, {
     method,
-    headers: { authorization: `Bearer ${await adminToken()}` },
+    headers: { authorization: `Bearer ${await adminToken()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(30_000),
   });
   if (!response.ok && response.status !== 404) throw new Error(`Keycloak admin ${method} ${path}: ${response.status}`);
@@ -66,6 +67,11 @@ export async function grantsOf(realm: string, client: KeycloakClient): Promise<G
     defaultScopes: notBase(defaults),
     optionalScopes: notBase(optionals),
   });
+}
+
+/** A confidential client made behind Keysmith's back (to prove that the orphan check sees it). */
+export async function createClient(realm: string, clientId: string): Promise<void> {
+  await admin(`/${realm}/clients`, 'POST', { clientId, publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false });
 }
 
 export async function deleteClient(realm: string, client: KeycloakClient): Promise<void> {
