@@ -7,7 +7,7 @@ import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
 import { exportCommand } from '../src/gitops/cli/export.command.js';
 import { planCommand } from '../src/gitops/cli/plan.command.js';
-import { validateCommand } from '../src/gitops/cli/validate.command.js';
+import { OFFLINE_NOTE, validateCommand } from '../src/gitops/cli/validate.command.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { keycloakEnv } from './support/keycloak-env.js';
@@ -74,7 +74,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   });
 
   it('validates good files, and names file and line for bad ones including a forbidden grant', async () => {
-    expect(await cli(validateCommand, [dir])).toMatchObject({ code: 0, out: '3 definition(s) in 2 file(s) are valid' });
+    expect(await cli(validateCommand, [dir])).toMatchObject({ code: 0, out: '3 definition(s) in 2 file(s) are valid', err: OFFLINE_NOTE });
     const bad = mkdtempSync(join(tmpdir(), 'keysmith-gitops-bad-'));
     try {
       write(bad, 'a.yaml', definition('bad-a', '  realmRoles: [admin]\n'));

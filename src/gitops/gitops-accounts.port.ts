@@ -1,5 +1,6 @@
 import type { OperationContext } from '../common/context/operation-context.js';
 import type { ServiceAccountSpec } from '../service-accounts/dto/service-account.schemas.js';
+import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
 import type { SetRequest } from '../service-accounts/gitops-set.js';
 import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
 
@@ -18,7 +19,12 @@ export interface AccountChange {
  * holds, delete (for prune, only while the account is still in the set), and set assignment.
  */
 export abstract class GitopsAccounts {
-  abstract plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[] }>;
+  abstract plan(
+    realm: string,
+    clientId: string,
+    spec: ServiceAccountSpec,
+    context?: Pick<OperationContext, 'callerScopes'>,
+  ): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[]; violations: GrantViolation[] }>;
   abstract upsert(
     context: OperationContext,
     realm: string,
@@ -29,5 +35,4 @@ export abstract class GitopsAccounts {
   abstract remove(context: OperationContext, realm: string, clientId: string, options?: { onlyInSet?: string }): Promise<void>;
   abstract assignSet(context: OperationContext, realm: string, clientId: string, set: string): Promise<'assigned' | 'unchanged'>;
   abstract listAll(realm: string): Promise<ServiceAccountView[]>;
-  abstract forbiddenGrants(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): string[];
 }

@@ -43,7 +43,7 @@ export class GitopsController {
   @ApiJson(200, 'The plan: { set, accounts, notPruned, unassigned, summary, hasChanges }')
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
-    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner });
+    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner, callerScopes: context.callerScopes });
   }
 
   @Post('apply')

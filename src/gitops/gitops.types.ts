@@ -1,3 +1,4 @@
+import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
 import type { AccountChange } from './gitops-accounts.port.js';
 
 export type PlannedAction = 'create' | 'update' | 'delete' | 'noop' | 'error';
@@ -11,6 +12,8 @@ export interface AccountPlan {
   changes: AccountChange[];
   /** Grants the guard-rail policy forbids: apply refuses this account. */
   forbidden: string[];
+  /** Why, with the path from each grant to what makes it forbidden (`realm:ops → client:realm-management:manage-users`). */
+  violations: GrantViolation[];
   /** The account exists but was made through the API; apply hands it to GitOps (no Keycloak change). */
   adopt?: boolean;
   /** The account joins the apply's set: created, adopted, moved with --adopt-from-set, or assigned with --adopt-unassigned. */

@@ -10,8 +10,10 @@ import { MetricsRegistry } from '../health/metrics.registry.js';
 
 /**
  * The realm-management roles Keysmith's own client needs in each managed realm, and why:
- * - view-realm: read realm roles and client scopes to validate grants;
- * - query-clients, view-clients: find clients by clientId and by Keysmith's ownership attribute;
+ * - view-realm: read realm roles, their composites and client scopes (mappers, role scope mappings)
+ *   to judge grants;
+ * - query-clients, view-clients: find clients by clientId and by Keysmith's ownership attribute, and
+ *   read client roles and their composites for the guard rails;
  * - manage-clients: create, update, delete clients, set their scopes, rotate their secrets;
  * - query-users, view-users, manage-users: read and change the role mappings of a client's
  *   service-account user.

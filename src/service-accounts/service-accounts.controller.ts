@@ -38,11 +38,13 @@ export class ServiceAccountsController {
       'Creates a confidential OIDC client with only the service-accounts flow, grants the roles to its service-account user ' +
       '(tokens carry exactly those roles) and sets its client scopes. The base scopes `basic`, `roles` and `service_account` ' +
       '(KEYSMITH_BASE_CLIENT_SCOPES) are always attached. The response carries `clientSecret` this once. Nothing half-made is left ' +
-      'on failure: the client is removed again, or recovery removes it as soon as Keycloak is back.',
+      'on failure: the client is removed again, or recovery removes it as soon as Keycloak is back. Each grant is judged by what it ' +
+      'really gives (composite roles expanded at any depth, what client scopes add to tokens); a refusal is 403 GRANT_FORBIDDEN ' +
+      'naming each grant and its path in `violations`.',
   })
   @ApiZodBody(createServiceAccountSchema)
   @ApiJson(201, 'The service account plus `clientSecret` (shown once)', S.withSecret)
-  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
   async create(
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
@@ -77,12 +79,14 @@ export class ServiceAccountsController {
     summary: 'Declarative upsert: make Keycloak match the body exactly',
     description:
       'Roles and scopes not listed are removed. Answers 201 when created (with `clientSecret`, shown once), 200 when updated; ' +
-      '`changes` lists what changed by name. A body that matches Keycloak makes no write call and answers `changes: []`.',
+      '`changes` lists what changed by name. A body that matches Keycloak makes no write call and answers `changes: []`. ' +
+      'Grants the account does not hold yet are judged by what they really give (403 GRANT_FORBIDDEN with `violations`); ' +
+      'grants it already holds are not judged again (the drift job reports them).',
   })
   @ApiZodBody(serviceAccountSpecSchema)
   @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges)
   @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret)
-  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
   async put(
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
@@ -100,7 +104,7 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Partial change: description, owner, enabled, policies; roles and scopes by add/remove lists' })
   @ApiZodBody(patchServiceAccountSchema)
   @ApiJson(200, 'The service account plus `changes`', S.withChanges)
-  @ApiProblems(400, 401, 403, 404, 409, 422, 503)
+  @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
   async patch(
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ServiceAccountEntity } from './entities/service-account.entity.js';
+import { grantGuardProviders } from './policy/grant-guard.providers.js';
 import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
@@ -8,6 +9,7 @@ import { AccountLookupService } from './services/account-lookup.service.js';
 import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { PolicyViolationsService } from './services/policy-violations.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
@@ -16,10 +18,12 @@ import { SecretRotationService } from './services/secret-rotation.service.js';
     ServiceAccountsService,
     ServiceAccountEvents,
     SecretRotationService,
+    PolicyViolationsService,
+    ...grantGuardProviders,
     AccountLookupService,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

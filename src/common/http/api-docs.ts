@@ -30,15 +30,48 @@ export const problemSchema = {
     code: { type: 'string', description: 'Stable UPPER_SNAKE machine code' },
     requestId: { type: 'string' },
     errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    forbidden: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'GRANT_FORBIDDEN: each refused grant, named `realm:<role>`, `client:<client>:<role>` or `scope:<name>`',
+    },
+    violations: {
+      type: 'array',
+      description: 'GRANT_FORBIDDEN: why each grant is refused, with the path from the grant to what makes it forbidden',
+      items: {
+        type: 'object',
+        properties: {
+          grant: { type: 'string', example: 'realm:ops' },
+          path: { type: 'array', items: { type: 'string' }, example: ['realm:ops', 'client:realm-management:manage-users'] },
+          reason: {
+            type: 'string',
+            enum: ['denied', 'keysmith-scope', 'mapper', 'scope-mapping', 'unverifiable'],
+            description:
+              '`denied`: a deny pattern names a role the grant gives or the scope itself; `keysmith-scope`: one of Keysmith\'s own scopes the caller does not hold; ' +
+              '`mapper`: a protocol mapper of the scope not on the allow-list; `scope-mapping`: a role scope mapping giving a forbidden role (refused as defence in depth); ' +
+              '`unverifiable`: Keysmith could not read or understand what the grant gives (fail closed)',
+          },
+          message: { type: 'string' },
+        },
+        required: ['grant', 'path', 'reason', 'message'],
+      },
+    },
   },
   required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
+};
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  403:
+    'Problem details: INSUFFICIENT_SCOPE (with `required` and `provided`), OWNER_FORBIDDEN, or on routes that grant roles and scopes ' +
+    'GRANT_FORBIDDEN with `forbidden` and `violations` (each grant with the path that makes it forbidden)',
+  502: 'Problem details: Keycloak failed or refused a call (KEYCLOAK_REJECTED, KEYCLOAK_PERMISSION_MISSING); grants are never passed unjudged',
 };
 
 /** Documents the problem+json responses a route can give. */
 export function ApiProblems(...statuses: number[]): MethodDecorator {
   return applyDecorators(
     ...statuses.map((status) =>
-      ApiResponse({ status, description: 'Problem details', content: { 'application/problem+json': { schema: problemSchema } } }),
+      ApiResponse({ status, description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem details', content: { 'application/problem+json': { schema: problemSchema } } }),
     ),
   );
 }

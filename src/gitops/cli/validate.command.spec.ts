@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CliIo } from '../../cli/cli-command.js';
 import { parseArgs } from '../../cli/cli-command.js';
-import { validateCommand } from './validate.command.js';
+import { OFFLINE_NOTE, validateCommand } from './validate.command.js';
 
 const good = (name: string, extra = '') => `apiVersion: keysmith/v1
 kind: ServiceAccount
@@ -40,6 +40,7 @@ describe('keysmith validate', () => {
     write('nested/b.json', JSON.stringify({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name: 'good-three', realm: 'platform', owner: 'x' }, spec: {} }));
     expect(await validateCommand.run(parseArgs([dir]), io, noApp)).toBe(0);
     expect(out).toEqual(['3 definition(s) in 2 file(s) are valid']);
+    expect(err).toEqual([OFFLINE_NOTE]);
   });
 
   it('exits 1 and prints every error as file:line: field: message across many bad files', async () => {
@@ -76,7 +77,7 @@ describe('keysmith validate', () => {
       '14-forbidden.yaml:8: spec.realmRoles[1]: realm:admin is forbidden by the guard-rail policy',
       '14-forbidden.yaml:12: spec.clientRoles.realm-management[0]: client:realm-management:manage-users is forbidden by the guard-rail policy',
     ]);
-    expect(err).toEqual(['14 error(s) in 13 file(s)']);
+    expect(err).toEqual(['14 error(s) in 13 file(s)', OFFLINE_NOTE]);
   });
 
   it('applies the configured deny patterns, as the server does', async () => {

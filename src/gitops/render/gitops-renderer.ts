@@ -26,7 +26,7 @@ export function renderPlan(plan: GitopsPlan): string[] {
     if (account.setChange) lines.push(`    ${formatChange({ field: 'set', action: 'set', from: account.setChange.from, to: account.setChange.to })}`);
     for (const change of account.changes) lines.push(`    ${formatChange(change)}`);
     if (account.unassigned) lines.push(`    ! no set: updated but left unassigned, never pruned (${ASSIGN_HINT})`);
-    for (const grant of account.forbidden) lines.push(`    ✗ forbidden by the guard-rail policy: ${grant}`);
+    for (const violation of account.violations ?? []) lines.push(`    ✗ forbidden by the guard-rail policy: ${violation.path.join(' → ')}: ${violation.message}`);
     if (account.error) lines.push(`    ✗ ${account.error.code}: ${account.error.detail}`);
   }
   const setNote = plan.set ? `set ${plan.set}; ` : '';

@@ -41,11 +41,12 @@ class FakeAccounts implements GitopsAccounts {
   async plan(_realm: string, clientId: string, spec: ServiceAccountSpec) {
     const row = this.rows.get(clientId);
     const forbidden = this.forbiddenGrants(spec);
-    if (!row) return { action: 'create' as const, changes: [], forbidden };
+    const violations = forbidden.map((grant) => ({ grant, path: [grant], reason: 'denied' as const, message: `${grant} is forbidden by the guard-rail policy` }));
+    if (!row) return { action: 'create' as const, changes: [], forbidden, violations };
     const add = spec.realmRoles.filter((r) => !row.spec.realmRoles.includes(r)).map((value) => ({ field: 'realmRoles', action: 'add' as const, value }));
     const remove = row.spec.realmRoles.filter((r) => !spec.realmRoles.includes(r)).map((value) => ({ field: 'realmRoles', action: 'remove' as const, value }));
     const changes = [...add, ...remove];
-    return { action: changes.length ? ('update' as const) : ('noop' as const), changes, forbidden };
+    return { action: changes.length ? ('update' as const) : ('noop' as const), changes, forbidden, violations };
   }
 
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest }) {

@@ -23,6 +23,8 @@ export interface BundleOptions {
   realms?: string[];
   /** A caller confined to one owner sees and changes only that owner's accounts. */
   owner?: string | null;
+  /** The caller's scopes of Keysmith's own API, which bound the Keysmith scopes it may grant; null or absent for operators. */
+  callerScopes?: string[] | null;
 }
 
 export const accountKey = (realm: string, clientId: string) => `${realm}/${clientId}`;

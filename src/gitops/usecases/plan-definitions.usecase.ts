@@ -64,20 +64,21 @@ export class PlanDefinitionsUseCase {
       const current = existing.get(accountKey(realm, clientId));
       const transition = current ? setTransition(current, setRequestOf(options)) : undefined;
       if (transition?.kind === 'conflict') throw new DomainError(ErrorCode.SetConflict, transition.detail);
-      const result = await this.accounts.plan(realm, clientId, spec);
+      const result = await this.accounts.plan(realm, clientId, spec, { callerScopes: options.callerScopes ?? null });
       const joins = !current ? (options.set ? { from: null, to: options.set } : undefined) : transition?.kind === 'move' ? { from: transition.from, to: transition.to } : undefined;
       return {
         ...base,
         action: result.action,
         changes: result.action === 'create' ? creationChanges(spec) : result.changes,
         forbidden: result.forbidden,
+        violations: result.violations,
         ...(current && current.managedBy !== 'gitops' ? { adopt: true } : {}),
         ...(joins ? { setChange: joins } : {}),
         ...(transition?.kind === 'unassigned' ? { unassigned: true } : {}),
       };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return { ...base, action: 'error', changes: [], forbidden: [], error: { code: error.code, detail: error.detail } };
+      return { ...base, action: 'error', changes: [], forbidden: [], violations: [], error: { code: error.code, detail: error.detail } };
     }
   }
 }
@@ -105,7 +106,7 @@ export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
 }
 
 function deletionPlan(account: ServiceAccountView): AccountPlan {
-  return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [] };
+  return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [], violations: [] };
 }
 
 export function summarise(set: string | null, accounts: AccountPlan[], notPruned: AccountRef[], unassigned: AccountRef[]): GitopsPlan {

@@ -23,7 +23,7 @@ import {
 } from '../../keycloak/keycloak-clients.gateway.js';
 import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import { ServiceAccountEntity, type ManagedBy } from '../entities/service-account.entity.js';
-import { GrantPolicy } from '../policy/grant-policy.js';
+import { GrantValidator, describeViolations, type GrantViolation } from '../policy/grant-validator.js';
 import { SecretVault } from '../../secrets/secret-vault.js';
 import { SecretRotationService } from './secret-rotation.service.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
@@ -52,7 +52,12 @@ export interface PlanResult {
   changes: Change[];
   /** Grants the guard-rail policy forbids. */
   forbidden: string[];
+  /** Why, with the path from each grant to what makes it forbidden. */
+  violations: GrantViolation[];
 }
+
+type Grantable = Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>;
+type CallerScopes = Pick<OperationContext, 'callerScopes'>;
 
 export interface ListFilter {
   owner?: string;
@@ -69,7 +74,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 @Injectable()
 export class ServiceAccountsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ServiceAccountsService.name);
-  private readonly policy: GrantPolicy;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -81,27 +85,38 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly vault: SecretVault,
     private readonly rotation: SecretRotationService,
-  ) {
-    this.policy = GrantPolicy.load(config.grantPolicy.file, config.grantPolicy.denyPatterns);
-  }
+    private readonly validator: GrantValidator,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Finish what a crash or an outage interrupted; never block the start on Keycloak.
     void this.recoverPending().catch((error) => this.logger.warn(`recovery of unfinished changes deferred: ${(error as Error).message}`));
   }
 
-  /** The grants a spec asks for that the guard-rail policy forbids. */
-  forbiddenGrants(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): string[] {
-    return this.policy.forbidden({
-      realmRoles: spec.realmRoles,
-      clientRoles: spec.clientRoles,
-      scopes: [...spec.defaultScopes, ...spec.optionalScopes],
-    });
+  /**
+   * The guard-rail violations of the grants `spec` adds to `held` (all of them without `held`),
+   * judged by what they really give. Grants an account already holds are not judged again here:
+   * the drift job and the start-up check report those.
+   */
+  async grantViolations(context: CallerScopes, realm: string, spec: Grantable, held?: Grantable): Promise<GrantViolation[]> {
+    const base = new Set(this.config.baseClientScopes);
+    const heldScopes = new Set([...(held?.defaultScopes ?? []), ...(held?.optionalScopes ?? [])]);
+    const request = {
+      realmRoles: spec.realmRoles.filter((role) => !held?.realmRoles.includes(role)),
+      clientRoles: Object.fromEntries(
+        Object.entries(spec.clientRoles)
+          .map(([client, roles]) => [client, roles.filter((role) => !held?.clientRoles[client]?.includes(role))] as const)
+          .filter(([, roles]) => roles.length > 0),
+      ),
+      scopes: [...new Set([...spec.defaultScopes, ...spec.optionalScopes])].filter((scope) => !base.has(scope) && !heldScopes.has(scope)),
+    };
+    if (request.realmRoles.length === 0 && Object.keys(request.clientRoles).length === 0 && request.scopes.length === 0) return [];
+    return (await this.validator.validate(context, realm, request)).violations;
   }
 
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
-    const catalog = await this.checkSpec(context, realm, spec);
+    const catalog = await this.checkSpec(context, realm, clientId, spec);
     return this.withLock(realm, clientId, async () => {
       if (await this.findSettledRow(realm, clientId)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
@@ -112,7 +127,7 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
 
   /** Declarative upsert: afterwards Keycloak matches `spec` exactly. */
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: ApplyOptions = {}): Promise<UpsertResult> {
-    const catalog = await this.checkSpec(context, realm, spec);
+    const catalog = await this.checkSpec(context, realm, clientId, spec, await this.heldGrants(context, realm, clientId));
     return this.withLock(realm, clientId, async () => {
       const row = await this.findSettledRow(realm, clientId);
       if (!row) return this.provision(context, realm, clientId, spec, catalog, options);
@@ -152,10 +167,12 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return this.upsert(context, realm, clientId, spec, { managedBy: row.managedBy, source: context.source ?? row.source });
   }
 
-  /** What `upsert` would change, without writing anything. */
-  async plan(realm: string, clientId: string, spec: ServiceAccountSpec): Promise<PlanResult> {
+  /**
+   * What `upsert` would change, without writing anything, with the guard-rail violations of the
+   * grants it would add (judged for `context`'s caller; operators by default).
+   */
+  async plan(realm: string, clientId: string, spec: ServiceAccountSpec, context: CallerScopes = { callerScopes: null }): Promise<PlanResult> {
     this.assertRealm(realm);
-    const forbidden = this.forbiddenGrants(spec);
     const row = await this.findRow(realm, clientId);
     if (!row) {
       const foreign = await this.keycloak.findClient(realm, clientId);
@@ -163,11 +180,13 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
         throw new DomainError(ErrorCode.ClientExists, `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted.`, { clientId });
       }
       await this.resolveCatalog(realm, spec);
-      return { action: 'create', changes: [], forbidden };
+      const violations = await this.grantViolations(context, realm, spec);
+      return { action: 'create', changes: [], forbidden: grantsOf(violations), violations };
     }
     const catalog = await this.resolveCatalog(realm, spec);
+    const violations = await this.grantViolations(context, realm, spec, specOf(row));
     const { changes } = await this.computeChanges(row, spec, catalog);
-    return { action: changes.length ? 'update' : 'noop', changes, forbidden };
+    return { action: changes.length ? 'update' : 'noop', changes, forbidden: grantsOf(violations), violations };
   }
 
   /**
@@ -650,19 +669,32 @@ export class ServiceAccountsService implements OnApplicationBootstrap {
     return catalog;
   }
 
-  /** Every check that comes before a write: realm, owner boundary, guard rails, references. */
-  private checkSpec(context: OperationContext, realm: string, spec: ServiceAccountSpec): Promise<RealmCatalog> {
+  /** Every check that comes before a write: realm, owner boundary, references, guard rails. */
+  private async checkSpec(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<RealmCatalog> {
     this.assertRealm(realm);
     this.assertOwnerAllowed(context, spec.owner);
-    this.assertGrantsAllowed(spec);
-    return this.resolveCatalog(realm, spec);
+    const catalog = await this.resolveCatalog(realm, spec);
+    await this.assertGrantsAllowed(context, realm, clientId, spec, held);
+    return catalog;
   }
 
-  private assertGrantsAllowed(spec: Pick<ServiceAccountSpec, 'realmRoles' | 'clientRoles' | 'defaultScopes' | 'optionalScopes'>): void {
-    const forbidden = this.forbiddenGrants(spec);
-    if (forbidden.length) {
-      throw new DomainError(ErrorCode.GrantForbidden, `The guard-rail policy forbids granting: ${forbidden.join(', ')}.`, { forbidden });
-    }
+  /** 403 GRANT_FORBIDDEN naming each grant and its path, audited; a Keycloak failure propagates (never a pass). */
+  private async assertGrantsAllowed(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, held?: Grantable): Promise<void> {
+    const violations = await this.grantViolations(context, realm, spec, held);
+    if (violations.length === 0) return;
+    const forbidden = grantsOf(violations);
+    await this.audit.record(context, { action: 'service_account.grant_refused', outcome: 'failure', realm, clientId, detail: { owner: spec.owner, forbidden, violations } });
+    throw new DomainError(ErrorCode.GrantForbidden, `The guard-rail policy forbids granting ${forbidden.join(', ')}: ${describeViolations(violations)}.`, {
+      forbidden,
+      violations,
+    });
+  }
+
+  /** The grants an existing account visible to the caller holds: a change is judged by what it adds. */
+  private async heldGrants(context: OperationContext, realm: string, clientId: string): Promise<Grantable | undefined> {
+    if (!this.config.isManagedRealm(realm)) return undefined;
+    const row = await this.findRow(realm, clientId);
+    return row && row.state !== 'provisioning' && (!context.owner || row.owner === context.owner) ? specOf(row) : undefined;
   }
 
   private assertRealm(realm: string): void {
@@ -733,6 +765,10 @@ const CLIENT_FLAGS: [string, boolean][] = [
 
 function notFound(realm: string, clientId: string): DomainError {
   return new DomainError(ErrorCode.ServiceAccountNotFound, `No service account ${clientId} in realm ${realm}.`, { clientId });
+}
+
+function grantsOf(violations: GrantViolation[]): string[] {
+  return [...new Set(violations.map((v) => v.grant))];
 }
 
 function reason(error: unknown): string {
