@@ -69,12 +69,19 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const cluster = new Cluster(INSTANCE_ENV, log);
   const driver = new Driver(cluster, new Prng(options.seed ^ 0x5bd1e995), realm, prefix, log);
   const injector = new FaultInjector(cluster, prng, { instancePauseMs: options.instancePauseMs, keycloakPauseMs: options.keycloakPauseMs, points }, log);
+  let clean = false;
   try {
     await cluster.start(options.instances);
     let done = 0;
     let next = 0;
+    let faultsStarted = 0;
+    // Fault k is due once (k + 1) / (faults + 1) of the operations have started; operations wait
+    // for faults that are one interval overdue, so faults land among operations, not after them.
+    const dueAt = (k: number) => Math.floor(((k + 1) * options.operations) / (options.faults + 1));
     const worker = async () => {
       while (next < options.operations) {
+        while (faultsStarted < options.faults && dueAt(faultsStarted + 1) <= next) await sleep(50);
+        if (next >= options.operations) break;
         next += 1;
         await driver.runOne();
         done += 1;
@@ -83,8 +90,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     };
     const faultLoop = async () => {
       for (let k = 0; k < options.faults; k += 1) {
-        const due = Math.floor(((k + 1) * options.operations) / (options.faults + 1));
-        while (done < due && next < options.operations) await sleep(50);
+        while (next < dueAt(k)) await sleep(50);
+        faultsStarted += 1;
         await injector.inject(injector.pickKind(options.includeKeycloakPause && k === Math.floor(options.faults / 2)));
       }
     };
@@ -97,11 +104,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (const finding of verdict.findings) log(`  ${finding}`);
     const faults = [...injector.counts.entries()].filter(([name]) => !name.startsWith('point ')).reduce((sum, [, n]) => sum + n, 0);
     const line = `faults ${faults}, operations ${done}, acknowledged lost ${verdict.lost}, orphans ${verdict.orphans}, stuck ${verdict.stuck}`;
+    clean = verdict.lost === 0 && verdict.orphans === 0 && verdict.stuck === 0;
     return { ...verdict, faults, operations: done, line };
   } finally {
     resumeKeycloak();
     await cluster.stopWatching();
     await closeAllInstances();
+    if (clean) cluster.removeData();
+    else log(`chaos: database and instance logs kept in ${cluster.dataDir}`);
     await removeRunClients(realm, prefix).catch((error: Error) => log(`chaos: could not remove the run's clients: ${error.message}`));
   }
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keycloakEnv } from '../support/keycloak-env.js';
 import { keycloakJavaPid, prepareDataDir, startInstance, type KeysmithInstance } from '../support/instances.js';
@@ -73,7 +74,12 @@ export class Cluster {
     readonly env: Record<string, string>,
     readonly log: (line: string) => void,
   ) {
-    this.dataDir = prepareDataDir();
+    // Not removed with the instances: the campaign keeps it (database, logs) when a check fails.
+    this.dataDir = prepareDataDir(mkdtempSync(join(tmpdir(), 'keysmith-chaos-')));
+  }
+
+  removeData(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   async start(count: number): Promise<void> {
