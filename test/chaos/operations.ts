@@ -209,13 +209,15 @@ export class Driver {
     }
     const args = command === 'plan' ? ['plan', dir, '--set', this.gitopsSet, '--prune'] : ['apply', dir, '--set', this.gitopsSet, '--prune', '--auto-approve', '--source', 'chaos'];
     const env = { ...instance.env, PORT: '0' };
-    const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+    const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
     clearTimeout(timer);
-    if (code !== 0 && !(command === 'plan' && code === 2)) this.log(`  cli ${command} exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' | ')}`);
+    if (code !== 0 && !(command === 'plan' && code === 2)) this.log(`  cli ${command} exited ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`);
     return code;
   }
 }
