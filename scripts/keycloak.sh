@@ -3,7 +3,7 @@
 #
 #   scripts/keycloak.sh download   fetch and unpack the pinned Keycloak once (Maven Central, cached)
 #   scripts/keycloak.sh start      download if needed, start on 127.0.0.1 in dev mode, wait, seed
-#   scripts/keycloak.sh stop       stop the server started by `start` (by process id)
+#   scripts/keycloak.sh stop       stop the server started by `start` (its Java process and launcher)
 #   scripts/keycloak.sh status     exit 0 when it is running and ready
 #   scripts/keycloak.sh seed       (re)seed realms and clients; idempotent
 #   scripts/keycloak.sh env        print the variables Keysmith needs to use this Keycloak
@@ -11,6 +11,10 @@
 # Settings (environment): KEYCLOAK_VERSION, KEYCLOAK_PORT (8180), KEYCLOAK_MANAGEMENT_PORT (9180),
 # KEYCLOAK_CACHE_DIR (.cache/keycloak), KEYCLOAK_BOOTSTRAP_USER / KEYCLOAK_BOOTSTRAP_PASSWORD
 # (admin / admin: a local throw-away server only), KEYCLOAK_START_TIMEOUT (240 seconds).
+#
+# $KEYCLOAK_CACHE_DIR/keycloak.pid holds the id of Keycloak's Java process once it is ready (the
+# process test/support/keycloak-process.ts pauses). kc.sh sometimes runs Java as a child and
+# sometimes exec-s it, so the script looks the Java process up instead of trusting `$!`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -74,10 +78,29 @@ is_ready() {
   curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$KEYCLOAK_MANAGEMENT_PORT/health/ready" 2>/dev/null
 }
 
+# Whether PID is Keycloak's Java process for this KEYCLOAK_CACHE_DIR (not kc.sh, not another program
+# that got the id after a reboot).
+is_keycloak_java() {
+  local args home
+  args="$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ $'\n'"$args"$'\n' == *$'\nio.quarkus.bootstrap.runner.QuarkusEntryPoint\n'* ]] || return 1
+  home="$(sed -n 's/^-Dkc\.home\.dir=//p' <<<"$args" | head -n 1)"
+  [[ -n "$home" && "$(readlink -f "$home")" == "$(readlink -f "$HOME_DIR")" ]]
+}
+
+# The Java process for a recorded id: the id itself, or the one Java child of a kc.sh launcher.
+java_pid_of() {
+  local pid="$1" child
+  if is_keycloak_java "$pid"; then echo "$pid"; return 0; fi
+  for child in $(pgrep -P "$pid" 2>/dev/null); do
+    if is_keycloak_java "$child"; then echo "$child"; return 0; fi
+  done
+  return 1
+}
+
 running_pid() {
   [[ -f "$PID_FILE" ]] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  kill -0 "$pid" 2>/dev/null && echo "$pid"
+  java_pid_of "$(cat "$PID_FILE")"
 }
 
 start() {
@@ -102,10 +125,11 @@ start() {
       --health-enabled=true \
       --metrics-enabled=false \
       >"$LOG_FILE" 2>&1 < /dev/null &
-  echo $! >"$PID_FILE"
-  local waited=0
+  local launcher=$! waited=0 java
+  # Until the Java process is found, the launcher's id lets `stop` find it.
+  echo "$launcher" >"$PID_FILE"
   until is_ready; do
-    if ! running_pid >/dev/null; then
+    if ! kill -0 "$launcher" 2>/dev/null; then
       tail -n 40 "$LOG_FILE" >&2 || true
       die "Keycloak exited during start-up (log above)"
     fi
@@ -116,17 +140,30 @@ start() {
     fi
     sleep 2; waited=$((waited + 2))
   done
-  log "ready after ${waited}s"
+  java="$(java_pid_of "$launcher")" || { stop; die "Keycloak answers, but its Java process is not launcher $launcher or its child"; }
+  echo "$java" >"$PID_FILE"
+  log "ready after ${waited}s (Java process $java)"
   seed
 }
 
 stop() {
-  local pid
+  local pid group
   if pid="$(running_pid)"; then
-    log "stopping Keycloak (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    # `start` ran kc.sh under setsid: its process group holds the launcher and Java.
+    group="$(ps -o pgid= -p "$pid" | tr -d ' ')"
+    log "stopping Keycloak (Java process $pid, process group $group)"
+    if [[ -n "$group" && "$group" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]]; then
+      kill -TERM -- "-$group" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    else
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      log "Keycloak did not stop within 30s: killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  elif [[ -f "$PID_FILE" ]]; then
+    log "no Keycloak process for the recorded id $(cat "$PID_FILE"): removing the stale pid file"
   fi
   rm -f "$PID_FILE"
 }

@@ -15,6 +15,6 @@ set +a
 export PORT="${PORT:-8080}"
 echo
 echo "Keysmith: http://127.0.0.1:${PORT}   Swagger UI: http://127.0.0.1:${PORT}/docs   Keycloak: ${KEYCLOAK_URL}"
-echo "Token for the API: see README, Authentication. First API key: README, Bootstrap (node dist/cli.js apply examples/bootstrap; node dist/cli.js keys create ...)"
+echo "Token for the API: see README, Authentication. First API key: README, Bootstrap (bin/keysmith apply examples/bootstrap; bin/keysmith keys create ...)"
 echo
 exec node dist/main.js

@@ -17,5 +17,12 @@ for (const file of process.argv.slice(2)) {
     failed += report.numPendingTests + report.numTodoTests;
   }
 }
+// The e2e suites' closing log scans (test/support/secret-scan.ts), summed into one figure.
+const scanFile = 'test-results/secret-scan.jsonl';
+if (existsSync(scanFile)) {
+  const scans = readFileSync(scanFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const sum = (field) => scans.reduce((total, scan) => total + scan[field], 0);
+  console.log(`secret scan: ${sum('logLines')} log lines of ${scans.length} suites checked for ${sum('secrets')} secrets, keys and tokens: ${sum('found')} found`);
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -28,7 +28,7 @@ echo "== lint" && npx eslint . || status=1
 echo "== typecheck" && npx tsc -p tsconfig.json --noEmit || status=1
 
 mkdir -p test-results
-rm -f test-results/*.json
+rm -f test-results/*.json test-results/secret-scan.jsonl
 export NODE_OPTIONS=--experimental-vm-modules
 echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile=test-results/unit.json || status=1

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
+import { AccessLog, LOG_DESTINATION } from './common/logging/access-log.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -27,12 +28,16 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static register(options: AppModuleOptions = {}): DynamicModule {
+    // One destination for the application logger and the access log, so their lines never interleave.
+    const destination = options.logStream ?? pino.destination(1);
     return {
       module: AppModule,
+      providers: [{ provide: LOG_DESTINATION, useValue: destination }, AccessLog],
+      exports: [AccessLog],
       imports: [
         ConfigModule,
         CoreModule,
-        LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggerOptions(config, options.logStream) }),
+        LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggerOptions(config, destination) }),
         DatabaseModule,
         HealthModule,
         KeycloakModule,

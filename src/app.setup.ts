@@ -1,10 +1,20 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
-import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import { AccessLog } from './common/logging/access-log.js';
+import { AppConfig } from './config/app-config.js';
+import { ErrorCode } from './common/errors/error-code.js';
+import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import { noteForAccessLog } from './common/logging/access-log.js';
+import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './health/metrics.registry.js';
+
+/** Fastify's default: longer path parameters are answered 414. */
+const MAX_PARAM_LENGTH = 100;
 
 /**
  * The HTTP adapter. `trustedProxies` (KEYSMITH_TRUSTED_PROXIES) go to Fastify's `trustProxy`, which
@@ -18,6 +28,15 @@ export function createFastifyAdapter(trustedProxies: readonly string[] = []): Fa
     // Fastify's own request logging is off: nestjs-pino logs each request once, redacted.
     logger: false,
     trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
+    // Errors Fastify answers before any route (an over-long path parameter, a bad URL) are problem+json too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const code = error.statusCode === 414 ? ErrorCode.UriTooLong : error.statusCode === 400 ? ErrorCode.MalformedRequest : ErrorCode.Internal;
+      const detail = code === ErrorCode.UriTooLong ? `A path parameter is longer than ${MAX_PARAM_LENGTH} characters.` : 'The request URL could not be read.';
+      const body = problemFor(code, detail, String(request.id));
+      noteForAccessLog(request, { code });
+      void reply.code(body.status).type(PROBLEM_CONTENT_TYPE).header(REQUEST_ID_HEADER, request.id).send(body);
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
 }
 
@@ -54,8 +73,9 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+    .setOpenAPIVersion('3.1.0')
     .build();
-  return documentForwardAuth(SwaggerModule.createDocument(app, config));
+  return completeOpenApiDocument(documentForwardAuth(SwaggerModule.createDocument(app, config)));
 }
 
 /**
@@ -78,12 +98,16 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  const accessLog = app.get(AccessLog);
   fastify.addHook('onResponse', async (request, reply) => {
+    accessLog.record(request, reply);
     duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
+
+  for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
 
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });

@@ -1,7 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from './common/time/clock.js';
+import { Randomness } from './common/random/randomness.js';
 
-/** Cross-cutting providers every feature may inject: the clock. */
+/** Cross-cutting providers every feature may inject: the clock and the randomness source. */
 @Global()
-@Module({ providers: [Clock], exports: [Clock] })
+@Module({ providers: [Clock, Randomness], exports: [Clock, Randomness] })
 export class CoreModule {}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { adminToken, apiKeyHeaders, authHeaders, remember } from './support/auth.js';
 import { uniqueClientId } from './support/keycloak-admin.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 const accounts = '/v1/realms/platform/service-accounts';
 const AUDIT = '/v1/audit-events';
@@ -125,7 +126,7 @@ describe('Authentication of Keysmith API: API keys', () => {
 
   describe('at the end', () => {
     it('logs no key, token or secret this suite used', () => {
-      expect(t.logs.leaked(t.secrets)).toEqual([]);
+      expectNoSecretInLogs('auth-api-keys');
     });
   });
 });

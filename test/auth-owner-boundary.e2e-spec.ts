@@ -1,6 +1,7 @@
 import { authHeaders, remember, SEEDED_CALLERS, seededSecret, tokenFor } from './support/auth.js';
 import { keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 const base = '/v1/realms/platform/service-accounts';
 
@@ -159,7 +160,7 @@ describe('Owner boundary between teams', () => {
 
   describe('at the end', () => {
     it('logs no token or secret this suite used', () => {
-      expect(t.logs.leaked(t.secrets)).toEqual([]);
+      expectNoSecretInLogs('auth-owner-boundary');
     });
   });
 });

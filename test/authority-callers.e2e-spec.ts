@@ -7,6 +7,7 @@ import { apiKeyHeaders, authenticateSuite, authHeaders, remember, SEEDED_CALLERS
 import type { TestResponse } from './support/http.js';
 import { keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
@@ -315,7 +316,7 @@ describe('Caller authority', () => {
     });
 
     it('logs no token, key or secret this suite used', () => {
-      expect(t.logs.leaked(t.secrets)).toEqual([]);
+      expectNoSecretInLogs('authority-callers');
     });
   });
 });

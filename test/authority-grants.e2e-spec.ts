@@ -9,6 +9,7 @@ import { keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { keycloakEnv } from './support/keycloak-env.js';
 import { runJob } from './support/jobs.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 /**
  * The escalation table: each attempt grants, through Keysmith, something that gives more than it
@@ -236,6 +237,10 @@ describe('Authority: grants are judged by what they really give (real Keycloak)'
   });
 
   /** Keycloak's own evaluation: the service-account user's effective roles and an example access token. */
+  it('logs none of the secrets, keys and tokens this suite saw', () => {
+    expectNoSecretInLogs('authority-grants');
+  });
+
   async function keycloakView(keycloakId: string, optionalScopes: string[]) {
     const admin = await keycloakAdmin();
     const user = await admin.clients.getServiceAccountUser({ realm, id: keycloakId });

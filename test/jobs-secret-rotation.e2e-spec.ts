@@ -10,6 +10,7 @@ import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { allLogRecords, expectNoSecretInLogs } from './support/secret-scan.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
@@ -172,6 +173,10 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       const crashed = await runJob(t, 'secret-rotation');
       expect(crashed.details).toEqual(expect.arrayContaining([expect.objectContaining({ clientId: account.clientId, action: 'failed' })]));
       expect(crashed.outcome).toBe('partial');
+      // The failed item is logged with its code, not only recorded in the run.
+      expect(allLogRecords()).toEqual(
+        expect.arrayContaining([expect.objectContaining({ job: 'secret-rotation', runId: crashed.id, clientId: account.clientId, code: expect.any(String) })]),
+      );
       jest.restoreAllMocks();
 
       const resumed = await runJob(t, 'secret-rotation');
@@ -340,11 +345,12 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
 
   it('exposes job metrics', async () => {
     const res = await t.inject({ method: 'GET', url: '/metrics' });
-    expect(res.body).toMatch(/keysmith_job_runs_total\{job="secret-rotation",outcome="success"\} \d+/);
-    expect(res.body).toMatch(/keysmith_job_seconds_since_last_success\{job="secret-rotation"\} [\d.]+/);
+    expect(res.body).toMatch(/keysmith_job_runs_total\{job_name="secret-rotation",outcome="success"\} \d+/);
+    expect(res.body).toMatch(/keysmith_job_seconds_since_last_success\{job_name="secret-rotation"\} [\d.]+/);
   });
 
   it('logs no secret this suite knows of', () => {
-    expect(t.logs.leaked([...t.secrets, WEBHOOK_SECRET])).toEqual([]);
+    t.secrets.add(WEBHOOK_SECRET);
+    expectNoSecretInLogs('jobs-secret-rotation');
   });
 });

@@ -8,6 +8,7 @@ import { authenticateSuite } from './support/auth.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { runJob } from './support/jobs.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
@@ -409,6 +410,6 @@ describe('Service accounts (real Keycloak)', () => {
   });
 
   it('logs no secret this suite knows of', () => {
-    expect(t.logs.leaked(t.secrets)).toEqual([]);
+    expectNoSecretInLogs('service-accounts');
   });
 });

@@ -1,27 +1,87 @@
+import { z } from 'zod';
 import type { KeyStatus } from './dto/api-key.schemas.js';
 import type { ApiKeyEntity } from './entities/api-key.entity.js';
-import type { KeyEnvironment } from './strategies/api-key-format.js';
+import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
+
+const dateTime = z.iso.datetime({ offset: true });
 
 /** The public representation of an API key (the contract's, plus `useCount`). Never the key or hash. */
-export interface ApiKeyView {
-  id: string;
-  realm: string;
-  clientId: string;
-  name: string;
-  environment: KeyEnvironment;
-  hint: string;
-  /** The scopes the key grants now: its issued scopes that its account still has (see `scopesNow`). */
-  scopes: string[];
-  /** The scopes the key was issued with. */
-  issuedScopes: string[];
-  createdAt: string;
-  expiresAt: string;
-  lastUsedAt: string | null;
-  useCount: number;
-  revokedAt: string | null;
-  rotatedFromId: string | null;
-  status: KeyStatus;
-}
+export const apiKeyViewSchema = z
+  .object({
+    id: z.string().meta({ example: 'key_019a7c3e5f2b4d1e8a9c0b' }),
+    realm: z.string(),
+    clientId: z.string(),
+    name: z.string(),
+    environment: z.enum(['live', 'test']),
+    hint: z.string().meta({ example: 'sk_live_ABCD…wxyz' }),
+    scopes: z
+      .array(z.string())
+      .describe('Effective now: the issued scopes that the account still has (with KEYSMITH_KEY_SCOPE_ENFORCEMENT=report, all issued scopes)'),
+    issuedScopes: z.array(z.string()).describe('The scopes the key was issued with'),
+    createdAt: dateTime,
+    expiresAt: dateTime,
+    lastUsedAt: dateTime.nullable().describe('Written in batches: may lag by the usage flush interval'),
+    useCount: z.number().int(),
+    revokedAt: dateTime.nullable(),
+    rotatedFromId: z.string().nullable(),
+    status: z.enum(['active', 'expiring', 'expired', 'revoked']),
+  })
+  .meta({ title: 'ApiKey' });
+
+export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
+
+/** An issued or rotated key: the representation plus the key itself, shown this once. */
+export const issuedApiKeySchema = apiKeyViewSchema
+  .extend({ key: z.string().describe(`The key, shown this once. Matches \`${DEFAULT_KEY_PATTERN}\` with the default prefixes.`) })
+  .meta({ title: 'IssuedApiKey' });
+
+export const apiKeyPageSchema = z.object({ items: z.array(apiKeyViewSchema), nextCursor: z.string().nullable() }).meta({ title: 'ApiKeyPage' });
+
+const verifyFailureCodes = ['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'INSUFFICIENT_SCOPE', 'RATE_LIMITED', 'CLIENT_DISABLED'] as const;
+
+/** The verdict of POST /v1/api-keys/verify: always 200, valid or not. */
+export const verifyResultSchema = z
+  .discriminatedUnion('valid', [
+    z.object({
+      valid: z.literal(true),
+      keyId: z.string(),
+      realm: z.string(),
+      clientId: z.string(),
+      owner: z.string(),
+      scopes: z.array(z.string()),
+      expiresAt: dateTime,
+    }),
+    z.object({
+      valid: z.literal(false),
+      code: z.enum(verifyFailureCodes),
+      retryAfterSeconds: z.number().int().optional().describe('With RATE_LIMITED'),
+    }),
+  ])
+  .meta({ title: 'VerifyResult' });
+
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
+
+/** A live key holding scopes its account no longer has. */
+export const scopeExcessItemSchema = z.object({
+  id: z.string(),
+  realm: z.string(),
+  clientId: z.string(),
+  owner: z.string(),
+  name: z.string(),
+  hint: z.string(),
+  status: z.string(),
+  issuedScopes: z.array(z.string()),
+  excessScopes: z.array(z.string()),
+  scopes: z.array(z.string()).describe('What the key grants now under the current enforcement mode'),
+});
+
+export type ScopeExcessItem = z.infer<typeof scopeExcessItemSchema>;
+
+export const scopeExcessReportSchema = z
+  .object({ enforcement: z.enum(['enforce', 'report']), items: z.array(scopeExcessItemSchema) })
+  .meta({ title: 'ScopeExcessReport' });
+
+export type ScopeExcessReport = z.infer<typeof scopeExcessReportSchema>;
 
 /** The status by state and time: revocation wins, then expiry, then a pending rotation. */
 export function statusOf(row: Pick<ApiKeyEntity, 'revokedAt' | 'expiresAt' | 'rotatedToId'>, now: Date): KeyStatus {
@@ -67,29 +127,3 @@ export function toApiKeyView(row: ApiKeyEntity, now: Date, scopes: string[] = ro
     status: statusOf(row, now),
   };
 }
-
-/** JSON Schema of the representation, for the OpenAPI description. */
-export const API_KEY_JSON_SCHEMA = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', example: 'key_019a7c3e5f2b4d1e8a9c0b' },
-    realm: { type: 'string' },
-    clientId: { type: 'string' },
-    name: { type: 'string' },
-    environment: { type: 'string', enum: ['live', 'test'] },
-    hint: { type: 'string', example: 'sk_live_ABCD…wxyz' },
-    scopes: {
-      type: 'array',
-      items: { type: 'string' },
-      description: "Effective now: the issued scopes that the account still has (with KEYSMITH_KEY_SCOPE_ENFORCEMENT=report, all issued scopes)",
-    },
-    issuedScopes: { type: 'array', items: { type: 'string' }, description: 'The scopes the key was issued with' },
-    createdAt: { type: 'string', format: 'date-time' },
-    expiresAt: { type: 'string', format: 'date-time' },
-    lastUsedAt: { type: 'string', format: 'date-time', nullable: true, description: 'Written in batches: may lag by the usage flush interval' },
-    useCount: { type: 'integer' },
-    revokedAt: { type: 'string', format: 'date-time', nullable: true },
-    rotatedFromId: { type: 'string', nullable: true },
-    status: { type: 'string', enum: ['active', 'expiring', 'expired', 'revoked'] },
-  },
-};

@@ -4,10 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
-import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
-import { API_KEY_JSON_SCHEMA } from './api-key.view.js';
+import { apiKeyPageSchema, apiKeyViewSchema, issuedApiKeySchema, scopeExcessReportSchema, verifyResultSchema, type VerifyResult } from './api-key.view.js';
 import {
   issueApiKeySchema,
   keyIdParam,
@@ -24,7 +25,6 @@ import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
 
 const realmParam = z.string().min(1).max(100);
 const scopeReportQuery = z.strictObject({ realm: realmParam.optional().describe('Only this realm') });
-const issuedSchema = { ...API_KEY_JSON_SCHEMA, properties: { ...API_KEY_JSON_SCHEMA.properties, key: { type: 'string', description: `The key, shown this once. Matches \`${DEFAULT_KEY_PATTERN}\` with the default prefixes.` } } };
 const FORMAT_NOTE = `Keys look like \`sk_live_<43 base62><6 base62 CRC32 checksum>\`; secret scanners can match \`${DEFAULT_KEY_PATTERN}\` and check the checksum.`;
 
 /** Issue, list, read, rotate and revoke keys; verify a key for a gateway or service. */
@@ -41,7 +41,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:write')
   @ApiOperation({ summary: 'Issue an API key for a service account', description: `The response holds the key once; Keysmith keeps only a keyed hash. ${FORMAT_NOTE}` })
   @ApiZodBody(issueApiKeySchema)
-  @ApiJson(201, 'The key representation plus `key`', issuedSchema)
+  @ApiJson(201, 'The key representation plus `key`', issuedApiKeySchema)
   @ApiProblems(400, 401, 403, 404, 422)
   issue(
     @Ctx() ctx: OperationContext,
@@ -56,7 +56,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:read')
   @ApiOperation({ summary: "List a service account's API keys (metadata only)" })
   @ApiZodQuery(listApiKeysQuery)
-  @ApiJson(200, 'A page of keys: { items, nextCursor }', { type: 'object', properties: { items: { type: 'array', items: API_KEY_JSON_SCHEMA }, nextCursor: { type: 'string', nullable: true } } })
+  @ApiJson(200, 'A page of keys: { items, nextCursor }', apiKeyPageSchema)
   @ApiProblems(400, 401, 403, 404)
   list(
     @Ctx() ctx: OperationContext,
@@ -78,24 +78,12 @@ export class ApiKeysController {
       'Results are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS (5 s): a key revoked on another instance may pass for that long.',
   })
   @ApiZodBody(verifyApiKeySchema)
-  @ApiJson(200, 'The verdict', {
-    type: 'object',
-    properties: {
-      valid: { type: 'boolean' },
-      code: { type: 'string', enum: ['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'INSUFFICIENT_SCOPE', 'RATE_LIMITED', 'CLIENT_DISABLED'] },
-      retryAfterSeconds: { type: 'integer' },
-      keyId: { type: 'string' },
-      realm: { type: 'string' },
-      clientId: { type: 'string' },
-      owner: { type: 'string' },
-      scopes: { type: 'array', items: { type: 'string' } },
-      expiresAt: { type: 'string', format: 'date-time' },
-    },
-  })
+  @ApiJson(200, 'The verdict', verifyResultSchema)
   @ApiProblems(400, 401, 403)
-  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>) {
+  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>): Promise<VerifyResult> {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
     if (result.valid) return { valid: true, ...result.identity };
+    noteForAccessLog(request, { verdict: result.code });
     return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
   }
 
@@ -110,23 +98,7 @@ export class ApiKeysController {
       'Owner-bound callers see only their owner\'s keys.',
   })
   @ApiZodQuery(scopeReportQuery)
-  @ApiJson(200, '{ enforcement, items }', {
-    type: 'object',
-    properties: {
-      enforcement: { type: 'string', enum: ['enforce', 'report'] },
-      items: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' }, realm: { type: 'string' }, clientId: { type: 'string' }, owner: { type: 'string' }, name: { type: 'string' },
-            hint: { type: 'string' }, status: { type: 'string' }, issuedScopes: { type: 'array', items: { type: 'string' } },
-            excessScopes: { type: 'array', items: { type: 'string' } }, scopes: { type: 'array', items: { type: 'string' } },
-          },
-        },
-      },
-    },
-  })
+  @ApiJson(200, '{ enforcement, items }', scopeExcessReportSchema)
   @ApiProblems(400, 401, 403)
   scopeReport(@Ctx() ctx: OperationContext, @Query(new ZodPipe(scopeReportQuery)) query: z.infer<typeof scopeReportQuery>) {
     return this.scopeExcess.report(ctx, ctx.owner, query.realm);
@@ -136,7 +108,7 @@ export class ApiKeysController {
   @RequireScopes('api-keys:read')
   @ApiOperation({ summary: 'One API key (metadata only)' })
   @ApiParam({ name: 'id', example: 'key_019a7c3e5f2b4d1e8a9c0b' })
-  @ApiJson(200, 'The key representation', API_KEY_JSON_SCHEMA)
+  @ApiJson(200, 'The key representation', apiKeyViewSchema)
   @ApiProblems(400, 401, 403, 404)
   get(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string) {
     return this.keys.get(ctx, id);
@@ -149,7 +121,7 @@ export class ApiKeysController {
     description: 'Issues a successor with the same name and scopes (returned with its `key`, once). The old key keeps working, with status `expiring`, for `graceHours` (default 24; 0 ends it now).',
   })
   @ApiZodBody(rotateApiKeySchema)
-  @ApiJson(201, 'The successor plus `key`', issuedSchema)
+  @ApiJson(201, 'The successor plus `key`', issuedApiKeySchema)
   @ApiProblems(400, 401, 403, 404, 409, 422)
   rotate(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string, @Body(new ZodPipe(rotateApiKeySchema)) body: z.infer<typeof rotateApiKeySchema>) {
     return this.keys.rotate(ctx, id, body.graceHours);
@@ -159,6 +131,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @RequireScopes('api-keys:write')
   @ApiOperation({ summary: 'Revoke an API key now', description: 'Effective at once on this instance, within the cache lifetime (at most 5 s) on others.' })
+  @ApiNoContent('Revoked')
   @ApiProblems(400, 401, 403, 404)
   async revoke(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string): Promise<void> {
     await this.keys.revoke(ctx, id);

@@ -1,6 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { problemSchema } from '../common/http/api-docs.js';
+import { PROBLEM_REF } from '../common/http/api-docs.js';
 
 /** Forward-auth answers here and at any path below it. */
 export const FORWARD_AUTH_PATH = '/v1/auth/check';
@@ -19,7 +19,7 @@ const identityHeader = (description: string) => ({ description, schema: { type: 
 const problem = (description: string, headers: Record<string, { description?: string; schema: { type: string } }> = {}) => ({
   description,
   headers,
-  content: { 'application/problem+json': { schema: problemSchema } },
+  content: { 'application/problem+json': { schema: PROBLEM_REF } },
 });
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']> & { 'x-required-scopes': string[] };

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import { Ctx, type OperationContext } from '../common/context/operation-context.
 import { ApiJson, ApiProblems, ApiZodQuery } from '../common/http/api-docs.js';
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
-import { AuditService, type AuditFilter } from './audit.service.js';
+import { auditEventPageSchema, AuditService, type AuditFilter } from './audit.service.js';
 
 const filterFields = {
   action: z.string().max(80).optional().describe('Exact action, such as api_key.issued'),
@@ -41,7 +41,7 @@ export class AuditController {
   @RequireScopes('audit:read')
   @ApiOperation({ summary: 'List audit events, newest first', description: OWNER_NOTE })
   @ApiZodQuery(listQuery)
-  @ApiJson(200, 'A page of events: { items, nextCursor }')
+  @ApiJson(200, 'A page of events: { items, nextCursor }', auditEventPageSchema)
   @ApiProblems(400, 401, 403)
   list(@Ctx() ctx: OperationContext, @Query(new ZodPipe(listQuery)) query: z.infer<typeof listQuery>) {
     const { limit, cursor, ...filter } = query;
@@ -51,7 +51,11 @@ export class AuditController {
   @Get('export')
   @RequireScopes('audit:read')
   @ApiOperation({ summary: 'Export matching audit events as NDJSON, newest first', description: OWNER_NOTE })
-  @ApiProduces('application/x-ndjson')
+  @ApiResponse({
+    status: 200,
+    description: 'One audit event (the AuditEvent schema) per line, newest first',
+    content: { 'application/x-ndjson': { schema: { type: 'string', description: 'Newline-delimited JSON: one AuditEvent object per line' } } },
+  })
   @ApiZodQuery(exportQuery)
   @ApiProblems(400, 401, 403)
   export(@Ctx() ctx: OperationContext, @Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>, @Res() reply: FastifyReply) {

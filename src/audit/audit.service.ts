@@ -7,6 +7,7 @@ import { decodeCursor, toPage, type Page } from '../common/http/pagination.js';
 import { sortableId } from '../common/ids/ids.js';
 import { Clock } from '../common/time/clock.js';
 import { AuditEventEntity, type Outcome } from './audit-event.entity.js';
+import { z } from 'zod';
 import { AuditOwnerLookup } from './audit-owner-lookup.js';
 
 export interface AuditRecord {
@@ -29,20 +30,29 @@ export interface AuditFilter {
   until?: Date;
 }
 
-export interface AuditEventView {
-  id: string;
-  at: string;
-  actor: { type: string; id: string | null };
-  action: string;
-  realm: string | null;
-  clientId: string | null;
-  target: string | null;
-  outcome: Outcome;
-  detail: Record<string, unknown>;
-  requestId: string | null;
-  source: string | null;
-  owner: string | null;
-}
+const dateTime = z.iso.datetime({ offset: true });
+
+/** One audit event as the API lists and exports it; the type and the OpenAPI schema come from here. */
+export const auditEventViewSchema = z
+  .object({
+    id: z.string(),
+    at: dateTime,
+    actor: z.object({ type: z.enum(['jwt', 'api-key', 'job', 'cli', 'anonymous']), id: z.string().nullable() }),
+    action: z.string().meta({ example: 'api_key.issued' }),
+    realm: z.string().nullable(),
+    clientId: z.string().nullable(),
+    target: z.string().nullable(),
+    outcome: z.enum(['success', 'failure']),
+    detail: z.record(z.string(), z.unknown()),
+    requestId: z.string().nullable(),
+    source: z.string().nullable(),
+    owner: z.string().nullable().describe('Owner of the account concerned, for owner-bound callers'),
+  })
+  .meta({ title: 'AuditEvent' });
+
+export type AuditEventView = z.infer<typeof auditEventViewSchema>;
+
+export const auditEventPageSchema = z.object({ items: z.array(auditEventViewSchema), nextCursor: z.string().nullable() }).meta({ title: 'AuditEventPage' });
 
 // Detail fields with these names are dropped: a defence in depth against a caller passing a secret.
 const SECRET_FIELD = /secret|password|token|^key$|apikey|api_key|hash|pepper/i;

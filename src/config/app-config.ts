@@ -65,6 +65,9 @@ export interface ApiKeysConfig {
   scopeEnforcement: 'enforce' | 'report';
 }
 
+/** One successful verification in 100 is access-logged by default. */
+export const DEFAULT_VERIFY_SAMPLE_RATE = 0.01;
+
 /**
  * Keysmith's validated, typed configuration. Built once from the environment; secrets are kept
  * in non-enumerable fields so that logging or serialising the object never prints them.
@@ -74,7 +77,13 @@ export class AppConfig {
   readonly host: string;
   readonly port: number;
   readonly logLevel: Env['LOG_LEVEL'];
-  readonly logVerifyRequests: boolean;
+  /**
+   * Share of successful verification requests (`POST /v1/api-keys/verify`, `/v1/auth/check`) that
+   * get an access-log line; failures always do.
+   */
+  readonly logVerifySampleRate: number;
+  /** Settings that still work but are retired, named with their replacement, for a start-up warning. */
+  readonly deprecations: string[];
   readonly databasePath: string;
   readonly dataDir: string;
   readonly managedRealms: string[];
@@ -110,7 +119,11 @@ export class AppConfig {
     this.host = env.HOST;
     this.port = env.PORT;
     this.logLevel = env.LOG_LEVEL;
-    this.logVerifyRequests = env.KEYSMITH_LOG_VERIFY_REQUESTS;
+    this.logVerifySampleRate = env.KEYSMITH_LOG_VERIFY_SAMPLE_RATE ?? (env.KEYSMITH_LOG_VERIFY_REQUESTS ? 1 : DEFAULT_VERIFY_SAMPLE_RATE);
+    this.deprecations =
+      env.KEYSMITH_LOG_VERIFY_REQUESTS === undefined
+        ? []
+        : [`KEYSMITH_LOG_VERIFY_REQUESTS is retired: set KEYSMITH_LOG_VERIFY_SAMPLE_RATE (0-1; now ${this.logVerifySampleRate}) instead`];
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
     this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;

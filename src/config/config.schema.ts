@@ -39,7 +39,9 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFrom(0, 65535).default(8080),
-  KEYSMITH_LOG_VERIFY_REQUESTS: bool.default(false),
+  /** Retired: `true` still means "log every verification" (a sample rate of 1); `false` means the default rate. */
+  KEYSMITH_LOG_VERIFY_REQUESTS: bool.optional(),
+  KEYSMITH_LOG_VERIFY_SAMPLE_RATE: z.coerce.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z
     .string()

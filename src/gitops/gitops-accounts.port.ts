@@ -3,15 +3,10 @@ import type { ServiceAccountSpec } from '../service-accounts/dto/service-account
 import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
 import type { SetRequest } from '../service-accounts/gitops-set.js';
 import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
+import type { AccountChange } from './gitops.types.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
-export interface AccountChange {
-  field: string;
-  action: 'add' | 'remove' | 'set';
-  value?: string;
-  from?: unknown;
-  to?: unknown;
-}
+export type { AccountChange };
 
 /**
  * What GitOps needs from the service-accounts feature: the same code path as the API's PUT

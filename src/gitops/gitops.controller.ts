@@ -20,6 +20,7 @@ import { ApplyDefinitionsUseCase } from './usecases/apply-definitions.usecase.js
 import { AssignSetUseCase } from './usecases/assign-set.usecase.js';
 import { accountKey, type DesiredAccount } from './usecases/desired-accounts.js';
 import { PlanDefinitionsUseCase } from './usecases/plan-definitions.usecase.js';
+import { applySummarySchema, assignSetSummarySchema, gitopsPlanSchema } from './gitops.types.js';
 
 /** Plan and apply of definition bundles over HTTP: what `keysmith plan|apply --server URL` calls. */
 @ApiTags('gitops')
@@ -40,7 +41,7 @@ export class GitopsController {
       'What apply would create, change (field by field, roles and scopes by name), move between GitOps sets and delete (with `prune`, which needs `set`: accounts of that set absent from the bundle, in the realms it names or lists in `realms`). Writes nothing. Guard-rail violations, accounts of another set (`SET_CONFLICT`, unless listed in `adoptFromSets`) and other per-account errors are flagged in the plan; GitOps accounts with no set are listed in `unassigned` and never pruned. A caller confined to one owner plans only that owner\'s accounts.',
   })
   @ApiZodBody(planRequestSchema, 'definitions: keysmith/v1 ServiceAccount documents, as in the files (after ${VAR} substitution)')
-  @ApiJson(200, 'The plan: { set, accounts, notPruned, unassigned, summary, hasChanges }')
+  @ApiJson(200, 'The plan: { set, accounts, notPruned, unassigned, summary, hasChanges }', gitopsPlanSchema)
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
     return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner, callerScopes: context.callerScopes });
@@ -55,7 +56,7 @@ export class GitopsController {
       'Creates and updates accounts through the same code as PUT; accounts it creates or adopts join `set`. An account of another set is refused with `SET_CONFLICT` unless its set is listed in `adoptFromSets`. Deletes only with `prune` (which needs `set`) and only accounts of that set, at most `maxDeletions` (default 10) per run unless `forceDeletions`. `source` (such as a commit sha) is a provenance label recorded on every audit event and account. One account failing does not stop the others: the answer lists `applied` and `failed`, and `ok` is false. Client secrets of created accounts are never returned; read them with GET .../secret.',
   })
   @ApiZodBody(applyRequestSchema)
-  @ApiJson(200, 'The summary: { set, source, applied, failed, refused?, unassigned, ok }')
+  @ApiJson(200, 'The summary: { set, source, applied, failed, refused?, unassigned, ok }', applySummarySchema)
   @ApiProblems(400, 401, 403)
   apply(@Body(new ZodPipe(applyRequestSchema)) body: ApplyRequest, @Ctx() context: OperationContext) {
     return this.applier.execute(context, parseBundle(body.definitions), {
@@ -78,7 +79,7 @@ export class GitopsController {
   })
   @ApiParam({ name: 'set', description: 'The set name, like a clientId', example: 'platform-services' })
   @ApiZodBody(assignSetRequestSchema)
-  @ApiJson(200, 'The summary: { set, realm, assigned, unchanged, failed, ok }')
+  @ApiJson(200, 'The summary: { set, realm, assigned, unchanged, failed, ok }', assignSetSummarySchema)
   @ApiProblems(400, 401, 403, 404)
   assignSet(
     @Param('set', new ZodPipe(setParamSchema)) set: string,

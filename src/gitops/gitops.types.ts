@@ -1,84 +1,118 @@
-import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
-import type { AccountChange } from './gitops-accounts.port.js';
+import { z } from 'zod';
+import { grantViolationSchema } from '../common/http/api-docs.js';
 
-export type PlannedAction = 'create' | 'update' | 'delete' | 'noop' | 'error';
+/**
+ * The plan and apply results of GitOps: the TypeScript types and the OpenAPI schemas both come from
+ * these definitions. They hold no secret.
+ */
 
-/** What apply would do to one service account. Holds no secret. */
-export interface AccountPlan {
-  realm: string;
-  clientId: string;
-  action: PlannedAction;
-  /** Field by field, roles and scopes by name. */
-  changes: AccountChange[];
-  /** Grants the guard-rail policy forbids: apply refuses this account. */
-  forbidden: string[];
-  /** Why, with the path from each grant to what makes it forbidden (`realm:ops → client:realm-management:manage-users`). */
-  violations: GrantViolation[];
-  /** The account exists but was made through the API; apply hands it to GitOps (no Keycloak change). */
-  adopt?: boolean;
-  /** The account joins the apply's set: created, adopted, moved with --adopt-from-set, or assigned with --adopt-unassigned. */
-  setChange?: { from: string | null; to: string | null };
-  /** A GitOps account with no set: apply updates it but leaves it unassigned (never pruned). */
-  unassigned?: boolean;
-  error?: { code: string; detail: string };
-  /** Where the definition is, when it came from files. */
-  definedAt?: string;
-}
+/** One change as plans and apply summaries show it: field by field, roles and scopes by name. */
+export const accountChangeSchema = z
+  .object({
+    field: z.string(),
+    action: z.enum(['add', 'remove', 'set']),
+    value: z.string().optional(),
+    from: z.unknown().optional(),
+    to: z.unknown().optional(),
+  })
+  .meta({ title: 'AccountChange' });
 
-export interface PlanSummary {
-  create: number;
-  update: number;
-  delete: number;
-  noop: number;
-  forbidden: number;
-  errors: number;
-}
+export type AccountChange = z.infer<typeof accountChangeSchema>;
 
-export interface AccountRef {
-  realm: string;
-  clientId: string;
-}
+const plannedAction = z.enum(['create', 'update', 'delete', 'noop', 'error']);
+export type PlannedAction = z.infer<typeof plannedAction>;
 
-export interface GitopsPlan {
-  /** The set the bundle owns (`--set`), or null. */
-  set: string | null;
-  accounts: AccountPlan[];
-  /** Accounts of the same set absent from the definitions that stay because `--prune` was not given. */
-  notPruned: AccountRef[];
-  /** GitOps accounts with no set absent from the definitions: never pruned; assign them with `keysmith sets assign`. */
-  unassigned: AccountRef[];
-  summary: PlanSummary;
-  /** True when apply would change anything. */
-  hasChanges: boolean;
-}
+/** What apply would do to one service account. */
+export const accountPlanSchema = z
+  .object({
+    realm: z.string(),
+    clientId: z.string(),
+    action: plannedAction,
+    changes: z.array(accountChangeSchema).describe('Field by field, roles and scopes by name'),
+    forbidden: z.array(z.string()).describe('Grants the guard-rail policy forbids: apply refuses this account'),
+    violations: z.array(grantViolationSchema).describe('Why, with the path from each grant to what makes it forbidden'),
+    adopt: z.boolean().optional().describe('The account exists but was made through the API; apply hands it to GitOps (no Keycloak change)'),
+    setChange: z
+      .object({ from: z.string().nullable(), to: z.string().nullable() })
+      .optional()
+      .describe("The account joins the apply's set: created, adopted, moved with --adopt-from-set, or assigned with --adopt-unassigned"),
+    unassigned: z.boolean().optional().describe('A GitOps account with no set: apply updates it but leaves it unassigned (never pruned)'),
+    error: z.object({ code: z.string(), detail: z.string() }).optional(),
+    definedAt: z.string().optional().describe('Where the definition is, when it came from files'),
+  })
+  .meta({ title: 'AccountPlan' });
 
-export interface AppliedAccount {
-  realm: string;
-  clientId: string;
-  action: 'created' | 'updated' | 'deleted' | 'unchanged';
-  changes: AccountChange[];
-  /** For a created account: where its client secret can be read (it is never printed). */
-  secret?: string;
-  /** A GitOps account with no set, updated but left unassigned. */
-  unassigned?: boolean;
-}
+export type AccountPlan = z.infer<typeof accountPlanSchema>;
 
-export interface FailedAccount {
-  realm: string;
-  clientId: string;
-  action: PlannedAction;
-  code: string;
-  detail: string;
-}
+export const planSummarySchema = z.object({
+  create: z.number().int(),
+  update: z.number().int(),
+  delete: z.number().int(),
+  noop: z.number().int(),
+  forbidden: z.number().int(),
+  errors: z.number().int(),
+});
 
-export interface ApplySummary {
-  set: string | null;
-  source: string | null;
-  applied: AppliedAccount[];
-  failed: FailedAccount[];
-  /** Deletions refused by the cap; nothing at all is applied then. */
-  refused?: { reason: string; deletions: number; maxDeletions: number };
-  /** GitOps accounts with no set absent from the definitions: never pruned. */
-  unassigned: AccountRef[];
-  ok: boolean;
-}
+export type PlanSummary = z.infer<typeof planSummarySchema>;
+
+export const accountRefSchema = z.object({ realm: z.string(), clientId: z.string() });
+
+export type AccountRef = z.infer<typeof accountRefSchema>;
+
+export const gitopsPlanSchema = z
+  .object({
+    set: z.string().nullable().describe('The set the bundle owns (--set), or null'),
+    accounts: z.array(accountPlanSchema),
+    notPruned: z.array(accountRefSchema).describe('Accounts of the same set absent from the definitions that stay because prune was not asked'),
+    unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned; assign them with `keysmith sets assign`'),
+    summary: planSummarySchema,
+    hasChanges: z.boolean().describe('True when apply would change anything'),
+  })
+  .meta({ title: 'GitopsPlan' });
+
+export type GitopsPlan = z.infer<typeof gitopsPlanSchema>;
+
+export const appliedAccountSchema = z.object({
+  realm: z.string(),
+  clientId: z.string(),
+  action: z.enum(['created', 'updated', 'deleted', 'unchanged']),
+  changes: z.array(accountChangeSchema),
+  secret: z.string().optional().describe('For a created account: where its client secret can be read (it is never printed)'),
+  unassigned: z.boolean().optional().describe('A GitOps account with no set, updated but left unassigned'),
+});
+
+export type AppliedAccount = z.infer<typeof appliedAccountSchema>;
+
+export const failedAccountSchema = z.object({ realm: z.string(), clientId: z.string(), action: plannedAction, code: z.string(), detail: z.string() });
+
+export type FailedAccount = z.infer<typeof failedAccountSchema>;
+
+export const applySummarySchema = z
+  .object({
+    set: z.string().nullable(),
+    source: z.string().nullable(),
+    applied: z.array(appliedAccountSchema),
+    failed: z.array(failedAccountSchema),
+    refused: z
+      .object({ reason: z.string(), deletions: z.number().int(), maxDeletions: z.number().int() })
+      .optional()
+      .describe('Deletions refused by the cap; nothing at all is applied then'),
+    unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned'),
+    ok: z.boolean(),
+  })
+  .meta({ title: 'ApplySummary' });
+
+export type ApplySummary = z.infer<typeof applySummarySchema>;
+
+export const assignSetSummarySchema = z
+  .object({
+    set: z.string(),
+    realm: z.string(),
+    assigned: z.array(z.string()),
+    unchanged: z.array(z.string()).describe('Already in the set'),
+    failed: z.array(z.object({ clientId: z.string(), code: z.string(), detail: z.string() })),
+    ok: z.boolean(),
+  })
+  .meta({ title: 'AssignSetSummary' });
+
+export type AssignSetSummary = z.infer<typeof assignSetSummarySchema>;

@@ -1,13 +1,21 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SecretRotationService } from '../service-accounts/services/secret-rotation.service.js';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ApiJson, responseSchema } from '../common/http/api-docs.js';
 import { HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { KeycloakService } from '../keycloak/keycloak.service.js';
 import { MetricsRegistry } from './metrics.registry.js';
+
+const indicators = z.record(z.string(), z.looseObject({ status: z.enum(['up', 'down']) }));
+/** Terminus' health check result. */
+const readinessSchema = z
+  .object({ status: z.enum(['ok', 'error', 'shutting_down']), info: indicators.optional(), error: indicators.optional(), details: indicators })
+  .meta({ title: 'Readiness' });
 
 /** Liveness, readiness and Prometheus metrics; no credentials needed. */
 @ApiTags('health')
@@ -25,6 +33,7 @@ export class HealthController {
   @Get('healthz')
   @PublicRoute()
   @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiJson(200, 'Up', z.object({ status: z.literal('ok') }))
   liveness() {
     return { status: 'ok' };
   }
@@ -32,6 +41,8 @@ export class HealthController {
   @Get('readyz')
   @PublicRoute()
   @ApiOperation({ summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)' })
+  @ApiJson(200, 'Ready', readinessSchema)
+  @ApiResponse({ status: 503, description: 'Not ready: `error` names what is down', content: { 'application/json': { schema: responseSchema(readinessSchema) } } })
   async readiness(@Res() reply: FastifyReply) {
     try {
       const result = await this.health.check([() => this.database.pingCheck('database', { timeout: 2_000 }), () => this.keycloakCheck(), () => this.secretRotationCheck()]);
@@ -47,6 +58,7 @@ export class HealthController {
   @PublicRoute()
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Prometheus metrics (text exposition format)' })
+  @ApiResponse({ status: 200, description: 'Prometheus text format 0.0.4', content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } } })
   async metricsText(@Res() reply: FastifyReply) {
     const text = await this.metrics.registry.metrics();
     return reply.type(this.metrics.registry.contentType).send(text);

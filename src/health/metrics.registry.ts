@@ -2,6 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
+ * Label names a target must not expose: Prometheus sets `job` and `instance` itself (a clash
+ * renames ours to `exported_job`), `le` and `quantile` belong to histograms and summaries, and
+ * names starting with `__` are reserved.
+ */
+export const RESERVED_LABELS = ['job', 'instance', 'le', 'quantile'];
+
+function checkLabels(name: string, labelNames: readonly string[]): void {
+  const bad = labelNames.filter((label) => RESERVED_LABELS.includes(label) || label.startsWith('__'));
+  if (bad.length > 0) throw new Error(`metric ${name}: label ${bad.join(', ')} is reserved by Prometheus; use e.g. ${bad[0].replace(/^_+/, '')}_name`);
+}
+
+/**
  * The Prometheus registry of this process. Features ask it for their metrics by name; asking
  * twice for one name returns the same metric, so modules can be created more than once in tests.
  */
@@ -14,10 +26,12 @@ export class MetricsRegistry {
   }
 
   counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+    checkLabels(name, labelNames);
     return (this.registry.getSingleMetric(name) as Counter<L>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: L[] = [], collect?: (gauge: Gauge<L>) => void | Promise<void>): Gauge<L> {
+    checkLabels(name, labelNames);
     return (
       (this.registry.getSingleMetric(name) as Gauge<L>) ??
       new Gauge({
@@ -31,6 +45,7 @@ export class MetricsRegistry {
   }
 
   histogram<L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
+    checkLabels(name, labelNames);
     return (this.registry.getSingleMetric(name) as Histogram<L>) ?? new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 }

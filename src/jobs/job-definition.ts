@@ -2,6 +2,14 @@ import type { OperationContext } from '../common/context/operation-context.js';
 
 export type JobName = 'key-expiry' | 'secret-rotation' | 'drift';
 
+/** One item of a run that failed: the error code and what it concerned. Never a secret. */
+export interface JobItemFailure {
+  code: string;
+  realm?: string;
+  clientId?: string;
+  keyId?: string;
+}
+
 /** What a job gets while it runs: its context for audit events, and places to report. */
 export interface JobRunContext {
   runId: string;
@@ -9,7 +17,11 @@ export interface JobRunContext {
   context: OperationContext;
   /** Adds to a named count shown in the run record (rotated, expired, warned, failed, ...). */
   count(name: string, by?: number): void;
-  error(message: string): void;
+  /**
+   * Records an error in the run. With `item` (an account or key that failed while the rest of the
+   * run goes on) it is also logged, with its code.
+   */
+  error(message: string, item?: JobItemFailure): void;
   detail(item: Record<string, unknown>): void;
 }
 

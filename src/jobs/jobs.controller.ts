@@ -10,6 +10,7 @@ import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/ap
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import { JobsService, type JobRunView } from './services/jobs.service.js';
+import { jobListSchema, jobRunPageSchema, jobRunStartedSchema, jobRunViewSchema } from './job.views.js';
 
 const runBody = z.strictObject({ dryRun: z.boolean().default(false).describe('Report what a run would do and change nothing') });
 const historyQuery = z.strictObject(paginationQuery);
@@ -35,7 +36,7 @@ export class JobsController {
   @Get()
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'Each job: schedule, enabled, last run (start, end, outcome, counts), next run', description: OWNER_NOTE })
-  @ApiJson(200, '{ items: [...] }')
+  @ApiJson(200, '{ items: [...] }', jobListSchema)
   @ApiProblems(401, 403)
   async list(@Ctx() ctx: OperationContext) {
     const items = await this.jobs.list();
@@ -47,7 +48,7 @@ export class JobsController {
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'Run history of a job, newest first', description: OWNER_NOTE })
   @ApiZodQuery(historyQuery)
-  @ApiJson(200, '{ items, nextCursor }')
+  @ApiJson(200, '{ items, nextCursor }', jobRunPageSchema)
   @ApiProblems(400, 401, 403, 404)
   async history(@Ctx() ctx: OperationContext, @Param('name', jobName) name: string, @Query(new ZodPipe(historyQuery)) query: z.infer<typeof historyQuery>) {
     const page = await this.jobs.history(name, query.limit, query.cursor);
@@ -57,7 +58,7 @@ export class JobsController {
   @Get(':name/runs/:runId')
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'One run of a job, with what it did item by item', description: OWNER_NOTE })
-  @ApiJson(200, 'The run')
+  @ApiJson(200, 'The run', jobRunViewSchema)
   @ApiProblems(401, 403, 404)
   async run(@Ctx() ctx: OperationContext, @Param('name', jobName) name: string, @Param('runId', new ZodPipe(z.string().max(40))) runId: string) {
     const run = await this.jobs.getRun(name, runId);
@@ -72,7 +73,7 @@ export class JobsController {
     description: 'A job acts on every owner\'s accounts, so an owner-bound caller is refused with 403 OWNER_FORBIDDEN (audited).',
   })
   @ApiZodBody(runBody)
-  @ApiJson(202, '{ runId, job, dryRun }')
+  @ApiJson(202, '{ runId, job, dryRun }', jobRunStartedSchema)
   @ApiProblems(400, 401, 403, 404, 409)
   async runNow(@Ctx() ctx: OperationContext, @Param('name', jobName) name: string, @Body(new ZodPipe(runBody)) body: z.infer<typeof runBody>) {
     if (ctx.owner) {

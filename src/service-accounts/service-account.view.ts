@@ -1,26 +1,49 @@
-import type { RateLimitPolicy, ServiceAccountEntity } from './entities/service-account.entity.js';
+import { z } from 'zod';
+import { changeSchema } from './services/grant-diff.js';
+import type { ServiceAccountEntity } from './entities/service-account.entity.js';
+
+const dateTime = z.iso.datetime({ offset: true });
+const names = z.array(z.string());
 
 /** The public representation of a service account (the contract's). Holds no secret. */
-export interface ServiceAccountView {
-  realm: string;
-  clientId: string;
-  keycloakId: string | null;
-  description: string;
-  owner: string;
-  enabled: boolean;
-  realmRoles: string[];
-  clientRoles: Record<string, string[]>;
-  defaultScopes: string[];
-  optionalScopes: string[];
-  secretRotation: { everyDays: number; graceHours: number; lastRotatedAt: string | null; nextRotationAt: string | null };
-  apiKeyPolicy: { defaultTtlDays: number; maxTtlDays: number; rateLimit: RateLimitPolicy | null };
-  managedBy: string;
-  /** The GitOps set that owns the account; null when made through the API or not assigned yet. */
-  gitopsSet: string | null;
-  source: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export const serviceAccountViewSchema = z
+  .object({
+    realm: z.string().meta({ example: 'platform' }),
+    clientId: z.string().meta({ example: 'billing-worker' }),
+    keycloakId: z.string().nullable().describe('The Keycloak client UUID'),
+    description: z.string(),
+    owner: z.string().meta({ example: 'team-billing' }),
+    enabled: z.boolean(),
+    realmRoles: names,
+    clientRoles: z.record(z.string(), names).meta({ example: { 'orders-api': ['read'] } }),
+    defaultScopes: names,
+    optionalScopes: names,
+    secretRotation: z.object({
+      everyDays: z.number().int(),
+      graceHours: z.number().int(),
+      lastRotatedAt: dateTime.nullable(),
+      nextRotationAt: dateTime.nullable(),
+    }),
+    apiKeyPolicy: z.object({
+      defaultTtlDays: z.number().int(),
+      maxTtlDays: z.number().int().max(90),
+      rateLimit: z.object({ requests: z.number().int(), perSeconds: z.number().int() }).nullable(),
+    }),
+    managedBy: z.enum(['api', 'gitops']),
+    gitopsSet: z
+      .string()
+      .nullable()
+      .meta({ example: 'platform-services' })
+      .describe(
+        'The GitOps set whose applies own the account (`keysmith apply --set`); `--prune` deletes only accounts of its own set. Null for accounts made through the API and for GitOps accounts not assigned to a set (never pruned).',
+      ),
+    source: z.string().nullable().describe('Where the last change came from, such as a GitOps commit sha'),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
+  .meta({ title: 'ServiceAccount' });
+
+export type ServiceAccountView = z.infer<typeof serviceAccountViewSchema>;
 
 export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountView {
   return {
@@ -49,73 +72,15 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
   };
 }
 
-const names = { type: 'array', items: { type: 'string' } };
-const dateTime = { type: 'string', format: 'date-time' };
+const clientSecret = z.string().describe('Shown this once');
 
-/** The representation above as a JSON Schema, for the OpenAPI description. */
-export const SERVICE_ACCOUNT_JSON_SCHEMA = {
-  type: 'object',
-  properties: {
-    realm: { type: 'string', example: 'platform' },
-    clientId: { type: 'string', example: 'billing-worker' },
-    keycloakId: { type: 'string', nullable: true, description: 'The Keycloak client UUID' },
-    description: { type: 'string' },
-    owner: { type: 'string', example: 'team-billing' },
-    enabled: { type: 'boolean' },
-    realmRoles: names,
-    clientRoles: { type: 'object', additionalProperties: names, example: { 'orders-api': ['read'] } },
-    defaultScopes: names,
-    optionalScopes: names,
-    secretRotation: {
-      type: 'object',
-      properties: {
-        everyDays: { type: 'integer' },
-        graceHours: { type: 'integer' },
-        lastRotatedAt: { ...dateTime, nullable: true },
-        nextRotationAt: { ...dateTime, nullable: true },
-      },
-    },
-    apiKeyPolicy: {
-      type: 'object',
-      properties: {
-        defaultTtlDays: { type: 'integer' },
-        maxTtlDays: { type: 'integer', maximum: 90 },
-        rateLimit: { type: 'object', nullable: true, properties: { requests: { type: 'integer' }, perSeconds: { type: 'integer' } } },
-      },
-    },
-    managedBy: { type: 'string', enum: ['api', 'gitops'] },
-    gitopsSet: {
-      type: 'string',
-      nullable: true,
-      example: 'platform-services',
-      description: 'The GitOps set whose applies own the account (`keysmith apply --set`); `--prune` deletes only accounts of its own set. Null for accounts made through the API and for GitOps accounts not assigned to a set (never pruned).',
-    },
-    source: { type: 'string', nullable: true, description: 'Where the last change came from, such as a GitOps commit sha' },
-    createdAt: dateTime,
-    updatedAt: dateTime,
-  },
-};
-
-const changeSchema = {
-  type: 'object',
-  properties: {
-    field: { type: 'string', example: 'realmRoles' },
-    action: { type: 'string', enum: ['add', 'remove', 'set'] },
-    value: { type: 'string', example: 'orders-writer' },
-    from: {},
-    to: {},
-  },
-};
-
-/** Helpers for the controller's response documentation. */
+/** The response schemas of the service-account routes. */
 export const SERVICE_ACCOUNT_SCHEMAS = {
-  account: SERVICE_ACCOUNT_JSON_SCHEMA,
-  withSecret: { allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { clientSecret: { type: 'string', description: 'Shown this once' } } }] },
-  withChanges: { allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { changes: { type: 'array', items: changeSchema } } }] },
-  withChangesAndSecret: {
-    allOf: [SERVICE_ACCOUNT_JSON_SCHEMA, { type: 'object', properties: { changes: { type: 'array', items: changeSchema }, clientSecret: { type: 'string', description: 'Shown this once' } } }],
-  },
-  page: { type: 'object', properties: { items: { type: 'array', items: SERVICE_ACCOUNT_JSON_SCHEMA }, nextCursor: { type: 'string', nullable: true } } },
-  secret: { type: 'object', properties: { clientSecret: { type: 'string' }, rotatedAt: { ...dateTime, nullable: true } } },
-  rotated: { type: 'object', properties: { clientSecret: { type: 'string' }, previousSecretValidUntil: dateTime } },
+  account: serviceAccountViewSchema,
+  withSecret: serviceAccountViewSchema.extend({ clientSecret }).meta({ title: 'CreatedServiceAccount' }),
+  withChanges: serviceAccountViewSchema.extend({ changes: z.array(changeSchema) }).meta({ title: 'ChangedServiceAccount' }),
+  withChangesAndSecret: serviceAccountViewSchema.extend({ changes: z.array(changeSchema), clientSecret }).meta({ title: 'UpsertedServiceAccount' }),
+  page: z.object({ items: z.array(serviceAccountViewSchema), nextCursor: z.string().nullable() }).meta({ title: 'ServiceAccountPage' }),
+  secret: z.object({ clientSecret: z.string(), rotatedAt: dateTime.nullable() }).meta({ title: 'ClientSecret' }),
+  rotated: z.object({ clientSecret: z.string(), previousSecretValidUntil: dateTime }).meta({ title: 'RotatedClientSecret' }),
 };

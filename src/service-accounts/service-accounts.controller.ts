@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
-import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
+import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
 import {
   clientIdSchema,
@@ -119,6 +119,7 @@ export class ServiceAccountsController {
   @HttpCode(204)
   @RequireScopes('service-accounts:write')
   @ApiOperation({ summary: 'Delete the Keycloak client and revoke all its API keys' })
+  @ApiNoContent('Deleted')
   @ApiProblems(400, 401, 403, 404, 503)
   async remove(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
     await this.serviceAccounts.remove(context, realm, clientId);

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { keycloakEnv } from './keycloak-env.js';
 import type { TestRequest, TestResponse } from './http.js';
+import { harvest, rememberSecret } from './secret-scan.js';
 
 /**
  * Credentials for Keysmith's own API in e2e suites: real Keycloak tokens from real
@@ -40,8 +41,11 @@ const secretCache = new Map<string, string>();
 let masterToken: { value: string; until: number } | undefined;
 
 async function form(url: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+  rememberSecret(body.client_secret, body.password);
   const response = await fetch(url, { method: 'POST', body: new URLSearchParams(body) });
-  return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+  const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  harvest(json);
+  return { status: response.status, json };
 }
 
 /** A token of Keycloak's master admin (bootstrap user), to read seeded client secrets. */
@@ -71,6 +75,7 @@ export async function seededSecret(clientId: string, realm = seeded().KEYSMITH_J
   const [client] = (await (await fetch(`${admin}/clients?clientId=${encodeURIComponent(clientId)}`, { headers })).json()) as { id: string }[];
   if (!client) throw new Error(`client ${clientId} not found in realm ${realm}: run scripts/keycloak.sh seed`);
   const { value } = (await (await fetch(`${admin}/clients/${client.id}/client-secret`, { headers })).json()) as { value: string };
+  rememberSecret(value);
   secretCache.set(cacheKey, value);
   return value;
 }
@@ -114,6 +119,7 @@ export async function tokenWithIssuerHost(clientId: string, host: string): Promi
     req.on('error', reject);
     req.end(body);
   });
+  harvest(text);
   return String((JSON.parse(text) as { access_token: string }).access_token);
 }
 

@@ -10,6 +10,17 @@ export class LogCapture extends Writable {
     callback();
   }
 
+  /** The captured lines that are JSON log records (all of Keysmith's), parsed. */
+  records(): Record<string, unknown>[] {
+    return this.lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   text(): string {
     return this.lines.join('\n');
   }

@@ -14,6 +14,8 @@ import { SEEDED_CALLERS } from './auth.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
 import { httpRequest, type TestRequest, type TestResponse } from './http.js';
+import { registerLogCapture, rememberSecret, suiteSecrets } from './secret-scan.js';
+import { Randomness } from '../../src/common/random/randomness.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -21,7 +23,10 @@ export interface TestApp {
   clock: TestClock;
   logs: LogCapture;
   dataDir: string;
-  /** Every secret this suite saw: checked against the logs at the end of the suite. */
+  /**
+   * Every secret this suite saw (shared by all apps of the test file; see secret-scan.ts):
+   * checked against all captured logs at the end of the suite.
+   */
   secrets: Set<string>;
   baseUrl: string;
   /** A real HTTP request to this app over loopback. */
@@ -39,6 +44,8 @@ export interface TestAppOptions {
    * valid when a suite moves `clock` days ahead; `test` makes them expire with it.
    */
   tokenClock?: 'real' | 'test';
+  /** The randomness source (sampling decisions); the real one by default. */
+  randomness?: Randomness;
   /** Extra modules, such as test-only controllers, booted beside AppModule. */
   imports?: NonNullable<ModuleMetadata['imports']>;
 }
@@ -71,6 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig(env);
   const clock = options.clock ?? new TestClock();
   const logs = new LogCapture();
+  registerLogCapture(logs);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register({ logStream: logs }), ...(options.imports ?? [])] })
     .overrideProvider(AppConfig)
     .useValue(config)
@@ -78,11 +86,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     .useValue(clock)
     .overrideProvider(TokenClock)
     .useValue(options.tokenClock === 'test' ? clock : new Clock())
+    .overrideProvider(Randomness)
+    .useValue(options.randomness ?? new Randomness())
     .compile();
   const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config.trustedProxies), { bufferLogs: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = await app.getUrl();
-  const secrets = new Set<string>([seeded.KEYCLOAK_CLIENT_SECRET, seeded.KEYSMITH_TEST_CLIENT_SECRET, config.masterKey.toString('hex')]);
+  rememberSecret(seeded.KEYCLOAK_CLIENT_SECRET, seeded.KEYSMITH_TEST_CLIENT_SECRET, config.masterKey.toString('hex'), config.masterKey.toString('base64'));
+  const secrets = suiteSecrets();
   return {
     app,
     config,

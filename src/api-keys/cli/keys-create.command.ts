@@ -1,9 +1,8 @@
 import { ApiKeysService } from '../services/api-keys.service.js';
 import { CliUsageError, flag, listOption, requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
-import { systemContext } from '../../common/context/operation-context.js';
+import { cliContext } from '../../cli/cli-operator.js';
 import { issueApiKeySchema } from '../dto/api-key.schemas.js';
 import { fieldErrors } from '../../common/http/zod-validation.js';
-import { userInfo } from 'node:os';
 
 /**
  * `keysmith keys create`: an operator issues a key in-process, without any credential of
@@ -28,8 +27,7 @@ export const keysCreateCommand: CliCommand = {
       throw new CliUsageError(fieldErrors(parsed.error).map((e) => `${e.field === 'ttlDays' ? '--ttl-days' : `--${e.field.split('.')[0]}`}: ${e.message}`).join('\n'));
     }
     const context = await app();
-    const operator = process.env.USER ?? safeUserName();
-    const issued = await context.get(ApiKeysService).issue(systemContext('cli', operator), realm, clientId, parsed.data);
+    const issued = await context.get(ApiKeysService).issue(cliContext(), realm, clientId, parsed.data);
     if (flag(args, 'json')) io.out(JSON.stringify(issued));
     else {
       io.out(issued.key);
@@ -39,10 +37,3 @@ export const keysCreateCommand: CliCommand = {
   },
 };
 
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'operator';
-  }
-}

@@ -8,31 +8,14 @@ import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
 import { ServiceAccountEvents } from '../../service-accounts/service-account.events.js';
 import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
-import { scopeExcess, scopesNow, statusOf, type ScopeEnforcement } from '../api-key.view.js';
+import { scopeExcess, scopesNow, statusOf } from '../api-key.view.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ServiceAccountDirectory } from './service-account-directory.js';
+import type { ScopeExcessItem, ScopeExcessReport } from '../api-key.view.js';
 
 const BATCH = 1_000;
 
-/** A live key holding scopes its account no longer has. */
-export interface ScopeExcessItem {
-  id: string;
-  realm: string;
-  clientId: string;
-  owner: string;
-  name: string;
-  hint: string;
-  status: string;
-  issuedScopes: string[];
-  excessScopes: string[];
-  /** What the key grants now under the current enforcement mode. */
-  scopes: string[];
-}
-
-export interface ScopeExcessReport {
-  enforcement: ScopeEnforcement;
-  items: ScopeExcessItem[];
-}
+export type { ScopeExcessItem, ScopeExcessReport } from '../api-key.view.js';
 
 /**
  * Finds live keys whose issued scopes exceed their account's current scopes: at start-up (so an

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { noteForAccessLog } from '../logging/access-log.js';
 import { DomainError, isConvertibleToDomainError } from './domain-error.js';
 import { ERROR_CATALOG, ErrorCode } from './error-code.js';
 
@@ -57,6 +58,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = this.toProblem(error, String(request.id));
+    noteForAccessLog(request, { code: body.code });
+    if (body.status >= 500 && body.code !== ErrorCode.Internal) this.logger.warn({ code: body.code, requestId: body.requestId }, `${body.code}: ${body.detail}`);
     void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
   }
 

@@ -1,4 +1,3 @@
-import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
@@ -35,18 +34,12 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * The verification endpoints gateways call on every request. They are not access-logged unless
- * KEYSMITH_LOG_VERIFY_REQUESTS=true: at gateway volume a log line each costs more than the check
- * (the keysmith_http_request_duration_seconds histogram still counts them; failures are audited).
+ * The application logger (nestjs-pino). Requests are logged once each by AccessLog (one line per
+ * request, verification routes sampled), not by pino-http, which only binds the request id to
+ * lines logged while a request is handled.
  */
-const HOT_ROUTES = [
-  { path: 'v1/api-keys/verify', method: RequestMethod.POST },
-  { path: 'v1/auth/check', method: RequestMethod.GET },
-];
-
 export function loggerOptions(config: AppConfig, stream?: DestinationStream): Params {
   return {
-    ...(config.logVerifyRequests ? {} : { exclude: HOT_ROUTES }),
     pinoHttp: {
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
@@ -63,7 +56,7 @@ export function loggerOptions(config: AppConfig, stream?: DestinationStream): Pa
         }),
         res: (res: ServerResponse & { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/metrics' || req.url === '/healthz' },
+      autoLogging: false,
       ...(stream ? { stream } : {}),
     },
   };

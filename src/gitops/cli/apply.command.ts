@@ -5,7 +5,8 @@ import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
 import { definitionsDir } from './gitops-args.js';
-import { cliContext, intOption, loadForCommand, realmsOption, serverOf, setOptions, withDefinedAt } from './gitops-cli.support.js';
+import { cliContext } from '../../cli/cli-operator.js';
+import { intOption, loadForCommand, realmsOption, serverOf, setOptions, withDefinedAt } from './gitops-cli.support.js';
 import { bundleBody } from './gitops-server.client.js';
 
 /**

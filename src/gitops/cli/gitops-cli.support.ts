@@ -1,5 +1,4 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { CliUsageError, flag, stringOption, listOption, type CliArgs, type CliIo } from '../../cli/cli-command.js';
 import { formatIssue, loadDefinitions, type LoadedDefinition } from '../definitions/definition-loader.js';
 import { setOptionErrors, type DesiredAccount } from '../usecases/desired-accounts.js';
@@ -61,11 +60,6 @@ export function intOption(args: CliArgs, name: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CliUsageError(`--${name} must be a whole number`);
   return Number(text);
-}
-
-/** Who acts in-process: the CLI, named by the operating-system user. */
-export function cliContext(source: string | null = null): OperationContext {
-  return systemContext('cli', process.env.USER ?? process.env.USERNAME ?? 'keysmith-cli', source);
 }
 
 /** Re-attaches file positions to a plan computed by a server, which never saw the files. */

@@ -1,6 +1,7 @@
 import { CliUsageError, flag, listOption, requireOption, type CliCommand } from '../../cli/cli-command.js';
 import { AssignSetUseCase, assignSetErrors, type AssignSetSummary } from '../usecases/assign-set.usecase.js';
-import { cliContext, serverOf } from './gitops-cli.support.js';
+import { cliContext } from '../../cli/cli-operator.js';
+import { serverOf } from './gitops-cli.support.js';
 
 const FLAGS: Record<string, string> = { set: '--set', clientIds: '--client' };
 

@@ -5,6 +5,7 @@ import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/gitops-set.js';
 import { GitopsAccounts } from '../gitops-accounts.port.js';
+import type { AssignSetSummary } from '../gitops.types.js';
 
 export interface AssignSetRequest {
   set: string;
@@ -14,15 +15,7 @@ export interface AssignSetRequest {
   allUnassigned: boolean;
 }
 
-export interface AssignSetSummary {
-  set: string;
-  realm: string;
-  assigned: string[];
-  /** Already in the set. */
-  unchanged: string[];
-  failed: { clientId: string; code: string; detail: string }[];
-  ok: boolean;
-}
+export type { AssignSetSummary };
 
 const CLIENT_ID = /^[a-z][a-z0-9-]{2,62}$/;
 

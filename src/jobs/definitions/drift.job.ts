@@ -58,7 +58,8 @@ export class DriftJob implements JobDefinition, OnModuleInit {
           }
         } catch (error) {
           run.count('failed');
-          run.error(`${realm}/${account.clientId}: ${error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error'}`);
+          const code = error instanceof DomainError ? error.code : 'INTERNAL';
+          run.error(`${realm}/${account.clientId}: ${error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error'}`, { code, realm, clientId: account.clientId });
         }
       }
       if (!run.dryRun) gauge.set({ realm }, drifted);

@@ -23,7 +23,9 @@ export class SecretRotationJob implements JobDefinition, OnModuleInit {
     for (const outcome of outcomes) {
       run.count(outcome.action);
       run.detail({ ...outcome });
-      if (outcome.action === 'failed') run.error(`${outcome.realm}/${outcome.clientId}: ${outcome.error}`);
+      if (outcome.action === 'failed') {
+        run.error(`${outcome.realm}/${outcome.clientId}: ${outcome.error}`, { code: outcome.error ?? 'INTERNAL', realm: outcome.realm, clientId: outcome.clientId });
+      }
     }
   }
 }

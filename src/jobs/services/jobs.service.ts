@@ -13,32 +13,12 @@ import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { JobRunEntity, type JobOutcome, type JobTrigger } from '../entities/job-run.entity.js';
+import { JobRunEntity, type JobTrigger } from '../entities/job-run.entity.js';
 import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js';
 import { JobLockService } from './job-lock.service.js';
+import type { JobRunView, JobView } from '../job.views.js';
 
-export interface JobRunView {
-  id: string;
-  job: string;
-  trigger: JobTrigger;
-  dryRun: boolean;
-  startedAt: string;
-  finishedAt: string | null;
-  outcome: JobOutcome;
-  counts: Record<string, number>;
-  errors: string[];
-  details: Record<string, unknown>[];
-}
-
-export interface JobView {
-  name: JobName;
-  description: string;
-  schedule: string;
-  enabled: boolean;
-  lastRun: Omit<JobRunView, 'details'> | null;
-  lastSuccessAt: string | null;
-  nextRunAt: string | null;
-}
+export type { JobRunView, JobView } from '../job.views.js';
 
 const MAX_DETAILS = 500;
 
@@ -70,11 +50,11 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    this.metrics.gauge('keysmith_job_seconds_since_last_success', 'Seconds since the last successful run of each job', ['job'], async (gauge) => {
+    this.metrics.gauge('keysmith_job_seconds_since_last_success', 'Seconds since the last successful run of each job', ['job_name'], async (gauge) => {
       gauge.reset();
       for (const name of this.definitions.keys()) {
         const last = await this.lastSuccess(name);
-        if (last) gauge.set({ job: name }, (this.clock.nowMs() - last.startedAt.getTime()) / 1000);
+        if (last) gauge.set({ job_name: name }, (this.clock.nowMs() - last.startedAt.getTime()) / 1000);
       }
     });
     if (!this.config.jobs.schedulerEnabled) return;
@@ -208,8 +188,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       count: (name, by = 1) => {
         row.counts[name] = (row.counts[name] ?? 0) + by;
       },
-      error: (message) => {
+      error: (message, item) => {
         row.errors.push(message);
+        if (item) this.logger.warn({ job: definition.name, runId: row.id, ...item }, `job ${definition.name} item failed: ${item.code}`);
       },
       detail: (item) => {
         if (row.details.length < MAX_DETAILS) row.details.push(item);
@@ -220,15 +201,16 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       row.outcome = row.errors.length === 0 ? 'success' : 'partial';
     } catch (error) {
       row.outcome = 'failure';
+      const code = error instanceof DomainError ? error.code : ErrorCode.Internal;
       row.errors.push(error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error (see logs)');
-      this.logger.error({ err: error }, `job ${definition.name} failed`);
+      this.logger.error({ err: error, job: definition.name, runId: row.id, code }, `job ${definition.name} failed: ${code}`);
     } finally {
       clearInterval(heartbeat);
     }
     row.finishedAt = this.clock.now();
     await this.runs.update(row.id, { outcome: row.outcome, finishedAt: row.finishedAt, counts: row.counts, errors: row.errors, details: row.details as never });
     await this.locks.release(definition.name, row.id);
-    this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job', 'outcome']).inc({ job: definition.name, outcome: row.outcome });
+    this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job_name', 'outcome']).inc({ job_name: definition.name, outcome: row.outcome });
     return toView(row);
   }
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * Set differences between the grants a service account should have and those Keycloak holds,
  * by name. Pure functions: the service turns a diff into Admin REST calls and a change list.
@@ -24,13 +25,17 @@ export interface GrantDiff {
 }
 
 /** One change as callers see it in `changes`, plans and audit details. */
-export interface Change {
-  field: string;
-  action: 'add' | 'remove' | 'set';
-  value?: string;
-  from?: unknown;
-  to?: unknown;
-}
+export const changeSchema = z
+  .object({
+    field: z.string().meta({ example: 'realmRoles' }),
+    action: z.enum(['add', 'remove', 'set']),
+    value: z.string().optional().meta({ example: 'orders-writer' }).describe('The role or scope added or removed'),
+    from: z.unknown().optional(),
+    to: z.unknown().optional(),
+  })
+  .meta({ title: 'Change' });
+
+export type Change = z.infer<typeof changeSchema>;
 
 export function setDiff(desired: Iterable<string>, actual: Iterable<string>): SetDiff {
   const want = new Set(desired);
