@@ -96,12 +96,14 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
     repairDrift: boolean;
   };
+  /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
+  readonly accountLease: { ttlMs: number; waitMs: number };
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
    * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
@@ -158,12 +160,13 @@ export class AppConfig {
     this.webhooks = webhooks;
     this.jobs = {
       schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON },
+      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON, recovery: env.KEYSMITH_JOB_RECOVERY_CRON },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
     };
+    this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = {

@@ -4,6 +4,7 @@ import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/ro
 import { Clock } from '../common/time/clock.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { diffGrants, type GrantDiff, type Grants } from './client-grants.js';
 import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
 import { KeycloakService } from './keycloak.service.js';
 
@@ -14,6 +15,7 @@ export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
 export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
 
 export type { ClientRepresentation, RoleRepresentation };
+export type { GrantDiff, Grants } from './client-grants.js';
 
 /** A service-account client as Keycloak holds it, by names (never UUIDs) where it matters. */
 export interface ClientState {
@@ -33,6 +35,53 @@ export interface RealmCatalog {
   clientScopes: Map<string, { id: string; name: string }>;
 }
 
+/** What a managed client should look like, by name; the flags and attribute names are the gateway's. */
+export interface ManagedClientSpec {
+  clientId: string;
+  description: string;
+  enabled: boolean;
+  owner: string;
+  specHash: string;
+  /** The Keysmith account id stamped on the client, so recovery can tell its own half-made clients. */
+  accountId: string;
+  /** The scopes of the create call; grants are set afterwards with `setGrants`. */
+  defaultScopes: string[];
+  optionalScopes: string[];
+}
+
+/** A managed client as Keycloak holds it, by names. `handle` is for this gateway's calls only. */
+export interface ManagedClientState {
+  readonly handle: unknown;
+  id: string;
+  description: string;
+  enabled: boolean;
+  /** Keysmith's flags (service accounts only, full scope) differ from Keycloak's. */
+  flagsDrifted: boolean;
+  /** Keysmith's ownership attributes (except the spec hash) differ from `spec`'s. */
+  attributesDriftedFrom(spec: ManagedClientSpec): boolean;
+  grants: Grants;
+}
+
+interface Handle {
+  client: ClientRepresentation & { id: string; clientId: string };
+  serviceAccountUserId: string;
+}
+
+/** Keysmith's clients: only the service-accounts flow, confidential, tokens with exactly the granted roles. */
+const CLIENT_FLAGS: [string, boolean][] = [
+  ['publicClient', false],
+  ['bearerOnly', false],
+  ['serviceAccountsEnabled', true],
+  ['standardFlowEnabled', false],
+  ['implicitFlowEnabled', false],
+  ['directAccessGrantsEnabled', false],
+  ['frontchannelLogout', false],
+  // On: tokens carry exactly the service-account user's roles, which Keysmith sets to the grants
+  // (it also removes the realm's default-roles composite). With it off, realm roles would reach
+  // tokens only through realm-role scope mappings, which Keycloak lets only `manage-realm` write.
+  ['fullScopeAllowed', true],
+];
+
 const CATALOG_TTL_MS = 5_000;
 const PAGE_SIZE = 100;
 
@@ -48,6 +97,97 @@ export class KeycloakClientsGateway {
     private readonly keycloak: KeycloakService,
     private readonly clock: Clock,
   ) {}
+
+  /** Whether a client named `clientId` exists, and whether Keysmith made it (and for which account). */
+  async ownership(realm: string, clientId: string): Promise<{ managed: boolean; accountId: string | undefined } | undefined> {
+    const client = await this.findClient(realm, clientId);
+    if (!client) return undefined;
+    return { managed: client.attributes?.[MANAGED_BY_ATTRIBUTE] === MANAGED_BY_VALUE, accountId: client.attributes?.[ACCOUNT_ID_ATTRIBUTE] };
+  }
+
+  /** Creates a managed client with Keysmith's flags, attributes, scopes and `secret`; its UUID. */
+  createManagedClient(realm: string, spec: ManagedClientSpec, secret: string): Promise<string> {
+    return this.createClient(realm, { ...representationOf(spec), secret });
+  }
+
+  /** The managed client by name, with its grants; undefined when no such client exists. */
+  async readManagedClient(realm: string, clientId: string): Promise<ManagedClientState | undefined> {
+    const client = await this.findClient(realm, clientId);
+    if (!client) return undefined;
+    const state = await this.readState(realm, client);
+    const handle: Handle = { client, serviceAccountUserId: state.serviceAccountUserId };
+    return {
+      handle,
+      id: client.id,
+      description: client.description ?? '',
+      enabled: client.enabled ?? false,
+      flagsDrifted: CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value),
+      attributesDriftedFrom: (spec) =>
+        Object.entries(representationOf(spec).attributes ?? {}).some(([key, value]) => key !== SPEC_HASH_ATTRIBUTE && client.attributes?.[key] !== value),
+      grants: { realmRoles: state.realmRoles, clientRoles: state.clientRoles, defaultScopes: state.defaultScopes, optionalScopes: state.optionalScopes },
+    };
+  }
+
+  /** Makes the client's fields, flags and ownership attributes match `spec` (other attributes kept). */
+  async applyClientSpec(realm: string, current: ManagedClientState, spec: ManagedClientSpec): Promise<void> {
+    const { client } = current.handle as Handle;
+    const wanted = representationOf(spec);
+    await this.updateClient(realm, client.id, { ...client, ...wanted, attributes: { ...client.attributes, ...wanted.attributes } });
+  }
+
+  /** Makes the client's grants exactly `grants` (reads them first); returns what it changed. */
+  async setGrants(realm: string, clientId: string, grants: Grants): Promise<GrantDiff> {
+    const current = await this.readManagedClient(realm, clientId);
+    if (!current) throw new KeycloakHttpError(404, 'set grants', `client ${clientId} is gone`);
+    const diff = diffGrants(grants, current.grants);
+    await this.applyGrantChanges(realm, current, diff);
+    return diff;
+  }
+
+  /** Adds and removes roles and scopes by name on a client read with `readManagedClient`. */
+  async applyGrantChanges(realm: string, current: ManagedClientState, diff: GrantDiff): Promise<void> {
+    const { client, serviceAccountUserId: userId } = current.handle as Handle;
+    const catalog = await this.catalog(realm, Object.keys(diff.clientRoles));
+    if (diff.defaultScopes.add.length || diff.defaultScopes.remove.length || diff.optionalScopes.add.length || diff.optionalScopes.remove.length) {
+      const scopeId = (name: string) => catalog.clientScopes.get(name)?.id;
+      // Removals first, so a scope moving between default and optional is free to be added.
+      for (const name of diff.defaultScopes.remove) await this.setClientScope(realm, client.id, scopeId(name)!, 'default', false);
+      for (const name of diff.optionalScopes.remove) await this.setClientScope(realm, client.id, scopeId(name)!, 'optional', false);
+      for (const name of diff.defaultScopes.add) await this.setClientScope(realm, client.id, scopeId(name)!, 'default', true);
+      for (const name of diff.optionalScopes.add) await this.setClientScope(realm, client.id, scopeId(name)!, 'optional', true);
+    }
+    if (diff.realmRoles.add.length) await this.addUserRealmRoles(realm, userId, await this.realmRolesByName(realm, diff.realmRoles.add, catalog));
+    if (diff.realmRoles.remove.length) await this.removeUserRealmRoles(realm, userId, await this.realmRolesByName(realm, diff.realmRoles.remove, catalog));
+    for (const [clientId, d] of Object.entries(diff.clientRoles)) {
+      const entry = catalog.clients.get(clientId);
+      if (!entry) continue;
+      const named = (names: string[]) => names.map((name) => entry.roles.get(name)).filter((role) => role !== undefined);
+      if (d.add.length) await this.addUserClientRoles(realm, userId, entry.id, named(d.add));
+      if (d.remove.length) await this.removeUserClientRoles(realm, userId, entry.id, named(d.remove));
+    }
+  }
+
+  /**
+   * Deletes the client of an account: by its UUID once known, otherwise only a client that carries
+   * the account's id (a half-made one), never another client of the same name. True when one went.
+   */
+  async deleteAccountClient(realm: string, account: { clientId: string; keycloakId: string | null; accountId: string }): Promise<boolean> {
+    if (account.keycloakId) {
+      await this.deleteClient(realm, account.keycloakId);
+      return true;
+    }
+    const client = await this.findClient(realm, account.clientId);
+    if (!client || client.attributes?.[ACCOUNT_ID_ATTRIBUTE] !== account.accountId) return false;
+    await this.deleteClient(realm, client.id);
+    return true;
+  }
+
+  /** Realm roles by name; roles no longer wanted may be missing from a narrow catalog, so the full one is read for those. */
+  private async realmRolesByName(realm: string, names: string[], catalog: RealmCatalog): Promise<RoleRepresentation[]> {
+    if (names.every((name) => catalog.realmRoles.has(name))) return names.map((name) => catalog.realmRoles.get(name)!);
+    const full = await this.catalog(realm, []);
+    return names.map((name) => full.realmRoles.get(name)).filter((role) => role !== undefined);
+  }
 
   async findClient(realm: string, clientId: string): Promise<(ClientRepresentation & { id: string; clientId: string }) | undefined> {
     const found = await this.keycloak.read('find client', (kc) => kc.clients.find({ realm, clientId, search: false }));
@@ -218,6 +358,28 @@ export class KeycloakClientsGateway {
       clients: new Map(clients.filter((entry) => entry !== undefined)),
     };
   }
+}
+
+function representationOf(spec: ManagedClientSpec): ClientRepresentation {
+  return {
+    clientId: spec.clientId,
+    name: spec.clientId,
+    description: spec.description,
+    enabled: spec.enabled,
+    protocol: 'openid-connect',
+    ...Object.fromEntries(CLIENT_FLAGS),
+    clientAuthenticatorType: 'client-secret',
+    attributes: {
+      [MANAGED_BY_ATTRIBUTE]: MANAGED_BY_VALUE,
+      [OWNER_ATTRIBUTE]: spec.owner,
+      [SPEC_HASH_ATTRIBUTE]: spec.specHash,
+      [ACCOUNT_ID_ATTRIBUTE]: spec.accountId,
+      'oauth2.device.authorization.grant.enabled': 'false',
+      'oidc.ciba.grant.enabled': 'false',
+    },
+    defaultClientScopes: spec.defaultScopes,
+    optionalClientScopes: spec.optionalScopes,
+  };
 }
 
 function names(list: { name?: string }[] | undefined): string[] {

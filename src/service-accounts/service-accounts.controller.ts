@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
@@ -18,10 +18,21 @@ import {
   type ServiceAccountSpec,
 } from './dto/service-account.schemas.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
-import { SERVICE_ACCOUNT_SCHEMAS as S } from './service-account.view.js';
+import { SERVICE_ACCOUNT_SCHEMAS as S, type ServiceAccountView } from './service-account.view.js';
+import { etagOf } from './account-spec.js';
 
 const realmParam = new ZodPipe(z.string().min(1).max(100));
 const clientIdParam = new ZodPipe(clientIdSchema);
+const ifMatchHeader = {
+  name: 'If-Match',
+  required: false,
+  description: 'The ETag of a read: the change is made only if the account has not changed since (otherwise 412 PRECONDITION_FAILED). Without it, concurrent changes are serialised and none is lost.',
+};
+
+/** Sets the response's ETag to the account's entity tag. */
+function withEtag(reply: FastifyReply, account: ServiceAccountView): void {
+  reply.header('etag', etagOf(account));
+}
 
 /** Keycloak service-account clients: provisioning, declarative updates, secrets. */
 @ApiTags('service accounts')
@@ -49,8 +60,10 @@ export class ServiceAccountsController {
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
     @Body(new ZodPipe(createServiceAccountSchema)) body: CreateServiceAccountInput,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const result = await this.serviceAccounts.create(context, realm, body);
+    withEtag(reply, result.account);
     return { ...result.account, clientSecret: result.clientSecret };
   }
 
@@ -67,10 +80,17 @@ export class ServiceAccountsController {
   @Get(':clientId')
   @RequireScopes('service-accounts:read')
   @ApiOperation({ summary: 'One service account' })
-  @ApiJson(200, 'The service account', S.account)
+  @ApiJson(200, 'The service account; its `ETag` header is what `If-Match` takes', S.account)
   @ApiProblems(400, 401, 403, 404)
-  get(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
-    return this.serviceAccounts.get(context, realm, clientId);
+  async get(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Param('clientId', clientIdParam) clientId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const account = await this.serviceAccounts.get(context, realm, clientId);
+    withEtag(reply, account);
+    return account;
   }
 
   @Put(':clientId')
@@ -86,16 +106,19 @@ export class ServiceAccountsController {
   @ApiZodBody(serviceAccountSpecSchema)
   @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges)
   @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret)
-  @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
+  @ApiHeader(ifMatchHeader)
+  @ApiProblems(400, 401, 403, 404, 409, 412, 422, 502, 503)
   async put(
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
     @Param('clientId', clientIdParam) clientId: string,
     @Body(new ZodPipe(serviceAccountSpecSchema)) body: ServiceAccountSpec,
+    @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.serviceAccounts.upsert(context, realm, clientId, body);
+    const result = await this.serviceAccounts.upsert(context, realm, clientId, body, { ifMatch });
     reply.status(result.created ? 201 : 200);
+    withEtag(reply, result.account);
     return { ...result.account, changes: result.changes, ...(result.clientSecret ? { clientSecret: result.clientSecret } : {}) };
   }
 
@@ -104,14 +127,18 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Partial change: description, owner, enabled, policies; roles and scopes by add/remove lists' })
   @ApiZodBody(patchServiceAccountSchema)
   @ApiJson(200, 'The service account plus `changes`', S.withChanges)
-  @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
+  @ApiHeader(ifMatchHeader)
+  @ApiProblems(400, 401, 403, 404, 409, 412, 422, 502, 503)
   async patch(
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
     @Param('clientId', clientIdParam) clientId: string,
     @Body(new ZodPipe(patchServiceAccountSchema)) body: PatchServiceAccountInput,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.serviceAccounts.patch(context, realm, clientId, body);
+    const result = await this.serviceAccounts.patch(context, realm, clientId, body, { ifMatch });
+    withEtag(reply, result.account);
     return { ...result.account, changes: result.changes };
   }
 
@@ -119,10 +146,16 @@ export class ServiceAccountsController {
   @HttpCode(204)
   @RequireScopes('service-accounts:write')
   @ApiOperation({ summary: 'Delete the Keycloak client and revoke all its API keys' })
+  @ApiHeader(ifMatchHeader)
   @ApiNoContent('Deleted')
-  @ApiProblems(400, 401, 403, 404, 503)
-  async remove(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
-    await this.serviceAccounts.remove(context, realm, clientId);
+  @ApiProblems(400, 401, 403, 404, 409, 412, 503)
+  async remove(
+    @Ctx() context: OperationContext,
+    @Param('realm', realmParam) realm: string,
+    @Param('clientId', clientIdParam) clientId: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ) {
+    await this.serviceAccounts.remove(context, realm, clientId, { ifMatch });
   }
 
   @Get(':clientId/secret')

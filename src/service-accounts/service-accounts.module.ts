@@ -10,12 +10,27 @@ import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
+import { AccountLease } from './lease/account-lease.js';
+import { AccountRows } from './services/account-rows.js';
+import { SpecChecker } from './services/spec-checker.js';
+import { AccountReader } from './usecases/account-reader.js';
+import { AssignSetUseCase } from './usecases/assign-set.usecase.js';
+import { DeleteAccountUseCase } from './usecases/delete-account.usecase.js';
+import { ProvisionAccountUseCase } from './usecases/provision-account.usecase.js';
+import { ReconcileAccountUseCase } from './usecases/reconcile-account.usecase.js';
+import { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
+
+const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCase, DeleteAccountUseCase, RecoverAccountUseCase, AssignSetUseCase];
 
 @Module({
   imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
   controllers: [ServiceAccountsController],
   providers: [
     ServiceAccountsService,
+    ...useCases,
+    AccountRows,
+    SpecChecker,
+    AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
     PolicyViolationsService,
@@ -24,6 +39,6 @@ import { PolicyViolationsService } from './services/policy-violations.service.js
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, ServiceAccountEvents, SecretRotationService, PolicyViolationsService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

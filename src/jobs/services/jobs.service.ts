@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -8,6 +6,7 @@ import { In, LessThan, Repository } from 'typeorm';
 import { systemContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
+import { InstanceId } from '../../common/leases/instance-id.js';
 import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
 import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
@@ -34,7 +33,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The start-up catch-up; shutdown waits for it so it never queries a closed database. */
   private catchingUp?: Promise<unknown>;
-  readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly holder: string;
 
   constructor(
     @InjectRepository(JobRunEntity) private readonly runs: Repository<JobRunEntity>,
@@ -43,7 +42,10 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly metrics: MetricsRegistry,
-  ) {}
+    instance: InstanceId,
+  ) {
+    this.holder = instance.value;
+  }
 
   register(definition: JobDefinition): void {
     this.definitions.set(definition.name, definition);

@@ -1,0 +1,47 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { AccountRows } from '../../service-accounts/services/account-rows.js';
+import { RecoverAccountUseCase } from '../../service-accounts/usecases/recover-account.usecase.js';
+import type { JobDefinition, JobRunContext } from '../job-definition.js';
+import { JobsService } from '../services/jobs.service.js';
+
+/**
+ * `recovery`: finishes or undoes changes that a crash or a Keycloak outage interrupted, without
+ * waiting for a restart (it also runs at start-up as a catch-up). Rows a live instance holds the
+ * lease of are left alone; the metric counts rows that are not final.
+ */
+@Injectable()
+export class RecoveryJob implements JobDefinition, OnModuleInit {
+  readonly name = 'recovery' as const;
+  readonly description = 'Completes or undoes interrupted account changes whose lease expired (half-made creates, updates, deletions)';
+
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly recovery: RecoverAccountUseCase,
+    private readonly rows: AccountRows,
+    private readonly metrics: MetricsRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.register(this);
+    this.metrics.gauge('keysmith_service_accounts_not_final', 'Service accounts in provisioning, updating or deleting (an interrupted or running change)', [], async (gauge) => {
+      gauge.set(await this.rows.countNotFinal());
+    });
+  }
+
+  async run(run: JobRunContext): Promise<void> {
+    if (run.dryRun) {
+      for (const row of await this.rows.notFinal()) {
+        run.count('found');
+        run.detail({ realm: row.realm, clientId: row.clientId, state: row.state });
+      }
+      return;
+    }
+    const sweep = await this.recovery.sweep(run.context);
+    run.count('found', sweep.found);
+    run.count('recovered', sweep.recovered);
+    run.count('held', sweep.held);
+    run.count('failed', sweep.failed);
+    for (const error of sweep.errors) run.error(error);
+  }
+}

@@ -1,0 +1,55 @@
+import type { OperationContext } from '../../common/context/operation-context.js';
+import type { Fence } from '../../common/leases/leases.js';
+import type { RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
+import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
+import type { ManagedBy, ServiceAccountEntity } from '../entities/service-account.entity.js';
+import type { SetRequest } from '../gitops-set.js';
+import type { ServiceAccountView } from '../service-account.view.js';
+import type { Change } from '../services/grant-diff.js';
+
+export interface ApplyOptions {
+  managedBy?: ManagedBy;
+  /** Where the change came from, such as a GitOps commit sha; stamped on the account. */
+  source?: string | null;
+  /** GitOps applies: the set the account belongs to afterwards, enforced under the account's lock. */
+  set?: SetRequest;
+  /** The entity tag the caller read (`If-Match`); 412 when the account changed since. */
+  ifMatch?: string;
+}
+
+export interface UpsertResult {
+  created: boolean;
+  account: ServiceAccountView;
+  changes: Change[];
+  /** Only when created: the client secret, shown this once. */
+  clientSecret?: string;
+}
+
+/** Create the account `clientId` with `spec` (checked, `catalog` resolved) under its lease. */
+export interface ProvisionAccountCommand {
+  context: OperationContext;
+  realm: string;
+  clientId: string;
+  spec: ServiceAccountSpec;
+  catalog: RealmCatalog;
+  options: ApplyOptions;
+  fence: Fence;
+}
+
+/** Make Keycloak match `spec` for the existing account `row`, under its lease. */
+export interface ReconcileAccountCommand {
+  context: OperationContext;
+  row: ServiceAccountEntity;
+  spec: ServiceAccountSpec;
+  catalog: RealmCatalog;
+  options: ApplyOptions;
+  fence: Fence;
+}
+
+/** Delete the account `row` (with `onlyInSet`, only while it still belongs to that GitOps set), under its lease. */
+export interface DeleteAccountCommand {
+  context: OperationContext;
+  row: ServiceAccountEntity;
+  onlyInSet?: string;
+  fence: Fence;
+}

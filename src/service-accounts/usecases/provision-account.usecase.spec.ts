@@ -1,0 +1,74 @@
+import { setFaultPoints } from '../../common/faults/fault-points.js';
+import { LeaseLostError } from '../../common/leases/leases.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { ScriptedFence, spec, wing, type Wing } from '../testing/wing-harness.js';
+
+const command = (w: Wing, clientId: string, fence = new ScriptedFence()) => ({
+  context: w.context,
+  realm: 'platform',
+  clientId,
+  spec: spec({ realmRoles: ['orders-reader'], clientRoles: { billing: ['invoice-read'] } }),
+  catalog: w.catalog,
+  options: {},
+  fence,
+});
+
+describe('ProvisionAccountUseCase (provisioning state machine)', () => {
+  let w: Wing;
+  beforeEach(async () => (w = await wing()));
+  afterEach(async () => {
+    setFaultPoints(undefined);
+    await w.db.destroy();
+  });
+
+  it('inserts the row, makes the client with its grants, stores the secret and ends ready, checking the lease before each Keycloak step', async () => {
+    const fence = new ScriptedFence();
+    const result = await w.provision.execute(command(w, 'orders-app', fence));
+    const row = await w.rows.find('platform', 'orders-app');
+    expect(row).toMatchObject({ state: 'ready', keycloakId: w.keycloak.clients.get('orders-app')!.id });
+    expect(w.vault.decrypt(row!.secretCiphertext!, row!.id)).toBe(result.clientSecret);
+    expect(w.keycloak.clients.get('orders-app')!.grants).toMatchObject({ realmRoles: ['orders-reader'], clientRoles: { billing: ['invoice-read'] }, defaultScopes: ['basic', 'profile', 'roles'] });
+    expect(fence.steps).toEqual(['find client', 'create client', 'set grants', 'store secret']);
+    expect(w.audits.map((a) => [a.action, a.outcome ?? 'success'])).toEqual([['service_account.created', 'success']]);
+    expect(w.events.map((e) => e.type)).toEqual(['changed']);
+  });
+
+  it('refuses a client of the same name that Keysmith did not make, and writes nothing', async () => {
+    w.keycloak.seedClient('orders-app');
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toMatchObject({ code: ErrorCode.ClientExists });
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.calls).toEqual([]);
+  });
+
+  it.each(['provision.row-inserted', 'provision.client-created', 'provision.grants-set'])('undoes everything when a step fails at %s', async (point) => {
+    setFaultPoints(`${point}=throw`);
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toThrow(`fault injected at ${point}`);
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+    expect(w.audits.map((a) => [a.action, a.outcome])).toEqual([['service_account.created', 'failure']]);
+  });
+
+  it('leaves the row provisioning for recovery when Keycloak is also gone for the undo', async () => {
+    w.keycloak.failOn.add('setGrants');
+    w.keycloak.failOn.add('deleteAccountClient');
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toMatchObject({ code: ErrorCode.KeycloakUnavailable });
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
+    expect(w.keycloak.clients.get('orders-app')?.attributes['keysmith.account-id']).toBe((await w.rows.find('platform', 'orders-app'))!.id);
+  });
+
+  it('stops at the step where the lease is lost and undoes nothing (the next holder or recovery does)', async () => {
+    const fence = new ScriptedFence();
+    fence.loseAt = 'set grants';
+    await expect(w.provision.execute(command(w, 'orders-app', fence))).rejects.toBeInstanceOf(LeaseLostError);
+    expect(w.keycloak.calls).toEqual(['create orders-app']);
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
+  });
+
+  it('never reaches Keycloak when the lease is already lost', async () => {
+    const fence = new ScriptedFence();
+    fence.loseAt = 'find client';
+    await expect(w.provision.execute(command(w, 'orders-app', fence))).rejects.toMatchObject({ code: ErrorCode.LeaseLost });
+    expect(w.keycloak.calls).toEqual([]);
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+  });
+});

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { faultPoint } from '../../common/faults/fault-points.js';
+import { sortableId } from '../../common/ids/ids.js';
+import { LeaseLostError, type Fence } from '../../common/leases/leases.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
+import { SecretVault } from '../../secrets/secret-vault.js';
+import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash } from '../account-spec.js';
+import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
+import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
+import { ServiceAccountEvents } from '../service-account.events.js';
+import { toServiceAccountView } from '../service-account.view.js';
+import { AccountRows, reason } from '../services/account-rows.js';
+import type { ProvisionAccountCommand, UpsertResult } from './commands.js';
+
+/**
+ * Creates an account: the row first (`provisioning`), then the Keycloak client, its grants, and
+ * the encrypted secret with the row `ready`. A failure removes the half-made client again; when
+ * that fails too (Keycloak gone, lease lost) the row stays `provisioning` for recovery, which
+ * finds the client by the account id stamped on it.
+ */
+@Injectable()
+export class ProvisionAccountUseCase {
+  private readonly logger = new Logger(ProvisionAccountUseCase.name);
+
+  constructor(
+    private readonly rows: AccountRows,
+    private readonly keycloak: KeycloakClientsGateway,
+    private readonly audit: AuditService,
+    private readonly events: ServiceAccountEvents,
+    private readonly vault: SecretVault,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async execute(command: ProvisionAccountCommand): Promise<UpsertResult> {
+    const { context, realm, clientId, spec, fence } = command;
+    await this.assertNoClient(realm, clientId, fence);
+    const row = await this.insertRow(command);
+    const clientSecret = randomBytes(32).toString('base64url');
+    try {
+      await this.makeClient(command, row, clientSecret);
+    } catch (error) {
+      await this.undo(row, fence, error);
+      await this.audit.record(context, { action: 'service_account.created', outcome: 'failure', realm, clientId, detail: { reason: reason(error) } });
+      throw error;
+    }
+    const account = toServiceAccountView(row);
+    await this.audit.record(context, {
+      action: 'service_account.created',
+      realm,
+      clientId,
+      target: row.keycloakId,
+      detail: { owner: spec.owner, realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes },
+    });
+    await this.events.publish({ type: 'changed', account, context });
+    return { created: true, account, changes: [{ field: 'clientId', action: 'set', from: null, to: clientId }], clientSecret };
+  }
+
+  private async assertNoClient(realm: string, clientId: string, fence: Fence): Promise<void> {
+    await fence.check('find client');
+    const existing = await this.keycloak.ownership(realm, clientId);
+    if (!existing) return;
+    throw new DomainError(
+      ErrorCode.ClientExists,
+      existing.managed
+        ? `A client ${clientId} made by Keysmith already exists in realm ${realm} without a matching record.`
+        : `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted or overwritten.`,
+      { clientId },
+    );
+  }
+
+  private async insertRow({ context, realm, clientId, spec, options }: ProvisionAccountCommand): Promise<ServiceAccountEntity> {
+    const now = this.clock.now();
+    const row = this.rows.repository.create({
+      id: sortableId('sa', now),
+      realm,
+      clientId,
+      keycloakId: null,
+      ...columnsOf(spec),
+      lastRotatedAt: now,
+      nextRotationAt: new Date(now.getTime() + spec.secretRotation.everyDays * DAY_MS),
+      managedBy: options.managedBy ?? 'api',
+      gitopsSet: options.set?.name ?? null,
+      source: options.source ?? context.source ?? null,
+      specHash: specHash(spec),
+      state: 'provisioning',
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    });
+    try {
+      // updateEntity(false): every column is set here, so TypeORM need not read the row back.
+      await this.rows.repository.createQueryBuilder().insert().values(row).updateEntity(false).execute();
+    } catch (error) {
+      if (/UNIQUE|constraint/i.test((error as Error).message)) {
+        throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
+      }
+      throw error;
+    }
+    return row;
+  }
+
+  private async makeClient({ realm, spec, catalog, fence }: ProvisionAccountCommand, row: ServiceAccountEntity, clientSecret: string): Promise<void> {
+    await faultPoint('provision.row-inserted');
+    const grants = grantsOf(spec as ServiceAccountSpec, this.config.baseClientScopes, catalog);
+    await fence.check('create client');
+    row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants), clientSecret);
+    await faultPoint('provision.client-created');
+    await fence.check('set grants');
+    await this.keycloak.setGrants(realm, row.clientId, grants);
+    await faultPoint('provision.grants-set');
+    await fence.check('store secret');
+    row.state = 'ready';
+    row.secretCiphertext = this.vault.encrypt(clientSecret, row.id);
+    await this.rows.repository.update(row.id, { state: 'ready', keycloakId: row.keycloakId, secretCiphertext: row.secretCiphertext });
+    await faultPoint('provision.ready');
+  }
+
+  /** Removes the half-made client and the row; leaves both to recovery when it cannot (or no longer holds the lease). */
+  private async undo(row: ServiceAccountEntity, fence: Fence, cause: unknown): Promise<void> {
+    if (cause instanceof LeaseLostError) return;
+    try {
+      await fence.check('undo create');
+      await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, keycloakId: row.keycloakId, accountId: row.id });
+      await this.rows.repository.delete(row.id);
+    } catch (error) {
+      this.logger.warn(`could not undo the half-made client ${row.realm}/${row.clientId}; recovery will: ${reason(error)}`);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
+import type { OperationContext } from '../../common/context/operation-context.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { faultPoint } from '../../common/faults/fault-points.js';
+import type { Fence } from '../../common/leases/leases.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { KeycloakClientsGateway, type GrantDiff, type ManagedClientState, type RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
+import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf } from '../account-spec.js';
+import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
+import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
+import { ServiceAccountEvents } from '../service-account.events.js';
+import { toServiceAccountView } from '../service-account.view.js';
+import { AccountRows, reason } from '../services/account-rows.js';
+import { describeFieldChanges, describeGrantDiff, diffGrants, type Change } from '../services/grant-diff.js';
+import type { ReconcileAccountCommand, UpsertResult } from './commands.js';
+
+/** How Keycloak and an account's row differ from a desired spec, by name. */
+export interface AccountDiff {
+  changes: Change[];
+  current: ManagedClientState;
+  grantDiff: GrantDiff;
+}
+
+/**
+ * Makes an existing account match a spec: PUT, PATCH, GitOps apply and drift repair all end here.
+ * The row takes the desired spec first (`updating`), then Keycloak is changed, then the row is
+ * `ready`; an interruption leaves `updating`, which recovery or the next change re-applies.
+ */
+@Injectable()
+export class ReconcileAccountUseCase {
+  constructor(
+    private readonly rows: AccountRows,
+    private readonly keycloak: KeycloakClientsGateway,
+    private readonly audit: AuditService,
+    private readonly events: ServiceAccountEvents,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async execute(command: ReconcileAccountCommand): Promise<UpsertResult> {
+    const { context, row, spec, catalog, options, fence } = command;
+    await fence.check('read client');
+    const diff = await this.diff(row, spec, catalog);
+    const source = options.source ?? context.source ?? row.source;
+    if (diff.changes.length === 0) {
+      if (source !== row.source || (options.managedBy && options.managedBy !== row.managedBy)) {
+        await this.rows.repository.update(row.id, { source, managedBy: options.managedBy ?? row.managedBy });
+      }
+      const current = await this.rows.repository.findOneByOrFail({ id: row.id });
+      return { created: false, account: toServiceAccountView(current), changes: [] };
+    }
+    await this.recordDesired(row, spec, source, options.managedBy);
+    try {
+      await this.applyDiff(row, spec, catalog, diff, fence);
+    } catch (error) {
+      // The row keeps the desired spec in state `updating`: recovery or the next change re-applies it.
+      await this.audit.record(context, { action: 'service_account.updated', outcome: 'failure', realm: row.realm, clientId: row.clientId, detail: { reason: reason(error), changes: diff.changes } });
+      throw error;
+    }
+    const account = toServiceAccountView(row);
+    await this.audit.record(context, { action: 'service_account.updated', realm: row.realm, clientId: row.clientId, target: row.keycloakId, detail: { changes: diff.changes } });
+    await this.events.publish({ type: 'changed', account, context });
+    return { created: false, account, changes: diff.changes };
+  }
+
+  /** Re-applies the spec an interrupted update left in the row (`updating`), then marks it `ready`. */
+  async complete(context: OperationContext, row: ServiceAccountEntity, catalog: RealmCatalog, fence: Fence): Promise<void> {
+    const spec = specOf(row);
+    await fence.check('read client');
+    const diff = await this.diff(row, spec, catalog);
+    await this.applyDiff(row, spec, catalog, diff, fence);
+    await this.audit.record(context, { action: 'service_account.update_completed', realm: row.realm, clientId: row.clientId, detail: { changes: diff.changes } });
+  }
+
+  /** What making Keycloak and the row match `spec` would change; 409 when the client is gone or was replaced. */
+  async diff(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog): Promise<AccountDiff> {
+    const current = await this.keycloak.readManagedClient(row.realm, row.clientId);
+    if (!current || current.id !== row.keycloakId) {
+      throw new DomainError(
+        ErrorCode.Conflict,
+        `The Keycloak client of ${row.clientId} is missing or was replaced outside Keysmith; delete the account and create it again.`,
+        { clientId: row.clientId },
+      );
+    }
+    const grants = grantsOf(spec, this.config.baseClientScopes, catalog);
+    const grantDiff = diffGrants(grants, current.grants);
+    const changes = [
+      ...describeFieldChanges({ description: [current.description, spec.description], enabled: [current.enabled, spec.enabled], owner: [row.owner, spec.owner] }),
+      ...(current.flagsDrifted ? [{ field: 'flows', action: 'set' as const, from: 'drifted', to: 'service-accounts only' }] : []),
+      ...(current.attributesDriftedFrom(clientSpecOf(row, spec, grants))
+        ? [{ field: 'keycloakAttributes', action: 'set' as const, from: 'drifted', to: 'Keysmith ownership attributes' }]
+        : []),
+      ...describeGrantDiff(grantDiff),
+      ...describeFieldChanges({
+        'secretRotation.everyDays': [row.rotationEveryDays, spec.secretRotation.everyDays],
+        'secretRotation.graceHours': [row.rotationGraceHours, spec.secretRotation.graceHours],
+        'apiKeyPolicy.defaultTtlDays': [row.keyDefaultTtlDays, spec.apiKeyPolicy.defaultTtlDays],
+        'apiKeyPolicy.maxTtlDays': [row.keyMaxTtlDays, spec.apiKeyPolicy.maxTtlDays],
+        'apiKeyPolicy.rateLimit': [row.keyRateLimit, spec.apiKeyPolicy.rateLimit],
+      }),
+    ];
+    return { changes, current, grantDiff };
+  }
+
+  private async recordDesired(row: ServiceAccountEntity, spec: ServiceAccountSpec, source: string | null, managedBy: ServiceAccountEntity['managedBy'] | undefined): Promise<void> {
+    const now = this.clock.now();
+    const rotationChanged = spec.secretRotation.everyDays !== row.rotationEveryDays;
+    Object.assign(row, columnsOf(spec), {
+      specHash: specHash(spec),
+      source,
+      managedBy: managedBy ?? row.managedBy,
+      updatedAt: now,
+      state: 'updating',
+      ...(rotationChanged ? { nextRotationAt: new Date((row.lastRotatedAt ?? now).getTime() + spec.secretRotation.everyDays * DAY_MS) } : {}),
+    });
+    await this.rows.repository.save(row);
+  }
+
+  /** Any change also refreshes the client (and the spec hash stamped on it), then the grants. */
+  private async applyDiff(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog, diff: AccountDiff, fence: Fence): Promise<void> {
+    await faultPoint('reconcile.row-updating');
+    if (diff.changes.length) {
+      await fence.check('update client');
+      await this.keycloak.applyClientSpec(row.realm, diff.current, clientSpecOf(row, spec, grantsOf(spec, this.config.baseClientScopes, catalog)));
+      await faultPoint('reconcile.client-updated');
+      await fence.check('set grants');
+      await this.keycloak.applyGrantChanges(row.realm, diff.current, diff.grantDiff);
+      await faultPoint('reconcile.grants-set');
+    }
+    await fence.check('mark ready');
+    await this.rows.repository.update(row.id, { state: 'ready' });
+    row.state = 'ready';
+    await faultPoint('reconcile.ready');
+  }
+}

@@ -1,0 +1,79 @@
+import { setFaultPoints } from '../../common/faults/fault-points.js';
+import { LeaseStore } from '../../common/leases/lease.store.js';
+import { AccountLease } from '../lease/account-lease.js';
+import { provisioned, ScriptedFence, spec, wing, type Wing } from '../testing/wing-harness.js';
+
+describe('RecoverAccountUseCase (recovery state machine)', () => {
+  let w: Wing;
+  beforeEach(async () => (w = await wing()));
+  afterEach(async () => {
+    setFaultPoints(undefined);
+    await w.db.destroy();
+  });
+
+  /** A create interrupted after the client was made: row `provisioning`, half-made client carrying the account id. */
+  async function halfMade(clientId: string) {
+    setFaultPoints('provision.client-created=throw');
+    w.keycloak.failOn.add('deleteAccountClient');
+    await expect(w.provision.execute({ context: w.context, realm: 'platform', clientId, spec: spec(), catalog: w.catalog, options: {}, fence: new ScriptedFence() })).rejects.toThrow();
+    setFaultPoints(undefined);
+    w.keycloak.failOn.clear();
+    w.audits.length = 0;
+  }
+
+  it('removes a half-made client and its row once, audited once', async () => {
+    await halfMade('orders-app');
+    const sweep = await w.recover.sweep(w.context);
+    expect(sweep).toMatchObject({ found: 1, recovered: 1, held: 0, failed: 0 });
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.audits.map((a) => a.action)).toEqual(['service_account.create_undone']);
+    expect((await w.recover.sweep(w.context)).found).toBe(0);
+  });
+
+  it('never touches a row whose lease a live instance holds, and recovers it once that lease expired', async () => {
+    await halfMade('orders-app');
+    const other = new LeaseStore(w.db, w.clock);
+    await other.acquire(AccountLease.leaseName('platform', 'orders-app'), 'instance-b', 'lse_b', 30_000);
+    expect(await w.recover.sweep(w.context)).toMatchObject({ found: 1, recovered: 0, held: 1 });
+    expect(w.keycloak.clients.has('orders-app')).toBe(true);
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
+    w.clock.ms += 30_001;
+    expect(await w.recover.sweep(w.context)).toMatchObject({ found: 1, recovered: 1, held: 0 });
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+  });
+
+  it('never deletes a client of the same name that belongs to no half-made row', async () => {
+    await halfMade('orders-app');
+    w.keycloak.clients.delete('orders-app');
+    w.keycloak.seedClient('orders-app', { 'keysmith.managed-by': 'keysmith', 'keysmith.account-id': 'sa_someone_else' });
+    await w.recover.sweep(w.context);
+    expect(w.keycloak.clients.has('orders-app')).toBe(true);
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+  });
+
+  it('re-applies an interrupted update and finishes an interrupted deletion', async () => {
+    const { row: updating } = await provisioned(w, 'orders-app');
+    const { row: deleting } = await provisioned(w, 'billing-app');
+    setFaultPoints('reconcile.row-updating=throw,delete.row-deleting=throw');
+    await expect(w.reconcile.execute({ context: w.context, row: updating, spec: spec({ realmRoles: ['orders-writer'] }), catalog: w.catalog, options: {}, fence: new ScriptedFence() })).rejects.toThrow();
+    await expect(w.remove.execute({ context: w.context, row: deleting, fence: new ScriptedFence() })).rejects.toThrow();
+    setFaultPoints(undefined);
+    expect(await w.recover.sweep(w.context)).toMatchObject({ found: 2, recovered: 2, failed: 0 });
+    expect(await w.rows.find('platform', 'orders-app')).toMatchObject({ state: 'ready' });
+    expect(w.keycloak.clients.get('orders-app')!.grants.realmRoles).toEqual(['orders-writer']);
+    expect(await w.rows.find('platform', 'billing-app')).toBeNull();
+    expect(w.keycloak.clients.has('billing-app')).toBe(false);
+  });
+
+  it('reports a row it could not recover (Keycloak down) and leaves it for the next sweep', async () => {
+    await halfMade('orders-app');
+    w.keycloak.failOn.add('deleteAccountClient');
+    const sweep = await w.recover.sweep(w.context);
+    expect(sweep).toMatchObject({ found: 1, recovered: 0, failed: 1 });
+    expect(sweep.errors).toEqual(['platform/orders-app: KEYCLOAK_UNAVAILABLE']);
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
+    w.keycloak.failOn.clear();
+    expect(await w.recover.sweep(w.context)).toMatchObject({ recovered: 1 });
+  });
+});
