@@ -44,11 +44,15 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => vo
   };
 }
 
-/** Environment of every instance of a run: fast retries, short job leases, the scheduler on. */
+/**
+ * Environment of every instance of a run: fast retries, short job and account leases (a stopped
+ * instance outlives them: CHAOS_INSTANCE_PAUSE_MS is twice the account lease), the scheduler on.
+ */
 const INSTANCE_ENV = {
   KEYCLOAK_RETRY_BASE_MS: '50',
   KEYCLOAK_TIMEOUT_MS: '5000',
   KEYSMITH_JOB_LEASE_SECONDS: '5',
+  KEYSMITH_ACCOUNT_LEASE_SECONDS: '6',
   KEYSMITH_SCHEDULER: 'on',
   LOG_LEVEL: 'info',
 };
