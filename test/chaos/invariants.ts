@@ -34,19 +34,22 @@ async function runJob(url: string, name: string, log: (line: string) => void): P
 }
 
 /**
- * The sweep: every instance continued and restarted without fault points, then the jobs that
- * finish interrupted work (`recovery` where it exists, `secret-rotation`).
+ * The sweep: every instance continued and restarted without fault points, a wait for the leases of
+ * the ended processes to run out, then the jobs that finish interrupted work (`recovery` where it
+ * exists, `secret-rotation`, and `recovery` again for what rotation left).
  */
-export async function sweep(cluster: Cluster, log: (line: string) => void): Promise<void> {
+export async function sweep(cluster: Cluster, log: (line: string) => void, leaseWaitMs = 8_000): Promise<void> {
   await cluster.stopWatching();
   for (const instance of cluster.instances) {
     instance.cont();
-    await cluster.startWithRetry(instance, { KEYSMITH_FAULT_POINTS: '' });
+    await cluster.startWithRetry(instance, { KEYSMITH_FAULT_POINTS: '' }, 'SIGTERM');
   }
+  // Leases held by the processes that just ended run out first: recovery leaves live leases alone.
+  await sleep(leaseWaitMs);
   const url = cluster.instances[0].url;
   const jobs = await call(url, 'GET', '/v1/jobs');
   const known = ((jobs.body.items ?? []) as { name: string }[]).map((job) => job.name);
-  for (const name of ['recovery', 'secret-rotation']) {
+  for (const name of ['recovery', 'secret-rotation', 'recovery']) {
     if (known.includes(name)) await runJob(url, name, log);
     else log(`  sweep: no ${name} job on this build`);
   }
