@@ -9,6 +9,8 @@ import { createClient, deleteClient, findClient } from './chaos/keycloak-view.js
 import type { AccountModel } from './chaos/model.js';
 import { closeAllInstances, ensureBuilt } from './support/instances.js';
 import { keycloakEnv } from './support/keycloak-env.js';
+import { LogCapture } from './support/log-capture.js';
+import { expectNoSecretInLogs, registerLogCapture } from './support/secret-scan.js';
 
 // The short version of `npm run chaos`. It pauses Keycloak (SIGSTOP of its Java process), so run it
 // only against a Keycloak of your own (KEYSMITH_SEED_ENV_FILE) or in the full suite.
@@ -18,6 +20,10 @@ describe('fault-injection campaign (short)', () => {
   afterAll(async () => {
     await closeAllInstances();
   });
+
+  // The instances' output, scanned at the end for every secret and key the campaign saw.
+  const logs = new LogCapture();
+  registerLogCapture(logs);
 
   it('30 operations and 5 faults, one a Keycloak pause: nothing acknowledged is lost, no orphan, nothing stuck', async () => {
     const lines: string[] = [];
@@ -31,6 +37,7 @@ describe('fault-injection campaign (short)', () => {
       keycloakPauseMs: 3_000,
       includeKeycloakPause: true,
       log: (line) => lines.push(line),
+      logSink: (text) => logs.lines.push(...text.split('\n').filter(Boolean)),
     });
     expect(lines.filter((line) => line.startsWith('fault: SIGSTOP Keycloak'))).not.toHaveLength(0);
     expect(result.line).toMatch(/^faults 5, operations 30, acknowledged lost \d+, orphans \d+, stuck \d+$/);
@@ -65,4 +72,8 @@ describe('fault-injection campaign (short)', () => {
       await removeRunClients(realm, prefix);
     }
   }, 300_000);
+
+  it('no secret, key or token the campaign saw is in any instance log', () => {
+    expectNoSecretInLogs('chaos');
+  });
 });

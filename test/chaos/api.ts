@@ -1,4 +1,5 @@
 import { tokenFor } from '../support/auth.js';
+import { harvest, rememberSecret } from '../support/secret-scan.js';
 import { keycloakEnv } from '../support/keycloak-env.js';
 import { sleep } from './cluster.js';
 
@@ -19,6 +20,7 @@ export async function callerToken(): Promise<string> {
   while (!token || Date.now() > token.until) {
     try {
       token = { value: await tokenFor(keycloakEnv().KEYSMITH_TEST_CLIENT_ID), until: Date.now() + 60_000 };
+      rememberSecret(token.value);
     } catch {
       await sleep(500);
     }
@@ -43,6 +45,8 @@ export async function call(baseUrl: string, method: string, path: string, body?:
     } catch {
       parsed = { text };
     }
+    // Every secret and key an answer carries, for the e2e suite's closing log scan.
+    harvest(parsed);
     return { status: response.status, body: parsed };
   } catch {
     return { status: 'lost', body: {} };

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeAllInstances, ensureBuilt } from '../support/instances.js';
 import { keycloakEnv } from '../support/keycloak-env.js';
+import { rememberSecret } from '../support/secret-scan.js';
 import { Cluster, namedFaultPoints, Prng, sleep } from './cluster.js';
 import { FaultInjector, resumeKeycloak } from './faults.js';
 import { checkInvariants, removeRunClients, sweep, type Verdict } from './invariants.js';
@@ -20,6 +23,8 @@ export interface CampaignOptions {
   /** At least one of the faults is a Keycloak SIGSTOP/SIGCONT. */
   includeKeycloakPause: boolean;
   log: (line: string) => void;
+  /** Receives the instances' captured output before their folder goes (for a log scan). */
+  logSink?: (text: string) => void;
 }
 
 export interface CampaignResult extends Verdict {
@@ -76,6 +81,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   let clean = false;
   try {
     await cluster.start(options.instances);
+    rememberSecret(readFileSync(join(cluster.dataDir, 'master.key'), 'utf8').trim());
     let done = 0;
     let next = 0;
     let faultsStarted = 0;
@@ -114,6 +120,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     resumeKeycloak();
     await cluster.stopWatching();
     await closeAllInstances();
+    options.logSink?.(cluster.instances.map((instance) => instance.output()).join('\n'));
     if (clean) cluster.removeData();
     else log(`chaos: database and instance logs kept in ${cluster.dataDir}`);
     await removeRunClients(realm, prefix).catch((error: Error) => log(`chaos: could not remove the run's clients: ${error.message}`));
