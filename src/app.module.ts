@@ -18,6 +18,7 @@ import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ScheduleModule } from '@nestjs/schedule';
 import { GitopsModule } from './gitops/gitops.module.js';
+import { TokenExchangeModule } from './token-exchange/token-exchange.module.js';
 
 export interface AppModuleOptions {
   /** Where log lines go; tests capture them to check that no secret is ever logged. */
@@ -49,6 +50,7 @@ export class AppModule {
         ServiceAccountsModule,
         GitopsModule,
         ApiKeysModule,
+        TokenExchangeModule,
         AuthModule,
       ],
     };

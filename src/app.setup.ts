@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import { documentForwardAuth, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
+import { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
 import { AccessLog } from './common/logging/access-log.js';
 import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
@@ -12,6 +12,7 @@ import { noteForAccessLog } from './common/logging/access-log.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './health/metrics.registry.js';
+import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/auth-exchange.openapi.js';
 
 /** Fastify's default: longer path parameters are answered 414. */
 const MAX_PARAM_LENGTH = 100;
@@ -75,7 +76,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .setOpenAPIVersion('3.1.0')
     .build();
-  return completeOpenApiDocument(documentForwardAuth(SwaggerModule.createDocument(app, config)));
+  return completeOpenApiDocument(documentAuthExchange(documentForwardAuth(SwaggerModule.createDocument(app, config))));
 }
 
 /**
@@ -94,7 +95,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
-  ignoreForwardAuthBodies(fastify);
+  ignoreForwardAuthBodies(fastify, [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH]);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

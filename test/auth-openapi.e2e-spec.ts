@@ -9,7 +9,17 @@ import { expectNoSecretInLogs } from './support/secret-scan.js';
  * The routes that need no credential. Adding one here is a security decision: it must be
  * reviewed, not slipped in with a new controller.
  */
-const PUBLIC_OPERATIONS = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/auth/check', 'GET /v1/auth/check/{path}']);
+const PUBLIC_OPERATIONS = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /v1/auth/check',
+  'GET /v1/auth/check/{path}',
+  // Token exchange: the API key in the body (or X-API-Key) is the only credential.
+  'POST /v1/token',
+  'GET /v1/auth/exchange',
+  'GET /v1/auth/exchange/{path}',
+]);
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -31,6 +41,10 @@ const OWNER_RULES: Record<string, OwnerRule> = {
   'GET /metrics': 'public',
   'GET /v1/auth/check': 'public',
   'GET /v1/auth/check/{path}': 'public',
+  // Token exchange: the key presented is the only credential, and the answer is about it alone.
+  'POST /v1/token': 'public',
+  'GET /v1/auth/exchange': 'public',
+  'GET /v1/auth/exchange/{path}': 'public',
   'POST /v1/realms/{realm}/service-accounts': 'refused',
   'GET /v1/realms/{realm}/service-accounts': 'filtered',
   'GET /v1/realms/{realm}/service-accounts/{clientId}': 'hidden',

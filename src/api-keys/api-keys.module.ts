@@ -6,7 +6,9 @@ import { ServiceAccountsService } from '../service-accounts/services/service-acc
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
+import { ForwardAuth } from './forward-auth.js';
 import { AccountEventsListener } from './services/account-events.listener.js';
+import { ApiKeyEvents } from './services/api-key-events.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
@@ -27,6 +29,8 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     { provide: ApiKeyGenerationStrategy, useClass: PrefixedChecksumKeyGeneration },
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
     { provide: ServiceAccountDirectory, useExisting: ServiceAccountsService },
+    ApiKeyEvents,
+    ForwardAuth,
     ApiKeyUsageService,
     ApiKeyVerificationService,
     ApiKeysService,
@@ -35,6 +39,6 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     ScopeExcessService,
     { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
-  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService],
+  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
 })
 export class ApiKeysModule {}

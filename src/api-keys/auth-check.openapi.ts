@@ -67,14 +67,15 @@ export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
 }
 
 /**
- * Forward-auth never reads a body, whatever the method: Traefik copies the original Content-Type
- * onto its bodiless request, which Fastify would otherwise try to parse (400 or 415). Node discards
- * an unread body once the answer is sent, so the connection stays usable.
+ * Forward-auth never reads a body, whatever the method (nor does phantom-token forward-auth, whose
+ * path is passed in `paths` too): Traefik copies the original Content-Type onto its bodiless
+ * request, which Fastify would otherwise try to parse (400 or 415). Node discards an unread body
+ * once the answer is sent, so the connection stays usable.
  */
-export function ignoreForwardAuthBodies(fastify: FastifyInstance): void {
+export function ignoreForwardAuthBodies(fastify: FastifyInstance, paths: readonly string[] = [FORWARD_AUTH_PATH]): void {
   fastify.addHook('onRequest', async (request) => {
     const path = request.url.split('?', 1)[0] ?? '';
-    if (path !== FORWARD_AUTH_PATH && !path.startsWith(`${FORWARD_AUTH_PATH}/`)) return;
+    if (!paths.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return;
     delete request.headers['content-type'];
     delete request.headers['content-length'];
     delete request.headers['transfer-encoding'];

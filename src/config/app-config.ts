@@ -112,6 +112,11 @@ export class AppConfig {
   /** GitOps apply deletes at most this many accounts per run unless forced. */
   readonly gitops: { maxDeletions: number };
   readonly apiKeys: ApiKeysConfig;
+  /**
+   * Trading API keys for Keycloak tokens: the access-token lifespan set on the Keycloak client of
+   * every account with exchange enabled (it bounds how long a revoked key's last token lives).
+   */
+  readonly tokenExchange: { accessTokenLifespanSeconds: number };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -179,6 +184,7 @@ export class AppConfig {
       authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
       scopeEnforcement: env.KEYSMITH_KEY_SCOPE_ENFORCEMENT,
     };
+    this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -106,6 +106,7 @@ export const envSchema = z.object({
   ).default([]),
   // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
   KEYSMITH_TRUST_PROXY: z.string().optional(),
+  KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS: intFrom(60, 3_600).default(300),
   // Test-only named fault points (src/common/faults/fault-points.ts); refused in production.
   KEYSMITH_FAULT_POINTS: z.string().optional(),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {

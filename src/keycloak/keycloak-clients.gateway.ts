@@ -13,6 +13,8 @@ export const MANAGED_BY_VALUE = 'keysmith';
 export const OWNER_ATTRIBUTE = 'keysmith.owner';
 export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
 export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
+/** Keycloak's per-client access-token lifespan in seconds (empty: the realm's). */
+export const ACCESS_TOKEN_LIFESPAN_ATTRIBUTE = 'access.token.lifespan';
 
 export type { ClientRepresentation, RoleRepresentation };
 export type { GrantDiff, Grants } from './client-grants.js';
@@ -47,6 +49,8 @@ export interface ManagedClientSpec {
   /** The scopes of the create call; grants are set afterwards with `setGrants`. */
   defaultScopes: string[];
   optionalScopes: string[];
+  /** The client's own access-token lifespan in seconds (accounts with token exchange); null: the realm's. */
+  accessTokenLifespanSeconds: number | null;
 }
 
 /** A managed client as Keycloak holds it, by names. `handle` is for this gateway's calls only. */
@@ -57,8 +61,10 @@ export interface ManagedClientState {
   enabled: boolean;
   /** Keysmith's flags (service accounts only, full scope) differ from Keycloak's. */
   flagsDrifted: boolean;
-  /** Keysmith's ownership attributes (except the spec hash) differ from `spec`'s. */
+  /** Keysmith's ownership attributes (except the spec hash and the token lifespan) differ from `spec`'s. */
   attributesDriftedFrom(spec: ManagedClientSpec): boolean;
+  /** The client's own access-token lifespan in seconds; null when it uses the realm's. */
+  accessTokenLifespanSeconds: number | null;
   grants: Grants;
 }
 
@@ -123,7 +129,10 @@ export class KeycloakClientsGateway {
       enabled: client.enabled ?? false,
       flagsDrifted: CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value),
       attributesDriftedFrom: (spec) =>
-        Object.entries(representationOf(spec).attributes ?? {}).some(([key, value]) => key !== SPEC_HASH_ATTRIBUTE && client.attributes?.[key] !== value),
+        Object.entries(representationOf(spec).attributes ?? {}).some(
+          ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && key !== ACCESS_TOKEN_LIFESPAN_ATTRIBUTE && client.attributes?.[key] !== value,
+        ),
+      accessTokenLifespanSeconds: Number(client.attributes?.[ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]) || null,
       grants: { realmRoles: state.realmRoles, clientRoles: state.clientRoles, defaultScopes: state.defaultScopes, optionalScopes: state.optionalScopes },
     };
   }
@@ -376,6 +385,9 @@ function representationOf(spec: ManagedClientSpec): ClientRepresentation {
       [ACCOUNT_ID_ATTRIBUTE]: spec.accountId,
       'oauth2.device.authorization.grant.enabled': 'false',
       'oidc.ciba.grant.enabled': 'false',
+      // Tokens obtained by exchanging a key outlive the key's revocation: keep them short. Keycloak
+      // drops an attribute set to '' (the client then uses the realm's lifespan).
+      [ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]: spec.accessTokenLifespanSeconds ? String(spec.accessTokenLifespanSeconds) : '',
     },
     defaultClientScopes: spec.defaultScopes,
     optionalClientScopes: spec.optionalScopes,

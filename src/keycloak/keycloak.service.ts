@@ -35,6 +35,10 @@ export interface TokenResult {
   ok: boolean;
   status: number;
   accessToken?: string;
+  /** Seconds, as Keycloak answered. */
+  expiresIn?: number;
+  /** The scopes Keycloak put in the token, space-separated. */
+  scope?: string;
   error?: string;
 }
 
@@ -91,22 +95,27 @@ export class KeycloakService {
     return this.execute('write', operation, call);
   }
 
-  /** A client-credentials token request for any client, such as proving a secret works. */
-  async clientCredentials(realm: string, clientId: string, clientSecret: string): Promise<TokenResult> {
+  /**
+   * A client-credentials token request for any client: proving a secret works, or a token of a
+   * service account for an exchanged API key (`scope`: optional client scopes to request).
+   */
+  async clientCredentials(realm: string, clientId: string, clientSecret: string, scope?: string): Promise<TokenResult> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+    if (scope) form.set('scope', scope);
     const response = await this.withRetries('token', `token request for ${clientId}`, () =>
       fetch(`${this.issuer(realm)}/protocol/openid-connect/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+        body: form,
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       }).then((res) => {
         if (res.status >= 500 || res.status === 429) throw new KeycloakHttpError(res.status, 'token request', res.statusText);
         return res;
       }),
     );
-    const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
+    const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; scope?: string; error?: string };
     return response.ok
-      ? { ok: true, status: response.status, accessToken: body.access_token }
+      ? { ok: true, status: response.status, accessToken: body.access_token, expiresIn: body.expires_in, scope: body.scope ?? '' }
       : { ok: false, status: response.status, error: body.error ?? 'unknown_error' };
   }
 

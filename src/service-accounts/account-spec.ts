@@ -20,7 +20,7 @@ export function specOf(row: ServiceAccountEntity): ServiceAccountSpec {
     defaultScopes: row.defaultScopes,
     optionalScopes: row.optionalScopes,
     secretRotation: { everyDays: row.rotationEveryDays, graceHours: row.rotationGraceHours },
-    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit },
+    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit, tokenExchange: row.keyTokenExchange },
   };
 }
 
@@ -39,6 +39,7 @@ export function columnsOf(spec: ServiceAccountSpec): Partial<ServiceAccountEntit
     keyDefaultTtlDays: spec.apiKeyPolicy.defaultTtlDays,
     keyMaxTtlDays: spec.apiKeyPolicy.maxTtlDays,
     keyRateLimit: spec.apiKeyPolicy.rateLimit,
+    keyTokenExchange: spec.apiKeyPolicy.tokenExchange,
   };
 }
 
@@ -73,8 +74,12 @@ export function grantsOf(spec: ServiceAccountSpec, baseScopes: string[], catalog
   };
 }
 
-/** The client Keycloak should hold for an account row and its spec. */
-export function clientSpecOf(row: Pick<ServiceAccountEntity, 'id' | 'clientId'>, spec: ServiceAccountSpec, grants: Grants): ManagedClientSpec {
+/**
+ * The client Keycloak should hold for an account row and its spec. `exchangeLifespanSeconds`
+ * (KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS) becomes the client's access-token lifespan when the
+ * account has token exchange.
+ */
+export function clientSpecOf(row: Pick<ServiceAccountEntity, 'id' | 'clientId'>, spec: ServiceAccountSpec, grants: Grants, exchangeLifespanSeconds: number): ManagedClientSpec {
   return {
     clientId: row.clientId,
     description: spec.description,
@@ -84,6 +89,7 @@ export function clientSpecOf(row: Pick<ServiceAccountEntity, 'id' | 'clientId'>,
     accountId: row.id,
     defaultScopes: grants.defaultScopes,
     optionalScopes: grants.optionalScopes,
+    accessTokenLifespanSeconds: spec.apiKeyPolicy.tokenExchange ? exchangeLifespanSeconds : null,
   };
 }
 

@@ -28,6 +28,9 @@ export const serviceAccountViewSchema = z
       defaultTtlDays: z.number().int(),
       maxTtlDays: z.number().int().max(90),
       rateLimit: z.object({ requests: z.number().int(), perSeconds: z.number().int() }).nullable(),
+      tokenExchange: z
+        .boolean()
+        .describe('Keys may be traded for a Keycloak access token of this account at POST /v1/token (the token carries the account\'s roles)'),
     }),
     managedBy: z.enum(['api', 'gitops']),
     gitopsSet: z
@@ -63,7 +66,7 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
       lastRotatedAt: row.lastRotatedAt?.toISOString() ?? null,
       nextRotationAt: row.nextRotationAt?.toISOString() ?? null,
     },
-    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit },
+    apiKeyPolicy: { defaultTtlDays: row.keyDefaultTtlDays, maxTtlDays: row.keyMaxTtlDays, rateLimit: row.keyRateLimit, tokenExchange: row.keyTokenExchange },
     managedBy: row.managedBy,
     gitopsSet: row.gitopsSet ?? null,
     source: row.source,

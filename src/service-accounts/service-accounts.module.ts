@@ -9,6 +9,7 @@ import { AccountLookupService } from './services/account-lookup.service.js';
 import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './services/secret-rotation.service.js';
+import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
 import { AccountLease } from './lease/account-lease.js';
 import { AccountRows } from './services/account-rows.js';
@@ -33,12 +34,13 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
+    ServiceAccountCredentials,
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, ManagedCallerDirectory, AuditOwnerLookup],
 })
 export class ServiceAccountsModule {}

@@ -17,6 +17,7 @@ import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import type { KeyEnvironment } from '../strategies/api-key-format.js';
+import { ApiKeyEvents } from './api-key-events.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import { ServiceAccountDirectory } from './service-account-directory.js';
 
@@ -39,6 +40,7 @@ export class ApiKeysService {
     private readonly directory: ServiceAccountDirectory,
     private readonly verification: ApiKeyVerificationService,
     private readonly audit: AuditService,
+    private readonly events: ApiKeyEvents,
   ) {}
 
   async issue(context: OperationContext, realm: string, clientId: string, input: IssueApiKeyInput): Promise<IssuedApiKey> {
@@ -120,6 +122,7 @@ export class ApiKeysService {
       await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
     });
     this.verification.forgetKeyHash(old.keyHash);
+    this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
     await this.audit.record(context, {
       action: 'api_key.rotated',
       realm: old.realm,
@@ -137,6 +140,7 @@ export class ApiKeysService {
     const now = this.clock.now();
     await this.keys.update({ id }, { revokedAt: now });
     this.verification.forgetKeyHash(row.keyHash);
+    this.events.publish({ type: 'revoked', keyId: row.id, realm: row.realm, clientId: row.clientId });
     await this.audit.record(context, {
       action: 'api_key.revoked',
       realm: row.realm,
@@ -156,6 +160,7 @@ export class ApiKeysService {
     const now = this.clock.now();
     await this.keys.update(rows.map((row) => row.id), { revokedAt: now });
     this.verification.forgetAccount(realm, clientId);
+    for (const row of rows) this.events.publish({ type: 'revoked', keyId: row.id, realm, clientId });
     for (const row of rows) {
       await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
     }

@@ -5,8 +5,8 @@ type Operation = { parameters?: { in: string }[]; requestBody?: unknown; respons
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 
-/** Paths that take no credential of Keysmith's own API. */
-const OPEN_PATHS = /^\/(healthz|readyz|metrics)$|^\/v1\/auth\/check/;
+/** Paths that take no credential of Keysmith's own API (token exchange: the key presented is the credential). */
+const OPEN_PATHS = /^\/(healthz|readyz|metrics)$|^\/v1\/auth\/(check|exchange)|^\/v1\/token$/;
 
 /**
  * The responses every route can give whatever it does, added to each operation of the document:
@@ -19,7 +19,7 @@ function commonStatuses(path: string, operation: Operation): number[] {
   if (!OPEN_PATHS.test(path)) statuses.push(400, 401, 403, 429, 503);
   if (operation.requestBody) statuses.push(400, 413, 415);
   // Forward-auth's `{path}` is a wildcard, which has no length limit; a bad URL encoding is still a 400.
-  if (path.startsWith('/v1/auth/check/')) statuses.push(400);
+  if (path.startsWith('/v1/auth/check/') || path.startsWith('/v1/auth/exchange/')) statuses.push(400);
   else if (operation.parameters?.some((parameter) => parameter.in === 'path')) statuses.push(400, 414);
   if (operation.parameters?.some((parameter) => parameter.in === 'query')) statuses.push(400);
   return [...new Set(statuses)];

@@ -29,11 +29,13 @@ export function noteForAccessLog(request: FastifyRequest, note: AccessLogNote): 
 }
 
 /**
- * The verification routes gateways call on every request: `POST /v1/api-keys/verify` and
- * forward-auth under `/v1/auth/check`. Their successes are sampled.
+ * The verification routes gateways call on every request: `POST /v1/api-keys/verify`, forward-auth
+ * under `/v1/auth/check`, and token exchange (`POST /v1/token`, phantom tokens under
+ * `/v1/auth/exchange`). Their successes are sampled.
  */
 export function isVerificationRoute(method: string, route: string): boolean {
-  return (method === 'POST' && route === '/v1/api-keys/verify') || route === '/v1/auth/check' || route.startsWith('/v1/auth/check/');
+  if (method === 'POST' && (route === '/v1/api-keys/verify' || route === '/v1/token')) return true;
+  return ['/v1/auth/check', '/v1/auth/exchange'].some((prefix) => route === prefix || route.startsWith(`${prefix}/`));
 }
 
 /**

@@ -102,6 +102,7 @@ export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
     set('apiKeyPolicy.defaultTtlDays', spec.apiKeyPolicy.defaultTtlDays),
     set('apiKeyPolicy.maxTtlDays', spec.apiKeyPolicy.maxTtlDays),
     set('apiKeyPolicy.rateLimit', spec.apiKeyPolicy.rateLimit),
+    ...(spec.apiKeyPolicy.tokenExchange ? [set('apiKeyPolicy.tokenExchange', true)] : []),
   ];
 }
 

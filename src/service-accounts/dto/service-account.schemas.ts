@@ -25,6 +25,10 @@ export const apiKeyPolicySchema = z
     defaultTtlDays: z.number().int().min(1).max(90).default(90),
     maxTtlDays: z.number().int().min(1).max(90).default(90),
     rateLimit: rateLimitSchema.nullable().default({ requests: 100, perSeconds: 1 }),
+    tokenExchange: z
+      .boolean()
+      .default(false)
+      .describe('let keys of this account be traded for a Keycloak access token of the account (POST /v1/token); the token carries the account\'s roles'),
   })
   .refine((policy) => policy.defaultTtlDays <= policy.maxTtlDays, {
     message: 'defaultTtlDays must not exceed maxTtlDays',
@@ -41,7 +45,7 @@ export const serviceAccountSpecSchema = z.strictObject({
   defaultScopes: uniqueNames.default([]),
   optionalScopes: uniqueNames.default([]),
   secretRotation: secretRotationSchema.default({ everyDays: 90, graceHours: 24 }),
-  apiKeyPolicy: apiKeyPolicySchema.default({ defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 } }),
+  apiKeyPolicy: apiKeyPolicySchema.default({ defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 }, tokenExchange: false }),
 });
 export type ServiceAccountSpec = z.infer<typeof serviceAccountSpecSchema>;
 
@@ -65,6 +69,7 @@ export const patchServiceAccountSchema = z.strictObject({
       defaultTtlDays: z.number().int().min(1).max(90).optional(),
       maxTtlDays: z.number().int().min(1).max(90).optional(),
       rateLimit: rateLimitSchema.nullable().optional(),
+      tokenExchange: z.boolean().optional(),
     })
     .optional(),
   realmRoles: roleChanges.optional(),

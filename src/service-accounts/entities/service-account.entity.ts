@@ -79,6 +79,10 @@ export class ServiceAccountEntity {
   @Column({ name: 'key_rate_limit', type: 'simple-json', nullable: true })
   keyRateLimit: RateLimitPolicy | null;
 
+  /** Keys of this account may be traded for a Keycloak access token (POST /v1/token). */
+  @Column({ name: 'key_token_exchange', type: 'boolean', default: false })
+  keyTokenExchange: boolean;
+
   @Column({ name: 'managed_by', type: 'varchar', length: 10, default: 'api' })
   managedBy: ManagedBy;
 

@@ -12,6 +12,8 @@ import { KeycloakService } from '../../keycloak/keycloak.service.js';
 import { SecretVault } from '../../secrets/secret-vault.js';
 import { WebhooksService } from '../../webhooks/webhooks.service.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
+import { ServiceAccountEvents } from '../service-account.events.js';
+import { toServiceAccountView } from '../service-account.view.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -50,6 +52,7 @@ export class SecretRotationService implements OnApplicationBootstrap {
     private readonly webhooks: WebhooksService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly events: ServiceAccountEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -158,6 +161,7 @@ export class SecretRotationService implements OnApplicationBootstrap {
       // Read back from Keycloak: also right after a crash that lost the value returned by step 1.
       const secret = await this.gateway.getClientSecret(row.realm, row.keycloakId!);
       await this.save(row, { secretCiphertext: this.vault.encrypt(secret, row.id), secretRotationStep: 'stored' });
+      await this.events.publish({ type: 'secret-rotated', account: toServiceAccountView(row), context });
     }
     if (row.secretRotationStep === 'stored') {
       const result = await this.keycloak.clientCredentials(row.realm, row.clientId, this.vault.decrypt(row.secretCiphertext!, row.id));
@@ -193,6 +197,7 @@ export class SecretRotationService implements OnApplicationBootstrap {
     await this.gateway.invalidateRotatedSecret(row.realm, row.keycloakId!);
     await this.save(row, { secretRotationStep: null, previousSecretValidUntil: null, secretRotationGraceHours: null });
     await this.audit.record(context, { action: 'client_secret.previous_invalidated', realm: row.realm, clientId: row.clientId });
+    await this.events.publish({ type: 'secret-rotated', account: toServiceAccountView(row), context });
   }
 
   private async save(row: ServiceAccountEntity, changes: Partial<ServiceAccountEntity>): Promise<void> {

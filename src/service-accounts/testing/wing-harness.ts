@@ -98,6 +98,7 @@ export class FakeKeycloak {
       enabled: client.spec?.enabled ?? true,
       flagsDrifted: false,
       attributesDriftedFrom: (spec) => client.attributes['keysmith.owner'] !== spec.owner || client.attributes['keysmith.account-id'] !== spec.accountId,
+      accessTokenLifespanSeconds: client.spec?.accessTokenLifespanSeconds ?? null,
       grants: structuredClone(client.grants),
     };
   }
@@ -165,7 +166,7 @@ export function spec(overrides: Partial<ServiceAccountSpec> = {}): ServiceAccoun
     defaultScopes: ['profile'],
     optionalScopes: [],
     secretRotation: { everyDays: 90, graceHours: 24 },
-    apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: null },
+    apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: null, tokenExchange: false },
     ...overrides,
   };
 }
@@ -187,6 +188,7 @@ export async function wing() {
     grantPolicy: { file: undefined, denyPatterns: [] },
     isManagedRealm: (realm: string) => realm === 'platform',
     accountLease: { ttlMs: 30_000, waitMs: 0 },
+    tokenExchange: { accessTokenLifespanSeconds: 300 },
   } as unknown as AppConfig;
   const rows = new AccountRows(db.getRepository(ServiceAccountEntity));
   const vault = new SecretVault(config);

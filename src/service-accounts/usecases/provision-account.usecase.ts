@@ -110,7 +110,7 @@ export class ProvisionAccountUseCase {
     await faultPoint('provision.row-inserted');
     const grants = grantsOf(spec as ServiceAccountSpec, this.config.baseClientScopes, catalog);
     await fence.check('create client');
-    row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants), clientSecret);
+    row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds), clientSecret);
     await faultPoint('provision.client-created');
     await fence.check('set grants');
     await this.keycloak.setGrants(realm, row.clientId, grants);

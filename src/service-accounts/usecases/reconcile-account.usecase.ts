@@ -87,12 +87,17 @@ export class ReconcileAccountUseCase {
     }
     const grants = grantsOf(spec, this.config.baseClientScopes, catalog);
     const grantDiff = diffGrants(grants, current.grants);
+    const clientSpec = clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds);
+    // A lifespan that differs while the exchange policy stays is drift (or a changed setting); a policy change names itself.
+    const lifespan = { from: current.accessTokenLifespanSeconds, to: clientSpec.accessTokenLifespanSeconds };
+    const lifespanDrifted = lifespan.from !== lifespan.to && row.keyTokenExchange === spec.apiKeyPolicy.tokenExchange;
     const changes = [
       ...describeFieldChanges({ description: [current.description, spec.description], enabled: [current.enabled, spec.enabled], owner: [row.owner, spec.owner] }),
       ...(current.flagsDrifted ? [{ field: 'flows', action: 'set' as const, from: 'drifted', to: 'service-accounts only' }] : []),
-      ...(current.attributesDriftedFrom(clientSpecOf(row, spec, grants))
+      ...(current.attributesDriftedFrom(clientSpec)
         ? [{ field: 'keycloakAttributes', action: 'set' as const, from: 'drifted', to: 'Keysmith ownership attributes' }]
         : []),
+      ...(lifespanDrifted ? [{ field: 'accessTokenLifespan', action: 'set' as const, ...lifespan }] : []),
       ...describeGrantDiff(grantDiff),
       ...describeFieldChanges({
         'secretRotation.everyDays': [row.rotationEveryDays, spec.secretRotation.everyDays],
@@ -100,6 +105,7 @@ export class ReconcileAccountUseCase {
         'apiKeyPolicy.defaultTtlDays': [row.keyDefaultTtlDays, spec.apiKeyPolicy.defaultTtlDays],
         'apiKeyPolicy.maxTtlDays': [row.keyMaxTtlDays, spec.apiKeyPolicy.maxTtlDays],
         'apiKeyPolicy.rateLimit': [row.keyRateLimit, spec.apiKeyPolicy.rateLimit],
+        'apiKeyPolicy.tokenExchange': [row.keyTokenExchange, spec.apiKeyPolicy.tokenExchange],
       }),
     ];
     return { changes, current, grantDiff };
@@ -124,7 +130,7 @@ export class ReconcileAccountUseCase {
     await faultPoint('reconcile.row-updating');
     if (diff.changes.length) {
       await fence.check('update client');
-      await this.keycloak.applyClientSpec(row.realm, diff.current, clientSpecOf(row, spec, grantsOf(spec, this.config.baseClientScopes, catalog)));
+      await this.keycloak.applyClientSpec(row.realm, diff.current, clientSpecOf(row, spec, grantsOf(spec, this.config.baseClientScopes, catalog), this.config.tokenExchange.accessTokenLifespanSeconds));
       await faultPoint('reconcile.client-updated');
       await fence.check('set grants');
       await this.keycloak.applyGrantChanges(row.realm, diff.current, diff.grantDiff);

@@ -7,15 +7,15 @@ import { renderRecipe, type RecipePorts } from './recipes.js';
 const TEST_GLOBAL_OPTIONS = '{\n\tadmin off\n\tauto_https off\n}\n\n';
 
 /**
- * Real Caddy running examples/gateways/Caddyfile on a free loopback port, with a writable HOME and
+ * Real Caddy running examples/gateways/Caddyfile (or another recipe, relative to that folder) on a free loopback port, with a writable HOME and
  * XDG folders in a temp folder.
  */
-export async function startCaddy(ports: Omit<RecipePorts, 'listen'>): Promise<GatewayProcess> {
+export async function startCaddy(ports: Omit<RecipePorts, 'listen'>, recipe = 'Caddyfile'): Promise<GatewayProcess> {
   requireGateway('caddy');
   const listen = await freePort();
   const dir = gatewayDir('caddy');
   const file = join(dir, 'Caddyfile');
-  writeFileSync(file, TEST_GLOBAL_OPTIONS + renderRecipe('Caddyfile', { ...ports, listen }));
+  writeFileSync(file, TEST_GLOBAL_OPTIONS + renderRecipe(recipe, { ...ports, listen }));
   return startGateway('caddy', listen, dir, ['caddy', 'run', '--config', file, '--adapter', 'caddyfile'], {
     HOME: dir,
     XDG_DATA_HOME: join(dir, 'data'),

@@ -4,11 +4,11 @@ import { freePort, gatewayDir, giveToGateway, requireGateway, startGateway, type
 import { renderRecipe, type RecipePorts } from './recipes.js';
 
 /**
- * Real nginx running examples/gateways/nginx.conf: a main configuration with every path in a
+ * Real nginx running examples/gateways/nginx.conf (or another recipe, relative to that folder): a main configuration with every path in a
  * temp folder (pid, temp paths; errors on stderr) includes the rendered recipe, and nginx runs in
  * the foreground (`-e stderr -g 'daemon off;'`) on a free loopback port.
  */
-export async function startNginx(ports: Omit<RecipePorts, 'listen'>): Promise<GatewayProcess> {
+export async function startNginx(ports: Omit<RecipePorts, 'listen'>, recipe = 'nginx.conf'): Promise<GatewayProcess> {
   requireGateway('nginx');
   const listen = await freePort();
   const dir = gatewayDir('nginx');
@@ -19,7 +19,7 @@ export async function startNginx(ports: Omit<RecipePorts, 'listen'>): Promise<Ga
     return path;
   };
   const site = join(dir, 'keysmith.conf');
-  writeFileSync(site, renderRecipe('nginx.conf', { ...ports, listen }));
+  writeFileSync(site, renderRecipe(recipe, { ...ports, listen }));
   const main = join(dir, 'nginx.conf');
   writeFileSync(
     main,

@@ -1,0 +1,151 @@
+// Token exchange (POST /v1/token) on loopback, each figure beside a baseline measured in the same run:
+// - cache hit: one key traded again and again, against GET /v1/auth/check with the same key on the
+//   same server, in alternating rounds (median throughput ratio and p99 added);
+// - cache miss: every request a key not traded before (so Keysmith verifies it and asks Keycloak),
+//   against the same number of client-credentials requests made directly to Keycloak with the
+//   account's secret (mean latency ratio), the two alternating in batches of 25, one request at a
+//   time by default (BENCH_EXCHANGE_MISS_CONNECTIONS), so the ratio is the latency Keysmith adds.
+// Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { adminToken, keycloakEnv, root, suffix } from './support.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = 50;
+const MISS_CONNECTIONS = Number(process.env.BENCH_EXCHANGE_MISS_CONNECTIONS ?? 1);
+const MISS_KEYS = Number(process.env.BENCH_EXCHANGE_MISSES ?? 300);
+const REALM = 'platform';
+const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const KEY_TYPE = 'urn:keysmith:params:oauth:token-type:api-key';
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const BATCH = 25;
+const ROUNDS = 3;
+
+function startKeysmith(env) {
+  const child = fork(join(root, 'bench', 'support', 'keysmith-server.mjs'), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve) => child.once('message', (message) => resolve({ child, port: message.port })));
+}
+
+function run(options) {
+  return new Promise((resolve, reject) => {
+    const length = options.amount ? {} : { duration: DURATION };
+    autocannon({ connections: CONNECTIONS, ...length, ...options }, (error, result) => {
+      if (error) reject(error);
+      else resolve({ rps: result.requests.average, mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99, bad: result.non2xx + result.errors, total: result.requests.total });
+    });
+  });
+}
+
+/** `amount` requests, each with the next body from `bodies`: every one a cache miss when the bodies differ. */
+function cycle(url, bodies, headers) {
+  let i = 0;
+  return run({
+    url,
+    connections: MISS_CONNECTIONS,
+    amount: bodies.length,
+    requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: bodies[i++ % bodies.length] }) }],
+  });
+}
+
+/** Several measured batches as one: request-weighted mean, worst p99, summed failures. */
+function combine(runs) {
+  const total = runs.reduce((sum, r) => sum + r.total, 0);
+  return {
+    rps: runs.reduce((sum, r) => sum + r.rps, 0) / runs.length,
+    mean: runs.reduce((sum, r) => sum + r.mean * r.total, 0) / total,
+    p99: Math.max(...runs.map((r) => r.p99)),
+    // For the table: the worst p99 of the batches.
+    bad: runs.reduce((sum, r) => sum + r.bad, 0),
+    total,
+  };
+}
+
+const tokenForm = (key) => new URLSearchParams({ grant_type: GRANT, subject_token: key, subject_token_type: KEY_TYPE }).toString();
+
+async function api(base, token, method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+export default async function tokenExchangeBench() {
+  const kc = keycloakEnv();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
+  const env = {
+    ...process.env,
+    ...kc,
+    NODE_ENV: 'production',
+    KEYSMITH_MASTER_KEY: 'cd'.repeat(32),
+    KEYSMITH_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
+    LOG_LEVEL: 'warn',
+    KEYSMITH_SCHEDULER: 'off',
+  };
+  const { child, port } = await startKeysmith(env);
+  const base = `http://127.0.0.1:${port}`;
+  const clientId = `bench-exchange-${suffix()}`;
+  const token = await adminToken();
+  try {
+    const account = await api(base, token, 'POST', `/v1/realms/${REALM}/service-accounts`, {
+      clientId,
+      owner: 'bench',
+      realmRoles: ['orders-reader'],
+      defaultScopes: ['read:data'],
+      optionalScopes: ['write:data'],
+      apiKeyPolicy: { rateLimit: null, tokenExchange: true },
+    });
+    const issue = (name) => api(base, token, 'POST', `/v1/realms/${REALM}/service-accounts/${clientId}/api-keys`, { name, scopes: ['read:data'] });
+    const hot = (await issue('hot')).key;
+    const cold = [];
+    for (let i = 0; i < MISS_KEYS; i += 1) cold.push((await issue(`cold-${i}`)).key);
+
+    // JIT warm-up, not measured.
+    await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
+    await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
+
+    // Check and token runs alternate, so both see the same load on the machine.
+    const checkRuns = [];
+    const hitRuns = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      checkRuns.push(await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } }));
+      hitRuns.push(await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }));
+    }
+    const check = combine(checkRuns);
+    const hit = combine(hitRuns);
+    const hitRatios = hitRuns.map((r, i) => r.rps / checkRuns[i].rps);
+    const p99Added = hitRuns.map((r, i) => r.p99 - checkRuns[i].p99);
+    // Misses and direct requests alternate in small batches, so both see the same load on the machine.
+    const directForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString();
+    const directRuns = [];
+    const missRuns = [];
+    for (let start = 0; start < cold.length; start += BATCH) {
+      const batch = cold.slice(start, start + BATCH);
+      directRuns.push(await cycle(`${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, batch.map(() => directForm), FORM));
+      missRuns.push(await cycle(`${base}/v1/token`, batch.map(tokenForm), FORM));
+    }
+    const direct = combine(directRuns);
+    const miss = combine(missRuns);
+
+    console.log(`\nToken exchange, loopback; cache hit: ${CONNECTIONS} connections, ${DURATION} s; cache miss: ${MISS_KEYS} new keys, ${MISS_CONNECTIONS} connections`);
+    console.log(`${'scenario'.padEnd(52)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`);
+    const row = (title, r) => console.log(`${title.padEnd(52)} ${(r.total < 1000 ? '-' : Math.round(r.rps).toString()).padStart(9)} ${r.mean.toFixed(2).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.bad).padStart(8)}`);
+    row('GET /v1/auth/check, cache hit (baseline)', check);
+    row('POST /v1/token, cache hit', hit);
+    row('Keycloak client credentials, direct (baseline)', direct);
+    row('POST /v1/token, cache miss', miss);
+    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    console.log(`\ncache hit:  throughput ratio ${median(hitRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(p99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`);
+    console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
+  } finally {
+    await fetch(`${base}/v1/realms/${REALM}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    child.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

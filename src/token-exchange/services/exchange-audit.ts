@@ -1,0 +1,59 @@
+import { Logger } from '@nestjs/common';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { ApiKeyIdentity } from '../../common/auth/api-key-verifier.js';
+import { FixedWindowLimiter } from '../../api-keys/services/fixed-window-limiter.js';
+
+const PER_KEY_PER_MINUTE = 1;
+const TOTAL_PER_MINUTE = 60;
+
+export interface ExchangeAuditEntry {
+  identity: ApiKeyIdentity;
+  outcome: 'success' | 'failure';
+  requestId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Samples `api_key.exchanged` events: at most one a minute per key and outcome, 60 a minute in
+ * all; the number left out is carried by the next event recorded as `suppressedBefore`. Events
+ * name the key by id; never the key, the secret or the token.
+ */
+export class ExchangeAuditSampler {
+  private readonly logger = new Logger('TokenExchangeAudit');
+  private readonly limiter: FixedWindowLimiter;
+  private suppressed = 0;
+
+  constructor(
+    private readonly audit: AuditService,
+    now: () => number,
+  ) {
+    this.limiter = new FixedWindowLimiter(now, 10_000);
+  }
+
+  async record(entry: ExchangeAuditEntry): Promise<void> {
+    const { identity } = entry;
+    const perKey = this.limiter.hit(`${entry.outcome}|${identity.keyId}`, PER_KEY_PER_MINUTE, 60);
+    const total = perKey.allowed ? this.limiter.hit('*', TOTAL_PER_MINUTE, 60) : perKey;
+    if (!total.allowed) {
+      this.suppressed += 1;
+      return;
+    }
+    const suppressed = this.suppressed;
+    this.suppressed = 0;
+    try {
+      await this.audit.record(
+        { actor: { type: 'api-key', id: identity.keyId }, requestId: entry.requestId, owner: null, source: null, callerScopes: null },
+        {
+          action: 'api_key.exchanged',
+          outcome: entry.outcome,
+          realm: identity.realm,
+          clientId: identity.clientId,
+          target: identity.keyId,
+          detail: { ...entry.detail, ...(suppressed ? { suppressedBefore: suppressed } : {}) },
+        },
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not record a token exchange');
+    }
+  }
+}

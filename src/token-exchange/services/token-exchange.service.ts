@@ -1,0 +1,220 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Counter } from 'prom-client';
+import { ApiKeyEvents } from '../../api-keys/services/api-key-events.js';
+import { ApiKeyVerificationService } from '../../api-keys/services/api-key-verification.service.js';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { AuditService } from '../../audit/audit.service.js';
+import type { ApiKeyCheck, ApiKeyIdentity } from '../../common/auth/api-key-verifier.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { isStatus } from '../../keycloak/keycloak.errors.js';
+import { KeycloakService, type TokenResult } from '../../keycloak/keycloak.service.js';
+import { ServiceAccountEvents } from '../../service-accounts/service-account.events.js';
+import { ServiceAccountCredentials, type ExchangeAccount } from '../../service-accounts/services/service-account-credentials.service.js';
+import { TokenExchangeError } from '../token-exchange.errors.js';
+import { ExchangeAuditSampler } from './exchange-audit.js';
+import { planScopes, splitScopes, unexpectedScopes } from './exchange-scopes.js';
+import { ExchangedTokenCache, type CachedToken } from './exchanged-token-cache.js';
+
+export interface ExchangeOptions {
+  /** The `scope` parameter, split; undefined: every scope the key holds. */
+  scopes?: string[];
+  clientAddress?: string;
+  requestId?: string | null;
+  /** Which route asked, for metrics and audit. */
+  via: 'token' | 'forward-auth';
+}
+
+export interface ExchangeResult {
+  identity: ApiKeyIdentity;
+  accessToken: string;
+  /** Whole seconds the token has left. */
+  expiresIn: number;
+  /** The token's scopes, as Keycloak put them in it. */
+  scopes: string[];
+  cached: boolean;
+}
+
+const KEY_FAILURES: Record<string, string> = {
+  MALFORMED: 'The subject_token is not a Keysmith API key.',
+  NOT_FOUND: 'The API key is not known.',
+  EXPIRED: 'The API key has expired.',
+  REVOKED: 'The API key has been revoked.',
+  CLIENT_DISABLED: 'The service account of the API key is disabled.',
+};
+
+/**
+ * Trades an API key for an access token that Keycloak issues to the key's service account (a
+ * client-credentials request with the account's stored secret). The key is verified first on
+ * every call, so a revoked, expired or disabled key never gets a token, cached or new. Tokens are
+ * cached per key and scope set (see ExchangedTokenCache); revocation, key rotation and account
+ * changes drop them at once on this instance, and other instances refuse the key within the
+ * verification cache TTL.
+ */
+@Injectable()
+export class TokenExchangeService implements OnModuleInit {
+  private readonly logger = new Logger(TokenExchangeService.name);
+  private readonly tokens: ExchangedTokenCache;
+  private readonly accounts: TtlCache<string, ExchangeAccount | null>;
+  private readonly exchanges: Counter<'via' | 'outcome' | 'cache'>;
+  private readonly sampler: ExchangeAuditSampler;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly verification: ApiKeyVerificationService,
+    private readonly credentials: ServiceAccountCredentials,
+    private readonly keycloak: KeycloakService,
+    private readonly accountEvents: ServiceAccountEvents,
+    private readonly keyEvents: ApiKeyEvents,
+    audit: AuditService,
+    metrics: MetricsRegistry,
+  ) {
+    const now = () => this.clock.nowMs();
+    this.tokens = new ExchangedTokenCache(Math.max(config.apiKeys.cacheSize, 1_000), now);
+    this.accounts = new TtlCache(10_000, config.apiKeys.cacheTtlMs, now);
+    this.sampler = new ExchangeAuditSampler(audit, now);
+    this.exchanges = metrics.counter('keysmith_token_exchanges_total', 'API keys traded for Keycloak tokens, by route, outcome and token cache use', ['via', 'outcome', 'cache']);
+  }
+
+  onModuleInit(): void {
+    this.keyEvents.subscribe((event) => this.tokens.forgetKey(event.keyId));
+    this.accountEvents.subscribe((event) => this.forgetAccount(event.account.realm, event.account.clientId));
+  }
+
+  /** POST /v1/token: verifies the key (rate limits included), then exchanges it. */
+  async exchange(key: string, options: ExchangeOptions): Promise<ExchangeResult> {
+    // The same limits as forward auth: the key's own rate limit, and the failure budget per address.
+    const check = await this.verification.verify(key, { clientAddress: options.clientAddress, limitFailuresByAddress: true, requestId: options.requestId ?? null });
+    if (!check.valid) {
+      this.exchanges.inc({ via: options.via, outcome: check.code.toLowerCase(), cache: 'none' });
+      throw keyRefused(check);
+    }
+    return this.exchangeFor(check.identity, options);
+  }
+
+  /** Exchanges a key that was verified already (forward auth verifies it with its own rules). */
+  async exchangeFor(identity: ApiKeyIdentity, options: ExchangeOptions): Promise<ExchangeResult> {
+    try {
+      const account = await this.account(identity.realm, identity.clientId);
+      if (!account) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.REVOKED, 'REVOKED');
+      if (!account.enabled) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.CLIENT_DISABLED, 'CLIENT_DISABLED');
+      if (!account.tokenExchange) {
+        throw new TokenExchangeError(
+          'unauthorized_client',
+          'Token exchange is not enabled for the service account of this key (apiKeyPolicy.tokenExchange).',
+          'EXCHANGE_NOT_ENABLED',
+        );
+      }
+      const plan = planScopes({ requested: options.scopes, keyScopes: identity.scopes, ...account, baseScopes: this.config.baseClientScopes });
+      if (!plan.ok) throw new TokenExchangeError('invalid_scope', plan.description, 'SCOPE_NOT_GRANTABLE', { scopes: plan.scopes });
+      const cacheKey = ExchangedTokenCache.keyOf(identity.keyId, plan.wanted);
+      const { token, hit } = await this.tokens.getOrFetch(cacheKey, () => this.fetchToken(identity, account, plan));
+      const result = {
+        identity,
+        accessToken: token.accessToken,
+        expiresIn: Math.max(1, Math.floor((token.expiresAt - this.clock.nowMs()) / 1000)),
+        scopes: token.scopes,
+        cached: hit,
+      };
+      this.exchanges.inc({ via: options.via, outcome: 'issued', cache: hit ? 'hit' : 'miss' });
+      // Not awaited: the audit write (sampled, failures logged) stays off the token's latency.
+      void this.sampler.record({ identity, outcome: 'success', requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } });
+      return result;
+    } catch (error) {
+      const refusal = error instanceof TokenExchangeError ? error : unavailable(error);
+      this.exchanges.inc({ via: options.via, outcome: refusal.refusal.toLowerCase(), cache: 'none' });
+      await this.sampler.record({
+        identity,
+        outcome: 'failure',
+        requestId: options.requestId ?? null,
+        detail: { via: options.via, error: refusal.error, reason: refusal.refusal, ...(refusal.extras.scopes ? { scopes: refusal.extras.scopes } : {}) },
+      });
+      throw refusal;
+    }
+  }
+
+  /** How many tokens this instance holds for a key, for diagnostics and tests. */
+  cachedTokenCount(keyId: string): number {
+    return this.tokens.countFor(keyId);
+  }
+
+  /** Drops every cached token and account snapshot of an account (it changed, rotated or went). */
+  forgetAccount(realm: string, clientId: string): void {
+    this.accounts.delete(accountKey(realm, clientId));
+    this.tokens.forgetAccount(realm, clientId);
+  }
+
+  private async account(realm: string, clientId: string): Promise<ExchangeAccount | null> {
+    const cacheKey = accountKey(realm, clientId);
+    const cached = this.accounts.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const account = await this.credentials.forExchange(realm, clientId);
+    this.accounts.set(cacheKey, account);
+    return account;
+  }
+
+  private async fetchToken(identity: ApiKeyIdentity, account: ExchangeAccount, plan: { wanted: string[]; keycloakScope: string }): Promise<Omit<CachedToken, 'refreshAt'>> {
+    let result = await this.request(account, plan.keycloakScope);
+    if (!result.ok && (result.error === 'invalid_client' || result.error === 'unauthorized_client')) {
+      // The stored secret may predate a rotation another process has not stored yet: ask Keycloak for the current one.
+      const fresh = await this.credentials.freshFromKeycloak(account).catch((error: unknown) => {
+        if (isStatus(error, 404)) return null;
+        throw error;
+      });
+      if (fresh) {
+        this.accounts.set(accountKey(account.realm, account.clientId), fresh);
+        result = await this.request(fresh, plan.keycloakScope);
+      }
+    }
+    if (!result.ok && result.error === 'invalid_scope') {
+      throw new TokenExchangeError('invalid_scope', `Keycloak refused the scopes ${plan.keycloakScope} for the key's service account.`, 'SCOPE_NOT_GRANTABLE', {
+        scopes: splitScopes(plan.keycloakScope),
+      });
+    }
+    if (!result.ok || !result.accessToken) {
+      this.logger.warn(`Keycloak refused a token for ${account.realm}/${account.clientId} (${result.status} ${result.error})`);
+      throw new TokenExchangeError('invalid_grant', `Keycloak refused a token for the key's service account (${result.error ?? 'no token'}).`, 'KEYCLOAK_REFUSED');
+    }
+    const granted = splitScopes(result.scope).sort();
+    const extra = unexpectedScopes(granted, plan.wanted, this.config.baseClientScopes);
+    if (extra.length) {
+      throw new TokenExchangeError(
+        'invalid_scope',
+        `Keycloak put the scope${extra.length === 1 ? '' : 's'} ${extra.join(' ')} in the token, which the key does not hold or was not asked for; no token is issued.`,
+        'SCOPE_NOT_GRANTABLE',
+        { scopes: extra },
+      );
+    }
+    const expiresIn = result.expiresIn ?? this.config.tokenExchange.accessTokenLifespanSeconds;
+    return { accessToken: result.accessToken, scopes: granted, keyId: identity.keyId, realm: account.realm, clientId: account.clientId, expiresAt: this.clock.nowMs() + expiresIn * 1000 };
+  }
+
+  private request(account: ExchangeAccount, scope: string): Promise<TokenResult> {
+    return this.keycloak.clientCredentials(account.realm, account.clientId, account.clientSecret, scope || undefined);
+  }
+}
+
+function keyRefused(check: Extract<ApiKeyCheck, { valid: false }>): TokenExchangeError {
+  if (check.code === 'RATE_LIMITED') {
+    return new TokenExchangeError('temporarily_unavailable', 'Too many requests; retry after the time in Retry-After.', 'RATE_LIMITED', {
+      retryAfterSeconds: check.retryAfterSeconds ?? 1,
+      status: 429,
+    });
+  }
+  return new TokenExchangeError('invalid_grant', KEY_FAILURES[check.code] ?? 'The API key is not valid.', check.code);
+}
+
+function unavailable(error: unknown): TokenExchangeError {
+  if (error instanceof DomainError && error.code === ErrorCode.KeycloakUnavailable) {
+    return new TokenExchangeError('temporarily_unavailable', 'Keycloak could not be reached; try again later.', 'KEYCLOAK_UNAVAILABLE', { retryAfterSeconds: 5 });
+  }
+  throw error;
+}
+
+function accountKey(realm: string, clientId: string): string {
+  return `${realm}\u0000${clientId}`;
+}
