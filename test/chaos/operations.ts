@@ -217,7 +217,9 @@ export class Driver {
     const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
     clearTimeout(timer);
-    if (code !== 0 && !(command === 'plan' && code === 2)) this.log(`  cli ${command} exited ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`);
+    // The CLI runs with the environment of an instance, fault points included: it may die at one.
+    if (code === null) this.log(`  cli ${command} was killed (an armed fault point or the time limit)`);
+    else if (code !== 0 && !(command === 'plan' && code === 2)) this.log(`  cli ${command} exited ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`);
     return code;
   }
 }
