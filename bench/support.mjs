@@ -29,6 +29,7 @@ export async function startKeysmith(extraEnv = {}) {
     KEYCLOAK_CLIENT_SECRET: kc.KEYCLOAK_CLIENT_SECRET,
     KEYSMITH_MANAGED_REALMS: kc.KEYSMITH_MANAGED_REALMS,
     KEYSMITH_JWT_REALM: kc.KEYSMITH_JWT_REALM,
+    KEYSMITH_TRUSTED_CALLERS: kc.KEYSMITH_TRUSTED_CALLERS ?? kc.KEYSMITH_TEST_CLIENT_ID,
     KEYSMITH_DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
     LOG_LEVEL: 'warn',

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
-import { SecretRotationService } from '../src/service-accounts/services/secret-rotation.service.js';
+import { SecretRotationService } from '../src/service-accounts/usecases/rotate-secret/secret-rotation.service.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { authenticateSuite } from './support/auth.js';
@@ -43,7 +43,14 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const port = (receiver.address() as AddressInfo).port;
     t = await createTestApp({
-      env: { KEYSMITH_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`, KEYSMITH_WEBHOOK_SECRET: WEBHOOK_SECRET, KEYSMITH_WEBHOOK_RETRY_BASE_MS: '10' },
+      env: {
+        KEYSMITH_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`,
+        KEYSMITH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        KEYSMITH_WEBHOOK_RETRY_BASE_MS: '10',
+        // The health check paces itself on the real clock: fast and unspread for the suite.
+        KEYSMITH_SECRET_HEALTH_RATE: '50',
+        KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES: '0',
+      },
     });
     await authenticateSuite(t);
     kc = await keycloakAdmin();
@@ -339,6 +346,103 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
         expect((await clientCredentialsToken(other, account.clientId, account.secret)).status).toBe(401);
       } finally {
         await cutover.close();
+      }
+    });
+  });
+
+  describe('the secret health check', () => {
+    it('proves stored secrets, reports a secret Keycloak no longer accepts, and repairs only when told', async () => {
+      const healthy = await create();
+      const broken = await create();
+      // Two regenerations behind Keysmith's back: Keycloak keeps one rotated secret, so the stored one dies.
+      await kc.clients.generateNewClientSecret({ realm, id: broken.keycloakId });
+      await kc.clients.generateNewClientSecret({ realm, id: broken.keycloakId });
+      expect(await tokenStatus(broken.clientId, broken.secret)).toBe(401);
+      // One regeneration: the stored secret still works, but only as Keycloak's rotated one, until that expires.
+      const fading = await create();
+      await kc.clients.generateNewClientSecret({ realm, id: fading.keycloakId });
+      expect(await tokenStatus(fading.clientId, fading.secret)).toBe(200);
+      received.length = 0;
+
+      const run = await runJob(t, 'secret-health');
+      expect(run.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'mismatch' }, { realm, clientId: fading.clientId, result: 'mismatch' }]));
+      expect(run.details).not.toEqual(expect.arrayContaining([expect.objectContaining({ clientId: healthy.clientId })]));
+      expect(run.counts.ok).toBeGreaterThanOrEqual(1);
+      const audit = await t.inject({ method: 'GET', url: `/v1/audit-events?action=client_secret.mismatch&clientId=${broken.clientId}` });
+      expect(audit.json().items).toEqual([expect.objectContaining({ outcome: 'failure', detail: expect.objectContaining({ repair: false }) })]);
+      expect(received.map((r) => r.headers['x-keysmith-event'])).toContain('client_secret.mismatch');
+      expect((await t.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/keysmith_secret_mismatches\{realm="platform"\} [1-9]/);
+      // Reporting changed nothing.
+      expect(await storedSecret(broken.clientId)).toBe(broken.secret);
+
+      const repairing = await createTestApp({ dataDir: t.dataDir, clock: t.clock, env: { KEYSMITH_SECRET_HEALTH_REPAIR: 'true', KEYSMITH_SECRET_HEALTH_RATE: '50', KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES: '0' } });
+      await authenticateSuite(repairing);
+      try {
+        const repaired = await runJob(repairing, 'secret-health');
+        expect(repaired.details).toEqual(expect.arrayContaining([{ realm, clientId: broken.clientId, result: 'repaired' }, { realm, clientId: fading.clientId, result: 'repaired' }]));
+      } finally {
+        await repairing.close();
+      }
+      const stored = await storedSecret(broken.clientId);
+      t.secrets.add(stored);
+      expect(stored).toBe(await keycloakSecret(broken.keycloakId));
+      expect(await tokenStatus(broken.clientId, stored)).toBe(200);
+      expect(await tokenStatus(healthy.clientId, healthy.secret)).toBe(200);
+      const fadingStored = await storedSecret(fading.clientId);
+      t.secrets.add(fadingStored);
+      expect(fadingStored).toBe(await keycloakSecret(fading.keycloakId));
+      // A cut-over: the secret Keysmith did not store is ended with the repair.
+      expect(await tokenStatus(fading.clientId, fading.secret)).toBe(401);
+    });
+  });
+
+  describe("Keycloak's executor expiration-period against every account's everyDays", () => {
+    const other = 'partners';
+    const SIXTY_DAYS = String(60 * 24 * 60 * 60);
+    let savedProfiles: Awaited<ReturnType<KcAdminClient['clientPolicies']['listProfiles']>>;
+
+    beforeAll(async () => {
+      savedProfiles = await kc.clientPolicies.listProfiles({ realm: other });
+      const profiles = (savedProfiles.profiles ?? []).map((profile) => ({
+        ...profile,
+        executors: profile.executors?.map((e) => (e.executor === 'secret-rotation' ? { ...e, configuration: { ...e.configuration, 'expiration-period': SIXTY_DAYS } } : e)),
+      }));
+      await kc.clientPolicies.createProfiles({ realm: other, profiles });
+    });
+    afterAll(async () => {
+      await kc.clientPolicies.createProfiles({ realm: other, profiles: savedProfiles.profiles ?? [] });
+    });
+
+    it('names, at start-up and in /readyz, each account that would rotate after Keycloak regenerates its secret', async () => {
+      const createIn = async (everyDays: number) => {
+        const clientId = uniqueClientId('expiring');
+        const res = await t.inject({ method: 'POST', url: `/v1/realms/${other}/service-accounts`, payload: { clientId, owner: 'team-rot', secretRotation: { everyDays, graceHours: 1 } } });
+        expect(res.statusCode).toBe(201);
+        t.secrets.add(res.json().clientSecret);
+        return clientId;
+      };
+      const tooLate = await createIn(90);
+      const inTime = await createIn(60);
+      const booted = await createTestApp({ dataDir: t.dataDir, clock: t.clock });
+      await authenticateSuite(booted);
+      try {
+        let ready = (await booted.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
+        for (let i = 0; i < 60 && ready.realms?.[other]?.expirationPeriodDays !== 60; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          ready = (await booted.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
+        }
+        expect(ready.expirationPeriodOk).toBe(false);
+        expect(ready.realms[other]).toMatchObject({ feature: true, policy: true, expirationPeriodDays: 60 });
+        expect(ready.realms[other].accountsBeyondExpiration).toContain(tooLate);
+        expect(ready.realms[other].accountsBeyondExpiration).not.toContain(inTime);
+        expect(ready.realms.platform).toMatchObject({ expirationPeriodDays: 3650, accountsBeyondExpirationCount: 0 });
+        // Logged at start-up (the process-wide pino root may write to the suite's first app's capture).
+        const warning = `Keycloak's secret-rotation executor in realm ${other} regenerates secrets after 60 days`;
+        const logged = () => booted.logs.text() + t.logs.text();
+        for (let i = 0; i < 60 && !logged().includes(warning); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(logged()).toContain(warning);
+      } finally {
+        await booted.close();
       }
     });
   });

@@ -18,7 +18,7 @@ describe('Service accounts (real Keycloak)', () => {
   let kc: KcAdminClient;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { KEYCLOAK_TIMEOUT_MS: '1500', KEYCLOAK_MAX_RETRIES: '1' } });
+    t = await createTestApp({ env: { KEYCLOAK_MAX_RETRIES: '1' } });
     await authenticateSuite(t);
     kc = await keycloakAdmin();
   });

@@ -1,3 +1,4 @@
+import * as oauth from 'oauth4webapi';
 import { AuditService } from '../src/audit/audit.service.js';
 import { TokenExchangeService } from '../src/token-exchange/services/token-exchange.service.js';
 import { authenticateSuite } from './support/auth.js';
@@ -87,6 +88,26 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
     expect(claims.resource_access).toEqual({ 'orders-api': { roles: ['read'] } });
     // The account's Keycloak client has the short lifespan, so the token lives 300 s.
     expect(claims.exp! - claims.iat!).toBe(300);
+  });
+
+  it('works with a standard OAuth client library (oauth4webapi): a generic grant request and its error handling', async () => {
+    // The library builds the form, sends client_id as a public client (no client authentication:
+    // the key is the credential), and validates the answer as RFC 6749 requires.
+    const server: oauth.AuthorizationServer = { issuer: t.baseUrl, token_endpoint: `${t.baseUrl}/v1/token` };
+    const client: oauth.Client = { client_id: 'keysmith-key-holder' };
+    const request = (subjectToken: string, scope: string) =>
+      oauth.genericTokenEndpointRequest(server, client, oauth.None(), TOKEN_EXCHANGE_GRANT, new URLSearchParams({ subject_token: subjectToken, subject_token_type: API_KEY_TOKEN_TYPE, scope }), {
+        [oauth.allowInsecureRequests]: true,
+      });
+    const granted = await oauth.processGenericTokenEndpointResponse(server, client, await request(fullKey.key, 'read:data'));
+    t.secrets.add(granted.access_token);
+    expect(granted.token_type).toBe('bearer');
+    expect(granted.scope).toBe('read:data');
+    expect((await verifyDownstream(granted.access_token)).azp).toBe(account);
+
+    const refused = await oauth.processGenericTokenEndpointResponse(server, client, await request(fullKey.key, 'reports:read')).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(oauth.ResponseBodyError);
+    expect(refused).toMatchObject({ status: 400, error: 'invalid_scope' });
   });
 
   it('sets the short access-token lifespan on the Keycloak client only while exchange is enabled', async () => {

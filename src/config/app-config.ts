@@ -96,11 +96,13 @@ export class AppConfig {
   readonly webhooks: { urls: string[]; maxAttempts: number; retryBaseMs: number; timeoutMs: number; secret: string };
   readonly jobs: {
     schedulerEnabled: boolean;
-    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery', string>;
+    crons: Record<'key-expiry' | 'secret-rotation' | 'drift' | 'recovery' | 'secret-health', string>;
     leaseSeconds: number;
     expiryWarningDays: number[];
     allowSecretCutover: boolean;
     repairDrift: boolean;
+    /** The secret health check: token requests a second at most, spread window, repair by cut-over rotation. */
+    secretHealth: { ratePerSecond: number; spreadMs: number; repair: boolean };
   };
   /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
   readonly accountLease: { ttlMs: number; waitMs: number };
@@ -165,11 +167,22 @@ export class AppConfig {
     this.webhooks = webhooks;
     this.jobs = {
       schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: { 'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON, 'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON, drift: env.KEYSMITH_JOB_DRIFT_CRON, recovery: env.KEYSMITH_JOB_RECOVERY_CRON },
+      crons: {
+        'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON,
+        'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON,
+        drift: env.KEYSMITH_JOB_DRIFT_CRON,
+        recovery: env.KEYSMITH_JOB_RECOVERY_CRON,
+        'secret-health': env.KEYSMITH_JOB_SECRET_HEALTH_CRON,
+      },
       leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
       expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
       allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
       repairDrift: env.KEYSMITH_DRIFT_REPAIR,
+      secretHealth: {
+        ratePerSecond: env.KEYSMITH_SECRET_HEALTH_RATE,
+        spreadMs: env.KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES * 60_000,
+        repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
+      },
     };
     this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;

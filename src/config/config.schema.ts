@@ -86,12 +86,18 @@ export const envSchema = z.object({
   KEYSMITH_JOB_SECRET_ROTATION_CRON: z.string().min(1).default('30 2 * * *'),
   KEYSMITH_JOB_DRIFT_CRON: z.string().min(1).default('15 */6 * * *'),
   KEYSMITH_JOB_RECOVERY_CRON: z.string().min(1).default('* * * * *'),
+  KEYSMITH_JOB_SECRET_HEALTH_CRON: z.string().min(1).default('0 */2 * * *'),
   KEYSMITH_JOB_LEASE_SECONDS: intFrom(5, 3600).default(60),
   KEYSMITH_ACCOUNT_LEASE_SECONDS: intFrom(2, 3600).default(30),
   KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS: intFrom(0, 3600).default(30),
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_DRIFT_REPAIR: bool.default(false),
+  /** Token requests a second the secret health check makes at most (10,000 accounts in 84 minutes at 2). */
+  KEYSMITH_SECRET_HEALTH_RATE: z.coerce.number().positive().max(100).default(2),
+  /** Spread one run's checks over this many minutes (fewer accounts, wider spacing); 0: only the rate limits. */
+  KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES: intFrom(0, 24 * 60).default(100),
+  KEYSMITH_SECRET_HEALTH_REPAIR: bool.default(false),
   KEYSMITH_GITOPS_MAX_DELETIONS: intFrom(0, 10_000).default(10),
   KEYSMITH_API_KEY_PREFIX_LIVE: keyPrefix.default('sk_live_'),
   KEYSMITH_API_KEY_PREFIX_TEST: keyPrefix.default('sk_test_'),

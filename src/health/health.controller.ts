@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SecretRotationService } from '../service-accounts/services/secret-rotation.service.js';
+import { RotationSupportService } from '../service-accounts/usecases/rotate-secret/rotation-support.service.js';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiJson, responseSchema } from '../common/http/api-docs.js';
@@ -40,7 +40,13 @@ export class HealthController {
 
   @Get('readyz')
   @PublicRoute()
-  @ApiOperation({ summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)' })
+  @ApiOperation({
+    summary: 'Readiness: the database and Keycloak are reachable (503 otherwise)',
+    description:
+      'The body also reports, without failing the probe, `details.secretRotation`: per managed realm the Keycloak feature, the ' +
+      'client policy, the secret-rotation executor\'s `expirationPeriodDays` and the accounts whose everyDays exceeds it ' +
+      '(`accountsBeyondExpiration`, `accountsBeyondExpirationCount`); `graceWindow` and `expirationPeriodOk` sum them up.',
+  })
   @ApiJson(200, 'Ready', readinessSchema)
   @ApiResponse({ status: 503, description: 'Not ready: `error` names what is down', content: { 'application/json': { schema: responseSchema(readinessSchema) } } })
   async readiness(@Res() reply: FastifyReply) {
@@ -64,15 +70,20 @@ export class HealthController {
     return reply.type(this.metrics.registry.contentType).send(text);
   }
 
-  /** Informational: whether rotation keeps a grace window in each realm (as checked at start-up). Never fails readiness. */
-  private secretRotationCheck(): HealthIndicatorResult {
+  /**
+   * Informational, never fails readiness: whether rotation keeps a grace window in each realm (as
+   * checked at start-up), and whether Keycloak's executor would regenerate a secret before its
+   * account's everyDays (`expirationPeriodOk`; the accounts are named per realm).
+   */
+  private async secretRotationCheck(): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check('secretRotation');
     try {
-      const rotation = this.moduleRef.get(SecretRotationService, { strict: false });
-      const realms = rotation.knownSupport();
+      const support = this.moduleRef.get(RotationSupportService, { strict: false });
+      const realms = await support.report();
       if (Object.keys(realms).length === 0) return indicator.up({ graceWindow: 'unknown' });
-      const graceWindow = Object.values(realms).every((support) => support.feature && support.policy);
-      return indicator.up({ graceWindow, realms });
+      const graceWindow = Object.values(realms).every((realm) => realm.feature && realm.policy);
+      const expirationPeriodOk = Object.values(realms).every((realm) => realm.accountsBeyondExpirationCount === 0);
+      return indicator.up({ graceWindow, expirationPeriodOk, realms });
     } catch {
       return indicator.up({ graceWindow: 'unknown' });
     }

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../common/context/operation-context.js';
 
-export type JobName = 'key-expiry' | 'secret-rotation' | 'drift' | 'recovery';
+export type JobName = 'key-expiry' | 'secret-rotation' | 'drift' | 'recovery' | 'secret-health';
 
 /** One item of a run that failed: the error code and what it concerned. Never a secret. */
 export interface JobItemFailure {

@@ -22,7 +22,7 @@ export type JobRunView = z.infer<typeof jobRunViewSchema>;
 
 export const jobViewSchema = z
   .object({
-    name: z.enum(['key-expiry', 'secret-rotation', 'drift', 'recovery']),
+    name: z.enum(['key-expiry', 'secret-rotation', 'drift', 'recovery', 'secret-health']),
     description: z.string(),
     schedule: z.string().describe('Cron expression, or off'),
     enabled: z.boolean(),

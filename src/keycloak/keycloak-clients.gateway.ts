@@ -89,6 +89,18 @@ const CLIENT_FLAGS: [string, boolean][] = [
 ];
 
 const CATALOG_TTL_MS = 5_000;
+/** Keycloak's default `expiration-period` of the secret-rotation executor (28 days), when unset. */
+const DEFAULT_EXPIRATION_PERIOD_SECONDS = 28 * 24 * 60 * 60;
+
+/**
+ * Whether Keycloak keeps a rotated secret valid for Keysmith's clients, and after how long its
+ * rotation executor regenerates a secret by itself (null without the executor).
+ */
+export interface SecretRotationSupport {
+  feature: boolean;
+  policy: boolean;
+  expirationPeriodSeconds: number | null;
+}
 const PAGE_SIZE = 100;
 
 /**
@@ -319,6 +331,19 @@ export class KeycloakClientsGateway {
     return credential.value;
   }
 
+  /** The previous secret Keycloak still accepts after a regeneration ("rotated"), or null when it holds none. */
+  async getRotatedSecret(realm: string, id: string): Promise<string | null> {
+    // The admin client has no call for this endpoint: a plain request with its token.
+    const credential = await this.keycloak.read('read rotated client secret', async (kc) => {
+      const url = `${kc.baseUrl}/admin/realms/${encodeURIComponent(realm)}/clients/${encodeURIComponent(id)}/client-secret/rotated`;
+      const response = await fetch(url, { headers: { authorization: `Bearer ${await kc.getAccessToken()}` } });
+      if (response.status === 404) return null;
+      if (!response.ok) throw new KeycloakHttpError(response.status, 'read rotated client secret', response.statusText);
+      return (await response.json()) as { value?: string };
+    });
+    return credential?.value ?? null;
+  }
+
   /** Ends the previous (rotated) secret now; none left counts as done. */
   async invalidateRotatedSecret(realm: string, id: string): Promise<void> {
     try {
@@ -333,7 +358,7 @@ export class KeycloakClientsGateway {
    * `client-secret-rotation` is on and the realm has an enabled client policy whose profile holds
    * the `secret-rotation` executor.
    */
-  async secretRotationSupport(realm: string): Promise<{ feature: boolean; policy: boolean }> {
+  async secretRotationSupport(realm: string): Promise<SecretRotationSupport> {
     const [info, policies, profiles] = await Promise.all([
       this.keycloak.read('read server info', (kc) => kc.serverInfo.find()),
       this.keycloak.read('list client policies', (kc) => kc.clientPolicies.listPolicies({ realm })),
@@ -341,11 +366,20 @@ export class KeycloakClientsGateway {
     ]);
     const features = (info as { features?: { name: string; enabled: boolean }[] }).features ?? [];
     const feature = features.some((f) => f.name === 'CLIENT_SECRET_ROTATION' && f.enabled);
-    const rotating = new Set((profiles.profiles ?? []).filter((p) => p.executors?.some((e) => e.executor === 'secret-rotation')).map((p) => p.name));
-    const policy = (policies.policies ?? []).some(
-      (p) => p.enabled && p.profiles?.some((name) => rotating.has(name)) && JSON.stringify(p.conditions ?? []).includes(MANAGED_BY_ATTRIBUTE),
+    const executors = new Map<string, Record<string, unknown>>();
+    for (const profile of profiles.profiles ?? []) {
+      const executor = profile.executors?.find((e) => e.executor === 'secret-rotation');
+      if (executor && profile.name) executors.set(profile.name, (executor.configuration ?? {}) as Record<string, unknown>);
+    }
+    const applying = (policies.policies ?? []).filter(
+      (p) => p.enabled && p.profiles?.some((name) => executors.has(name)) && JSON.stringify(p.conditions ?? []).includes(MANAGED_BY_ATTRIBUTE),
     );
-    return { feature, policy };
+    // The shortest period of every executor that applies to Keysmith's clients decides.
+    const periods = applying
+      .flatMap((p) => (p.profiles ?? []).filter((name) => executors.has(name)).map((name) => executors.get(name)!))
+      .map((config) => Number(config['expiration-period'] ?? DEFAULT_EXPIRATION_PERIOD_SECONDS))
+      .filter((seconds) => Number.isFinite(seconds));
+    return { feature, policy: applying.length > 0, expirationPeriodSeconds: periods.length ? Math.min(...periods) : null };
   }
 
   private async loadCatalog(realm: string, clientIds: string[]): Promise<RealmCatalog> {

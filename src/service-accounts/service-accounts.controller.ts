@@ -175,6 +175,8 @@ export class ServiceAccountsController {
     description:
       'Keycloak makes a new secret; the previous one stays valid for `graceHours` (default: the account\'s secretRotation.graceHours; ' +
       '0 ends it now). The new secret is stored encrypted, proven with a real client-credentials request, and returned this once. ' +
+      'The rotation is recorded before Keycloak is asked, under the account\'s lease: if the call is cut off, the rotation is ' +
+      'finished by recovery and GET .../secret returns a secret Keycloak accepts at every point. ' +
       'Needs Keycloak\'s client-secret-rotation feature and the Keysmith client policy (scripts/keycloak.sh seeds both); without ' +
       'them the answer is 409 SECRET_ROTATION_UNAVAILABLE unless KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER=true.',
   })

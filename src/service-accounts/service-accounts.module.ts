@@ -8,7 +8,12 @@ import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
 import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
 import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
-import { SecretRotationService } from './services/secret-rotation.service.js';
+import { SecretRotationService } from './usecases/rotate-secret/secret-rotation.service.js';
+import { RotationSupportService } from './usecases/rotate-secret/rotation-support.service.js';
+import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './usecases/rotate-secret/rotation.adapters.js';
+import { ACCOUNT_LEASE } from './usecases/rotate-secret/rotation.ports.js';
+import { RotationLeaseAdapter } from './usecases/rotate-secret/rotation-lease.adapter.js';
+import { SecretHealthService } from './usecases/check-secret-health/secret-health.service.js';
 import { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 import { PolicyViolationsService } from './services/policy-violations.service.js';
 import { AccountLease } from './lease/account-lease.js';
@@ -34,6 +39,12 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     AccountLease,
     ServiceAccountEvents,
     SecretRotationService,
+    RotationSupportService,
+    KeycloakRotationAdapter,
+    RotationRowStore,
+    RotationNotifier,
+    SecretHealthService,
+    { provide: ACCOUNT_LEASE, useClass: RotationLeaseAdapter },
     ServiceAccountCredentials,
     PolicyViolationsService,
     ...grantGuardProviders,
@@ -41,6 +52,19 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
     { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
-  exports: [ServiceAccountsService, PolicyViolationsService, RecoverAccountUseCase, AccountRows, AccountLease, ServiceAccountEvents, SecretRotationService, ServiceAccountCredentials, ManagedCallerDirectory, AuditOwnerLookup],
+  exports: [
+    ServiceAccountsService,
+    PolicyViolationsService,
+    RecoverAccountUseCase,
+    AccountRows,
+    AccountLease,
+    ServiceAccountEvents,
+    SecretRotationService,
+    ServiceAccountCredentials,
+    ManagedCallerDirectory,
+    AuditOwnerLookup,
+    SecretHealthService,
+    RotationSupportService,
+  ],
 })
 export class ServiceAccountsModule {}

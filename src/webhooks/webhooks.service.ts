@@ -7,7 +7,12 @@ import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 
-export type WebhookEventType = 'api_key.expiring' | 'api_key.expired' | 'client_secret.rotated' | 'client_secret.rotation_failed';
+export type WebhookEventType =
+  | 'api_key.expiring'
+  | 'api_key.expired'
+  | 'client_secret.rotated'
+  | 'client_secret.rotation_failed'
+  | 'client_secret.mismatch';
 
 export const SIGNATURE_HEADER = 'x-keysmith-signature';
 

@@ -2,13 +2,14 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { MetricsRegistry } from '../../health/metrics.registry.js';
 import { AccountRows } from '../../service-accounts/services/account-rows.js';
 import { RecoverAccountUseCase } from '../../service-accounts/usecases/recover-account.usecase.js';
+import { SecretRotationService } from '../../service-accounts/usecases/rotate-secret/secret-rotation.service.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 
 /**
  * `recovery`: finishes or undoes changes that a crash or a Keycloak outage interrupted, without
- * waiting for a restart (it also runs at start-up as a catch-up). Rows a live instance holds the
- * lease of are left alone; the metric counts rows that are not final.
+ * waiting for a restart (it also runs at start-up as a catch-up), secret rotations included. Rows a
+ * live instance holds the lease of are left alone; the metric counts rows that are not final.
  */
 @Injectable()
 export class RecoveryJob implements JobDefinition, OnModuleInit {
@@ -20,6 +21,7 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
     private readonly recovery: RecoverAccountUseCase,
     private readonly rows: AccountRows,
     private readonly metrics: MetricsRegistry,
+    private readonly rotation: SecretRotationService,
   ) {}
 
   onModuleInit(): void {
@@ -43,5 +45,7 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
     run.count('held', sweep.held);
     run.count('failed', sweep.failed);
     for (const error of sweep.errors) run.error(error);
+    // Interrupted rotations and grace windows that passed (failures are audited by the rotation).
+    run.count('rotations-resumed', await this.rotation.resumeInterrupted(run.context));
   }
 }

@@ -9,8 +9,11 @@ export type ManagedBy = 'api' | 'gitops';
  */
 export type ServiceAccountState = 'provisioning' | 'ready' | 'updating' | 'deleting' | 'deleted';
 
-/** Steps of a secret rotation, persisted one by one so a crash can resume it. */
-export type SecretRotationStep = 'regenerated' | 'stored' | 'verified' | 'notified';
+/**
+ * Steps of a secret rotation, persisted one by one so a crash can resume it: `intent` is written
+ * before Keycloak is asked for anything (`regenerated` is an older name of the same step).
+ */
+export type SecretRotationStep = 'intent' | 'regenerated' | 'stored' | 'verified' | 'notified';
 
 export interface RateLimitPolicy {
   requests: number;
@@ -109,9 +112,13 @@ export class ServiceAccountEntity {
   @Column({ name: 'secret_ciphertext', type: 'text', nullable: true })
   secretCiphertext: string | null;
 
-  /** The last completed step of a rotation in progress (see SecretRotationService), or null. */
+  /** The last completed step of a rotation in progress (see RotateSecretUseCase), or null. */
   @Column({ name: 'secret_rotation_step', type: 'varchar', length: 16, nullable: true })
   secretRotationStep: SecretRotationStep | null;
+
+  /** The id of the rotation in progress, recorded with its intent. */
+  @Column({ name: 'secret_rotation_id', type: 'varchar', length: 40, nullable: true })
+  secretRotationId: string | null;
 
   @Column({ name: 'secret_rotation_grace_hours', type: 'integer', nullable: true })
   secretRotationGraceHours: number | null;

@@ -21,7 +21,7 @@ import { RecoverAccountUseCase } from '../usecases/recover-account.usecase.js';
 import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.js';
 import { AccountRows, assertIfMatch, notFound, reason } from './account-rows.js';
 import type { Change } from './grant-diff.js';
-import { SecretRotationService } from './secret-rotation.service.js';
+import { SecretRotationService } from '../usecases/rotate-secret/secret-rotation.service.js';
 import { grantsOf, SpecChecker } from './spec-checker.js';
 import type { GrantViolation } from '../policy/grant-validator.js';
 
@@ -188,16 +188,15 @@ export class ServiceAccountsService {
   /** A new client secret now; the previous one stays valid for `graceHours` (the account's policy by default). */
   async rotateSecret(context: OperationContext, realm: string, clientId: string, graceHours?: number): Promise<{ clientSecret: string; previousSecretValidUntil: string }> {
     this.checker.assertRealm(realm);
-    return this.lease.withAccountLease(realm, clientId, async () => {
-      let row: ServiceAccountEntity;
-      try {
-        row = await this.rows.get(context, realm, clientId);
-      } catch (error) {
-        await this.audit.record(context, { action: 'client_secret.rotated', outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
-        throw error;
-      }
-      return this.rotation.rotateNow(context, row, graceHours);
-    });
+    let row: ServiceAccountEntity;
+    try {
+      row = await this.rows.get(context, realm, clientId);
+    } catch (error) {
+      await this.audit.record(context, { action: 'client_secret.rotated', outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
+      throw error;
+    }
+    // The rotation takes the account's lease itself (it is not reentrant) and reads the row again under it.
+    return this.rotation.rotateNow(context, row, graceHours);
   }
 
   /** One recovery sweep (the `recovery` job's work): the number of rows found not final. */
