@@ -14,7 +14,7 @@ export interface Verdict {
 }
 
 const NOT_FINAL_STATES = ['provisioning', 'updating', 'deleting'];
-const NOT_FINAL_STEPS = ['regenerated', 'stored', 'verified'];
+const NOT_FINAL_STEPS = ['intent', 'regenerated', 'stored', 'verified'];
 
 /** Runs a job on an instance and waits for that run to finish (or the wait to run out). */
 async function runJob(url: string, name: string, log: (line: string) => void): Promise<void> {
