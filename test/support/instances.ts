@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { keycloakEnv } from './keycloak-env.js';
+import { keycloakJavaPid as javaPidIn } from './keycloak-process.js';
 
 /**
  * Keysmith as a real child process (`node dist/main.js`), for kill -9, SIGSTOP and restart tests and
@@ -231,31 +232,11 @@ export function keycloakCacheDir(): string {
   return resolve(dirname(process.env.KEYSMITH_SEED_ENV_FILE ?? join(root, '.cache/keycloak/keysmith.env')));
 }
 
-function procStat(pid: string): { comm: string; session: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    return { comm: stat.slice(stat.indexOf('(') + 1, close), session: Number(fields[3]) };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The process id of Keycloak's Java process, started by `scripts/keycloak.sh` with the given cache
- * directory (default `.cache/keycloak`). `keycloak.pid` holds the `kc.sh` shell, the leader of its
- * own session; Java runs in that session. Pausing the shell would leave Keycloak serving.
+ * directory (default: the folder of the seed env file in use). The one worth pausing: stopping the
+ * kc.sh shell would leave Keycloak serving. See `keycloak-process.ts`.
  */
 export function keycloakJavaPid(cacheDir = keycloakCacheDir()): number {
-  const shellPid = Number(readFileSync(join(resolve(cacheDir), 'keycloak.pid'), 'utf8').trim());
-  if (procStat(String(shellPid))?.comm === 'java') return shellPid;
-  const java = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .find((pid) => {
-      const stat = procStat(pid);
-      return stat?.comm === 'java' && stat.session === shellPid;
-    });
-  if (!java) throw new Error(`no Java process in the session of kc.sh (pid ${shellPid}) from ${cacheDir}: is Keycloak running?`);
-  return Number(java);
+  return javaPidIn(resolve(cacheDir));
 }
