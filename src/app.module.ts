@@ -2,23 +2,24 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { pino, type DestinationStream } from 'pino';
 import { AccessLog, LOG_DESTINATION } from './common/logging/access-log.js';
-import { ApiKeysModule } from './api-keys/api-keys.module.js';
-import { AuditModule } from './audit/audit.module.js';
-import { AuthModule } from './auth/auth.module.js';
+import { ApiKeysModule } from './api-keys/index.js';
+import { AuditModule } from './audit/index.js';
+import { AuthModule } from './auth/index.js';
 import { loggerOptions } from './common/logging/logger.options.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
-import { HealthModule } from './health/health.module.js';
-import { KeycloakModule } from './keycloak/keycloak.module.js';
+import { HealthModule } from './health/index.js';
+import { KeycloakModule } from './keycloak/index.js';
 import { CoreModule } from './core.module.js';
-import { ServiceAccountsModule } from './service-accounts/service-accounts.module.js';
-import { SecretsModule } from './secrets/secrets.module.js';
-import { WebhooksModule } from './webhooks/webhooks.module.js';
-import { JobsModule } from './jobs/jobs.module.js';
+import { ServiceAccountsModule } from './service-accounts/index.js';
+import { SecretsModule } from './secrets/index.js';
+import { WebhooksModule } from './webhooks/index.js';
+import { JobsModule } from './jobs/index.js';
 import { ScheduleModule } from '@nestjs/schedule';
-import { GitopsModule } from './gitops/gitops.module.js';
-import { TokenExchangeModule } from './token-exchange/token-exchange.module.js';
+import { GitopsModule } from './gitops/index.js';
+import { TokenExchangeModule } from './token-exchange/index.js';
+import { PortBindingsModule } from './app.ports.js';
 
 export interface AppModuleOptions {
   /** Where log lines go; tests capture them to check that no secret is ever logged. */
@@ -52,6 +53,7 @@ export class AppModule {
         ApiKeysModule,
         TokenExchangeModule,
         AuthModule,
+        PortBindingsModule,
       ],
     };
   }

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/auth-check.openapi.js';
+import { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/index.js';
 import { AccessLog } from './common/logging/access-log.js';
 import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
@@ -11,8 +11,8 @@ import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common
 import { noteForAccessLog } from './common/logging/access-log.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
-import { MetricsRegistry } from './health/metrics.registry.js';
-import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/auth-exchange.openapi.js';
+import { MetricsRegistry } from './common/metrics/metrics.registry.js';
+import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/index.js';
 
 /** Fastify's default: longer path parameters are answered 414. */
 const MAX_PARAM_LENGTH = 100;

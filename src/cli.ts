@@ -3,8 +3,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { AppModule } from './app.module.js';
-import { argsFor, CliUsageError, type CliIo } from './cli/cli-command.js';
-import { COMMANDS } from './cli/commands.js';
+import { argsFor, CliUsageError, type CliIo } from './common/cli/cli-command.js';
+import { COMMANDS } from './cli.commands.js';
 import { ConfigValidationError } from './config/app-config.js';
 import { DomainError } from './common/errors/domain-error.js';
 

@@ -2,10 +2,16 @@ import { Global, Module } from '@nestjs/common';
 import { InstanceId } from './common/leases/instance-id.js';
 import { LeaseStore } from './common/leases/lease.store.js';
 import { Leases } from './common/leases/leases.js';
+import { MetricsRegistry } from './common/metrics/metrics.registry.js';
+import { Random } from './common/random/random.js';
 import { Clock } from './common/time/clock.js';
-import { Randomness } from './common/random/randomness.js';
 
-/** Cross-cutting providers every feature may inject: the clock, the randomness source, this instance's id and the shared leases. */
+/**
+ * Cross-cutting providers every feature may inject: the clock, randomness, the Prometheus
+ * registry, this instance's id and the shared leases.
+ */
+const SHARED = [Clock, Random, MetricsRegistry, InstanceId, LeaseStore, Leases];
+
 @Global()
-@Module({ providers: [Clock, Randomness, InstanceId, LeaseStore, Leases], exports: [Clock, Randomness, InstanceId, LeaseStore, Leases] })
+@Module({ providers: SHARED, exports: SHARED })
 export class CoreModule {}

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeyVerificationService } from '../src/api-keys/services/api-key-verification.service.js';
 import { ApiKeyUsageService } from '../src/api-keys/services/api-key-usage.service.js';
 import { keysCreateCommand } from '../src/api-keys/cli/keys-create.command.js';
-import { parseArgs } from '../src/cli/cli-command.js';
+import { parseArgs } from '../src/common/cli/cli-command.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { apiHeaders, createAccount, deleteAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';

@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { argsFor } from '../src/cli/cli-command.js';
-import { COMMANDS } from '../src/cli/commands.js';
+import { argsFor } from '../src/common/cli/cli-command.js';
+import { COMMANDS } from '../src/cli.commands.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { loadDefinitions } from '../src/gitops/definitions/definition-loader.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { argsFor, type CliCommand } from '../src/cli/cli-command.js';
+import { argsFor, type CliCommand } from '../src/common/cli/cli-command.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
 import { exportCommand } from '../src/gitops/cli/export.command.js';
 import { planCommand } from '../src/gitops/cli/plan.command.js';
 import { setsAssignCommand } from '../src/gitops/cli/sets-assign.command.js';
-import { KeycloakService } from '../src/keycloak/keycloak.service.js';
+import { keycloakAdmin } from './support/keycloak-admin.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { adminToken, authHeaders, remember } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -42,7 +42,7 @@ describe('GitOps sets: scoped prune, explicit moves, assigning unassigned accoun
   const service = () => t.app.get(ServiceAccountsService);
   const setOf = async (name: string) => (await service().findLive(REALM, id(name)))?.gitopsSet;
   async function inKeycloak(name: string): Promise<boolean> {
-    const found = await t.app.get(KeycloakService).read('test: find', (kc) => kc.clients.find({ realm: REALM, clientId: id(name), search: false }));
+    const found = await (await keycloakAdmin()).clients.find({ realm: REALM, clientId: id(name), search: false });
     return found.length === 1;
   }
 

@@ -2,14 +2,15 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { argsFor, type CliCommand } from '../src/cli/cli-command.js';
+import { argsFor, type CliCommand } from '../src/common/cli/cli-command.js';
 import { systemContext } from '../src/common/context/operation-context.js';
 import { applyCommand } from '../src/gitops/cli/apply.command.js';
 import { exportCommand } from '../src/gitops/cli/export.command.js';
 import { planCommand } from '../src/gitops/cli/plan.command.js';
 import { OFFLINE_NOTE, validateCommand } from '../src/gitops/cli/validate.command.js';
-import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
+import { KeycloakService } from '../src/keycloak/index.js';
+import { keycloakAdmin } from './support/keycloak-admin.js';
 import { keycloakEnv } from './support/keycloak-env.js';
 import { runJob } from './support/jobs.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -43,17 +44,15 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
-  const keycloak = () => t.app.get(KeycloakService);
-
   async function serviceAccountUser(clientId: string): Promise<string> {
-    const [client] = await keycloak().read('test: find', (kc) => kc.clients.find({ realm: REALM, clientId, search: false }));
-    const user = await keycloak().read('test: sa user', (kc) => kc.clients.getServiceAccountUser({ realm: REALM, id: client.id! }));
+    const [client] = await (await keycloakAdmin()).clients.find({ realm: REALM, clientId, search: false });
+    const user = await (await keycloakAdmin()).clients.getServiceAccountUser({ realm: REALM, id: client.id! });
     return user.id!;
   }
 
   async function realmRolesOf(clientId: string): Promise<string[]> {
     const userId = await serviceAccountUser(clientId);
-    const roles = await keycloak().read('test: roles', (kc) => kc.users.listRealmRoleMappings({ realm: REALM, id: userId }));
+    const roles = await (await keycloakAdmin()).users.listRealmRoleMappings({ realm: REALM, id: userId });
     return roles.map((r) => r.name!).filter((n) => !n.startsWith('default-roles')).sort();
   }
 
@@ -63,13 +62,13 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     write(dir, 'orders/workers.yaml', `${definition('sync', '  description: sync worker\n  realmRoles: [orders-reader, orders-writer]\n  clientRoles:\n    orders-api: [read, write]\n  defaultScopes: [read:data]\n  optionalScopes: [write:data]\n')}---\n${definition('audit', '  realmRoles: [orders-reader]\n  defaultScopes: [read:data]\n')}`);
     write(dir, 'reports.yaml', definition('reports', '  realmRoles: [reports-viewer]\n  defaultScopes: [reports:read]\n'));
     // A client Keysmith did not make: never adopted, never pruned.
-    foreignUuid = (await keycloak().write('test: foreign client', (kc) => kc.clients.create({ realm: REALM, clientId: foreignId, serviceAccountsEnabled: true, publicClient: false }))).id;
+    foreignUuid = (await (await keycloakAdmin()).clients.create({ realm: REALM, clientId: foreignId, serviceAccountsEnabled: true, publicClient: false })).id;
   });
 
   afterAll(async () => {
     const service = t.app.get(ServiceAccountsService);
     for (const account of await service.listAll(REALM)) await service.remove(systemContext('cli', 'test-cleanup'), REALM, account.clientId).catch(() => undefined);
-    if (foreignUuid) await keycloak().write('test: cleanup', (kc) => kc.clients.del({ realm: REALM, id: foreignUuid! })).catch(() => undefined);
+    if (foreignUuid) await (await keycloakAdmin()).clients.del({ realm: REALM, id: foreignUuid! }).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     await t.close();
   });
@@ -123,8 +122,8 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   it('shows exactly an edited field, and a role changed by hand in Keycloak, and apply fixes both', async () => {
     write(dir, 'reports.yaml', definition('reports', '  description: monthly reports\n  realmRoles: [reports-viewer]\n  defaultScopes: [reports:read]\n'));
     const userId = await serviceAccountUser(id('audit'));
-    const role = await keycloak().read('test: role', (kc) => kc.roles.findOneByName({ realm: REALM, name: 'orders-writer' }));
-    await keycloak().write('test: drift', (kc) => kc.users.addRealmRoleMappings({ realm: REALM, id: userId, roles: [{ id: role!.id!, name: role!.name! }] }));
+    const role = await (await keycloakAdmin()).roles.findOneByName({ realm: REALM, name: 'orders-writer' });
+    await (await keycloakAdmin()).users.addRealmRoleMappings({ realm: REALM, id: userId, roles: [{ id: role!.id!, name: role!.name! }] });
 
     const plan = await cli(planCommand, [dir, '--set', SET, '--json']);
     const changed = JSON.parse(plan.out).accounts.filter((a: { action: string }) => a.action !== 'noop');
@@ -183,7 +182,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     expect(pruned.out).toContain(`- ${REALM}/${id('reports')}: deleted`);
     expect(pruned.out).toContain(`- ${REALM}/${id('extra')}: deleted`);
     expect(await t.app.get(ServiceAccountsService).findLive(REALM, id('reports'))).toBeNull();
-    const foreign = await keycloak().read('test: foreign', (kc) => kc.clients.find({ realm: REALM, clientId: foreignId, search: false }));
+    const foreign = await (await keycloakAdmin()).clients.find({ realm: REALM, clientId: foreignId, search: false });
     expect(foreign).toHaveLength(1);
   });
 
@@ -232,7 +231,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   async function authHeader(): Promise<{ authorization: string }> {
     if (!token) {
       const seeded = keycloakEnv();
-      const result = await keycloak().clientCredentials(seeded.KEYSMITH_JWT_REALM, seeded.KEYSMITH_TEST_CLIENT_ID, seeded.KEYSMITH_TEST_CLIENT_SECRET);
+      const result = await t.app.get(KeycloakService).clientCredentials(seeded.KEYSMITH_JWT_REALM, seeded.KEYSMITH_TEST_CLIENT_ID, seeded.KEYSMITH_TEST_CLIENT_SECRET);
       token = result.accessToken!;
       t.secrets.add(token);
     }

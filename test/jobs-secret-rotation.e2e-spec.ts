@@ -5,6 +5,7 @@ import { jest } from '@jest/globals';
 import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { WebhooksService, signWebhook } from '../src/webhooks/webhooks.service.js';
+import { poll } from './support/poll.js';
 import { SecretRotationService } from '../src/service-accounts/usecases/rotate-secret/secret-rotation.service.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
@@ -27,7 +28,8 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
   let kc: KcAdminClient;
   let receiver: Server;
   const received: Received[] = [];
-  let failNext = 0;
+  /** The receiver answers 500 to this many deliveries about this client, then 204. */
+  const failing = { clientId: '', count: 0 };
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {
@@ -35,8 +37,10 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         received.push({ headers: req.headers, body });
-        res.statusCode = failNext > 0 ? 500 : 204;
-        failNext = Math.max(0, failNext - 1);
+        const about = (JSON.parse(body) as { data?: { clientId?: string } }).data?.clientId;
+        const fail = about !== undefined && about === failing.clientId && failing.count > 0;
+        if (fail) failing.count -= 1;
+        res.statusCode = fail ? 500 : 204;
         res.end();
       });
     });
@@ -215,13 +219,14 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
     await kc.clients.del({ realm, id: client.id! });
   });
 
-  it('signs webhooks and retries failed deliveries', async () => {
-    received.length = 0;
-    failNext = 2;
+  it('signs webhooks and retries failed deliveries in the background', async () => {
     const account = await create();
+    Object.assign(failing, { clientId: account.clientId, count: 2 });
     const res = await t.inject({ method: 'POST', url: `${base}/${account.clientId}/secret/rotate`, payload: {} });
+    expect(res.statusCode).toBe(200);
     t.secrets.add(res.json().clientSecret);
-    const rotated = received.filter((r) => r.headers['x-keysmith-event'] === 'client_secret.rotated');
+    const ofAccount = () => received.filter((r) => r.headers['x-keysmith-event'] === 'client_secret.rotated' && JSON.parse(r.body).data.clientId === account.clientId);
+    const rotated = await poll(ofAccount, (seen) => seen.length >= 3);
     expect(rotated).toHaveLength(3);
     const last = rotated[2];
     const signature = String(last.headers['x-keysmith-signature']);
@@ -230,12 +235,14 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
     expect(signWebhook('another-secret-of-16+', timestamp, last.body)).not.toBe(signature);
     expect(JSON.parse(last.body)).toMatchObject({ type: 'client_secret.rotated', data: { realm, clientId: account.clientId } });
     expect(last.body).not.toContain(res.json().clientSecret);
-    const attempts = await t.app.get(WebhooksService).attempts(JSON.parse(last.body).id);
+    const webhooks = t.app.get(WebhooksService);
+    const attempts = await poll(() => webhooks.attempts(JSON.parse(last.body).id), (rows) => rows.length === 3 && rows.every((row) => row.state === 'done'));
     expect(attempts.map((a) => [a.attempt, a.status, a.delivered])).toEqual([
       [1, 500, false],
       [2, 500, false],
       [3, 204, true],
     ]);
+    expect(ofAccount()).toHaveLength(3);
   });
 
   it('two instances on one database file and one clock run a job once', async () => {
@@ -370,7 +377,8 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
       expect(run.counts.ok).toBeGreaterThanOrEqual(1);
       const audit = await t.inject({ method: 'GET', url: `/v1/audit-events?action=client_secret.mismatch&clientId=${broken.clientId}` });
       expect(audit.json().items).toEqual([expect.objectContaining({ outcome: 'failure', detail: expect.objectContaining({ repair: false }) })]);
-      expect(received.map((r) => r.headers['x-keysmith-event'])).toContain('client_secret.mismatch');
+      const events = await poll(() => received.map((r) => r.headers['x-keysmith-event']), (seen) => seen.includes('client_secret.mismatch'));
+      expect(events).toContain('client_secret.mismatch');
       expect((await t.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/keysmith_secret_mismatches\{realm="platform"\} [1-9]/);
       // Reporting changed nothing.
       expect(await storedSecret(broken.clientId)).toBe(broken.secret);

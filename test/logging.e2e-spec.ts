@@ -1,4 +1,4 @@
-import type { Randomness } from '../src/common/random/randomness.js';
+import { Random } from '../src/common/random/random.js';
 import { adminToken, authenticateSuite } from './support/auth.js';
 import { createAccount, deleteAccount, issueKey, uniqueClientId } from './support/api-keys.js';
 import { httpRequest } from './support/http.js';
@@ -7,10 +7,10 @@ import { createTestApp, type TestApp } from './support/test-app.js';
 
 const REALM = 'platform';
 
-/** Decides each sampling draw: below the rate is logged. */
-class FixedRandomness implements Pick<Randomness, 'fraction'> {
+/** Decides each sampling draw (below the rate is logged); key material stays random. */
+class FixedRandomness extends Random {
   value = 0.5;
-  fraction(): number {
+  override fraction(): number {
     return this.value;
   }
 }
@@ -29,7 +29,7 @@ describe('Access logs with the default settings (LOG_LEVEL=info, sample rate 0.0
   const verify = (candidate: string) => t.inject({ method: 'POST', url: '/v1/api-keys/verify', payload: { key: candidate } });
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { LOG_LEVEL: 'info' }, randomness: random as Randomness });
+    t = await createTestApp({ env: { LOG_LEVEL: 'info' }, randomness: random });
     await authenticateSuite(t);
     account = uniqueClientId('logging');
     await createAccount(t, REALM, account, { defaultScopes: ['read:data'] });

@@ -1,4 +1,4 @@
-import { RESERVED_LABELS } from '../src/health/metrics.registry.js';
+import { RESERVED_LABELS } from '../src/common/metrics/metrics.registry.js';
 import { authenticateSuite } from './support/auth.js';
 import { runJob } from './support/jobs.js';
 import { parsePrometheusText, type Family } from './support/prometheus-text.js';

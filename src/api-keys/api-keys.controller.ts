@@ -7,7 +7,7 @@ import { Ctx, type OperationContext } from '../common/context/operation-context.
 import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
-import { clientIdSchema } from '../service-accounts/dto/service-account.schemas.js';
+import { clientIdSchema } from '../service-accounts/index.js';
 import { apiKeyPageSchema, apiKeyViewSchema, issuedApiKeySchema, scopeExcessReportSchema, verifyResultSchema, type VerifyResult } from './api-key.view.js';
 import {
   issueApiKeySchema,

@@ -1,8 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyVerifier } from '../common/auth/api-key-verifier.js';
-import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
-import { ServiceAccountsService } from '../service-accounts/services/service-accounts.service.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
@@ -14,21 +11,19 @@ import { ApiKeyVerificationService } from './services/api-key-verification.servi
 import { ApiKeysService } from './services/api-keys.service.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
 import { ScopeExcessService } from './services/scope-excess.service.js';
-import { ServiceAccountDirectory } from './services/service-account-directory.js';
 import { ApiKeyGenerationStrategy, PrefixedChecksumKeyGeneration } from './strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-hashing.strategy.js';
 
 /**
  * API keys linked to service accounts: issue, list, rotate, revoke, verify (also as forward auth).
- * Provides the ApiKeyVerifier the auth guard uses.
+ * Its ApiKeyVerificationService implements the auth guard's ApiKeyVerifier (bound in app.ports.ts).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), ServiceAccountsModule],
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
   controllers: [ApiKeysController, AuthCheckController],
   providers: [
     { provide: ApiKeyGenerationStrategy, useClass: PrefixedChecksumKeyGeneration },
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
-    { provide: ServiceAccountDirectory, useExisting: ServiceAccountsService },
     ApiKeyEvents,
     ForwardAuth,
     ApiKeyUsageService,
@@ -37,8 +32,7 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     AccountEventsListener,
     KeyExpiryService,
     ScopeExcessService,
-    { provide: ApiKeyVerifier, useExisting: ApiKeyVerificationService },
   ],
-  exports: [ApiKeyVerifier, ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
+  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
 })
 export class ApiKeysModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { ApiKeyIdentity } from '../common/auth/api-key-verifier.js';
+import type { ApiKeyIdentity } from '../auth/index.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { ActorType } from '../common/context/actor.js';
 
-export type ActorType = 'jwt' | 'api-key' | 'job' | 'cli' | 'anonymous';
 export type Outcome = 'success' | 'failure';
 
 /** One recorded action. Never holds a secret, a key or a token. */

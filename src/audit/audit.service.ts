@@ -1,5 +1,4 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, MoreThanOrEqual, Repository, type FindOptionsWhere, And } from 'typeorm';
 import type { OperationContext } from '../common/context/operation-context.js';
@@ -8,7 +7,7 @@ import { sortableId } from '../common/ids/ids.js';
 import { Clock } from '../common/time/clock.js';
 import { AuditEventEntity, type Outcome } from './audit-event.entity.js';
 import { z } from 'zod';
-import { AuditOwnerLookup } from './audit-owner-lookup.js';
+import { AuditOwnerLookup } from './ports/audit-owner-lookup.port.js';
 
 export interface AuditRecord {
   action: string;
@@ -63,22 +62,12 @@ const SECRET_FIELD = /secret|password|token|^key$|apikey|api_key|hash|pepper/i;
  * recorded) are shown only to unconfined callers.
  */
 @Injectable()
-export class AuditService implements OnApplicationBootstrap {
-  private owners?: AuditOwnerLookup;
-
+export class AuditService {
   constructor(
     @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
     private readonly clock: Clock,
-    private readonly moduleRef: ModuleRef,
+    private readonly owners: AuditOwnerLookup,
   ) {}
-
-  onApplicationBootstrap(): void {
-    try {
-      this.owners = this.moduleRef.get(AuditOwnerLookup, { strict: false });
-    } catch {
-      this.owners = undefined;
-    }
-  }
 
   async record(context: OperationContext, record: AuditRecord): Promise<void> {
     const at = this.clock.now();
@@ -106,7 +95,7 @@ export class AuditService implements OnApplicationBootstrap {
   private async ownerFor(context: OperationContext, record: AuditRecord): Promise<string | null> {
     if (context.owner) return context.owner;
     if (record.owner !== undefined) return record.owner;
-    if (record.realm && record.clientId && this.owners) return this.owners.ownerOf(record.realm, record.clientId);
+    if (record.realm && record.clientId) return this.owners.ownerOf(record.realm, record.clientId);
     return null;
   }
 

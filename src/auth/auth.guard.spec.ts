@@ -1,16 +1,17 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
-import type { ModuleRef } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { Reflector } from '@nestjs/core';
-import { ApiKeyVerifier, type ApiKeyCheck } from '../common/auth/api-key-verifier.js';
+import { ApiKeyVerifier, type ApiKeyCheck } from './ports/api-key-verifier.port.js';
 import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.js';
 import type { AuthenticatedRequest } from '../common/context/operation-context.js';
 import { DomainError } from '../common/errors/domain-error.js';
-import type { AppConfig } from '../config/app-config.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { AppConfig } from '../config/app-config.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { AuthGuard } from './auth.guard.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import { Clock } from '../common/time/clock.js';
-import type { JwtVerifier } from './jwt.verifier.js';
+import { JwtVerifier } from './jwt.verifier.js';
+import { ManagedCallerDirectory } from './ports/managed-caller-directory.port.js';
 
 const config = {
   jwt: { realm: 'platform' },
@@ -19,6 +20,7 @@ const config = {
 const identity = { keyId: 'key_1', realm: 'platform', clientId: 'ci', owner: 'team-a', scopes: ['audit:read'], expiresAt: '2030-01-01T00:00:00Z' };
 
 const audit = { record: async () => undefined } as unknown as AuditService;
+const noManagedCallers: ManagedCallerDirectory = { findCaller: async () => null };
 
 class FakeVerifier extends ApiKeyVerifier {
   next: ApiKeyCheck = { valid: true, identity };
@@ -61,9 +63,7 @@ describe('AuthGuard with API keys', () => {
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
     verifier = new FakeVerifier();
-    const moduleRef = { get: (token: unknown) => { if (token === ApiKeyVerifier) return verifier; throw new Error('no provider'); } } as unknown as ModuleRef;
-    guard = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry(), audit, new Clock());
-    guard.onApplicationBootstrap();
+    guard = new AuthGuard(new Reflector(), verifier, noManagedCallers, jwt, config, new MetricsRegistry(), audit, new Clock());
   });
 
   it('lets public routes through without looking at credentials', async () => {
@@ -99,10 +99,23 @@ describe('AuthGuard with API keys', () => {
     expect(await outcome(guard, keyRequest(), {})).toMatchObject({ status: 'INSUFFICIENT_SCOPE', extensions: { required: [] } });
   });
 
-  it('refuses keys with 401 when no ApiKeyVerifier is provided', async () => {
-    const moduleRef = { get: () => { throw new Error('no provider'); } } as unknown as ModuleRef;
-    const withoutKeys = new AuthGuard(new Reflector(), moduleRef, jwt, config, new MetricsRegistry(), audit, new Clock());
-    withoutKeys.onApplicationBootstrap();
-    expect(await outcome(withoutKeys, keyRequest())).toMatchObject({ status: 'INVALID_CREDENTIALS', detail: expect.stringContaining('not accepted') });
+  it.each([{ missing: ApiKeyVerifier }, { missing: ManagedCallerDirectory }])('fails at start-up, naming the port, when $missing.name is not bound', async ({ missing }) => {
+    const bound = [
+      { provide: ApiKeyVerifier, useValue: new FakeVerifier() },
+      { provide: ManagedCallerDirectory, useValue: noManagedCallers },
+    ].filter((binding) => binding.provide !== (missing as unknown));
+    const boot = Test.createTestingModule({
+      providers: [
+        AuthGuard,
+        Reflector,
+        ...bound,
+        { provide: JwtVerifier, useValue: jwt },
+        { provide: AppConfig, useValue: config },
+        { provide: MetricsRegistry, useValue: new MetricsRegistry() },
+        { provide: AuditService, useValue: audit },
+        Clock,
+      ],
+    }).compile();
+    await expect(boot).rejects.toThrow(missing.name);
   });
 });

@@ -1,20 +1,20 @@
-import { Injectable, Logger, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef, Reflector } from '@nestjs/core';
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Counter } from 'prom-client';
-import { ApiKeyVerifier, type ApiKeyFailureCode } from '../common/auth/api-key-verifier.js';
+import { ApiKeyVerifier, type ApiKeyFailureCode } from './ports/api-key-verifier.port.js';
 import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.js';
 import type { AuthenticatedRequest, Principal } from '../common/context/operation-context.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import { Clock } from '../common/time/clock.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
 import { readCredentials } from './credentials.js';
 import { JwtVerifier } from './jwt.verifier.js';
 import { clientOf, missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
-import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
+import { ManagedCallerDirectory } from './ports/managed-caller-directory.port.js';
 
 const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
   MALFORMED: 'The API key is malformed.',
@@ -33,17 +33,16 @@ const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
  * owner it is confined to) is put on `request.principal` for controllers and audit.
  */
 @Injectable()
-export class AuthGuard implements CanActivate, OnApplicationBootstrap {
+export class AuthGuard implements CanActivate {
   private readonly logger = new Logger(AuthGuard.name);
-  private apiKeys?: ApiKeyVerifier;
-  private callers?: ManagedCallerDirectory;
   private readonly outcomes: Counter<'method' | 'outcome'>;
   /** Refusals audited per caller and code in the current minute (bounded, reset each minute). */
   private refusalWindow = { minute: -1, counts: new Map<string, number>() };
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly moduleRef: ModuleRef,
+    private readonly apiKeys: ApiKeyVerifier,
+    private readonly callers: ManagedCallerDirectory,
     private readonly jwt: JwtVerifier,
     private readonly config: AppConfig,
     metrics: MetricsRegistry,
@@ -51,21 +50,6 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
     private readonly clock: Clock,
   ) {
     this.outcomes = metrics.counter('keysmith_auth_requests_total', 'Authentication of Keysmith API calls by method and outcome', ['method', 'outcome']);
-  }
-
-  onApplicationBootstrap(): void {
-    // The API-keys feature provides the verifier wherever it likes; without it, keys are refused.
-    try {
-      this.apiKeys = this.moduleRef.get(ApiKeyVerifier, { strict: false });
-    } catch {
-      this.logger.warn('no ApiKeyVerifier is provided: requests with X-API-Key are refused');
-    }
-    // Without the directory no token can be matched to a managed account: only trusted callers pass.
-    try {
-      this.callers = this.moduleRef.get(ManagedCallerDirectory, { strict: false });
-    } catch {
-      this.logger.warn('no ManagedCallerDirectory is provided: only tokens of KEYSMITH_TRUSTED_CALLERS are accepted');
-    }
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -124,12 +108,11 @@ export class AuthGuard implements CanActivate, OnApplicationBootstrap {
   private async fromJwt(token: string): Promise<Principal> {
     const payload = await this.jwt.verify(token);
     const realm = this.config.jwt.realm;
-    const managed = this.callers ? await this.callers.findCaller(realm, clientOf(payload)) : null;
+    const managed = await this.callers.findCaller(realm, clientOf(payload));
     return principalFromJwt(payload, realm, this.config.auth, managed);
   }
 
   private async fromApiKey(key: string, clientAddress: string): Promise<Principal> {
-    if (!this.apiKeys) throw invalidCredentials('API keys are not accepted by this instance.');
     // Scopes are checked here, not by the verifier, so a 403 can name what is required and provided.
     const result = await this.apiKeys.check(key, { clientAddress });
     if (result.valid) return principalFromApiKey(result.identity, this.config.auth);

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
-import type { KeycloakService } from '../keycloak/keycloak.service.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import type { KeycloakService } from '../keycloak/index.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
 
 class FakeClock extends Clock {

@@ -3,8 +3,8 @@ import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, 
 import type { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
-import { KeycloakService } from '../keycloak/keycloak.service.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { KeycloakService } from '../keycloak/index.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 type VerificationKey = Awaited<ReturnType<KeyResolver>>;

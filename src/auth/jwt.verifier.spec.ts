@@ -2,7 +2,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload
 import type { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/time/clock.js';
 import { DomainError } from '../common/errors/domain-error.js';
-import type { KeycloakService } from '../keycloak/keycloak.service.js';
+import type { KeycloakService } from '../keycloak/index.js';
 import type { JwksProvider } from './jwks.provider.js';
 import { JwtVerifier } from './jwt.verifier.js';
 import type { TokenClock } from './token-clock.js';

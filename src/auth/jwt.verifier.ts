@@ -3,7 +3,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
-import { KeycloakService } from '../keycloak/keycloak.service.js';
+import { KeycloakService } from '../keycloak/index.js';
 import { invalidCredentials } from './auth.errors.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
 import { TokenClock } from './token-clock.js';

@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
-import type { ApiKeyIdentity } from '../common/auth/api-key-verifier.js';
+import type { ApiKeyIdentity } from './ports/api-key-verifier.port.js';
 import { keysmithScopes } from '../common/auth/caller-authority.js';
-import type { ManagedCaller } from '../common/auth/managed-callers.js';
+import type { ManagedCaller } from './ports/managed-caller-directory.port.js';
 import type { Principal } from '../common/context/operation-context.js';
 import type { AuthConfig } from '../config/app-config.js';
 import { invalidCredentials } from './auth.errors.js';

@@ -1,6 +1,4 @@
 import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { RotationSupportService } from '../service-accounts/usecases/rotate-secret/rotation-support.service.js';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiJson, responseSchema } from '../common/http/api-docs.js';
@@ -8,8 +6,8 @@ import { HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorResult 
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
-import { KeycloakService } from '../keycloak/keycloak.service.js';
-import { MetricsRegistry } from './metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { KeycloakProbe, SecretRotationSupport } from './ports/readiness.port.js';
 
 const indicators = z.record(z.string(), z.looseObject({ status: z.enum(['up', 'down']) }));
 /** Terminus' health check result. */
@@ -25,9 +23,9 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly keycloak: KeycloakService,
+    private readonly keycloak: KeycloakProbe,
+    private readonly rotation: SecretRotationSupport,
     private readonly metrics: MetricsRegistry,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Get('healthz')
@@ -78,8 +76,7 @@ export class HealthController {
   private async secretRotationCheck(): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check('secretRotation');
     try {
-      const support = this.moduleRef.get(RotationSupportService, { strict: false });
-      const realms = await support.report();
+      const realms = await this.rotation.report();
       if (Object.keys(realms).length === 0) return indicator.up({ graceWindow: 'unknown' });
       const graceWindow = Object.values(realms).every((realm) => realm.feature && realm.policy);
       const expirationPeriodOk = Object.values(realms).every((realm) => realm.accountsBeyondExpirationCount === 0);

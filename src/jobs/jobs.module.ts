@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
-import { ApiKeysModule } from '../api-keys/api-keys.module.js';
+import { ServiceAccountsModule } from '../service-accounts/index.js';
+import { ApiKeysModule } from '../api-keys/index.js';
 import { KeyExpiryJob } from './definitions/key-expiry.job.js';
 import { DriftJob } from './definitions/drift.job.js';
 import { SecretRotationJob } from './definitions/secret-rotation.job.js';

@@ -6,7 +6,7 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { diffGrants, type GrantDiff, type Grants } from './client-grants.js';
 import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
-import { KeycloakService } from './keycloak.service.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
 
 export const MANAGED_BY_ATTRIBUTE = 'keysmith.managed-by';
 export const MANAGED_BY_VALUE = 'keysmith';
@@ -112,7 +112,7 @@ export class KeycloakClientsGateway {
   private readonly catalogs = new Map<string, { at: number; catalog: Promise<RealmCatalog> }>();
 
   constructor(
-    private readonly keycloak: KeycloakService,
+    private readonly keycloak: KeycloakAdmin,
     private readonly clock: Clock,
   ) {}
 

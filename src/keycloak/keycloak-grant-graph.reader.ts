@@ -9,9 +9,9 @@ import {
   type RoleNode,
   type RoleRef,
   type ScopeNode,
-} from '../service-accounts/policy/grant-graph.js';
+} from '../common/grants/grant-graph.js';
 import { isStatus } from './keycloak.errors.js';
-import { KeycloakService } from './keycloak.service.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
 
 /** How long one answer is reused: a GitOps plan reads each shared role once, a change is seen within seconds. */
 const CACHE_TTL_MS = 5_000;
@@ -24,15 +24,13 @@ const CACHE_MAX = 5_000;
  * is a GrantGraphUnreadable, never an empty list.
  */
 @Injectable()
-export class KeycloakGrantGraphReader extends GrantGraphReader {
+export class KeycloakGrantGraphReader implements GrantGraphReader {
   private readonly cache = new Map<string, { at: number; value: Promise<unknown> }>();
 
   constructor(
-    private readonly keycloak: KeycloakService,
+    private readonly keycloak: KeycloakAdmin,
     private readonly clock: Clock,
-  ) {
-    super();
-  }
+  ) {}
 
   async role(realm: string, ref: RoleRef): Promise<RoleNode | undefined> {
     const role = await this.findRole(realm, ref);

@@ -1,12 +1,12 @@
 import { Global, Module } from '@nestjs/common';
-import { GrantGraphReader } from '../service-accounts/policy/grant-graph.js';
 import { KeycloakClientsGateway } from './keycloak-clients.gateway.js';
 import { KeycloakGrantGraphReader } from './keycloak-grant-graph.reader.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
 import { KeycloakService } from './keycloak.service.js';
 
 @Global()
 @Module({
-  providers: [KeycloakService, KeycloakClientsGateway, { provide: GrantGraphReader, useClass: KeycloakGrantGraphReader }],
-  exports: [KeycloakService, KeycloakClientsGateway, GrantGraphReader],
+  providers: [KeycloakService, KeycloakAdmin, KeycloakClientsGateway, KeycloakGrantGraphReader],
+  exports: [KeycloakService, KeycloakClientsGateway, KeycloakGrantGraphReader],
 })
 export class KeycloakModule {}

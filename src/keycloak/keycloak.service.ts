@@ -1,12 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Counter } from 'prom-client';
 import { AppConfig, type KeycloakConfig } from '../config/app-config.js';
-import { DomainError } from '../common/errors/domain-error.js';
-import { ErrorCode } from '../common/errors/error-code.js';
-import { KeycloakHttpError, keycloakPermissionMissing, keycloakUnavailable } from './keycloak.errors.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { KeycloakHttpError, keycloakUnavailable } from './keycloak.errors.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { Random } from '../common/random/random.js';
 
 /**
  * The realm-management roles Keysmith's own client needs in each managed realm, and why:
@@ -42,30 +40,28 @@ export interface TokenResult {
   error?: string;
 }
 
-const TOKEN_REFRESH_MARGIN_MS = 30_000;
-
 /**
- * The only way Keysmith talks to Keycloak. Authenticates as Keysmith's own confidential client
- * (client credentials, fetched again before expiry or after a 401), bounds concurrency, and
- * retries transient failures with backoff and jitter. Failures become KeycloakHttpError (for
- * callers to branch on) or a 503 KEYCLOAK_UNAVAILABLE DomainError.
+ * Keysmith's way to Keycloak: its URLs, client-credentials token requests and readiness, and the
+ * call policy every Admin REST call goes through (bounded concurrency, retries of transient
+ * failures with backoff and jitter). Failures become KeycloakHttpError (for callers to branch on)
+ * or a 503 KEYCLOAK_UNAVAILABLE DomainError. It offers no Admin REST access: the raw admin client
+ * lives in KeycloakAdmin, which only this folder's gateways use.
  */
 @Injectable()
 export class KeycloakService {
   private readonly logger = new Logger(KeycloakService.name);
   private readonly settings: KeycloakConfig;
-  private readonly admin: KcAdminClient;
   private readonly limit: LimitFunction;
-  private token?: { value: string; refreshAt: number };
-  private pendingToken?: Promise<string>;
   private readonly calls: Counter<'kind' | 'outcome'>;
   /** Admin REST calls made, by kind; read by tests and benchmarks. */
   readonly callCount = { read: 0, write: 0, token: 0 };
 
-  constructor(config: AppConfig, metrics: MetricsRegistry) {
+  constructor(
+    config: AppConfig,
+    metrics: MetricsRegistry,
+    private readonly random: Random,
+  ) {
     this.settings = config.keycloak;
-    this.admin = new KcAdminClient({ baseUrl: this.settings.url, realmName: this.settings.adminRealm, timeout: this.settings.timeoutMs });
-    this.admin.registerTokenProvider({ getAccessToken: () => this.accessToken() });
     this.limit = pLimit(this.settings.maxConcurrency);
     this.calls = metrics.counter('keysmith_keycloak_requests_total', 'Keycloak Admin REST calls by kind and outcome', ['kind', 'outcome']);
   }
@@ -80,19 +76,6 @@ export class KeycloakService {
 
   jwksUrl(realm: string): string {
     return `${this.issuer(realm)}/protocol/openid-connect/certs`;
-  }
-
-  /** A read through the Admin REST API: retried on 5xx, 429 and connection errors. */
-  read<T>(operation: string, call: (admin: KcAdminClient) => Promise<T>): Promise<T> {
-    return this.execute('read', operation, call);
-  }
-
-  /**
-   * A write: retried only where the request cannot have been applied (connection refused, 429,
-   * 503), so a retry never repeats a write that Keycloak already made.
-   */
-  write<T>(operation: string, call: (admin: KcAdminClient) => Promise<T>): Promise<T> {
-    return this.execute('write', operation, call);
   }
 
   /**
@@ -125,29 +108,12 @@ export class KeycloakService {
     if (!response.ok) throw new Error(`Keycloak answered ${response.status}`);
   }
 
-  private async execute<T>(kind: CallKind, operation: string, call: (admin: KcAdminClient) => Promise<T>): Promise<T> {
-    let reauthenticated = false;
-    for (;;) {
-      try {
-        return await this.withRetries(kind, operation, () => {
-          this.callCount[kind] += 1;
-          return call(this.admin);
-        });
-      } catch (error) {
-        if (error instanceof KeycloakHttpError && error.status === 401 && !reauthenticated) {
-          reauthenticated = true;
-          this.token = undefined;
-          continue;
-        }
-        if (error instanceof KeycloakHttpError && error.status === 403) {
-          throw keycloakPermissionMissing(operation, REQUIRED_REALM_MANAGEMENT_ROLES);
-        }
-        throw error;
-      }
-    }
-  }
-
-  private async withRetries<T>(kind: CallKind | 'token', operation: string, attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one call under the policy: Admin REST calls wait for a slot of the concurrency limit;
+   * reads are retried on 5xx, 429 and connection errors, writes only where the request cannot have
+   * been applied (connection refused, 429, 503).
+   */
+  async withRetries<T>(kind: CallKind | 'token', operation: string, attempt: () => Promise<T>): Promise<T> {
     // Token requests bypass the limiter: they run inside limited admin calls and must not wait on them.
     const run = async () => {
       try {
@@ -169,35 +135,11 @@ export class KeycloakService {
           throw error;
         }
         const delay = this.settings.retryBaseMs * 2 ** tries;
-        await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * delay));
+        await new Promise((resolve) => setTimeout(resolve, delay / 2 + this.random.fraction() * delay));
       }
     }
   }
 
-  private accessToken(): Promise<string> {
-    if (this.token && Date.now() < this.token.refreshAt) return Promise.resolve(this.token.value);
-    this.pendingToken ??= this.fetchToken().finally(() => {
-      this.pendingToken = undefined;
-    });
-    return this.pendingToken;
-  }
-
-  private async fetchToken(): Promise<string> {
-    this.callCount.token += 1;
-    const result = await this.clientCredentials(this.settings.adminRealm, this.settings.clientId, this.settings.clientSecret);
-    if (!result.ok || !result.accessToken) {
-      this.logger.error(`Keycloak refused Keysmith's own client credentials (${result.status} ${result.error})`);
-      throw new DomainError(
-        ErrorCode.KeycloakRejected,
-        'Keycloak refused Keysmith\'s own client credentials. Check KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET.',
-      );
-    }
-    const payload = JSON.parse(Buffer.from(result.accessToken.split('.')[1], 'base64url').toString('utf8')) as { exp?: number; iat?: number };
-    const expiresAt = (payload.exp ?? Math.floor(Date.now() / 1000) + 60) * 1000;
-    const lifetime = expiresAt - (payload.iat ? payload.iat * 1000 : Date.now());
-    this.token = { value: result.accessToken, refreshAt: expiresAt - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetime / 2) };
-    return result.accessToken;
-  }
 }
 
 interface AdminClientNetworkError {

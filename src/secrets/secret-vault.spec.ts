@@ -1,10 +1,11 @@
+import { Random } from '../common/random/random.js';
 import { loadConfig } from '../config/app-config.js';
 import { SecretVault } from './secret-vault.js';
 
 const config = (key: string) => loadConfig({ KEYCLOAK_CLIENT_SECRET: 'x-secret-x', KEYSMITH_MASTER_KEY: key });
 
 describe('SecretVault', () => {
-  const vault = new SecretVault(config('11'.repeat(32)));
+  const vault = new SecretVault(config('11'.repeat(32)), new Random());
 
   it('round-trips a secret and never stores it in plain text', () => {
     const stored = vault.encrypt('client-secret-value', 'sa_1');
@@ -23,6 +24,6 @@ describe('SecretVault', () => {
     const parts = stored.split('.');
     parts[3] = Buffer.from('tampered').toString('base64url');
     expect(() => vault.decrypt(parts.join('.'), 'sa_1')).toThrow();
-    expect(() => new SecretVault(config('22'.repeat(32))).decrypt(stored, 'sa_1')).toThrow();
+    expect(() => new SecretVault(config('22'.repeat(32)), new Random()).decrypt(stored, 'sa_1')).toThrow();
   });
 });

@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Random } from '../common/random/random.js';
 import { AppConfig } from '../config/app-config.js';
 
 const VERSION = 'v1';
@@ -13,12 +14,15 @@ const VERSION = 'v1';
 export class SecretVault {
   private readonly key: Buffer;
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly random: Random,
+  ) {
     this.key = Buffer.from(hkdfSync('sha256', config.masterKey, Buffer.from('keysmith'), Buffer.from(`keysmith/client-secrets/${VERSION}`), 32));
   }
 
   encrypt(plaintext: string, associatedData: string): string {
-    const iv = randomBytes(12);
+    const iv = this.random.bytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(associatedData));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Grants, ManagedClientSpec, RealmCatalog } from '../keycloak/keycloak-clients.gateway.js';
+import type { Grants, ManagedClientSpec, RealmCatalog } from '../keycloak/index.js';
 import type { ServiceAccountSpec } from './dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from './entities/service-account.entity.js';
 import { toServiceAccountView, type ServiceAccountView } from './service-account.view.js';

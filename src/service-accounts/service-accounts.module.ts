@@ -6,8 +6,6 @@ import { ServiceAccountEvents } from './service-account.events.js';
 import { ServiceAccountsController } from './service-accounts.controller.js';
 import { ServiceAccountsService } from './services/service-accounts.service.js';
 import { AccountLookupService } from './services/account-lookup.service.js';
-import { ManagedCallerDirectory } from '../common/auth/managed-callers.js';
-import { AuditOwnerLookup } from '../audit/audit-owner-lookup.js';
 import { SecretRotationService } from './usecases/rotate-secret/secret-rotation.service.js';
 import { RotationSupportService } from './usecases/rotate-secret/rotation-support.service.js';
 import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './usecases/rotate-secret/rotation.adapters.js';
@@ -49,8 +47,6 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
-    { provide: ManagedCallerDirectory, useExisting: AccountLookupService },
-    { provide: AuditOwnerLookup, useExisting: AccountLookupService },
   ],
   exports: [
     ServiceAccountsService,
@@ -61,8 +57,7 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     ServiceAccountEvents,
     SecretRotationService,
     ServiceAccountCredentials,
-    ManagedCallerDirectory,
-    AuditOwnerLookup,
+    AccountLookupService,
     SecretHealthService,
     RotationSupportService,
   ],

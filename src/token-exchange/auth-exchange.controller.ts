@@ -1,7 +1,7 @@
 import { All, Controller, HttpCode, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ForwardAuth } from '../api-keys/forward-auth.js';
+import { ForwardAuth } from '../api-keys/index.js';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';

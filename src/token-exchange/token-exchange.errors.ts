@@ -1,4 +1,4 @@
-import type { ApiKeyFailureCode } from '../common/auth/api-key-verifier.js';
+import type { ApiKeyFailureCode } from '../auth/index.js';
 
 /** RFC 6749 section 5.2 error codes (and RFC 8693's invalid_target) that the token endpoint answers. */
 export type OAuthErrorCode =

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ApiKeysModule } from '../api-keys/api-keys.module.js';
-import { ServiceAccountsModule } from '../service-accounts/service-accounts.module.js';
+import { ApiKeysModule } from '../api-keys/index.js';
+import { ServiceAccountsModule } from '../service-accounts/index.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { AuthExchangeController } from './auth-exchange.controller.js';
 import { TokenExchangeController } from './token-exchange.controller.js';

@@ -15,7 +15,7 @@ import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
 import { httpRequest, type TestRequest, type TestResponse } from './http.js';
 import { registerLogCapture, rememberSecret, suiteSecrets } from './secret-scan.js';
-import { Randomness } from '../../src/common/random/randomness.js';
+import { Random } from '../../src/common/random/random.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -45,7 +45,7 @@ export interface TestAppOptions {
    */
   tokenClock?: 'real' | 'test';
   /** The randomness source (sampling decisions); the real one by default. */
-  randomness?: Randomness;
+  randomness?: Random;
   /** Extra modules, such as test-only controllers, booted beside AppModule. */
   imports?: NonNullable<ModuleMetadata['imports']>;
 }
@@ -86,8 +86,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     .useValue(clock)
     .overrideProvider(TokenClock)
     .useValue(options.tokenClock === 'test' ? clock : new Clock())
-    .overrideProvider(Randomness)
-    .useValue(options.randomness ?? new Randomness())
+    .overrideProvider(Random)
+    .useValue(options.randomness ?? new Random())
     .compile();
   const app = await configureApp(moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config.trustedProxies), { bufferLogs: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,6 +1,6 @@
 import { ApiKeysService } from '../services/api-keys.service.js';
-import { CliUsageError, flag, listOption, requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
-import { cliContext } from '../../cli/cli-operator.js';
+import { CliUsageError, flag, listOption, requireOption, stringOption, type CliCommand } from '../../common/cli/cli-command.js';
+import { cliContext } from '../../common/cli/cli-operator.js';
 import { issueApiKeySchema } from '../dto/api-key.schemas.js';
 import { fieldErrors } from '../../common/http/zod-validation.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientIdSchema } from '../../service-accounts/dto/service-account.schemas.js';
+import { clientIdSchema } from '../../service-accounts/index.js';
 
 export const KEY_STATUSES = ['active', 'expiring', 'expired', 'revoked'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];

@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ServiceAccountEvents, type ServiceAccountEvent } from '../../service-accounts/service-account.events.js';
+import { AccountChangeFeed, type AccountChange } from '../ports/account-change-feed.port.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 
@@ -10,7 +10,7 @@ import { ApiKeysService } from './api-keys.service.js';
 @Injectable()
 export class AccountEventsListener implements OnModuleInit {
   constructor(
-    private readonly events: ServiceAccountEvents,
+    private readonly events: AccountChangeFeed,
     private readonly keys: ApiKeysService,
     private readonly verification: ApiKeyVerificationService,
   ) {}
@@ -19,7 +19,7 @@ export class AccountEventsListener implements OnModuleInit {
     this.events.subscribe((event) => this.handle(event));
   }
 
-  async handle(event: ServiceAccountEvent): Promise<void> {
+  async handle(event: AccountChange): Promise<void> {
     const { realm, clientId } = event.account;
     this.verification.forgetAccount(realm, clientId);
     if (event.type === 'deleted') {

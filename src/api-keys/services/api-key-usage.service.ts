@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
-import { toSqliteDatetime } from './sqlite-time.js';
+import { toSqliteDatetime } from '../../common/time/sqlite-time.js';
 import { UsageBuffer, type KeyUsage } from './usage-buffer.js';
 
 /**

@@ -1,15 +1,16 @@
+import { Random } from '../../common/random/random.js';
 import { jest } from '@jest/globals';
 import { loadConfig } from '../../config/app-config.js';
 import { Clock } from '../../common/time/clock.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import type { AuditService } from '../../audit/index.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import type { DataSource } from 'typeorm';
 import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
 import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
 import type { ApiKeyUsageService } from './api-key-usage.service.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
-import type { ServiceAccountDirectory } from './service-account-directory.js';
+import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
 
@@ -39,7 +40,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     config,
     clock,
     dataSource,
-    new PrefixedChecksumKeyGeneration(config),
+    new PrefixedChecksumKeyGeneration(config, new Random()),
     new HmacPepperHashing(config),
     directory,
     usage,
@@ -60,7 +61,7 @@ const row = (id: string, scopes = '["read:data"]') => ({
 
 describe('ApiKeyVerificationService', () => {
   const config = loadConfig(env);
-  const key = new PrefixedChecksumKeyGeneration(config).generate('live').key;
+  const key = new PrefixedChecksumKeyGeneration(config, new Random()).generate('live').key;
 
   it('refuses malformed keys without any lookup', async () => {
     const { service, queries } = setUp(1, new Map());

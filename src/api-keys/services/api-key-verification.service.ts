@@ -1,25 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Counter } from 'prom-client';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import {
   ApiKeyVerifier,
   type ApiKeyCheck,
   type ApiKeyCheckOptions,
   type ApiKeyFailureCode,
   type ApiKeyIdentity,
-} from '../../common/auth/api-key-verifier.js';
+} from '../../auth/index.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import type { RateLimitPolicy } from '../../service-accounts/entities/service-account.entity.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { scopeExcess, scopesNow } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
-import { ServiceAccountDirectory } from './service-account-directory.js';
-import { fromSqliteDatetime } from './sqlite-time.js';
+import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
+import { fromSqliteDatetime } from '../../common/time/sqlite-time.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 
 /** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
@@ -36,7 +36,7 @@ interface KeyRecord {
 interface AccountSnapshot {
   enabled: boolean;
   owner: string;
-  rateLimit: RateLimitPolicy | null;
+  rateLimit: ServiceAccountView['apiKeyPolicy']['rateLimit'];
   /** The account's current default and optional scopes. */
   scopes: string[];
 }

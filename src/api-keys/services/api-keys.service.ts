@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, DataSource, Repository } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -10,7 +10,7 @@ import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js
 import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { scopesNow, toApiKeyView, type ApiKeyView } from '../api-key.view.js';
 import type { IssueApiKeyInput, ListApiKeysQuery } from '../dto/api-key.schemas.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
@@ -19,7 +19,7 @@ import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js
 import type { KeyEnvironment } from '../strategies/api-key-format.js';
 import { ApiKeyEvents } from './api-key-events.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
-import { ServiceAccountDirectory } from './service-account-directory.js';
+import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;

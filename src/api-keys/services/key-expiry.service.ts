@@ -1,15 +1,15 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { And, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { WebhooksService } from '../../webhooks/webhooks.service.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import { WebhooksService } from '../../webhooks/index.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
-import { ServiceAccountDirectory } from './service-account-directory.js';
+import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The hard maximum lifetime of any key, whatever an account's policy says. */

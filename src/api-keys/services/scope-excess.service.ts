@@ -1,16 +1,16 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, MoreThan, Repository } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { ServiceAccountEvents } from '../../service-accounts/service-account.events.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import { AccountChangeFeed } from '../ports/account-change-feed.port.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { scopeExcess, scopesNow, statusOf } from '../api-key.view.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
-import { ServiceAccountDirectory } from './service-account-directory.js';
+import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import type { ScopeExcessItem, ScopeExcessReport } from '../api-key.view.js';
 
 const BATCH = 1_000;
@@ -34,7 +34,7 @@ export class ScopeExcessService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly directory: ServiceAccountDirectory,
-    private readonly events: ServiceAccountEvents,
+    private readonly events: AccountChangeFeed,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,

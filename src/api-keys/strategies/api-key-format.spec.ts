@@ -1,3 +1,4 @@
+import { Random } from '../../common/random/random.js';
 import { crc32 } from 'node:zlib';
 import { loadConfig } from '../../config/app-config.js';
 import { base62FromBigInt, base62FromBytes } from './base62.js';
@@ -19,7 +20,7 @@ describe('base62', () => {
 });
 
 describe('key format', () => {
-  const generation = new PrefixedChecksumKeyGeneration(loadConfig(env));
+  const generation = new PrefixedChecksumKeyGeneration(loadConfig(env), new Random());
 
   it('makes keys of prefix, 43 base62 random characters and a 6-character CRC32 checksum', () => {
     const { key, hint } = generation.generate('live');
@@ -52,6 +53,7 @@ describe('key format', () => {
   it('uses configured prefixes', () => {
     const custom = new PrefixedChecksumKeyGeneration(
       loadConfig({ ...env, KEYSMITH_API_KEY_PREFIX_LIVE: 'acme_live_', KEYSMITH_API_KEY_PREFIX_TEST: 'acme_test_' }),
+      new Random(),
     );
     const { key } = custom.generate('live');
     expect(key.startsWith('acme_live_')).toBe(true);
@@ -79,5 +81,18 @@ describe('HMAC pepper hashing', () => {
     expect(v2.currentVersion).toBe(2);
     expect(v2.versions).toEqual([2, 1]);
     expect(() => v1.hash(key, 2)).toThrow(RangeError);
+  });
+
+  it('draws the random part from the injected source', () => {
+    class FixedRandom extends Random {
+      override bytes(size: number): Buffer {
+        return Buffer.alloc(size, 7);
+      }
+    }
+    const fixed = new PrefixedChecksumKeyGeneration(loadConfig(env), new FixedRandom());
+    const first = fixed.generate('live');
+    expect(fixed.generate('live')).toEqual(first);
+    expect(fixed.parse(first.key)).not.toBeNull();
+    expect(first.key).not.toBe(new PrefixedChecksumKeyGeneration(loadConfig(env), new Random()).generate('live').key);
   });
 });

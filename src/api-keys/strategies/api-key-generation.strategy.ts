@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Random } from '../../common/random/random.js';
 import { AppConfig } from '../../config/app-config.js';
 import { base62FromBytes } from './base62.js';
 import { checksumOf, hintOf, parseKey, RANDOM_BYTES, RANDOM_CHARS, type KeyEnvironment, type ParsedKey } from './api-key-format.js';
@@ -22,13 +22,16 @@ export abstract class ApiKeyGenerationStrategy {
 /** `<prefix><32 CSPRNG bytes in base62><CRC32 in 6 base62>`, with the configured prefixes. */
 @Injectable()
 export class PrefixedChecksumKeyGeneration extends ApiKeyGenerationStrategy {
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly random: Random,
+  ) {
     super();
   }
 
   generate(environment: KeyEnvironment): GeneratedKey {
     const prefix = this.config.apiKeys.prefixes[environment];
-    const body = `${prefix}${base62FromBytes(randomBytes(RANDOM_BYTES), RANDOM_CHARS)}`;
+    const body = `${prefix}${base62FromBytes(this.random.bytes(RANDOM_BYTES), RANDOM_CHARS)}`;
     const key = `${body}${checksumOf(body)}`;
     return { key, hint: hintOf(key, prefix) };
   }

@@ -1,11 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { ActorType } from '../../audit/audit-event.entity.js';
+import type { Actor } from './actor.js';
 
-export interface Actor {
-  type: ActorType;
-  id: string | null;
-}
 
 /** The authenticated caller of Keysmith's own API, put on the request by the auth guard. */
 export interface Principal {

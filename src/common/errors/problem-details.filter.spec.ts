@@ -1,6 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import { KeycloakHttpError } from '../../keycloak/keycloak.errors.js';
-import { DomainError } from './domain-error.js';
+import { DomainError, type ConvertibleToDomainError } from './domain-error.js';
 import { ErrorCode } from './error-code.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 
@@ -37,8 +36,14 @@ describe('ProblemDetailsFilter', () => {
     expect(sent.body).toMatchObject({ code: 'RATE_LIMITED', status: 429, detail: 'slow down', requestId: 'req-1', retryAfterSeconds: 3 });
   });
 
-  it('renders an unhandled Keycloak answer as 502 KEYCLOAK_REJECTED, not a 500', () => {
-    const sent = render(new KeycloakHttpError(400, 'update client', 'invalid redirect uri'));
+  it('renders an error that converts itself (an unhandled Keycloak answer) by its domain error, not as a 500', () => {
+    // Shaped like the Keycloak integration's KeycloakHttpError: common/ knows no feature.
+    class UpstreamRejected extends Error implements ConvertibleToDomainError {
+      toDomainError(): DomainError {
+        return new DomainError(ErrorCode.KeycloakRejected, 'Keycloak answered 400 to update client: invalid redirect uri', { keycloakStatus: 400 });
+      }
+    }
+    const sent = render(new UpstreamRejected('Keycloak answered 400'));
     expect(sent.status).toBe(502);
     expect(sent.body).toMatchObject({ code: 'KEYCLOAK_REJECTED', keycloakStatus: 400, detail: expect.stringContaining('update client') });
   });

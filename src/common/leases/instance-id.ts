@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable } from '@nestjs/common';
+import { Random } from '../random/random.js';
 
 /**
  * This process's identity among the instances sharing the database, made once at boot. It names
@@ -11,8 +11,8 @@ import { Injectable } from '@nestjs/common';
 export class InstanceId {
   readonly value: string;
 
-  constructor() {
-    this.value = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  constructor(random: Random) {
+    this.value = `${hostname()}:${process.pid}:${random.bytes(4).toString('hex')}`;
   }
 
   toString(): string {

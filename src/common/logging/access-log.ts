@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { AppConfig } from '../../config/app-config.js';
 import type { AuthenticatedRequest } from '../context/operation-context.js';
-import { Randomness } from '../random/randomness.js';
+import { Random } from '../random/random.js';
 import { REDACT_PATHS } from './logger.options.js';
 
 /** The stream every Keysmith log line goes to (stdout in production, a capture in tests). */
@@ -49,7 +49,7 @@ export class AccessLog {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly random: Randomness,
+    private readonly random: Random,
     @Inject(LOG_DESTINATION) destination: DestinationStream,
   ) {
     this.logger = pino(

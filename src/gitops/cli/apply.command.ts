@@ -1,11 +1,11 @@
 import { createInterface } from 'node:readline/promises';
-import { flag, stringOption, type CliCommand, type CliIo } from '../../cli/cli-command.js';
+import { flag, stringOption, type CliCommand, type CliIo } from '../../common/cli/cli-command.js';
 import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
 import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
 import { definitionsDir } from './gitops-args.js';
-import { cliContext } from '../../cli/cli-operator.js';
+import { cliContext } from '../../common/cli/cli-operator.js';
 import { intOption, loadForCommand, realmsOption, serverOf, setOptions, withDefinedAt } from './gitops-cli.support.js';
 import { bundleBody } from './gitops-server.client.js';
 

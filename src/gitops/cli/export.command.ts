@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { CliUsageError, requireOption, stringOption, type CliCommand } from '../../cli/cli-command.js';
-import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/gitops-set.js';
+import { CliUsageError, requireOption, stringOption, type CliCommand } from '../../common/cli/cli-command.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
 import { ExportDefinitionsUseCase } from '../usecases/export-definitions.usecase.js';
 
 /** `keysmith export --realm R [--out DIR]`: definitions for the accounts Keysmith manages in a realm. */

@@ -1,4 +1,4 @@
-import { CliUsageError, flag, type CliArgs } from '../../cli/cli-command.js';
+import { CliUsageError, flag, type CliArgs } from '../../common/cli/cli-command.js';
 
 /** The one folder (or file) of definitions a command works on. */
 export function definitionsDir(args: CliArgs): string {

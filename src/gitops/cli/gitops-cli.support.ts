@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { CliUsageError, flag, stringOption, listOption, type CliArgs, type CliIo } from '../../cli/cli-command.js';
+import { CliUsageError, flag, stringOption, listOption, type CliArgs, type CliIo } from '../../common/cli/cli-command.js';
 import { formatIssue, loadDefinitions, type LoadedDefinition } from '../definitions/definition-loader.js';
 import { setOptionErrors, type DesiredAccount } from '../usecases/desired-accounts.js';
 import { GitopsServerClient } from './gitops-server.client.js';

@@ -1,4 +1,4 @@
-import type { CliCommand } from '../../cli/cli-command.js';
+import type { CliCommand } from '../../common/cli/cli-command.js';
 import { applyCommand } from './apply.command.js';
 import { exportCommand } from './export.command.js';
 import { planCommand } from './plan.command.js';

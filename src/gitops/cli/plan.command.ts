@@ -1,4 +1,4 @@
-import { flag, type CliCommand } from '../../cli/cli-command.js';
+import { flag, type CliCommand } from '../../common/cli/cli-command.js';
 import type { GitopsPlan } from '../gitops.types.js';
 import { renderPlan } from '../render/gitops-renderer.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';

@@ -1,6 +1,6 @@
-import { CliUsageError, flag, listOption, requireOption, type CliCommand } from '../../cli/cli-command.js';
+import { CliUsageError, flag, listOption, requireOption, type CliCommand } from '../../common/cli/cli-command.js';
 import { AssignSetUseCase, assignSetErrors, type AssignSetSummary } from '../usecases/assign-set.usecase.js';
-import { cliContext } from '../../cli/cli-operator.js';
+import { cliContext } from '../../common/cli/cli-operator.js';
 import { serverOf } from './gitops-cli.support.js';
 
 const FLAGS: Record<string, string> = { set: '--set', clientIds: '--client' };

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CliIo } from '../../cli/cli-command.js';
-import { parseArgs } from '../../cli/cli-command.js';
+import type { CliIo } from '../../common/cli/cli-command.js';
+import { parseArgs } from '../../common/cli/cli-command.js';
 import { OFFLINE_NOTE, validateCommand } from './validate.command.js';
 
 const good = (name: string, extra = '') => `apiVersion: keysmith/v1

@@ -1,4 +1,4 @@
-import type { CliCommand } from '../../cli/cli-command.js';
+import type { CliCommand } from '../../common/cli/cli-command.js';
 import { formatIssue, loadDefinitions } from '../definitions/definition-loader.js';
 import { definitionsDir } from './gitops-args.js';
 import { guardRailChecks } from '../definitions/guard-rails.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientIdSchema, serviceAccountSpecSchema } from '../../service-accounts/dto/service-account.schemas.js';
+import { clientIdSchema, serviceAccountSpecSchema } from '../../service-accounts/index.js';
 
 export const DEFINITION_API_VERSION = 'keysmith/v1';
 export const DEFINITION_KIND = 'ServiceAccount';

@@ -1,4 +1,4 @@
-import { GrantPolicy } from '../../service-accounts/policy/grant-policy.js';
+import { GrantPolicy } from '../../service-accounts/index.js';
 import type { DefinitionCheck } from './definition-loader.js';
 import { grantCheck } from './grant-check.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/gitops-set.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
 import { MAX_BUNDLE_DEFINITIONS } from '../definitions/definition.schema.js';
 import { setOptionErrors } from '../usecases/desired-accounts.js';
 

@@ -1,4 +1,4 @@
-import type { AccountChange } from '../gitops-accounts.port.js';
+import type { AccountChange } from '../ports/gitops-accounts.port.js';
 import type { AccountPlan, AccountRef, ApplySummary, GitopsPlan } from '../gitops.types.js';
 
 const SYMBOL: Record<AccountPlan['action'], string> = { create: '+', update: '~', delete: '-', noop: ' ', error: '!' };

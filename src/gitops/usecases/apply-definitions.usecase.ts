@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
-import { GitopsAccounts, type AccountChange } from '../gitops-accounts.port.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { GitopsAccounts, type AccountChange } from '../ports/gitops-accounts.port.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import type { AccountRef, AppliedAccount, ApplySummary, FailedAccount } from '../gitops.types.js';
 import { accountKey, assertSetOptions, desiredSpec, setRequestOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
 import { PlanDefinitionsUseCase } from './plan-definitions.usecase.js';

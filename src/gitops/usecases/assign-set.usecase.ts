@@ -3,8 +3,8 @@ import type { OperationContext } from '../../common/context/operation-context.js
 import { DomainError, type FieldError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
-import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/gitops-set.js';
-import { GitopsAccounts } from '../gitops-accounts.port.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
+import { GitopsAccounts } from '../ports/gitops-accounts.port.js';
 import type { AssignSetSummary } from '../gitops.types.js';
 
 export interface AssignSetRequest {

@@ -1,7 +1,7 @@
-import type { ServiceAccountSpec } from '../../service-accounts/dto/service-account.schemas.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { ServiceAccountSpec } from '../../service-accounts/index.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { DomainError, type FieldError } from '../../common/errors/domain-error.js';
-import { SET_NAME_PATTERN, SET_NAME_RULE, type SetRequest } from '../../service-accounts/gitops-set.js';
+import { SET_NAME_PATTERN, SET_NAME_RULE, type SetRequest } from '../../service-accounts/index.js';
 import type { Definition } from '../definitions/definition.schema.js';
 
 /** A definition to plan or apply, with where it was written when it came from files. */

@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { Definition } from '../definitions/definition.schema.js';
-import { GitopsAccounts } from '../gitops-accounts.port.js';
+import { GitopsAccounts } from '../ports/gitops-accounts.port.js';
 import { definitionOf } from './desired-accounts.js';
 
 /** Definitions for every live service account Keysmith manages in a realm (or of one GitOps set), as apply would take them. */

@@ -1,5 +1,5 @@
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
-import { parseArgs } from '../../cli/cli-command.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
+import { parseArgs } from '../../common/cli/cli-command.js';
 import { setOptions } from '../cli/gitops-cli.support.js';
 import { applyRequestSchema, planRequestSchema } from '../dto/gitops.schemas.js';
 import { setOptionErrors } from './desired-accounts.js';

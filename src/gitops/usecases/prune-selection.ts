@@ -1,4 +1,4 @@
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { accountKey } from './desired-accounts.js';
 
 export interface PruneScope {

@@ -1,11 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { PolicyViolationsService } from '../../service-accounts/services/policy-violations.service.js';
-import { ServiceAccountsService } from '../../service-accounts/services/service-accounts.service.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import { PolicyViolationsService, ServiceAccountsService, type ServiceAccountView } from '../../service-accounts/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { KeyExpiryService } from '../../api-keys/services/key-expiry.service.js';
+import { KeyExpiryService } from '../../api-keys/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 

@@ -1,8 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
-import { AccountRows } from '../../service-accounts/services/account-rows.js';
-import { RecoverAccountUseCase } from '../../service-accounts/usecases/recover-account.usecase.js';
-import { SecretRotationService } from '../../service-accounts/usecases/rotate-secret/secret-rotation.service.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
+import { AccountRows, RecoverAccountUseCase, SecretRotationService } from '../../service-accounts/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 

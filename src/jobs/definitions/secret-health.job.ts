@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { SecretHealthService } from '../../service-accounts/usecases/check-secret-health/secret-health.service.js';
+import { SecretHealthService } from '../../service-accounts/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 

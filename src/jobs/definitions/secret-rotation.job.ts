@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { SecretRotationService } from '../../service-accounts/usecases/rotate-secret/secret-rotation.service.js';
+import { SecretRotationService } from '../../service-accounts/index.js';
 import type { JobDefinition, JobRunContext } from '../job-definition.js';
 import { JobsService } from '../services/jobs.service.js';
 

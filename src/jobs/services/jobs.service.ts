@@ -11,7 +11,7 @@ import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js
 import { sortableId } from '../../common/ids/ids.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { MetricsRegistry } from '../../health/metrics.registry.js';
+import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { JobRunEntity, type JobTrigger } from '../entities/job-run.entity.js';
 import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js';
 import { JobLockService } from './job-lock.service.js';

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
-import { GrantGraphReader } from './grant-graph.js';
+import { GrantGraphReader } from '../../common/grants/grant-graph.js';
 import { GrantPolicy } from './grant-policy.js';
 import { GrantValidator } from './grant-validator.js';
 

@@ -1,4 +1,4 @@
-import { GrantGraphReader, GrantGraphUnreadable, roleGrantName, type RoleNode, type RoleRef, type ScopeNode } from './grant-graph.js';
+import { GrantGraphReader, GrantGraphUnreadable, roleGrantName, type RoleNode, type RoleRef, type ScopeNode } from '../../common/grants/grant-graph.js';
 import { GrantPolicy } from './grant-policy.js';
 import { GrantValidator, describeViolations, loadGrantGraph, type GrantRequest } from './grant-validator.js';
 

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { keysmithScopesBeyondCaller } from '../../common/auth/caller-authority.js';
-import { GrantGraphReader, GrantGraphUnreadable, roleGrantName, type RoleNode, type RoleRef, type ScopeNode } from './grant-graph.js';
+import { GrantGraphReader, GrantGraphUnreadable, roleGrantName, type RoleNode, type RoleRef, type ScopeNode } from '../../common/grants/grant-graph.js';
 import { judgeMapper } from './mapper-rules.js';
 
 /** What a service account asks to be granted: roles by name, client scopes by name. */

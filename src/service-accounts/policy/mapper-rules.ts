@@ -1,4 +1,4 @@
-import type { MapperNode } from './grant-graph.js';
+import type { MapperNode } from '../../common/grants/grant-graph.js';
 
 /**
  * The allow-list of protocol mappers a granted client scope may carry. A mapper whose type is not

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Not, Repository } from 'typeorm';
-import { AuditOwnerLookup } from '../../audit/audit-owner-lookup.js';
-import { ManagedCallerDirectory, type ManagedCaller } from '../../common/auth/managed-callers.js';
+import { AuditOwnerLookup } from '../../audit/index.js';
+import { ManagedCallerDirectory, type ManagedCaller } from '../../auth/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';

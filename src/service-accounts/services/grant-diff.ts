@@ -3,9 +3,9 @@ import { z } from 'zod';
  * Grant diffs as callers see them: the pure set differences live beside the gateway that applies
  * them (src/keycloak/client-grants.ts); this file turns them and plain fields into change lists.
  */
-import type { GrantDiff, SetDiff } from '../../keycloak/client-grants.js';
+import type { GrantDiff, SetDiff } from '../../keycloak/index.js';
 
-export { diffGrants, isEmptyDiff, setDiff, type ActualGrants, type GrantDiff, type Grants, type SetDiff } from '../../keycloak/client-grants.js';
+export { diffGrants, isEmptyDiff, setDiff, type ActualGrants, type GrantDiff, type Grants, type SetDiff } from '../../keycloak/index.js';
 
 /** One change as callers see it in `changes`, plans and audit details. */
 export const changeSchema = z

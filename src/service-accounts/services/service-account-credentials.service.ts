@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
+import { SecretVault } from '../../secrets/index.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
 
 /** What trading a key for a token needs to know about the key's account. */

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { Page } from '../../common/http/pagination.js';
 import type { Fence } from '../../common/leases/leases.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
 import { specOf, type Grantable } from '../account-spec.js';
 import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';

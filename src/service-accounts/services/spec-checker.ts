@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway, type RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway, type RealmCatalog } from '../../keycloak/index.js';
 import type { Grantable } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import { GrantValidator, describeViolations, type GrantViolation } from '../policy/grant-validator.js';

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import type { AuditRecord, AuditService } from '../../audit/audit.service.js';
+import type { AuditRecord, AuditService } from '../../audit/index.js';
 import { systemContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -10,9 +10,10 @@ import { LeaseLostError, Leases, type Fence } from '../../common/leases/leases.j
 import { Clock } from '../../common/time/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { loadMigrations } from '../../database/migrations.loader.js';
-import { diffGrants, type GrantDiff, type Grants } from '../../keycloak/client-grants.js';
-import type { KeycloakClientsGateway, ManagedClientSpec, ManagedClientState, RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
+import { diffGrants, type GrantDiff, type Grants } from '../../keycloak/index.js';
+import type { KeycloakClientsGateway, ManagedClientSpec, ManagedClientState, RealmCatalog } from '../../keycloak/index.js';
+import { SecretVault } from '../../secrets/index.js';
+import { Random } from '../../common/random/random.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import type { GrantValidator } from '../policy/grant-validator.js';
@@ -191,12 +192,12 @@ export async function wing() {
     tokenExchange: { accessTokenLifespanSeconds: 300 },
   } as unknown as AppConfig;
   const rows = new AccountRows(db.getRepository(ServiceAccountEntity));
-  const vault = new SecretVault(config);
+  const vault = new SecretVault(config, new Random());
   const validator = { validate: async () => ({ violations: [] }) } as unknown as GrantValidator;
   const checker = new SpecChecker(gateway, validator, audit, config);
   const leaseStore = new LeaseStore(db, clock);
   const lease = new AccountLease(new Leases(leaseStore, clock, { value: 'instance-a' } as InstanceId), leaseStore, config);
-  const provision = new ProvisionAccountUseCase(rows, gateway, audit, publisher, vault, clock, config);
+  const provision = new ProvisionAccountUseCase(rows, gateway, audit, publisher, vault, clock, config, new Random());
   const reconcile = new ReconcileAccountUseCase(rows, gateway, audit, publisher, clock, config);
   const remove = new DeleteAccountUseCase(rows, gateway, audit, publisher, clock);
   const recover = new RecoverAccountUseCase(rows, lease, gateway, checker, reconcile, remove, audit);

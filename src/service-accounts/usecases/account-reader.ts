@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, Like, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
+import { SecretVault } from '../../secrets/index.js';
 import { etagOf } from '../account-spec.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { toServiceAccountView, type ServiceAccountView } from '../service-account.view.js';

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import type { Fence } from '../../common/leases/leases.js';
-import type { RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
+import type { RealmCatalog } from '../../keycloak/index.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ManagedBy, ServiceAccountEntity } from '../entities/service-account.entity.js';
 import type { SetRequest } from '../gitops-set.js';

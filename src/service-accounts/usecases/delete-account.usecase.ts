@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { faultPoint } from '../../common/faults/fault-points.js';
 import type { Fence } from '../../common/leases/leases.js';
 import { Clock } from '../../common/time/clock.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { toServiceAccountView } from '../service-account.view.js';

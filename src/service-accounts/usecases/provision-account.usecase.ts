@@ -1,15 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { faultPoint } from '../../common/faults/fault-points.js';
 import { sortableId } from '../../common/ids/ids.js';
 import { LeaseLostError, type Fence } from '../../common/leases/leases.js';
+import { Random } from '../../common/random/random.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
-import { SecretVault } from '../../secrets/secret-vault.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
+import { SecretVault } from '../../secrets/index.js';
 import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
@@ -36,13 +36,14 @@ export class ProvisionAccountUseCase {
     private readonly vault: SecretVault,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly random: Random,
   ) {}
 
   async execute(command: ProvisionAccountCommand): Promise<UpsertResult> {
     const { context, realm, clientId, spec, fence } = command;
     await this.assertNoClient(realm, clientId, fence);
     const row = await this.insertRow(command);
-    const clientSecret = randomBytes(32).toString('base64url');
+    const clientSecret = this.random.bytes(32).toString('base64url');
     try {
       await this.makeClient(command, row, clientSecret);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -7,7 +7,7 @@ import { faultPoint } from '../../common/faults/fault-points.js';
 import type { Fence } from '../../common/leases/leases.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway, type GrantDiff, type ManagedClientState, type RealmCatalog } from '../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway, type GrantDiff, type ManagedClientState, type RealmCatalog } from '../../keycloak/index.js';
 import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';

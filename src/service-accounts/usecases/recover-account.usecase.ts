@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditService } from '../../audit/index.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
 import { faultPoint } from '../../common/faults/fault-points.js';
 import type { Fence } from '../../common/leases/leases.js';
-import { KeycloakClientsGateway } from '../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway } from '../../keycloak/index.js';
 import { specOf } from '../account-spec.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { AccountLease } from '../lease/account-lease.js';

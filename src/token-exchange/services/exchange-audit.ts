@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { ApiKeyIdentity } from '../../common/auth/api-key-verifier.js';
-import { FixedWindowLimiter } from '../../api-keys/services/fixed-window-limiter.js';
+import type { AuditService } from '../../audit/index.js';
+import type { ApiKeyIdentity } from '../../auth/index.js';
+import { FixedWindowLimiter } from '../../api-keys/index.js';
 
 const PER_KEY_PER_MINUTE = 1;
 const TOTAL_PER_MINUTE = 60;

@@ -2,14 +2,14 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Not, Repository } from 'typeorm';
 import type { Counter, Gauge } from 'prom-client';
-import { AuditService } from '../../../audit/audit.service.js';
+import { AuditService } from '../../../audit/index.js';
 import type { OperationContext } from '../../../common/context/operation-context.js';
 import { DomainError } from '../../../common/errors/domain-error.js';
 import { Clock } from '../../../common/time/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { MetricsRegistry } from '../../../health/metrics.registry.js';
-import { SecretVault } from '../../../secrets/secret-vault.js';
-import { WebhooksService } from '../../../webhooks/webhooks.service.js';
+import { MetricsRegistry } from '../../../common/metrics/metrics.registry.js';
+import { SecretVault } from '../../../secrets/index.js';
+import { WebhooksService } from '../../../webhooks/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { KeycloakRotationAdapter } from '../rotate-secret/rotation.adapters.js';
 import { ACCOUNT_LEASE, type AccountLeasePort } from '../rotate-secret/rotation.ports.js';

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, MoreThan, Repository } from 'typeorm';
 import { AppConfig } from '../../../config/app-config.js';
-import { KeycloakClientsGateway, type SecretRotationSupport } from '../../../keycloak/keycloak-clients.gateway.js';
+import { KeycloakClientsGateway, type SecretRotationSupport } from '../../../keycloak/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 
 const DAY_S = 24 * 60 * 60;

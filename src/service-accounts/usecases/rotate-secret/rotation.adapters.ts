@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { AuditService } from '../../../audit/audit.service.js';
+import { AuditService } from '../../../audit/index.js';
 import type { OperationContext } from '../../../common/context/operation-context.js';
 import { Clock } from '../../../common/time/clock.js';
-import { KeycloakClientsGateway } from '../../../keycloak/keycloak-clients.gateway.js';
-import { KeycloakService } from '../../../keycloak/keycloak.service.js';
-import { WebhooksService } from '../../../webhooks/webhooks.service.js';
+import { KeycloakClientsGateway } from '../../../keycloak/index.js';
+import { KeycloakService } from '../../../keycloak/index.js';
+import { WebhooksService } from '../../../webhooks/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { ServiceAccountEvents } from '../../service-account.events.js';
 import { toServiceAccountView } from '../../service-account.view.js';

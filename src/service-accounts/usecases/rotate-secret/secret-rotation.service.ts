@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, LessThanOrEqual, Not, Repository } from 'typeorm';
-import { AuditService } from '../../../audit/audit.service.js';
+import { AuditService } from '../../../audit/index.js';
 import type { OperationContext } from '../../../common/context/operation-context.js';
 import { DomainError } from '../../../common/errors/domain-error.js';
 import { ErrorCode } from '../../../common/errors/error-code.js';
 import { sortableId } from '../../../common/ids/ids.js';
 import { Clock } from '../../../common/time/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { SecretVault } from '../../../secrets/secret-vault.js';
-import { WebhooksService } from '../../../webhooks/webhooks.service.js';
+import { SecretVault } from '../../../secrets/index.js';
+import { WebhooksService } from '../../../webhooks/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './rotation.adapters.js';
 import { ACCOUNT_LEASE, type AccountLeasePort } from './rotation.ports.js';

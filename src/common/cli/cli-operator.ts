@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { systemContext, type OperationContext } from '../common/context/operation-context.js';
+import { systemContext, type OperationContext } from '../context/operation-context.js';
 
 /** Where the operator's name comes from; replaced in tests. */
 export interface OperatorSources {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isKeycloakJava, keycloakCacheDir, keycloakJavaPid } from '../support/keycloak-process.js';
+import { isKeycloakJava, keycloakCacheDir, keycloakJavaPid } from './keycloak-process.js';
 
 // A stand-in for Keycloak's Java process: a sleeping node process whose command line carries what
 // kc.sh gives Java. Nothing here signals the real Keycloak.

@@ -1,15 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config/app-config.js';
-import { DomainError } from '../../src/common/errors/domain-error.js';
-import { MetricsRegistry } from '../../src/health/metrics.registry.js';
-import { KeycloakHttpError } from '../../src/keycloak/keycloak.errors.js';
-import { KeycloakService } from '../../src/keycloak/keycloak.service.js';
+import { loadConfig } from '../config/app-config.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
+import { Random } from '../common/random/random.js';
+import { Clock } from '../common/time/clock.js';
+import { KeycloakHttpError } from './keycloak.errors.js';
+import { KeycloakAdmin } from './keycloak-admin.js';
+import { KeycloakService } from './keycloak.service.js';
 
-// KeycloakService's own policy (token handling, retries, concurrency) against a scripted HTTP
+// The admin client's policy (KeycloakAdmin's token handling, KeycloakService's retries and concurrency) against a scripted HTTP
 // peer on loopback. What Keycloak itself answers is tested in the e2e suites against the real server.
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A clock fixed at its creation plus an offset the test moves forward instead of sleeping (no real time passes). */
+class SteppedClock extends Clock {
+  private readonly start = Date.now();
+  offsetMs = 0;
+  override now(): Date {
+    return new Date(this.start + this.offsetMs);
+  }
+}
 
 function token(expiresInSeconds: number): string {
   const now = Math.floor(Date.now() / 1000);
@@ -17,7 +29,7 @@ function token(expiresInSeconds: number): string {
   return `${part({ alg: 'none' })}.${part({ iat: now, exp: now + expiresInSeconds })}.sig`;
 }
 
-describe('KeycloakService', () => {
+describe('KeycloakAdmin over KeycloakService', () => {
   let server: Server;
   let baseUrl: string;
   let admin: Handler;
@@ -49,11 +61,10 @@ describe('KeycloakService', () => {
     maxInFlight = 0;
   });
 
-  const service = (env: Record<string, string> = {}) =>
-    new KeycloakService(
-      loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env }),
-      new MetricsRegistry(),
-    );
+  const service = (env: Record<string, string> = {}, clock: Clock = new Clock()) => {
+    const config = loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env });
+    return new KeycloakAdmin(config, new KeycloakService(config, new MetricsRegistry(), new Random()), clock);
+  };
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json');
@@ -121,10 +132,14 @@ describe('KeycloakService', () => {
     expect(tokenRequests).toBe(1);
 
     tokenLifetime = 1;
-    const shortLived = service();
+    const clock = new SteppedClock();
+    const shortLived = service({}, clock);
     await shortLived.read('a', (kc) => kc.clients.find({ realm: 'platform' }));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    clock.offsetMs = 400;
     await shortLived.read('b', (kc) => kc.clients.find({ realm: 'platform' }));
+    expect(tokenRequests).toBe(2);
+    clock.offsetMs = 600;
+    await shortLived.read('c', (kc) => kc.clients.find({ realm: 'platform' }));
     expect(tokenRequests).toBe(3);
   });
 
@@ -146,10 +161,8 @@ describe('KeycloakService', () => {
   });
 
   it('answers 503 KEYCLOAK_UNAVAILABLE when nothing listens', async () => {
-    const closed = new KeycloakService(
-      loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' }),
-      new MetricsRegistry(),
-    );
+    const config = loadConfig({ KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_CLIENT_SECRET: 'x-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1' });
+    const closed = new KeycloakAdmin(config, new KeycloakService(config, new MetricsRegistry(), new Random()), new Clock());
     const error = (await closed.read('find client', (kc) => kc.clients.find({ realm: 'platform' })).catch((e: unknown) => e)) as DomainError;
     expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
   });

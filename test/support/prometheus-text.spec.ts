@@ -1,4 +1,4 @@
-import { parsePrometheusText } from '../support/prometheus-text.js';
+import { parsePrometheusText } from './prometheus-text.js';
 
 describe('parsePrometheusText (the strict reader the metrics test uses)', () => {
   it('reads families, escaped label values and special values', () => {

@@ -1,9 +1,6 @@
-import type { OperationContext } from '../common/context/operation-context.js';
-import type { ServiceAccountSpec } from '../service-accounts/dto/service-account.schemas.js';
-import type { GrantViolation } from '../service-accounts/policy/grant-validator.js';
-import type { SetRequest } from '../service-accounts/gitops-set.js';
-import type { ServiceAccountView } from '../service-accounts/service-account.view.js';
-import type { AccountChange } from './gitops.types.js';
+import type { OperationContext } from '../../common/context/operation-context.js';
+import type { GrantViolation, ServiceAccountSpec, ServiceAccountView, SetRequest } from '../../service-accounts/index.js';
+import type { AccountChange } from '../gitops.types.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
 export type { AccountChange };

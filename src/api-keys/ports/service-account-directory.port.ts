@@ -1,9 +1,9 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
-import type { ServiceAccountView } from '../../service-accounts/service-account.view.js';
+import type { ServiceAccountView } from '../../service-accounts/index.js';
 
 /**
- * What API keys need from the service-accounts feature. Provided by `ServiceAccountsService`
- * (`useExisting`), so this feature never reads the service-account table itself.
+ * What API keys need from the service-accounts feature, bound to `ServiceAccountsService` in
+ * `src/app.ports.ts`, so this feature never reads the service-account table itself.
  */
 export abstract class ServiceAccountDirectory {
   /** The live account, without an owner check; null when absent or deleted. */

@@ -1,5 +1,5 @@
-import { Prng } from '../chaos/cluster.js';
-import { addCandidate, applyChange, certainScopes, patchBody, sameGrants, type AccountModel, type Grants } from '../chaos/model.js';
+import { Prng } from './cluster.js';
+import { addCandidate, applyChange, certainScopes, patchBody, sameGrants, type AccountModel, type Grants } from './model.js';
 
 const none: Grants = { realmRoles: [], clientRoles: {}, defaultScopes: [], optionalScopes: [] };
 const account = (candidates: Grants[]): AccountModel => ({ realm: 'platform', clientId: 'chaos-x-a1', origin: 'api', exists: 'yes', candidates, keys: [] });

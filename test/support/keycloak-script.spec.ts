@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isKeycloakJava, keycloakJavaPid } from '../support/keycloak-process.js';
+import { isKeycloakJava, keycloakJavaPid } from './keycloak-process.js';
 
 // scripts/keycloak.sh stop and status against a stand-in Keycloak living in a temporary
 // KEYCLOAK_CACHE_DIR: the script only ever acts on Java processes of that directory's Keycloak,

@@ -1,5 +1,5 @@
-import { LogCapture } from '../support/log-capture.js';
-import { harvest, harvestHeaders, registerLogCapture, scanLogsForSecrets, suiteSecrets } from '../support/secret-scan.js';
+import { LogCapture } from './log-capture.js';
+import { harvest, harvestHeaders, registerLogCapture, scanLogsForSecrets, suiteSecrets } from './secret-scan.js';
 
 describe('the e2e secret scan', () => {
   it('harvests credentials from bodies and headers and finds one that reached a log line', () => {
