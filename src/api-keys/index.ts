@@ -4,7 +4,6 @@ export { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from 
 export { ForwardAuth } from './forward-auth.js';
 export { keysCreateCommand } from './cli/keys-create.command.js';
 export { AccountChangeFeed } from './ports/account-change-feed.port.js';
-export type { AccountChange } from './ports/account-change-feed.port.js';
 export { ServiceAccountDirectory } from './ports/service-account-directory.port.js';
 export { ApiKeyEvents } from './services/api-key-events.js';
 export { FixedWindowLimiter } from './services/fixed-window-limiter.js';

@@ -2,7 +2,6 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 
 /** The realm named in every challenge (RFC 6750 section 3). */
-export const AUTH_REALM = 'keysmith';
 
 function challenge(params: Record<string, string> = {}): string {
   // Values are fixed strings of this module: no quotes or backslashes to escape.

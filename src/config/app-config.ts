@@ -136,67 +136,21 @@ export class AppConfig {
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
     this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;
-    const keycloak = {
-      url: env.KEYCLOAK_URL.replace(/\/+$/, ''),
-      adminRealm: env.KEYCLOAK_ADMIN_REALM,
-      clientId: env.KEYCLOAK_CLIENT_ID,
-      maxConcurrency: env.KEYCLOAK_MAX_CONCURRENCY,
-      maxRetries: env.KEYCLOAK_MAX_RETRIES,
-      retryBaseMs: env.KEYCLOAK_RETRY_BASE_MS,
-      timeoutMs: env.KEYCLOAK_TIMEOUT_MS,
-    } as KeycloakConfig;
-    Object.defineProperty(keycloak, 'clientSecret', { value: env.KEYCLOAK_CLIENT_SECRET, enumerable: false });
-    this.keycloak = keycloak;
+    this.keycloak = keycloakSettings(env);
     this.jwt = {
       realm: env.KEYSMITH_JWT_REALM ?? env.KEYSMITH_MANAGED_REALMS[0],
       audience: env.KEYSMITH_JWT_AUDIENCE,
       clockToleranceSeconds: env.KEYSMITH_JWT_CLOCK_TOLERANCE_SECONDS,
     };
-    this.auth = {
-      ownerClaim: env.KEYSMITH_OWNER_CLAIM,
-      adminScope: env.KEYSMITH_ADMIN_SCOPE,
-      jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
-      jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
-      // Outside production the quick start's caller is trusted by default; production names its own.
-      trustedCallers: env.KEYSMITH_TRUSTED_CALLERS ?? (env.NODE_ENV === 'production' ? [] : ['keysmith-tester']),
-    };
+    this.auth = authSettings(env);
     this.baseClientScopes = env.KEYSMITH_BASE_CLIENT_SCOPES;
     this.grantPolicy = { file: env.KEYSMITH_GRANT_POLICY_FILE, denyPatterns: env.KEYSMITH_GRANT_DENY_PATTERNS };
-    const webhooks = { urls: env.KEYSMITH_WEBHOOK_URLS, maxAttempts: env.KEYSMITH_WEBHOOK_MAX_ATTEMPTS, retryBaseMs: env.KEYSMITH_WEBHOOK_RETRY_BASE_MS, timeoutMs: env.KEYSMITH_WEBHOOK_TIMEOUT_MS } as AppConfig['webhooks'];
-    Object.defineProperty(webhooks, 'secret', { value: env.KEYSMITH_WEBHOOK_SECRET ?? '', enumerable: false });
-    this.webhooks = webhooks;
-    this.jobs = {
-      schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
-      crons: {
-        'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON,
-        'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON,
-        drift: env.KEYSMITH_JOB_DRIFT_CRON,
-        recovery: env.KEYSMITH_JOB_RECOVERY_CRON,
-        'secret-health': env.KEYSMITH_JOB_SECRET_HEALTH_CRON,
-      },
-      leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
-      expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
-      allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
-      repairDrift: env.KEYSMITH_DRIFT_REPAIR,
-      secretHealth: {
-        ratePerSecond: env.KEYSMITH_SECRET_HEALTH_RATE,
-        spreadMs: env.KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES * 60_000,
-        repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
-      },
-    };
+    this.webhooks = webhookSettings(env);
+    this.jobs = jobSettings(env);
     this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
-    this.apiKeys = {
-      prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
-      pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
-      cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
-      cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
-      usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
-      authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
-      authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
-      scopeEnforcement: env.KEYSMITH_KEY_SCOPE_ENFORCEMENT,
-    };
+    this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
@@ -205,6 +159,72 @@ export class AppConfig {
   isManagedRealm(realm: string): boolean {
     return this.managedRealms.includes(realm);
   }
+}
+
+function keycloakSettings(env: Env): KeycloakConfig {
+  const keycloak = {
+    url: env.KEYCLOAK_URL.replace(/\/+$/, ''),
+    adminRealm: env.KEYCLOAK_ADMIN_REALM,
+    clientId: env.KEYCLOAK_CLIENT_ID,
+    maxConcurrency: env.KEYCLOAK_MAX_CONCURRENCY,
+    maxRetries: env.KEYCLOAK_MAX_RETRIES,
+    retryBaseMs: env.KEYCLOAK_RETRY_BASE_MS,
+    timeoutMs: env.KEYCLOAK_TIMEOUT_MS,
+  } as KeycloakConfig;
+  Object.defineProperty(keycloak, 'clientSecret', { value: env.KEYCLOAK_CLIENT_SECRET, enumerable: false });
+  return keycloak;
+}
+
+function authSettings(env: Env): AppConfig['auth'] {
+  return {
+    ownerClaim: env.KEYSMITH_OWNER_CLAIM,
+    adminScope: env.KEYSMITH_ADMIN_SCOPE,
+    jwksRefreshCooldownSeconds: env.KEYSMITH_JWKS_REFRESH_COOLDOWN_SECONDS,
+    jwksCacheMaxAgeSeconds: env.KEYSMITH_JWKS_CACHE_MAX_AGE_SECONDS,
+    // Outside production the quick start's caller is trusted by default; production names its own.
+    trustedCallers: env.KEYSMITH_TRUSTED_CALLERS ?? (env.NODE_ENV === 'production' ? [] : ['keysmith-tester']),
+  };
+}
+
+function webhookSettings(env: Env): AppConfig['webhooks'] {
+  const webhooks = { urls: env.KEYSMITH_WEBHOOK_URLS, maxAttempts: env.KEYSMITH_WEBHOOK_MAX_ATTEMPTS, retryBaseMs: env.KEYSMITH_WEBHOOK_RETRY_BASE_MS, timeoutMs: env.KEYSMITH_WEBHOOK_TIMEOUT_MS } as AppConfig['webhooks'];
+  Object.defineProperty(webhooks, 'secret', { value: env.KEYSMITH_WEBHOOK_SECRET ?? '', enumerable: false });
+  return webhooks;
+}
+
+function jobSettings(env: Env): AppConfig['jobs'] {
+  return {
+    schedulerEnabled: env.KEYSMITH_SCHEDULER === 'on',
+    crons: {
+      'key-expiry': env.KEYSMITH_JOB_KEY_EXPIRY_CRON,
+      'secret-rotation': env.KEYSMITH_JOB_SECRET_ROTATION_CRON,
+      drift: env.KEYSMITH_JOB_DRIFT_CRON,
+      recovery: env.KEYSMITH_JOB_RECOVERY_CRON,
+      'secret-health': env.KEYSMITH_JOB_SECRET_HEALTH_CRON,
+    },
+    leaseSeconds: env.KEYSMITH_JOB_LEASE_SECONDS,
+    expiryWarningDays: [...new Set(env.KEYSMITH_KEY_EXPIRY_WARNING_DAYS)].sort((a, b) => b - a),
+    allowSecretCutover: env.KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER,
+    repairDrift: env.KEYSMITH_DRIFT_REPAIR,
+    secretHealth: {
+      ratePerSecond: env.KEYSMITH_SECRET_HEALTH_RATE,
+      spreadMs: env.KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES * 60_000,
+      repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
+    },
+  };
+}
+
+function apiKeySettings(env: Env): AppConfig['apiKeys'] {
+  return {
+    prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
+    pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
+    cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
+    cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
+    usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
+    authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
+    authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,
+    scopeEnforcement: env.KEYSMITH_KEY_SCOPE_ENFORCEMENT,
+  };
 }
 
 /**

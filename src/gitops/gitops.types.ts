@@ -20,7 +20,6 @@ export const accountChangeSchema = z
 export type AccountChange = z.infer<typeof accountChangeSchema>;
 
 const plannedAction = z.enum(['create', 'update', 'delete', 'noop', 'error']);
-export type PlannedAction = z.infer<typeof plannedAction>;
 
 /** What apply would do to one service account. */
 export const accountPlanSchema = z
@@ -53,7 +52,6 @@ export const planSummarySchema = z.object({
   errors: z.number().int(),
 });
 
-export type PlanSummary = z.infer<typeof planSummarySchema>;
 
 export const accountRefSchema = z.object({ realm: z.string(), clientId: z.string() });
 

@@ -9,8 +9,8 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiJson, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { paginationQuery } from '../common/http/pagination.js';
 import { ZodPipe } from '../common/http/zod-validation.js';
-import { JobsService, type JobRunView } from './services/jobs.service.js';
-import { jobListSchema, jobRunPageSchema, jobRunStartedSchema, jobRunViewSchema } from './job.views.js';
+import { JobsService } from './services/jobs.service.js';
+import { jobListSchema, jobRunPageSchema, jobRunStartedSchema, jobRunViewSchema, type JobRunView } from './job.views.js';
 
 const runBody = z.strictObject({ dryRun: z.boolean().default(false).describe('Report what a run would do and change nothing') });
 const historyQuery = z.strictObject(paginationQuery);

@@ -5,107 +5,38 @@ import { Clock } from '../common/time/clock.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { diffGrants, type GrantDiff, type Grants } from './client-grants.js';
+import {
+  ACCESS_TOKEN_LIFESPAN_ATTRIBUTE,
+  ACCOUNT_ID_ATTRIBUTE,
+  CLIENT_FLAGS,
+  MANAGED_BY_ATTRIBUTE,
+  MANAGED_BY_VALUE,
+  OWNER_ATTRIBUTE,
+  SPEC_HASH_ATTRIBUTE,
+  type ClientState,
+  type ManagedClientSpec,
+  type ManagedClientState,
+  type RealmCatalog,
+  type SecretRotationSupport,
+} from './managed-client.js';
 import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
 import { KeycloakAdmin } from './keycloak-admin.js';
 
-export const MANAGED_BY_ATTRIBUTE = 'keysmith.managed-by';
-export const MANAGED_BY_VALUE = 'keysmith';
-export const OWNER_ATTRIBUTE = 'keysmith.owner';
-export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
-export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
-/** Keycloak's per-client access-token lifespan in seconds (empty: the realm's). */
-export const ACCESS_TOKEN_LIFESPAN_ATTRIBUTE = 'access.token.lifespan';
+const CATALOG_TTL_MS = 5_000;
 
-export type { ClientRepresentation, RoleRepresentation };
-export type { GrantDiff, Grants } from './client-grants.js';
-
-/** A service-account client as Keycloak holds it, by names (never UUIDs) where it matters. */
-export interface ClientState {
-  client: ClientRepresentation & { id: string; clientId: string };
-  serviceAccountUserId: string;
-  realmRoles: string[];
-  clientRoles: Record<string, string[]>;
-  defaultScopes: string[];
-  optionalScopes: string[];
-}
-
-/** What exists in a realm to be granted: roles and client scopes, by name. */
-export interface RealmCatalog {
-  realmRoles: Map<string, RoleRepresentation>;
-  /** clientId → { id, roles by name }; clients absent from the realm are absent here. */
-  clients: Map<string, { id: string; roles: Map<string, RoleRepresentation> }>;
-  clientScopes: Map<string, { id: string; name: string }>;
-}
-
-/** What a managed client should look like, by name; the flags and attribute names are the gateway's. */
-export interface ManagedClientSpec {
-  clientId: string;
-  description: string;
-  enabled: boolean;
-  owner: string;
-  specHash: string;
-  /** The Keysmith account id stamped on the client, so recovery can tell its own half-made clients. */
-  accountId: string;
-  /** The scopes of the create call; grants are set afterwards with `setGrants`. */
-  defaultScopes: string[];
-  optionalScopes: string[];
-  /** The client's own access-token lifespan in seconds (accounts with token exchange); null: the realm's. */
-  accessTokenLifespanSeconds: number | null;
-}
-
-/** A managed client as Keycloak holds it, by names. `handle` is for this gateway's calls only. */
-export interface ManagedClientState {
-  readonly handle: unknown;
-  id: string;
-  description: string;
-  enabled: boolean;
-  /** Keysmith's flags (service accounts only, full scope) differ from Keycloak's. */
-  flagsDrifted: boolean;
-  /** Keysmith's ownership attributes (except the spec hash and the token lifespan) differ from `spec`'s. */
-  attributesDriftedFrom(spec: ManagedClientSpec): boolean;
-  /** The client's own access-token lifespan in seconds; null when it uses the realm's. */
-  accessTokenLifespanSeconds: number | null;
-  grants: Grants;
-}
+/** Keycloak's default `expiration-period` of the secret-rotation executor (28 days), when unset. */
+const DEFAULT_EXPIRATION_PERIOD_SECONDS = 28 * 24 * 60 * 60;
 
 interface Handle {
   client: ClientRepresentation & { id: string; clientId: string };
   serviceAccountUserId: string;
 }
 
-/** Keysmith's clients: only the service-accounts flow, confidential, tokens with exactly the granted roles. */
-const CLIENT_FLAGS: [string, boolean][] = [
-  ['publicClient', false],
-  ['bearerOnly', false],
-  ['serviceAccountsEnabled', true],
-  ['standardFlowEnabled', false],
-  ['implicitFlowEnabled', false],
-  ['directAccessGrantsEnabled', false],
-  ['frontchannelLogout', false],
-  // On: tokens carry exactly the service-account user's roles, which Keysmith sets to the grants
-  // (it also removes the realm's default-roles composite). With it off, realm roles would reach
-  // tokens only through realm-role scope mappings, which Keycloak lets only `manage-realm` write.
-  ['fullScopeAllowed', true],
-];
-
-const CATALOG_TTL_MS = 5_000;
-/** Keycloak's default `expiration-period` of the secret-rotation executor (28 days), when unset. */
-const DEFAULT_EXPIRATION_PERIOD_SECONDS = 28 * 24 * 60 * 60;
-
-/**
- * Whether Keycloak keeps a rotated secret valid for Keysmith's clients, and after how long its
- * rotation executor regenerates a secret by itself (null without the executor).
- */
-export interface SecretRotationSupport {
-  feature: boolean;
-  policy: boolean;
-  expirationPeriodSeconds: number | null;
-}
 const PAGE_SIZE = 100;
 
 /**
  * Service-account clients in Keycloak's Admin REST API: every call that feature makes, each one
- * HTTP request through KeycloakService (token, concurrency limit, retries).
+ * HTTP request through KeycloakAdmin (token) and KeycloakService (concurrency limit, retries).
  */
 @Injectable()
 export class KeycloakClientsGateway {
@@ -255,7 +186,7 @@ export class KeycloakClientsGateway {
     }
   }
 
-  async readState(realm: string, client: ClientRepresentation & { id: string; clientId: string }): Promise<ClientState> {
+  private async readState(realm: string, client: ClientRepresentation & { id: string; clientId: string }): Promise<ClientState> {
     const id = client.id;
     const [user, defaults, optionals] = await Promise.all([
       this.keycloak.read('read service-account user', (kc) => kc.clients.getServiceAccountUser({ realm, id })),

@@ -18,5 +18,3 @@ export { AccountRows } from './services/account-rows.js';
 export { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 export type { ExchangeAccount } from './services/service-account-credentials.service.js';
 export { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
-export { GrantGraphReader, GrantGraphUnreadable, roleGrantName } from '../common/grants/grant-graph.js';
-export type { MapperNode, RoleNode, RoleRef, ScopeNode } from '../common/grants/grant-graph.js';

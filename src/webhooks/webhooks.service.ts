@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 import { pendingAttempt, WebhookDispatcher } from './webhook-dispatcher.js';
 
-export { SIGNATURE_HEADER, signWebhook } from './webhook-sender.js';
+export { signWebhook } from './webhook-sender.js';
 
 export type WebhookEventType =
   | 'api_key.expiring'

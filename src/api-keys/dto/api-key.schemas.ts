@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { clientIdSchema } from '../../service-accounts/index.js';
 
 export const KEY_STATUSES = ['active', 'expiring', 'expired', 'revoked'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
@@ -34,5 +33,4 @@ export const verifyApiKeySchema = z.strictObject({
   requiredScopes: z.array(scope).max(100).optional().describe('Scopes the key must all hold'),
 });
 
-export const accountParams = z.strictObject({ realm: z.string().min(1).max(100), clientId: clientIdSchema });
 export const keyIdParam = z.string().regex(/^key_[0-9a-f]{22}$/, 'is not an API key id');

@@ -15,7 +15,6 @@ import type { ScopeExcessItem, ScopeExcessReport } from '../api-key.view.js';
 
 const BATCH = 1_000;
 
-export type { ScopeExcessItem, ScopeExcessReport } from '../api-key.view.js';
 
 /**
  * Finds live keys whose issued scopes exceed their account's current scopes: at start-up (so an

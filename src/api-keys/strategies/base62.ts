@@ -31,4 +31,3 @@ export function base62FromNumber(value: number, width: number): string {
   return out.padStart(width, '0');
 }
 
-export const BASE62_CLASS = '[0-9A-Za-z]';

@@ -1,4 +1,3 @@
-import type { INestApplicationContext } from '@nestjs/common';
 import { CliUsageError, flag, stringOption, listOption, type CliArgs, type CliIo } from '../../common/cli/cli-command.js';
 import { formatIssue, loadDefinitions, type LoadedDefinition } from '../definitions/definition-loader.js';
 import { setOptionErrors, type DesiredAccount } from '../usecases/desired-accounts.js';
@@ -71,4 +70,3 @@ export function withDefinedAt<T extends { realm: string; clientId: string; defin
   });
 }
 
-export type AppFactory = () => Promise<INestApplicationContext>;

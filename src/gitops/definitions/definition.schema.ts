@@ -26,7 +26,6 @@ export const definitionSchema = z.strictObject({
 });
 
 export type Definition = z.output<typeof definitionSchema>;
-export type DefinitionInput = z.input<typeof definitionSchema>;
 
 /** A definition bundle as sent to `POST /v1/gitops/plan` and `/apply`. */
 export const MAX_BUNDLE_DEFINITIONS = 5_000;

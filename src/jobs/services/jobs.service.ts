@@ -17,7 +17,6 @@ import type { JobDefinition, JobName, JobRunContext } from '../job-definition.js
 import { JobLockService } from './job-lock.service.js';
 import type { JobRunView, JobView } from '../job.views.js';
 
-export type { JobRunView, JobView } from '../job.views.js';
 
 const MAX_DETAILS = 500;
 

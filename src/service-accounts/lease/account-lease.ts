@@ -5,9 +5,6 @@ import { LeaseStore } from '../../common/leases/lease.store.js';
 import { Leases, type Fence } from '../../common/leases/leases.js';
 import { AppConfig } from '../../config/app-config.js';
 
-export type { Fence } from '../../common/leases/leases.js';
-export { LeaseLostError } from '../../common/leases/leases.js';
-
 const PREFIX = 'account:';
 
 /**

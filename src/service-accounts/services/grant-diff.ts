@@ -5,7 +5,7 @@ import { z } from 'zod';
  */
 import type { GrantDiff, SetDiff } from '../../keycloak/index.js';
 
-export { diffGrants, isEmptyDiff, setDiff, type ActualGrants, type GrantDiff, type Grants, type SetDiff } from '../../keycloak/index.js';
+export { diffGrants, isEmptyDiff, setDiff } from '../../keycloak/index.js';
 
 /** One change as callers see it in `changes`, plans and audit details. */
 export const changeSchema = z

@@ -25,9 +25,6 @@ import { SecretRotationService } from '../usecases/rotate-secret/secret-rotation
 import { grantsOf, SpecChecker } from './spec-checker.js';
 import type { GrantViolation } from '../policy/grant-validator.js';
 
-export type { ApplyOptions, UpsertResult } from '../usecases/commands.js';
-export type { ListFilter } from '../usecases/account-reader.js';
-export { specHash, specOf } from '../account-spec.js';
 
 export interface PlanResult {
   action: 'create' | 'update' | 'noop';

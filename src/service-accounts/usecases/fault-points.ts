@@ -18,4 +18,3 @@ export const SERVICE_ACCOUNT_FAULT_POINTS = [
   'recover.client-removed',
 ] as const;
 
-export type ServiceAccountFaultPoint = (typeof SERVICE_ACCOUNT_FAULT_POINTS)[number];

@@ -1,0 +1,88 @@
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
+import type { Grants } from './client-grants.js';
+
+// The shapes KeycloakClientsGateway works in: Keysmith's attributes and flags on a managed client,
+// and clients, catalogs and specs by name.
+
+export const MANAGED_BY_ATTRIBUTE = 'keysmith.managed-by';
+export const MANAGED_BY_VALUE = 'keysmith';
+export const OWNER_ATTRIBUTE = 'keysmith.owner';
+export const SPEC_HASH_ATTRIBUTE = 'keysmith.spec-hash';
+export const ACCOUNT_ID_ATTRIBUTE = 'keysmith.account-id';
+/** Keycloak's per-client access-token lifespan in seconds (empty: the realm's). */
+export const ACCESS_TOKEN_LIFESPAN_ATTRIBUTE = 'access.token.lifespan';
+
+/** A service-account client as Keycloak holds it, by names (never UUIDs) where it matters. */
+export interface ClientState {
+  client: ClientRepresentation & { id: string; clientId: string };
+  serviceAccountUserId: string;
+  realmRoles: string[];
+  clientRoles: Record<string, string[]>;
+  defaultScopes: string[];
+  optionalScopes: string[];
+}
+
+/** What exists in a realm to be granted: roles and client scopes, by name. */
+export interface RealmCatalog {
+  realmRoles: Map<string, RoleRepresentation>;
+  /** clientId → { id, roles by name }; clients absent from the realm are absent here. */
+  clients: Map<string, { id: string; roles: Map<string, RoleRepresentation> }>;
+  clientScopes: Map<string, { id: string; name: string }>;
+}
+
+/** What a managed client should look like, by name; the flags and attribute names are the gateway's. */
+export interface ManagedClientSpec {
+  clientId: string;
+  description: string;
+  enabled: boolean;
+  owner: string;
+  specHash: string;
+  /** The Keysmith account id stamped on the client, so recovery can tell its own half-made clients. */
+  accountId: string;
+  /** The scopes of the create call; grants are set afterwards with `setGrants`. */
+  defaultScopes: string[];
+  optionalScopes: string[];
+  /** The client's own access-token lifespan in seconds (accounts with token exchange); null: the realm's. */
+  accessTokenLifespanSeconds: number | null;
+}
+
+/** A managed client as Keycloak holds it, by names. `handle` is for this gateway's calls only. */
+export interface ManagedClientState {
+  readonly handle: unknown;
+  id: string;
+  description: string;
+  enabled: boolean;
+  /** Keysmith's flags (service accounts only, full scope) differ from Keycloak's. */
+  flagsDrifted: boolean;
+  /** Keysmith's ownership attributes (except the spec hash and the token lifespan) differ from `spec`'s. */
+  attributesDriftedFrom(spec: ManagedClientSpec): boolean;
+  /** The client's own access-token lifespan in seconds; null when it uses the realm's. */
+  accessTokenLifespanSeconds: number | null;
+  grants: Grants;
+}
+
+/** Keysmith's clients: only the service-accounts flow, confidential, tokens with exactly the granted roles. */
+export const CLIENT_FLAGS: [string, boolean][] = [
+  ['publicClient', false],
+  ['bearerOnly', false],
+  ['serviceAccountsEnabled', true],
+  ['standardFlowEnabled', false],
+  ['implicitFlowEnabled', false],
+  ['directAccessGrantsEnabled', false],
+  ['frontchannelLogout', false],
+  // On: tokens carry exactly the service-account user's roles, which Keysmith sets to the grants
+  // (it also removes the realm's default-roles composite). With it off, realm roles would reach
+  // tokens only through realm-role scope mappings, which Keycloak lets only `manage-realm` write.
+  ['fullScopeAllowed', true],
+];
+
+/**
+ * Whether Keycloak keeps a rotated secret valid for Keysmith's clients, and after how long its
+ * rotation executor regenerates a secret by itself (null without the executor).
+ */
+export interface SecretRotationSupport {
+  feature: boolean;
+  policy: boolean;
+  expirationPeriodSeconds: number | null;
+}
