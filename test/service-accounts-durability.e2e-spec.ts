@@ -9,6 +9,7 @@ import { ServiceAccountsService } from '../src/service-accounts/services/service
 import { authenticateSuite } from './support/auth.js';
 import { runJob } from './support/jobs.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
+import { expectNoSecretInLogs } from './support/secret-scan.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 const realm = 'platform';
@@ -63,6 +64,21 @@ describe('Service accounts: leases, recovery, ETag and If-Match (real Keycloak)'
     if (res.statusCode === 201) app.secrets.add(res.json().clientSecret);
     return res;
   };
+
+  it('declares the ETag response header in the OpenAPI document wherever an account is answered', async () => {
+    const document = (await t.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const one = `/v1/realms/{realm}/service-accounts/{clientId}`;
+    const declared = (path: string, method: string, status: string) => document.paths[path]?.[method]?.responses?.[status]?.headers?.ETag;
+    for (const [path, method, status] of [
+      ['/v1/realms/{realm}/service-accounts', 'post', '201'],
+      [one, 'get', '200'],
+      [one, 'put', '200'],
+      [one, 'put', '201'],
+      [one, 'patch', '200'],
+    ]) {
+      expect([path, method, status, declared(path, method, status)]).toEqual([path, method, status, expect.objectContaining({ schema: { type: 'string' } })]);
+    }
+  });
 
   it('gives an ETag on reads and honours If-Match on PATCH, PUT and DELETE (412 problem+json on a mismatch)', async () => {
     const clientId = uniqueClientId('etag');
@@ -166,5 +182,9 @@ describe('Service accounts: leases, recovery, ETag and If-Match (real Keycloak)'
       expect(await kc.clients.find({ realm, clientId })).toHaveLength(1);
       expect((await clientCredentialsToken(realm, clientId, secret)).status).toBe(200);
     }
+  });
+
+  it('logs no secret this suite knows of', () => {
+    expectNoSecretInLogs('service-accounts-durability');
   });
 });

@@ -29,6 +29,11 @@ const ifMatchHeader = {
   description: 'The ETag of a read: the change is made only if the account has not changed since (otherwise 412 PRECONDITION_FAILED). Without it, concurrent changes are serialised and none is lost.',
 };
 
+/** The ETag every response carrying one account has (declared in the OpenAPI document). */
+const ETAG_HEADER = {
+  ETag: { description: "The account's entity tag (a quoted string): send it as If-Match to change the account only if nobody changed it since", schema: { type: 'string' as const } },
+};
+
 /** Sets the response's ETag to the account's entity tag. */
 function withEtag(reply: FastifyReply, account: ServiceAccountView): void {
   reply.header('etag', etagOf(account));
@@ -54,7 +59,7 @@ export class ServiceAccountsController {
       'naming each grant and its path in `violations`.',
   })
   @ApiZodBody(createServiceAccountSchema)
-  @ApiJson(201, 'The service account plus `clientSecret` (shown once)', S.withSecret)
+  @ApiJson(201, 'The service account plus `clientSecret` (shown once)', S.withSecret, ETAG_HEADER)
   @ApiProblems(400, 401, 403, 404, 409, 422, 502, 503)
   async create(
     @Ctx() context: OperationContext,
@@ -80,7 +85,7 @@ export class ServiceAccountsController {
   @Get(':clientId')
   @RequireScopes('service-accounts:read')
   @ApiOperation({ summary: 'One service account' })
-  @ApiJson(200, 'The service account; its `ETag` header is what `If-Match` takes', S.account)
+  @ApiJson(200, 'The service account; its `ETag` header is what `If-Match` takes', S.account, ETAG_HEADER)
   @ApiProblems(400, 401, 403, 404)
   async get(
     @Ctx() context: OperationContext,
@@ -104,8 +109,8 @@ export class ServiceAccountsController {
       'grants it already holds are not judged again (the drift job reports them).',
   })
   @ApiZodBody(serviceAccountSpecSchema)
-  @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges)
-  @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret)
+  @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges, ETAG_HEADER)
+  @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret, ETAG_HEADER)
   @ApiHeader(ifMatchHeader)
   @ApiProblems(400, 401, 403, 404, 409, 412, 422, 502, 503)
   async put(
@@ -126,7 +131,7 @@ export class ServiceAccountsController {
   @RequireScopes('service-accounts:write')
   @ApiOperation({ summary: 'Partial change: description, owner, enabled, policies; roles and scopes by add/remove lists' })
   @ApiZodBody(patchServiceAccountSchema)
-  @ApiJson(200, 'The service account plus `changes`', S.withChanges)
+  @ApiJson(200, 'The service account plus `changes`', S.withChanges, ETAG_HEADER)
   @ApiHeader(ifMatchHeader)
   @ApiProblems(400, 401, 403, 404, 409, 412, 422, 502, 503)
   async patch(

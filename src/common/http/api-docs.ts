@@ -95,9 +95,15 @@ export function ApiProblems(...statuses: number[]): MethodDecorator {
   return applyDecorators(...statuses.map((status) => ApiResponse({ status, ...problemResponse(status) } as ApiResponseOptions)));
 }
 
-/** Documents a JSON success response by the zod schema that also types it. */
-export function ApiJson(status: number, description: string, schema: ZodType): MethodDecorator {
-  return applyDecorators(ApiResponse({ status, description, content: { 'application/json': { schema: responseSchema(schema) } } }));
+/** A response header as the OpenAPI document declares it. */
+export interface ResponseHeader {
+  description: string;
+  schema: { type: 'string' | 'integer' };
+}
+
+/** Documents a JSON success response by the zod schema that also types it, and the headers it carries. */
+export function ApiJson(status: number, description: string, schema: ZodType, headers?: Record<string, ResponseHeader>): MethodDecorator {
+  return applyDecorators(ApiResponse({ status, description, content: { 'application/json': { schema: responseSchema(schema) } }, ...(headers ? { headers } : {}) }));
 }
 
 /** Documents a success without a body (204). */
