@@ -39,6 +39,8 @@ describe('fault-injection campaign (short)', () => {
       log: (line) => lines.push(line),
       logSink: (text) => logs.lines.push(...text.split('\n').filter(Boolean)),
     });
+    // The campaign's closing line, for the CI log (the long run prints the same line).
+    process.stderr.write(`short chaos campaign: ${result.line}\n`);
     expect(lines.filter((line) => line.startsWith('fault: SIGSTOP Keycloak'))).not.toHaveLength(0);
     expect(result.line).toMatch(/^faults 5, operations 30, acknowledged lost \d+, orphans \d+, stuck \d+$/);
     expect({ lost: result.lost, orphans: result.orphans, stuck: result.stuck, findings: result.findings }).toEqual({ lost: 0, orphans: 0, stuck: 0, findings: [] });
