@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { keycloakEnv } from './keycloak-env.js';
+import { keysmithEnv } from './keysmith-env.js';
 import { keycloakJavaPid as javaPidIn } from './keycloak-process.js';
 
 /**
@@ -38,25 +38,6 @@ export interface InstanceOptions {
 const root = process.cwd();
 const live = new Set<KeysmithInstance>();
 const ownedDirs = new Set<string>();
-
-/** Variables that point a Keysmith process at the seeded Keycloak and at one data directory. */
-export function keysmithEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  const seeded = keycloakEnv();
-  return {
-    KEYCLOAK_URL: seeded.KEYCLOAK_URL,
-    KEYCLOAK_ADMIN_REALM: seeded.KEYCLOAK_ADMIN_REALM,
-    KEYCLOAK_CLIENT_ID: seeded.KEYCLOAK_CLIENT_ID,
-    KEYCLOAK_CLIENT_SECRET: seeded.KEYCLOAK_CLIENT_SECRET,
-    KEYSMITH_MANAGED_REALMS: seeded.KEYSMITH_MANAGED_REALMS,
-    KEYSMITH_JWT_REALM: seeded.KEYSMITH_JWT_REALM,
-    ...(seeded.KEYSMITH_TRUSTED_CALLERS ? { KEYSMITH_TRUSTED_CALLERS: seeded.KEYSMITH_TRUSTED_CALLERS } : {}),
-    KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
-    KEYSMITH_SCHEDULER: 'off',
-    LOG_LEVEL: 'info',
-    ...extra,
-  };
-}
 
 /**
  * A data directory that several processes can share: the master key file is written once here,

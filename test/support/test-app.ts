@@ -10,7 +10,7 @@ import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/common/time/clock.js';
 import { TokenClock } from '../../src/auth/token-clock.js';
 import { keycloakEnv } from './keycloak-env.js';
-import { SEEDED_CALLERS } from './auth.js';
+import { keysmithEnv } from './keysmith-env.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
 import { httpRequest, type TestRequest, type TestResponse } from './http.js';
@@ -59,21 +59,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const seeded = keycloakEnv();
   const env = {
     ...process.env,
-    KEYCLOAK_URL: seeded.KEYCLOAK_URL,
-    KEYCLOAK_ADMIN_REALM: seeded.KEYCLOAK_ADMIN_REALM,
-    KEYCLOAK_CLIENT_ID: seeded.KEYCLOAK_CLIENT_ID,
-    KEYCLOAK_CLIENT_SECRET: seeded.KEYCLOAK_CLIENT_SECRET,
-    KEYSMITH_MANAGED_REALMS: seeded.KEYSMITH_MANAGED_REALMS,
-    KEYSMITH_JWT_REALM: seeded.KEYSMITH_JWT_REALM,
-    // The seeded callers are not Keysmith-managed clients: their tokens pass only when trusted.
-    KEYSMITH_TRUSTED_CALLERS: seeded.KEYSMITH_TRUSTED_CALLERS ?? Object.values(SEEDED_CALLERS).join(','),
-    KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
-    KEYCLOAK_RETRY_BASE_MS: '20',
-    // Jobs run when a test starts them, not on their cron schedules.
-    KEYSMITH_SCHEDULER: 'off',
-    LOG_LEVEL: 'debug',
-    ...options.env,
+    // keysmithEnv turns the scheduler off: jobs run when a test starts them, not on their crons.
+    ...keysmithEnv(dataDir, {
+      KEYCLOAK_RETRY_BASE_MS: '20',
+      LOG_LEVEL: 'debug',
+      ...options.env,
+    }),
   };
   const config = loadConfig(env);
   const clock = options.clock ?? new TestClock();
