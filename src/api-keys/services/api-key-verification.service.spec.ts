@@ -6,6 +6,7 @@ import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import type { AuditService } from '../../audit/index.js';
 import type { ServiceAccountView } from '../../service-accounts/index.js';
 import type { DataSource } from 'typeorm';
+import type { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
 import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
 import type { ApiKeyUsageService } from './api-key-usage.service.js';
@@ -46,6 +47,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     usage,
     audit,
     new MetricsRegistry(),
+    { enabled: false } as SharedWindowCounter,
   );
   return { service, queries, usage, audit, config, clock };
 }
