@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { Brackets, DataSource, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -119,7 +119,9 @@ export class ApiKeysService {
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
     await this.dataSource.transaction(async (manager) => {
       await manager.insert(ApiKeyEntity, row);
-      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
+      // Conditional: of two rotations racing on two instances, one wins; the other rolls back its successor.
+      const rotated = await manager.update(ApiKeyEntity, { id: old.id, rotatedToId: IsNull(), revokedAt: IsNull() }, { rotatedToId: row.id, expiresAt: graceEnd });
+      if (rotated.affected !== 1) throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} was rotated or revoked meanwhile; only an active key can be rotated.`);
     });
     this.verification.forgetKeyHash(old.keyHash);
     this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
