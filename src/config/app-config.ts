@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { validateCronExpression } from 'cron';
 import { parseFaultPoints } from '../common/faults/fault-points.js';
 import { decodeKey, envSchema, type Env } from './config.schema.js';
+import { databaseProblems, databaseSettings, type DatabaseConfig } from './database-config.js';
 
 function isValidCron(expression: string): boolean {
   return validateCronExpression(expression).valid;
@@ -95,7 +96,8 @@ export class AppConfig {
   readonly logVerifySampleRate: number;
   /** Settings that still work but are retired, named with their replacement, for a start-up warning. */
   readonly deprecations: string[];
-  readonly databasePath: string;
+  /** SQLite (a file) or PostgreSQL (a URL, TLS mode, pool size). */
+  readonly database: DatabaseConfig;
   readonly dataDir: string;
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
@@ -147,7 +149,7 @@ export class AppConfig {
         ? []
         : [`KEYSMITH_LOG_VERIFY_REQUESTS is retired: set KEYSMITH_LOG_VERIFY_SAMPLE_RATE (0-1; now ${this.logVerifySampleRate}) instead`];
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
-    this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
+    this.database = databaseSettings(env);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;
     this.keycloak = keycloakSettings(env);
     this.jwt = {
@@ -299,6 +301,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       }
     }
+    problems.push(...databaseProblems(env));
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
         problems.push({ variable: 'KEYSMITH_MANAGED_REALMS', message: 'must not include the master realm' });

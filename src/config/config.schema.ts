@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { databaseEnvShape } from './database-config.js';
 
 const csv = z
   .string()
@@ -43,10 +44,7 @@ export const envSchema = z.object({
   KEYSMITH_LOG_VERIFY_REQUESTS: bool.optional(),
   KEYSMITH_LOG_VERIFY_SAMPLE_RATE: z.coerce.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^sqlite:.+/, 'must be sqlite:<path> (for example sqlite:./data/keysmith.sqlite)')
-    .default('sqlite:./data/keysmith.sqlite'),
+  ...databaseEnvShape,
   KEYSMITH_DATA_DIR: z.string().min(1).default('./data'),
   KEYSMITH_MASTER_KEY: z
     .string()

@@ -25,12 +25,17 @@ class FixedClock extends Clock {
 function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>, extra: Record<string, string> = {}, accountScopes = ['read:data']) {
   const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion), ...extra });
   const queries: string[] = [];
+  // The one lookup by hash, through the raw-SQL helper's query runner (structured result).
   const dataSource = {
-    query: async (_sql: string, [hash]: [string]) => {
-      queries.push(hash);
-      const row = rows.get(hash);
-      return row ? [row] : [];
-    },
+    options: { type: 'sqlite' },
+    createQueryRunner: () => ({
+      query: async (_sql: string, [hash]: [string]) => {
+        queries.push(hash);
+        const row = rows.get(hash);
+        return { records: row ? [row] : [] };
+      },
+      release: async () => undefined,
+    }),
   } as unknown as DataSource;
   const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;

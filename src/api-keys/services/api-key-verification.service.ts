@@ -21,7 +21,7 @@ import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.j
 import { SharedLimiter } from './shared-limiter.js';
 import { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
-import { fromSqliteDatetime } from '../../common/time/sqlite-time.js';
+import { readTime, Sql } from '../../database/sql.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 
 /** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
@@ -77,11 +77,12 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly verifications: Counter<'result' | 'cache'>;
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
+  private readonly sql: Sql;
 
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly generation: ApiKeyGenerationStrategy,
     private readonly hashing: ApiKeyHashingStrategy,
     private readonly directory: ServiceAccountDirectory,
@@ -91,6 +92,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     shared: SharedWindowCounter,
   ) {
     super();
+    this.sql = new Sql(dataSource);
     const now = () => this.clock.nowMs();
     const { cacheSize, cacheTtlMs } = config.apiKeys;
     this.keys = new TtlCache(cacheSize, cacheTtlMs, now);
@@ -197,13 +199,13 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   }
 
   private async query(hash: string): Promise<KeyRecord | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.sql.rows<{ id: string; realm: string; client_id: string; scopes: string; expires_at: string | Date; revoked_at: string | Date | null }>(
       `SELECT "id", "realm", "client_id", "scopes", "expires_at", "revoked_at" FROM "api_keys" WHERE "key_hash" = ?`,
       [hash],
-    )) as { id: string; realm: string; client_id: string; scopes: string; expires_at: string; revoked_at: string | null }[];
+    );
     const row = rows[0];
     if (!row) return null;
-    const expiresAt = fromSqliteDatetime(row.expires_at);
+    const expiresAt = readTime(row.expires_at);
     return {
       id: row.id,
       realm: row.realm,
@@ -211,7 +213,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       scopes: JSON.parse(row.scopes) as string[],
       expiresAt: expiresAt.getTime(),
       expiresAtIso: expiresAt.toISOString(),
-      revokedAt: row.revoked_at ? fromSqliteDatetime(row.revoked_at).getTime() : null,
+      revokedAt: row.revoked_at ? readTime(row.revoked_at).getTime() : null,
     };
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, Repository } from 'typeorm';
+import { Brackets, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import { accountChange, ChangeFeed, keyChange } from '../../common/changes/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
@@ -120,7 +120,9 @@ export class ApiKeysService {
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
     await this.changes.transaction(async (manager, changed) => {
       await manager.insert(ApiKeyEntity, row);
-      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
+      // Conditional: of two rotations racing on two instances, one wins; the other rolls back its successor.
+      const rotated = await manager.update(ApiKeyEntity, { id: old.id, rotatedToId: IsNull(), revokedAt: IsNull() }, { rotatedToId: row.id, expiresAt: graceEnd });
+      if (rotated.affected !== 1) throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} was rotated or revoked meanwhile; only an active key can be rotated.`);
       changed(keyChange(old), keyChange(row));
     });
     await this.audit.record(context, {
