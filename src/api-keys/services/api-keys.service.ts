@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, IsNull, Repository } from 'typeorm';
+import { Brackets, Repository, type EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import { accountChange, ChangeFeed, keyChange } from '../../common/changes/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
@@ -103,7 +103,8 @@ export class ApiKeysService {
 
   /**
    * Issues a successor with the same name, scopes, environment and lifetime, and lets the old key
-   * run out after `graceHours` (0 ends it now). Both in one transaction.
+   * run out after `graceHours` (0 ends it now). Concurrent rotations of one key: one wins, the
+   * others get API_KEY_NOT_ACTIVE (see claimRotation).
    */
   async rotate(context: OperationContext, id: string, graceHours: number): Promise<IssuedApiKey> {
     const old = await this.visibleKey(context, id);
@@ -120,9 +121,7 @@ export class ApiKeysService {
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
     await this.changes.transaction(async (manager, changed) => {
       await manager.insert(ApiKeyEntity, row);
-      // Conditional: of two rotations racing on two instances, one wins; the other rolls back its successor.
-      const rotated = await manager.update(ApiKeyEntity, { id: old.id, rotatedToId: IsNull(), revokedAt: IsNull() }, { rotatedToId: row.id, expiresAt: graceEnd });
-      if (rotated.affected !== 1) throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} was rotated or revoked meanwhile; only an active key can be rotated.`);
+      await this.claimRotation(manager, old.id, row.id, graceEnd);
       changed(keyChange(old), keyChange(row));
     });
     await this.audit.record(context, {
@@ -133,6 +132,26 @@ export class ApiKeysService {
       detail: { successorId: row.id, hint: row.hint, graceHours, previousExpiresAt: graceEnd.toISOString(), expiresAt: row.expiresAt.toISOString() },
     });
     return { ...toApiKeyView(row, now), key };
+  }
+
+  /**
+   * Marks `oldId` as rotated to `successorId`, only while it is still active and not rotated: one
+   * conditional UPDATE, so two instances rotating the same key cannot both win. The loser's
+   * successor is deleted. No transaction: on SQLite every caller shares one connection, so a
+   * transaction would take in (and a rollback undo) other callers' writes. A process that dies
+   * between the insert and this claim leaves the old key untouched and a successor whose key was
+   * never shown to anyone, so it cannot be used.
+   */
+  private async claimRotation(manager: EntityManager, oldId: string, successorId: string, graceEnd: Date): Promise<void> {
+    const claimed = await manager
+      .createQueryBuilder()
+      .update(ApiKeyEntity)
+      .set({ rotatedToId: successorId, expiresAt: graceEnd })
+      .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
+      .execute();
+    if (claimed.affected === 1) return;
+    await manager.delete(ApiKeyEntity, { id: successorId });
+    throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${oldId} was rotated or revoked meanwhile; only an active key can be rotated.`);
   }
 
   /** Revokes a key now; revoking a revoked key again changes nothing. */

@@ -60,7 +60,7 @@ describe('ChangeFeed', () => {
     expect(b.seen).toHaveLength(1);
   });
 
-  it('records the changes of a transaction with it, and delivers them only after the commit', async () => {
+  it('records the changes a piece of work reports, and delivers them only once the work is done', async () => {
     const a = await instance('a');
     const b = await instance('b');
     const during: number[] = [];
@@ -75,7 +75,7 @@ describe('ChangeFeed', () => {
     expect(b.seen).toEqual(a.seen);
   });
 
-  it('a transaction that fails records and delivers nothing', async () => {
+  it('work that fails records and delivers nothing', async () => {
     const a = await instance('a');
     const b = await instance('b');
     await expect(

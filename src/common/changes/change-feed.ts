@@ -71,16 +71,27 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * Runs `work` in one transaction and records the changes it reports (`changed(...)`) in that
-   * same transaction; after the commit they are delivered here and the other instances are woken.
+   * Runs `work` and records the changes it reports (`changed(...)`) with it: in one transaction on
+   * PostgreSQL (the change and its rows commit together). On SQLite every caller shares one
+   * connection, so a transaction would take in (and a rollback undo) other callers' writes: there
+   * `work` runs on its own and the rows are written right after it succeeds (if that write fails,
+   * other instances see the change within their cache lifetime). After the work, the changes are
+   * delivered here and the other instances are woken; `work` that throws records nothing.
    */
   async transaction<T>(work: (manager: EntityManager, changed: (...changes: Change[]) => void) => Promise<T>): Promise<T> {
     const changes: Change[] = [];
-    const result = await this.dataSource.transaction(async (manager) => {
-      const value = await work(manager, (...more) => changes.push(...more));
-      await this.record(manager, changes);
-      return value;
-    });
+    const changed = (...more: Change[]) => void changes.push(...more);
+    let result: T;
+    if (this.postgres) {
+      result = await this.dataSource.transaction(async (manager) => {
+        const value = await work(manager, changed);
+        await this.record(manager, changes);
+        return value;
+      });
+    } else {
+      result = await work(this.dataSource.manager, changed);
+      await this.recordOrLog(changes);
+    }
     this.announce(changes);
     return result;
   }
@@ -90,12 +101,16 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
    * record cannot be written, other instances see the change within their cache lifetime.
    */
   async publish(...changes: Change[]): Promise<void> {
+    await this.recordOrLog(changes);
+    this.announce(changes);
+  }
+
+  private async recordOrLog(changes: Change[]): Promise<void> {
     try {
-      await this.dataSource.transaction((manager) => this.record(manager, changes));
+      await this.record(this.dataSource.manager, changes);
     } catch (error) {
       this.logger.error({ err: error }, 'could not record a change; other instances see it within their cache lifetime');
     }
-    this.announce(changes);
   }
 
   onApplicationBootstrap(): Promise<void> {
