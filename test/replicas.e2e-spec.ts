@@ -47,6 +47,9 @@ describe('three replicas on PostgreSQL + Redis', () => {
     const env = {
       DATABASE_URL: database.url,
       KEYSMITH_REDIS_URL: redis.url,
+      // Generous for a loaded test machine: a slow answer would count as Redis failing (fallback), and
+      // the limit test checks shared counting. Redis down is still seen at once (commands never queue).
+      KEYSMITH_REDIS_TIMEOUT_MS: '2000',
       KEYSMITH_JOB_LEASE_SECONDS: '5',
       KEYSMITH_SECRET_HEALTH_RATE: '2',
       KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES: '0',
@@ -94,6 +97,9 @@ describe('three replicas on PostgreSQL + Redis', () => {
     const answers = await Promise.all(Array.from({ length: 45 }, (_, i) => api(i % 3).verify(key)));
     const elapsed = performance.now() - started;
     const allowed = answers.filter((a) => a.valid).length;
+    // Every check was counted in Redis: no replica fell back to counting alone.
+    const fallbacks = await Promise.all(replicas.map((replica) => replica.metric('keysmith_limit_fallbacks_total')));
+    expect(fallbacks).toEqual([0, 0, 0]);
     // A fixed window starts at its first request: a burst lasting `elapsed` spans at most this many.
     const windows = Math.floor(elapsed / 1000) + 1;
     console.log(`replicas: 45 verifications over 3 replicas in ${elapsed.toFixed(0)} ms: ${allowed} allowed (limit 10/s, ${windows} window(s))`);

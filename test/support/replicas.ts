@@ -25,6 +25,12 @@ export class ReplicaApi {
     return res.json();
   }
 
+  /** The sum of a metric's samples (0 when it has none yet). */
+  async metric(name: string): Promise<number> {
+    const res = await httpRequest(this.instance.url, { method: 'GET', url: '/metrics' });
+    return (parsePrometheusText(res.body).get(name)?.samples ?? []).reduce((sum, sample) => sum + sample.value, 0);
+  }
+
   /** How many changes published elsewhere this instance has delivered to its caches, by what woke it. */
   async feedDeliveries(): Promise<Record<string, number>> {
     const res = await httpRequest(this.instance.url, { method: 'GET', url: '/metrics' });
