@@ -119,7 +119,7 @@ export class ApiKeysService {
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
     await this.dataSource.transaction(async (manager) => {
       await manager.insert(ApiKeyEntity, row);
-      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
+      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd, changedAt: now.getTime() });
     });
     this.verification.forgetKeyHash(old.keyHash);
     this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
@@ -138,7 +138,7 @@ export class ApiKeysService {
     const row = await this.visibleKey(context, id);
     if (row.revokedAt) return;
     const now = this.clock.now();
-    await this.keys.update({ id }, { revokedAt: now });
+    await this.keys.update({ id }, { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetKeyHash(row.keyHash);
     this.events.publish({ type: 'revoked', keyId: row.id, realm: row.realm, clientId: row.clientId });
     await this.audit.record(context, {
@@ -158,7 +158,7 @@ export class ApiKeysService {
       .getMany();
     if (rows.length === 0) return 0;
     const now = this.clock.now();
-    await this.keys.update(rows.map((row) => row.id), { revokedAt: now });
+    await this.keys.update(rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetAccount(realm, clientId);
     for (const row of rows) this.events.publish({ type: 'revoked', keyId: row.id, realm, clientId });
     for (const row of rows) {
@@ -193,6 +193,7 @@ export class ApiKeysService {
       revokedAt: null,
       rotatedFromId,
       rotatedToId: null,
+      changedAt: now.getTime(),
     });
     return { row, key };
   }
