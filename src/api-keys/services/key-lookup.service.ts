@@ -58,7 +58,7 @@ export class KeyLookup implements BeforeApplicationShutdown {
     if (this.started || this.index.maxKeys === 0) return;
     this.started = true;
     this.changesFrom = this.clock.nowMs();
-    this.loaded = this.load().catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
+    this.loaded = this.loadAll().catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
     this.timer = setInterval(() => void this.pollChanges(), this.config.apiKeys.keyIndexPollMs);
     this.timer.unref();
   }
@@ -114,7 +114,8 @@ export class KeyLookup implements BeforeApplicationShutdown {
     return record.revokedAt === null && record.expiresAt > this.clock.nowMs();
   }
 
-  private async load(): Promise<void> {
+  /** Reads every live key not held yet, newest first, until the budget is reached. */
+  async loadAll(): Promise<void> {
     const started = this.clock.nowMs();
     let beforeId: string | null = null;
     while (!this.stopped && !this.index.full) {
