@@ -10,6 +10,8 @@ import { ApiKeyVerificationService } from './services/api-key-verification.servi
 import { ApiKeysService } from './services/api-keys.service.js';
 import { KeyCacheListener } from './services/key-cache.listener.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
+import { KeyLookup } from './services/key-lookup.service.js';
+import { KeyRows } from './services/key-rows.js';
 import { ScopeExcessService } from './services/scope-excess.service.js';
 import { ApiKeyGenerationStrategy, PrefixedChecksumKeyGeneration } from './strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-hashing.strategy.js';
@@ -26,6 +28,8 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
     ForwardAuth,
     ApiKeyUsageService,
+    KeyRows,
+    KeyLookup,
     ApiKeyVerificationService,
     ApiKeysService,
     AccountEventsListener,

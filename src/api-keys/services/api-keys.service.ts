@@ -146,7 +146,7 @@ export class ApiKeysService {
     const claimed = await manager
       .createQueryBuilder()
       .update(ApiKeyEntity)
-      .set({ rotatedToId: successorId, expiresAt: graceEnd })
+      .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: this.clock.nowMs() })
       .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
       .execute();
     if (claimed.affected === 1) return;
@@ -160,7 +160,7 @@ export class ApiKeysService {
     if (row.revokedAt) return;
     const now = this.clock.now();
     await this.changes.transaction(async (manager, changed) => {
-      await manager.update(ApiKeyEntity, { id }, { revokedAt: now });
+      await manager.update(ApiKeyEntity, { id }, { revokedAt: now, changedAt: now.getTime() });
       changed(keyChange(row));
     });
     await this.audit.record(context, {
@@ -181,7 +181,7 @@ export class ApiKeysService {
     if (rows.length === 0) return 0;
     const now = this.clock.now();
     await this.changes.transaction(async (manager, changed) => {
-      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now });
+      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
       changed(accountChange(realm, clientId), ...rows.map(keyChange));
     });
     for (const row of rows) {
@@ -216,6 +216,7 @@ export class ApiKeysService {
       revokedAt: null,
       rotatedFromId,
       rotatedToId: null,
+      changedAt: now.getTime(),
     });
     return { row, key };
   }

@@ -87,7 +87,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
         if (dryRun) continue;
         await this.changes.transaction(async (manager, changed) => {
-          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit });
+          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit, changedAt: this.clock.nowMs() });
           changed(keyChange(key));
         });
         await this.audit.record(context, {

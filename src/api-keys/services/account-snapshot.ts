@@ -1,0 +1,18 @@
+import type { ServiceAccountView } from '../../service-accounts/index.js';
+
+/** What verification needs to know about a key's service account. */
+export interface AccountSnapshot {
+  enabled: boolean;
+  owner: string;
+  rateLimit: ServiceAccountView['apiKeyPolicy']['rateLimit'];
+  /** The account's current default and optional scopes. */
+  scopes: string[];
+}
+
+/**
+ * The snapshot of an account as verification judges keys by it: the one place that builds it, so
+ * whatever else decides whether an account's keys pass is added here.
+ */
+export function accountSnapshotOf(view: ServiceAccountView): AccountSnapshot {
+  return { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: [...view.defaultScopes, ...view.optionalScopes] };
+}
