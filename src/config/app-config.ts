@@ -119,6 +119,19 @@ export class AppConfig {
    * every account with exchange enabled (it bounds how long a revoked key's last token lives).
    */
   readonly tokenExchange: { accessTokenLifespanSeconds: number };
+  /**
+   * Following changes made in Keycloak behind Keysmith's back: on/off, the bound (ms) within which
+   * they reach keys, the mode, the events' overlap window, the safety sweep interval (0: none) and
+   * what happens to the keys of an account whose client was deleted in Keycloak.
+   */
+  readonly keycloakSync: {
+    enabled: boolean;
+    boundMs: number;
+    mode: 'auto' | 'sweep';
+    overlapMs: number;
+    safetySweepMs: number;
+    orphanedKeys: 'revoke' | 'keep';
+  };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -152,6 +165,14 @@ export class AppConfig {
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
+    this.keycloakSync = {
+      enabled: (env.KEYSMITH_KEYCLOAK_SYNC ?? env.KEYSMITH_SCHEDULER) === 'on',
+      boundMs: env.KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS * 1000,
+      mode: env.KEYSMITH_KEYCLOAK_SYNC_MODE,
+      overlapMs: env.KEYSMITH_KEYCLOAK_EVENTS_OVERLAP_SECONDS * 1000,
+      safetySweepMs: env.KEYSMITH_KEYCLOAK_SAFETY_SWEEP_MINUTES * 60_000,
+      orphanedKeys: env.KEYSMITH_ORPHANED_ACCOUNT_KEYS,
+    };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

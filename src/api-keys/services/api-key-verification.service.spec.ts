@@ -31,7 +31,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? [row] : [];
     },
   } as unknown as DataSource;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [], effective: { enabled: true, scopes: accountScopes } } as unknown as ServiceAccountView;
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;

@@ -37,7 +37,7 @@ interface AccountSnapshot {
   enabled: boolean;
   owner: string;
   rateLimit: ServiceAccountView['apiKeyPolicy']['rateLimit'];
-  /** The account's current default and optional scopes. */
+  /** The account's current default and optional scopes, less those removed in Keycloak. */
   scopes: string[];
 }
 
@@ -209,9 +209,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const cached = this.accounts.get(cacheKey);
     if (cached !== undefined) return cached;
     const view = await this.directory.findLive(realm, clientId);
-    const snapshot = view
-      ? { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: [...view.defaultScopes, ...view.optionalScopes] }
-      : null;
+    // `effective`: a client disabled or deleted in Keycloak refuses its keys, scopes removed there are lost.
+    const snapshot = view ? { enabled: view.effective.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: view.effective.scopes } : null;
     this.accounts.set(cacheKey, snapshot);
     return snapshot;
   }
