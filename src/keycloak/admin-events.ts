@@ -57,6 +57,11 @@ export interface EventCursorState {
   recent: { id: string; time: number }[];
   /** When the last poll succeeded, on Keysmith's clock (ms); null before the first. */
   polledAt: number | null;
+  /**
+   * The last poll stopped at its page limit: the next one reads on from `time` without the overlap
+   * (re-reading a window fuller than the limit would never get past it).
+   */
+  truncated?: boolean;
 }
 
 /** Reads one page of events in ascending time order, from `from` (Keycloak time, inclusive). */
@@ -92,12 +97,17 @@ export interface CursorRead {
  * the last poll exceeds the retention, and on the first poll.
  */
 export async function readEvents(state: EventCursorState, read: EventPageReader, now: number, settings: CursorSettings): Promise<CursorRead> {
-  const from = state.time === null ? 0 : Math.max(0, state.time - settings.overlapMs);
+  const from = state.time === null ? 0 : Math.max(0, state.time - (state.truncated ? 0 : settings.overlapMs));
   const seen = new Map(state.recent.map((event) => [event.id, event.time]));
   const events: AdminEvent[] = [];
   let anchorFound = state.recent.length === 0;
   let pages = 0;
-  for (let first = 0; pages < settings.maxPages; first += settings.pageSize) {
+  let truncated = false;
+  for (let first = 0; ; first += settings.pageSize) {
+    if (pages >= settings.maxPages) {
+      truncated = true;
+      break;
+    }
     const page = await read(from, first, settings.pageSize);
     pages += 1;
     for (const event of page) {
@@ -116,7 +126,8 @@ export async function readEvents(state: EventCursorState, read: EventPageReader,
   const windowStart = (time ?? 0) - settings.overlapMs;
   const recent = [...seen].filter(([, at]) => at >= windowStart).map(([id, at]) => ({ id, time: at }));
   const tooLate = settings.retentionMs !== null && state.polledAt !== null && now - state.polledAt >= settings.retentionMs - settings.overlapMs;
-  return { events, next: { time, recent, polledAt: now }, gap: state.polledAt === null || !anchorFound || tooLate, pages };
+  const next: EventCursorState = { time, recent, polledAt: now, ...(truncated ? { truncated } : {}) };
+  return { events, next, gap: state.polledAt === null || !anchorFound || tooLate, pages };
 }
 
 /** The first poll of a realm: the cursor starts at the newest event, and a sweep catches up on what came before. */
