@@ -8,7 +8,11 @@ import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { KeycloakChanges } from '../../ports/keycloak-changes.port.js';
 import { toServiceAccountView } from '../../service-account.view.js';
 import { PolicyViolationsService } from '../../services/policy-violations.service.js';
+import { Clock } from '../../../common/time/clock.js';
 import { ObserveAccountUseCase } from './observe-account.usecase.js';
+
+/** A little over how long the guard rails reuse what they read of the role graph. */
+const GRANT_GRAPH_REUSE_MS = 6_000;
 
 /**
  * Turns a batch of admin events into work: the accounts whose client or service-account user an
@@ -25,22 +29,33 @@ export class EventFollower {
     private readonly changes: KeycloakChanges,
     private readonly observe: ObserveAccountUseCase,
     private readonly policy: PolicyViolationsService,
+    private readonly clock: Clock,
   ) {}
+
+  /**
+   * Realms whose grants are judged again on a later poll: the guard rails reuse what they read of
+   * the role graph for up to 5 s, so a composite edit is judged once more after that.
+   */
+  private readonly judgeAgainAt = new Map<string, number>();
 
   async follow(realm: string, events: AdminEvent[], context: OperationContext): Promise<{ sweep: boolean }> {
     const clients = new Map<string, { secret: boolean }>();
     const users = new Set<string>();
     const roles = new Set<string | undefined>();
     let sweep = false;
-    let composites = false;
+    const again = this.judgeAgainAt.get(realm);
+    let composites = again !== undefined && this.clock.nowMs() >= again;
+    if (composites) this.judgeAgainAt.delete(realm);
     for (const event of events) {
       const impact = impactOf(event);
       if (impact.kind === 'client') clients.set(impact.keycloakId, { secret: impact.secret || (clients.get(impact.keycloakId)?.secret ?? false) });
       else if (impact.kind === 'user') users.add(impact.userId);
       else if (impact.kind === 'scope') sweep = true;
       else if (impact.kind === 'role') {
-        if (impact.composite) composites = true;
-        else roles.add(impact.name);
+        if (impact.composite) {
+          composites = true;
+          this.judgeAgainAt.set(realm, this.clock.nowMs() + GRANT_GRAPH_REUSE_MS);
+        } else roles.add(impact.name);
       }
     }
     if (clients.size === 0 && users.size === 0 && roles.size === 0 && !composites) return { sweep };
