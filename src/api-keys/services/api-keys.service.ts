@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { Brackets, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -32,7 +32,6 @@ export type IssuedApiKey = ApiKeyView & { key: string };
 export class ApiKeysService {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
-    private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly generation: ApiKeyGenerationStrategy,
@@ -102,7 +101,8 @@ export class ApiKeysService {
 
   /**
    * Issues a successor with the same name, scopes, environment and lifetime, and lets the old key
-   * run out after `graceHours` (0 ends it now). Both in one transaction.
+   * run out after `graceHours` (0 ends it now). Concurrent rotations of one key: one wins, the
+   * others get API_KEY_NOT_ACTIVE (see claimRotation).
    */
   async rotate(context: OperationContext, id: string, graceHours: number): Promise<IssuedApiKey> {
     const old = await this.visibleKey(context, id);
@@ -117,10 +117,8 @@ export class ApiKeysService {
     const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
     const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
-    await this.dataSource.transaction(async (manager) => {
-      await manager.insert(ApiKeyEntity, row);
-      await manager.update(ApiKeyEntity, { id: old.id }, { rotatedToId: row.id, expiresAt: graceEnd });
-    });
+    await this.keys.insert(row);
+    await this.claimRotation(old.id, row.id, graceEnd);
     this.verification.forgetKeyHash(old.keyHash);
     this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
     await this.audit.record(context, {
@@ -131,6 +129,26 @@ export class ApiKeysService {
       detail: { successorId: row.id, hint: row.hint, graceHours, previousExpiresAt: graceEnd.toISOString(), expiresAt: row.expiresAt.toISOString() },
     });
     return { ...toApiKeyView(row, now), key };
+  }
+
+  /**
+   * Marks `oldId` as rotated to `successorId`, only while it is still active and not rotated: one
+   * conditional UPDATE, so two instances rotating the same key cannot both win. The loser's
+   * successor is deleted. No transaction: on SQLite every caller shares one connection, so a
+   * transaction would take in (and a rollback undo) other callers' writes. A process that dies
+   * between the insert and this claim leaves the old key untouched and a successor whose key was
+   * never shown to anyone, so it cannot be used.
+   */
+  private async claimRotation(oldId: string, successorId: string, graceEnd: Date): Promise<void> {
+    const claimed = await this.keys
+      .createQueryBuilder()
+      .update(ApiKeyEntity)
+      .set({ rotatedToId: successorId, expiresAt: graceEnd })
+      .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
+      .execute();
+    if (claimed.affected === 1) return;
+    await this.keys.delete({ id: successorId });
+    throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${oldId} was rotated or revoked meanwhile; only an active key can be rotated.`);
   }
 
   /** Revokes a key now; revoking a revoked key again changes nothing. */
