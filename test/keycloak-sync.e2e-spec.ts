@@ -7,7 +7,9 @@ import { poll } from './support/poll.js';
 import { parsePrometheusText } from './support/prometheus-text.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { DataSource } from 'typeorm';
 import { KeycloakSyncService } from '../src/service-accounts/index.js';
+import { pendingSchemaChanges } from './support/schema-check.js';
 
 jest.setTimeout(120_000);
 
@@ -212,6 +214,8 @@ describe('Keycloak unreachable', () => {
     // A second instance on the same database whose Keycloak is a closed port.
     const down = await createTestApp({ dataDir: t.dataDir, env: { KEYSMITH_MANAGED_REALMS: REALM, KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_MAX_RETRIES: '0' } });
     try {
+      // The migration of this feature matches its entities (portable columns, the new table and index).
+      expect(await pendingSchemaChanges(t.app.get(DataSource))).toEqual([]);
       const ready = await down.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(200);
       expect(ready.json()).toMatchObject({ status: 'degraded', details: { database: { status: 'up' }, keycloak: { status: 'degraded' } } });

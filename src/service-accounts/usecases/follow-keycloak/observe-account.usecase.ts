@@ -63,7 +63,7 @@ export class ObserveAccountUseCase {
     }
     const held = new Set([...diff.current.grants.defaultScopes, ...diff.current.grants.optionalScopes]);
     let reported = row.keycloakObserved?.reportedSecretDigest;
-    if (options.secret) reported = await this.checkSecret(context, row, secretDigest(await this.gateway.getClientSecret(row.realm, row.keycloakId!)), reported);
+    if (options.secret) reported = await this.checkSecret(context, row, secretDigest(await this.gateway.clientSecret(row.realm, row.clientId)), reported);
     return this.record(context, row, {
       disabled: row.enabled && !diff.current.enabled,
       missingScopes: [...spec.defaultScopes, ...spec.optionalScopes].filter((scope) => !held.has(scope)),
