@@ -54,6 +54,10 @@ export interface ApiKeysConfig {
   /** Lifetime of a cached verification (at most 5 s: bounds staleness on other instances). */
   cacheTtlMs: number;
   cacheSize: number;
+  /** Bytes the in-memory key index may use (0: no index, every lookup goes through the cache and a query). */
+  keyIndexMemoryBytes: number;
+  /** How often the index reads the keys changed since its last read. */
+  keyIndexPollMs: number;
   usageFlushMs: number;
   /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
   authCheckMaxFailures: number;
@@ -241,6 +245,8 @@ function apiKeySettings(env: Env): AppConfig['apiKeys'] {
     pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
     cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
     cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
+    keyIndexMemoryBytes: env.KEYSMITH_KEY_INDEX_MEMORY_MB * 1024 * 1024,
+    keyIndexPollMs: env.KEYSMITH_KEY_INDEX_POLL_MS,
     usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
     authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
     authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,

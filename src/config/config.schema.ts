@@ -104,6 +104,10 @@ export const envSchema = z.object({
   KEYSMITH_API_KEY_PEPPER_VERSION: intFrom(1, 100).default(1),
   KEYSMITH_API_KEY_CACHE_TTL_MS: intFrom(0, 5_000).default(5_000),
   KEYSMITH_API_KEY_CACHE_SIZE: intFrom(0, 1_000_000).default(10_000),
+  /** Memory the in-memory key index may use; keys beyond it are looked up by query (0: no index). */
+  KEYSMITH_KEY_INDEX_MEMORY_MB: intFrom(0, 65_536).default(256),
+  /** How often each instance reads the keys changed since its last read (revocation bound without a change feed). */
+  KEYSMITH_KEY_INDEX_POLL_MS: intFrom(100, 5_000).default(1_000),
   KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),

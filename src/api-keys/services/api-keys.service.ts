@@ -143,7 +143,7 @@ export class ApiKeysService {
     const claimed = await this.keys
       .createQueryBuilder()
       .update(ApiKeyEntity)
-      .set({ rotatedToId: successorId, expiresAt: graceEnd })
+      .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: this.clock.nowMs() })
       .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
       .execute();
     if (claimed.affected === 1) return;
@@ -156,7 +156,7 @@ export class ApiKeysService {
     const row = await this.visibleKey(context, id);
     if (row.revokedAt) return;
     const now = this.clock.now();
-    await this.keys.update({ id }, { revokedAt: now });
+    await this.keys.update({ id }, { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetKeyHash(row.keyHash);
     this.events.publish({ type: 'revoked', keyId: row.id, realm: row.realm, clientId: row.clientId });
     await this.audit.record(context, {
@@ -176,7 +176,7 @@ export class ApiKeysService {
       .getMany();
     if (rows.length === 0) return 0;
     const now = this.clock.now();
-    await this.keys.update(rows.map((row) => row.id), { revokedAt: now });
+    await this.keys.update(rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetAccount(realm, clientId);
     for (const row of rows) this.events.publish({ type: 'revoked', keyId: row.id, realm, clientId });
     for (const row of rows) {
@@ -211,6 +211,7 @@ export class ApiKeysService {
       revokedAt: null,
       rotatedFromId,
       rotatedToId: null,
+      changedAt: now.getTime(),
     });
     return { row, key };
   }
