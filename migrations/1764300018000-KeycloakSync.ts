@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * differs from the spec (`keycloak_observed`, JSON text), accounts found by their client's UUID,
  * and per realm the admin-event cursor and the last sweep. Portable SQL (SQLite and PostgreSQL).
  */
-export class KeycloakSync1764300017000 implements MigrationInterface {
-  name = 'KeycloakSync1764300017000';
+export class KeycloakSync1764300018000 implements MigrationInterface {
+  name = 'KeycloakSync1764300018000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "keycloak_observed" text`);
