@@ -138,6 +138,19 @@ export class AppConfig {
   readonly tokenExchange: { accessTokenLifespanSeconds: number };
   /** Several replicas: Redis for shared limits and change notifications, and the change feed's poll. */
   readonly scaleOut: ScaleOutConfig;
+  /**
+   * Following changes made in Keycloak behind Keysmith's back: on/off, the bound (ms) within which
+   * they reach keys, the mode, the events' overlap window, the safety sweep interval (0: none) and
+   * what happens to the keys of an account whose client was deleted in Keycloak.
+   */
+  readonly keycloakSync: {
+    enabled: boolean;
+    boundMs: number;
+    mode: 'auto' | 'sweep';
+    overlapMs: number;
+    safetySweepMs: number;
+    orphanedKeys: 'revoke' | 'keep';
+  };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -172,6 +185,14 @@ export class AppConfig {
     this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
     this.scaleOut = scaleOutSettings(env);
+    this.keycloakSync = {
+      enabled: (env.KEYSMITH_KEYCLOAK_SYNC ?? env.KEYSMITH_SCHEDULER) === 'on',
+      boundMs: env.KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS * 1000,
+      mode: env.KEYSMITH_KEYCLOAK_SYNC_MODE,
+      overlapMs: env.KEYSMITH_KEYCLOAK_EVENTS_OVERLAP_SECONDS * 1000,
+      safetySweepMs: env.KEYSMITH_KEYCLOAK_SAFETY_SWEEP_MINUTES * 60_000,
+      orphanedKeys: env.KEYSMITH_ORPHANED_ACCOUNT_KEYS,
+    };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }

@@ -125,6 +125,18 @@ export const envSchema = z.object({
   KEYSMITH_REDIS_FAILURE_LIMIT_FALLBACK: z.enum(['open', 'closed']).default('closed'),
   /** How often each instance reads the change feed when nothing wakes it (ms). */
   KEYSMITH_CHANGES_POLL_MS: intFrom(100, 60_000).default(1_000),
+  /** Following changes made in Keycloak (admin events or a sweep); unset: on when KEYSMITH_SCHEDULER is on. */
+  KEYSMITH_KEYCLOAK_SYNC: z.enum(['on', 'off']).optional(),
+  /** How soon a change made in Keycloak reaches keys (the bound), in seconds. */
+  KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS: intFrom(6, 3_600).default(60),
+  /** `auto`: admin events where a realm has them on, the sweep elsewhere; `sweep`: always the sweep. */
+  KEYSMITH_KEYCLOAK_SYNC_MODE: z.enum(['auto', 'sweep']).default('auto'),
+  /** Events are read again this far back on every poll (late commits), de-duplicated by id. */
+  KEYSMITH_KEYCLOAK_EVENTS_OVERLAP_SECONDS: intFrom(0, 600).default(30),
+  /** With admin events, a full sweep still runs this often, as a safety net (0: never). */
+  KEYSMITH_KEYCLOAK_SAFETY_SWEEP_MINUTES: intFrom(0, 7 * 24 * 60).default(60),
+  /** What happens to the keys of an account whose client was deleted in Keycloak. */
+  KEYSMITH_ORPHANED_ACCOUNT_KEYS: z.enum(['revoke', 'keep']).default('revoke'),
   // Test-only named fault points (src/common/faults/fault-points.ts); refused in production.
   KEYSMITH_FAULT_POINTS: z.string().optional(),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {

@@ -33,7 +33,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? recordOf(row as unknown as Parameters<typeof recordOf>[0]) : null;
     },
   } as unknown as KeyRows;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [], effective: { enabled: true, scopes: accountScopes } } as unknown as ServiceAccountView;
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;

@@ -4,8 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The change feed (src/common/changes): every event that makes cached verifications or exchanged
  * tokens stale is a row, read by every instance (`WHERE seq > last`) when notified or polled.
  */
-export class Changes1764300018000 implements MigrationInterface {
-  name = 'Changes1764300018000';
+export class Changes1764300019000 implements MigrationInterface {
+  name = 'Changes1764300019000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const postgres = queryRunner.connection.driver.options.type === 'postgres';
