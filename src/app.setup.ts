@@ -9,7 +9,9 @@ import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
 import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { noteForAccessLog } from './common/logging/access-log.js';
+import { serveHotPaths } from './common/http/hot-path.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
+import { hotPathHandlers } from './app.hot-paths.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './common/metrics/metrics.registry.js';
 import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/index.js';
@@ -86,10 +88,12 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
 export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  const problems = new ProblemDetailsFilter();
+  app.useGlobalFilters(problems);
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  serveHotPaths(fastify, hotPathHandlers(app), (error, request, reply) => problems.answer(error, request, reply));
   const duration = app
     .get(MetricsRegistry)
     .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [

@@ -3,6 +3,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
+import { HotPath } from '../common/http/hot-path.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
 import { ApiJson, ApiNoContent, ApiProblems, ApiZodBody, ApiZodQuery } from '../common/http/api-docs.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
@@ -68,6 +69,7 @@ export class ApiKeysController {
   }
 
   @Post('v1/api-keys/verify')
+  @HotPath('api-keys.verify')
   @HttpCode(200)
   @RequireScopes('api-keys:verify')
   @ApiOperation({

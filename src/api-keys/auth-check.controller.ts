@@ -2,6 +2,7 @@ import { All, Controller, HttpCode, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
+import { HotPath } from '../common/http/hot-path.js';
 import { FORWARD_AUTH_PATH } from './auth-check.openapi.js';
 import { ForwardAuth } from './forward-auth.js';
 
@@ -18,6 +19,7 @@ export class AuthCheckController {
   constructor(private readonly forwardAuth: ForwardAuth) {}
 
   @All(['', '*'])
+  @HotPath('auth.check')
   @PublicRoute()
   @HttpCode(200)
   @ApiExcludeEndpoint()

@@ -1,5 +1,8 @@
 /** The public surface of the API-keys feature: other features and the app import only this file. */
+export { ApiKeysController } from './api-keys.controller.js';
 export { ApiKeysModule } from './api-keys.module.js';
+export { AuthCheckController } from './auth-check.controller.js';
+export { verifyApiKeySchema } from './dto/api-key.schemas.js';
 export { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './auth-check.openapi.js';
 export { ForwardAuth } from './forward-auth.js';
 export { keysCreateCommand } from './cli/keys-create.command.js';

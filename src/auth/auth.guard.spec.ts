@@ -95,6 +95,14 @@ describe('AuthGuard with API keys', () => {
     });
   });
 
+  it('decides for a route given by its method and class, as the hot-path routes call it', async () => {
+    const request = keyRequest();
+    await expect(guard.authorize(request, [handler({ [REQUIRED_SCOPES]: ['audit:read'] }), class {}])).resolves.toBe(true);
+    expect(request.principal).toMatchObject({ method: 'api-key', subject: 'key_1' });
+    await expect(guard.authorize(keyRequest(), [handler({ [REQUIRED_SCOPES]: ['api-keys:verify'] }), class {}])).rejects.toMatchObject({ code: 'INSUFFICIENT_SCOPE' });
+    await expect(guard.authorize({ headers: {} } as AuthenticatedRequest, [handler({ [PUBLIC_ROUTE]: true }), class {}])).resolves.toBe(true);
+  });
+
   it('refuses a route without declared scopes even for a valid credential', async () => {
     expect(await outcome(guard, keyRequest(), {})).toMatchObject({ status: 'INSUFFICIENT_SCOPE', extensions: { required: [] } });
   });

@@ -3,6 +3,7 @@ import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForwardAuth } from '../api-keys/index.js';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
+import { HotPath } from '../common/http/hot-path.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AUTH_EXCHANGE_PATH } from './auth-exchange.openapi.js';
@@ -23,6 +24,7 @@ export class AuthExchangeController {
   ) {}
 
   @All(['', '*'])
+  @HotPath('auth.exchange')
   @PublicRoute()
   @HttpCode(200)
   @ApiExcludeEndpoint()

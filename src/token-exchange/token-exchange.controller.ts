@@ -2,6 +2,7 @@ import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
+import { HotPath } from '../common/http/hot-path.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
 import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './dto/token-request.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
@@ -23,6 +24,7 @@ export class TokenExchangeController {
   constructor(private readonly exchange: TokenExchangeService) {}
 
   @Post()
+  @HotPath('token')
   @PublicRoute()
   @HttpCode(200)
   @ApiOperation({

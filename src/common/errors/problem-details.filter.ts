@@ -55,8 +55,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    this.answer(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /** Answers `error` as problem+json; also used by the hot-path routes, which bypass Nest's filters. */
+  answer(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const { body, headers } = this.toProblem(error, String(request.id));
     noteForAccessLog(request, { code: body.code });
     if (body.status >= 500 && body.code !== ErrorCode.Internal) this.logger.warn({ code: body.code, requestId: body.requestId }, `${body.code}: ${body.detail}`);

@@ -21,6 +21,11 @@ export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, prefix?: str
   return result.data;
 }
 
+/** Validates a request body as ZodPipe does: a missing body counts as `{}`. */
+export function parseBody<T>(schema: ZodType<T>, value: unknown): T {
+  return parseOrThrow(schema, value === undefined || value === null ? {} : value);
+}
+
 /**
  * Validates a body, query or path parameter against a zod schema. Object schemas should be
  * `z.strictObject` so that unknown fields are refused.
@@ -30,11 +35,8 @@ export class ZodPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly schema: ZodType<T>) {}
 
   transform(value: unknown, metadata: ArgumentMetadata): T {
-    const prefix = metadata.type === 'body' ? undefined : metadata.type === 'param' ? metadata.data : metadata.type;
-    if (metadata.type === 'body' && (value === undefined || value === null)) {
-      value = {};
-    }
-    return parseOrThrow(this.schema, value, prefix);
+    if (metadata.type === 'body') return parseBody(this.schema, value);
+    return parseOrThrow(this.schema, value, metadata.type === 'param' ? metadata.data : metadata.type);
   }
 }
 

@@ -1,0 +1,48 @@
+import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+
+/** The route-config entry naming a route's hot-path handler. */
+export const HOT_PATH = 'keysmithHotPath';
+
+/**
+ * Answers a hot-path request completely (it always sends the reply) or throws; what it throws is
+ * answered like any error of a Nest route.
+ */
+export type HotPathHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Answers an error thrown by a hot-path handler (the app passes the problem+json filter's `answer`). */
+export type HotPathErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * Marks a Nest route as served on the hot path by the handler registered under `name` with
+ * `serveHotPaths`. The controller method stays the route's documentation (OpenAPI reads its
+ * decorators) and the code the handler calls; only Nest's request pipeline is left out.
+ */
+export function HotPath(name: string): MethodDecorator {
+  return RouteConfig({ [HOT_PATH]: name });
+}
+
+/**
+ * Serves the routes marked `@HotPath(name)` with `handlers[name]` instead of Nest's router
+ * (guards, interceptors, pipes and filters): Fastify calls the handler directly. Must be called
+ * before the app registers its routes (`app.init()`). A marked route without a handler fails
+ * start-up, so a route never falls back silently.
+ */
+export function serveHotPaths(fastify: FastifyInstance, handlers: Readonly<Record<string, HotPathHandler>>, answerError: HotPathErrorAnswer): void {
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const name = (route.config as Record<string, unknown> | undefined)?.[HOT_PATH];
+    if (typeof name !== 'string') return;
+    const handle = handlers[name];
+    if (!handle) throw new Error(`No hot-path handler is registered for "${name}" (${String(route.method)} ${route.url}).`);
+    // Not async: the handler answers by itself, so Fastify must not send the promise's value.
+    route.handler = function hotPath(request: FastifyRequest, reply: FastifyReply): void {
+      handle(request, reply).catch((error: unknown) => {
+        try {
+          answerError(error, request, reply);
+        } catch (failure) {
+          void reply.send(failure);
+        }
+      });
+    };
+  });
+}
