@@ -100,16 +100,19 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
   ignoreForwardAuthBodies(fastify, [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH]);
-  fastify.addHook('onSend', async (request, reply) => {
+  // Callback hooks, not async ones: they run on every request, and need no promise.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done(null, payload);
   });
   const accessLog = app.get(AccessLog);
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     accessLog.record(request, reply);
     duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
