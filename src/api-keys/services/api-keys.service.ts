@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { inTransaction } from '../../database/transaction.js';
 import { Brackets, DataSource, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
@@ -117,7 +118,7 @@ export class ApiKeysService {
     const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
     const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
-    await this.dataSource.transaction(async (manager) => {
+    await inTransaction(this.dataSource, async (manager) => {
       await manager.insert(ApiKeyEntity, row);
       // Conditional: of two rotations racing on two instances, one wins; the other rolls back its successor.
       const rotated = await manager.update(ApiKeyEntity, { id: old.id, rotatedToId: IsNull(), revokedAt: IsNull() }, { rotatedToId: row.id, expiresAt: graceEnd });
