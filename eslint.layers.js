@@ -12,8 +12,9 @@ export const LOWER_LAYERS = ['common', 'config', 'database'];
 const TOP_LEVEL = ['app\\.module', 'app\\.ports', 'app\\.setup', 'cli', 'cli\\.commands', 'core\\.module', 'main'];
 const alternatives = (names) => names.join('|');
 
+// The package and its subpaths (`.../lib/defs/clientRepresentation.js`: Keycloak's representations).
 const ADMIN_CLIENT_PACKAGE = {
-  name: '@keycloak/keycloak-admin-client',
+  regex: '^@keycloak/keycloak-admin-client(/|$)',
   message: 'Only src/keycloak talks to the Keycloak Admin API: call a gateway method (KeycloakClientsGateway) instead.',
 };
 const KEYCLOAK_ADMIN_FILE = {
@@ -27,8 +28,8 @@ function featureRule(feature) {
     files: [`src/${feature}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: feature === 'keycloak' ? [] : [ADMIN_CLIENT_PACKAGE],
         patterns: [
+          ...(feature === 'keycloak' ? [] : [ADMIN_CLIENT_PACKAGE]),
           {
             regex: `^(\\.\\./)+(${alternatives(others)})/(?!index\\.js$)`,
             message: 'Import another feature only through its index.ts (its public surface), never its internals.',
@@ -47,8 +48,8 @@ const lowerLayerRule = {
   files: LOWER_LAYERS.map((layer) => `src/${layer}/**/*.ts`),
   rules: {
     'no-restricted-imports': ['error', {
-      paths: [ADMIN_CLIENT_PACKAGE],
       patterns: [
+        ADMIN_CLIENT_PACKAGE,
         {
           regex: `^(\\.\\./)+(${alternatives(FEATURES)})(/|$)`,
           message: 'common/, config/ and database/ are lower layers: they never import a feature. Declare a port in the feature instead.',
@@ -65,7 +66,7 @@ const lowerLayerRule = {
 /** The top-level files (app module, port bindings, CLI entry) use no raw admin client either. */
 const topLevelRule = {
   files: ['src/*.ts'],
-  rules: { 'no-restricted-imports': ['error', { paths: [ADMIN_CLIENT_PACKAGE], patterns: [KEYCLOAK_ADMIN_FILE] }] },
+  rules: { 'no-restricted-imports': ['error', { patterns: [ADMIN_CLIENT_PACKAGE, KEYCLOAK_ADMIN_FILE] }] },
 };
 
 /** Tests and benches may use the bootstrap admin (the client library) but never Keysmith's raw client. */

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import { documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/index.js';
+import { ApiKeyVerificationService, documentForwardAuth, FORWARD_AUTH_PATH, ignoreForwardAuthBodies } from './api-keys/index.js';
 import { AccessLog } from './common/logging/access-log.js';
 import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
@@ -113,5 +113,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
+  // Serving HTTP: every live key is loaded into memory in the background (the CLI never loads it).
+  app.get(ApiKeyVerificationService).startIndex();
   return app;
 }

@@ -42,7 +42,9 @@ describe('layering lint rules', () => {
     ['src/gitops/bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
     ['src/common/bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
     ['src/app.bad.ts', "import KcAdminClient from '@keycloak/keycloak-admin-client';"],
-  ])('refuses the Keycloak admin client library outside src/keycloak (%s)', async (filePath, line) => {
+    ['src/service-accounts/bad.ts', "import type KcAdminClient from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';"],
+    ['src/config/bad.ts', "import type KcAdminClient from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';"],
+  ])('refuses the Keycloak admin client library, its representations included, outside src/keycloak (%s)', async (filePath, line) => {
     const messages = await restrictedImports(filePath, `${line}\nexport const x = KcAdminClient;\n`);
     expect(messages).toEqual([expect.stringContaining('Only src/keycloak talks to the Keycloak Admin API')]);
   });
@@ -54,6 +56,16 @@ describe('layering lint rules', () => {
   ])('refuses KeycloakAdmin (the raw client) outside src/keycloak (%s)', async (filePath, line, reason) => {
     const messages = await restrictedImports(filePath, `${line}\nexport const x = KeycloakAdmin;\n`);
     expect(messages).toEqual([expect.stringContaining(reason)]);
+  });
+
+  it('refuses a source function over 60 lines and a source file over 400 lines', async () => {
+    const eslint = new ESLint({ cwd: process.cwd() });
+    const rules = async (filePath: string, code: string) => (await eslint.lintText(code, { filePath }))[0].messages.map((message) => message.ruleId);
+    const body = (lines: number) => Array.from({ length: lines }, (_, i) => `  const _v${i} = ${i};`).join('\n');
+    expect(await rules('src/gitops/long.ts', `export function f(): number {\n${body(58)}\n  return 0;\n}\n`)).toEqual(['max-lines-per-function']);
+    expect(await rules('src/gitops/short.ts', `export function f(): number {\n${body(57)}\n  return 0;\n}\n`)).toEqual([]);
+    const file = Array.from({ length: 401 }, (_, i) => `export const c${i} = ${i};`).join('\n');
+    expect(await rules('src/gitops/big.ts', `${file}\n`)).toEqual(['max-lines']);
   });
 
   it('lets src/keycloak use the admin client, and tests the bootstrap admin', async () => {

@@ -210,6 +210,23 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     }
   });
 
+  it('rotates one key once when rotations race: one successor, the others get API_KEY_NOT_ACTIVE', async () => {
+    const racing = await newAccount('keys-rotate-race');
+    const old = (await issueKey(t, REALM, racing, { name: 'raced', scopes: ['read:data'] })).json();
+    const rotate = () => t.inject({ method: 'POST', url: `/v1/api-keys/${old.id}/rotate`, headers: apiHeaders(), payload: { graceHours: 1 } });
+    const answers = await Promise.all([rotate(), rotate(), rotate(), rotate()]);
+
+    const won = answers.filter((res) => res.statusCode === 201).map((res) => res.json());
+    for (const successor of won) t.secrets.add(successor.key);
+    expect(won).toHaveLength(1);
+    expect(answers.filter((res) => res.statusCode === 409).map((res) => res.json().code)).toEqual(['API_KEY_NOT_ACTIVE', 'API_KEY_NOT_ACTIVE', 'API_KEY_NOT_ACTIVE']);
+    const keys = (await list(racing)).json().items;
+    expect(keys.map((k: { id: string }) => k.id).sort()).toEqual([old.id, won[0].id].sort());
+    expect((await get(old.id)).json().status).toBe('expiring');
+    expect(won[0].rotatedFromId).toBe(old.id);
+    expect((await verify(t, won[0].key)).valid).toBe(true);
+  });
+
   it('rotates with graceHours 0: the old key stops at once; the default grace is 24 hours', async () => {
     const rotating = await newAccount('keys-rotate0');
     const old = (await issueKey(t, REALM, rotating, { name: 'now', scopes: [] })).json();

@@ -13,6 +13,7 @@ import { keycloakAdmin } from './support/keycloak-admin.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { adminToken, authHeaders, remember } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { pendingSchemaChanges } from './support/schema-check.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
 
 const REALM = 'platform';
@@ -61,8 +62,7 @@ describe('GitOps sets: scoped prune, explicit moves, assigning unassigned accoun
   });
 
   it('adds the set column by migration, matching the entity', async () => {
-    const pending = await t.app.get(DataSource).driver.createSchemaBuilder().log();
-    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    expect(await pendingSchemaChanges(t.app.get(DataSource))).toEqual([]);
   });
 
   it('remembers the set of each apply; an apply without a set leaves its accounts unassigned', async () => {

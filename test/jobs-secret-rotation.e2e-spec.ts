@@ -147,10 +147,10 @@ describe('Scheduled jobs: secret rotation (real Keycloak)', () => {
         'after step 1 (regenerated, not stored)',
         (account) => {
           const gateway = t.app.get(KeycloakClientsGateway);
-          const original = gateway.getClientSecret.bind(gateway);
-          jest.spyOn(gateway, 'getClientSecret').mockImplementation(async (r, id) => {
-            if (id === account.keycloakId) throw new Error('crash');
-            return original(r, id);
+          const original = gateway.clientSecret.bind(gateway);
+          jest.spyOn(gateway, 'clientSecret').mockImplementation(async (r, clientId) => {
+            if (clientId === account.clientId) throw new Error('crash');
+            return original(r, clientId);
           });
         },
       ],

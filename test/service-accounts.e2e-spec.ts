@@ -1,7 +1,5 @@
 import type KcAdminClient from '@keycloak/keycloak-admin-client';
-import { jest } from '@jest/globals';
-import { KeycloakClientsGateway } from '../src/keycloak/keycloak-clients.gateway.js';
-import { keycloakUnavailable } from '../src/keycloak/keycloak.errors.js';
+import { setFaultPoints } from '../src/common/faults/fault-points.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { authenticateSuite } from './support/auth.js';
@@ -211,6 +209,19 @@ describe('Service accounts (real Keycloak)', () => {
     expect((await create(clientId)).statusCode).toBe(201);
   });
 
+  it('DELETE leaves alone a hand-made client that replaced the account\'s under the same name', async () => {
+    const clientId = uniqueClientId('delete-replaced');
+    await create(clientId);
+    await kc.clients.del({ realm, id: (await findInKeycloak(clientId)).id! });
+    await kc.clients.create({ realm, clientId, description: 'hand-made', serviceAccountsEnabled: true, publicClient: false });
+    const res = await t.inject({ method: 'DELETE', url: `${base}/${clientId}` });
+    expect(res.statusCode).toBe(204);
+    const survivor = await findInKeycloak(clientId);
+    expect(survivor).toMatchObject({ description: 'hand-made' });
+    expect((await t.inject({ method: 'GET', url: `${base}/${clientId}` })).statusCode).toBe(404);
+    await kc.clients.del({ realm, id: survivor.id! });
+  });
+
   it('returns the current secret (audited) that Keycloak holds', async () => {
     const clientId = uniqueClientId('secret-worker');
     const created = (await create(clientId)).json();
@@ -293,10 +304,13 @@ describe('Service accounts (real Keycloak)', () => {
   describe('no half-made state', () => {
     it('a failure injected after the client was created removes it again', async () => {
       const clientId = uniqueClientId('injected');
-      const gateway = t.app.get(KeycloakClientsGateway);
-      const spy = jest.spyOn(gateway, 'addUserRealmRoles').mockRejectedValueOnce(new Error('injected failure'));
-      const res = await create(clientId);
-      spy.mockRestore();
+      setFaultPoints('keycloak.grant-realm-roles=throw');
+      let res;
+      try {
+        res = await create(clientId);
+      } finally {
+        setFaultPoints(undefined);
+      }
       expect(res.statusCode).toBe(500);
       expect(await findInKeycloak(clientId)).toBeUndefined();
       expect((await t.inject({ method: 'GET', url: `${base}/${clientId}` })).statusCode).toBe(404);
@@ -305,18 +319,16 @@ describe('Service accounts (real Keycloak)', () => {
 
     it('Keycloak gone mid-way, also for the undo: 503, then recovery removes the half-made client and the row', async () => {
       // Keycloak becomes unreachable after the client was created, and stays so for the undo: the
-      // same answers an outage gives (KeycloakService turns a dead connection into this error; the
-      // foundation and unit suites show that with a stopped server and a closed port).
+      // fault points of those two Admin REST calls answer as an outage does (KeycloakService turns
+      // a dead connection into KEYCLOAK_UNAVAILABLE; the foundation and unit suites show that with a
+      // stopped server and a closed port).
       const clientId = uniqueClientId('stopped');
-      const gateway = t.app.get(KeycloakClientsGateway);
-      const grant = jest.spyOn(gateway, 'addUserRealmRoles').mockRejectedValueOnce(keycloakUnavailable('grant realm roles'));
-      const undo = jest.spyOn(gateway, 'deleteClient').mockRejectedValueOnce(keycloakUnavailable('delete client'));
+      setFaultPoints('keycloak.grant-realm-roles=unavailable,keycloak.delete-client=unavailable');
       let res;
       try {
         res = await create(clientId);
       } finally {
-        grant.mockRestore();
-        undo.mockRestore();
+        setFaultPoints(undefined);
       }
       expect(await findInKeycloak(clientId)).toBeDefined();
       expect(res.statusCode).toBe(503);
@@ -359,7 +371,7 @@ describe('Service accounts (real Keycloak)', () => {
     const user = await kc.clients.getServiceAccountUser({ realm, id: created.keycloakId });
     const writer = await kc.roles.findOneByName({ realm, name: 'orders-writer' });
     await kc.users.addRealmRoleMappings({ realm, id: user.id!, roles: [{ id: writer!.id!, name: 'orders-writer' }] });
-    const drift = [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }];
+    const drift = [{ field: 'realmRoles', action: 'remove', value: 'orders-writer', origin: 'keycloak' }];
 
     const recorded = await runJob(t, 'drift');
     expect(recorded.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: false }]));

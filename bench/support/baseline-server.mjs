@@ -13,6 +13,13 @@ app.post('/verify', async (request) => {
   return record ? { valid: true, ...record } : { valid: false, code: 'NOT_FOUND' };
 });
 
+app.get('/check', async (request, reply) => {
+  const record = store.get(hash(request.headers['x-api-key'] ?? ''));
+  if (!record) return reply.code(401).send();
+  reply.header('x-auth-client-id', record.clientId).header('x-auth-key-id', record.keyId);
+  return '';
+});
+
 process.on('message', async (message) => {
   if (message.cmd === 'keys') {
     for (const [i, key] of message.keys.entries()) store.set(hash(key), { keyId: `key_${i}`, realm: 'platform', clientId: 'bench', scopes: ['read:data'] });

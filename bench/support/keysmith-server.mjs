@@ -8,6 +8,7 @@ import { AppModule } from '../../dist/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../dist/app.setup.js';
 import { ApiKeyGenerationStrategy } from '../../dist/api-keys/strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../../dist/api-keys/strategies/api-key-hashing.strategy.js';
+import { KeyLookup } from '../../dist/api-keys/services/key-lookup.service.js';
 
 const app = await NestFactory.create(AppModule.register(), createFastifyAdapter(), { logger: ['error'] });
 await configureApp(app);
@@ -68,10 +69,16 @@ process.on('message', async (message) => {
     const rows = Array.from({ length: message.count }, () => ({ hash: randomBytes(32).toString('hex'), hint: 'sk_live_pad…pad', scopes: ['read:data'] }));
     await insertRows(rows);
     process.send({ cmd: 'padded' });
+  } else if (message.cmd === 'load-index') {
+    // What a start-up does: read every live key into memory (rows seeded straight into SQLite).
+    const lookup = app.get(KeyLookup);
+    const started = performance.now();
+    await lookup.loadAll();
+    process.send({ cmd: 'index-loaded', size: lookup.index.size, maxKeys: lookup.index.maxKeys, ms: performance.now() - started });
   } else if (message.cmd === 'memory') {
     globalThis.gc?.();
     const rows = (await db.query('SELECT COUNT(*) AS n FROM "api_keys"'))[0].n;
-    process.send({ cmd: 'memory', rows, ...process.memoryUsage() });
+    process.send({ cmd: 'memory', rows, indexed: app.get(KeyLookup).index.size, ...process.memoryUsage() });
   }
 });
 

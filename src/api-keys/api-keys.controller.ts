@@ -75,7 +75,8 @@ export class ApiKeysController {
     description:
       'Always 200: `{ valid: true, keyId, realm, clientId, owner, scopes, expiresAt }` or `{ valid: false, code }` with `code` one of ' +
       'MALFORMED, NOT_FOUND, EXPIRED, REVOKED, INSUFFICIENT_SCOPE, RATE_LIMITED (with `retryAfterSeconds`), CLIENT_DISABLED. ' +
-      'Results are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS (5 s): a key revoked on another instance may pass for that long.',
+      'Keys are verified from memory: a key revoked on another instance may pass for up to KEYSMITH_KEY_INDEX_POLL_MS (1 s); ' +
+      'an account change made on another instance applies within KEYSMITH_API_KEY_CACHE_TTL_MS (5 s).',
   })
   @ApiZodBody(verifyApiKeySchema)
   @ApiJson(200, 'The verdict', verifyResultSchema)
@@ -130,7 +131,7 @@ export class ApiKeysController {
   @Delete('v1/api-keys/:id')
   @HttpCode(204)
   @RequireScopes('api-keys:write')
-  @ApiOperation({ summary: 'Revoke an API key now', description: 'Effective at once on this instance, within the cache lifetime (at most 5 s) on others.' })
+  @ApiOperation({ summary: 'Revoke an API key now', description: 'Effective at once on this instance, on others within KEYSMITH_KEY_INDEX_POLL_MS (1 s).' })
   @ApiNoContent('Revoked')
   @ApiProblems(400, 401, 403, 404)
   async revoke(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string): Promise<void> {

@@ -10,6 +10,8 @@ import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
+import { KeyLookup } from './services/key-lookup.service.js';
+import { KeyRows } from './services/key-rows.js';
 import { ScopeExcessService } from './services/scope-excess.service.js';
 import { ApiKeyGenerationStrategy, PrefixedChecksumKeyGeneration } from './strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-hashing.strategy.js';
@@ -27,6 +29,8 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     ApiKeyEvents,
     ForwardAuth,
     ApiKeyUsageService,
+    KeyRows,
+    KeyLookup,
     ApiKeyVerificationService,
     ApiKeysService,
     AccountEventsListener,

@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { documentForwardAuthRoute, problemDoc } from '../common/http/forward-auth-docs.js';
 
 /** Forward-auth answers here and at any path below it. */
@@ -36,11 +36,15 @@ export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
  * once the answer is sent, so the connection stays usable.
  */
 export function ignoreForwardAuthBodies(fastify: FastifyInstance, paths: readonly string[] = [FORWARD_AUTH_PATH]): void {
-  fastify.addHook('onRequest', async (request) => {
-    const path = request.url.split('?', 1)[0] ?? '';
-    if (!paths.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return;
+  // A hook on those routes only (added as each route is registered), not one run for every request.
+  const dropBody = async (request: FastifyRequest): Promise<void> => {
     delete request.headers['content-type'];
     delete request.headers['content-length'];
     delete request.headers['transfer-encoding'];
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (!paths.some((prefix) => route.url === prefix || route.url.startsWith(`${prefix}/`))) return;
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [dropBody, ...own];
   });
 }

@@ -50,6 +50,21 @@ describe('JwksProvider', () => {
     globalThis.fetch = realFetch;
   });
 
+  it('announces a different key set with a new keySetVersion, not an unchanged one', async () => {
+    const k1 = await publicJwk('k1');
+    served = { keys: [k1] };
+    await provider.key(header('k1'), token);
+    expect(provider.keySetVersion).toBe(0);
+    clock.ms += 601_000;
+    await provider.key(header('k1'), token);
+    expect(requests).toBe(2);
+    expect(provider.keySetVersion).toBe(0);
+    served = { keys: [k1, await publicJwk('k2')] };
+    clock.ms += 31_000;
+    await provider.key(header('k2'), token);
+    expect(provider.keySetVersion).toBe(1);
+  });
+
   it('fetches lazily once and serves keys from the cache', async () => {
     served = { keys: [await publicJwk('k1')] };
     expect(requests).toBe(0);

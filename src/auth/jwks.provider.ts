@@ -36,6 +36,9 @@ export class JwksProvider {
   private readonly fetches: Counter<'outcome'>;
   /** JWKS requests sent to Keycloak; read by tests. */
   fetchCount = 0;
+  /** Changes each time a fetched key set differs from the one before (verified-token caches compare it). */
+  keySetVersion = 0;
+  private keySetText: string | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -90,6 +93,9 @@ export class JwksProvider {
       const body = (await response.json()) as JSONWebKeySet;
       if (!body || !Array.isArray(body.keys)) throw new Error('the answer is not a JWK set');
       const resolve = createLocalJWKSet(body);
+      const text = JSON.stringify([...body.keys].sort((a, b) => String(a.kid).localeCompare(String(b.kid))));
+      if (this.keySetText !== undefined && text !== this.keySetText) this.keySetVersion += 1;
+      this.keySetText = text;
       this.cached = { resolve, fetchedAt: this.clock.nowMs() };
       this.fetches.inc({ outcome: 'ok' });
       this.logger.debug(`fetched ${body.keys.length} signing keys of realm ${this.config.jwt.realm}`);

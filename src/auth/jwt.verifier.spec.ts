@@ -71,3 +71,55 @@ describe('JwtVerifier', () => {
     expect(await failure(await sign({ typ: 'Refresh' }))).toMatch(/not an access token/);
   });
 });
+
+describe('JwtVerifier: verified tokens are remembered', () => {
+  class MovableClock extends Clock {
+    at = NOW * 1000;
+    override now(): Date {
+      return new Date(this.at);
+    }
+  }
+
+  async function setUp() {
+    const rsa = await generateKeyPair('RS256', { extractable: true });
+    const resolve = createLocalJWKSet({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' }] });
+    const jwks = { resolved: 0, keySetVersion: 0, key: (...args: Parameters<typeof resolve>) => ((jwks.resolved += 1), resolve(...args)) };
+    const clock = new MovableClock();
+    const config = { jwt: { realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 0 } } as unknown as AppConfig;
+    const verifier = new JwtVerifier(config, { issuer: () => ISSUER } as unknown as KeycloakService, jwks as unknown as JwksProvider, clock as TokenClock);
+    const sign = (claims: JWTPayload = {}) =>
+      new SignJWT({ iss: ISSUER, aud: 'keysmith', azp: 'gateway', typ: 'Bearer', exp: NOW + 300, ...claims }).setProtectedHeader({ alg: 'RS256', kid: 'rsa' }).sign(rsa.privateKey);
+    return { verifier, jwks, clock, sign };
+  }
+
+  it('checks the signature once per token, until the token expires', async () => {
+    const { verifier, jwks, clock, sign } = await setUp();
+    const token = await sign();
+    for (let i = 0; i < 5; i += 1) await expect(verifier.verify(token)).resolves.toMatchObject({ azp: 'gateway' });
+    expect(jwks.resolved).toBe(1);
+    await verifier.verify(await sign({ jti: 'other' }));
+    expect(jwks.resolved).toBe(2);
+    clock.at = (NOW + 300) * 1000;
+    await expect(verifier.verify(token)).rejects.toThrow(/expired/);
+    expect(jwks.resolved).toBe(3);
+  });
+
+  it('never remembers a refused token', async () => {
+    const { verifier, jwks, sign } = await setUp();
+    const token = await sign({ aud: 'someone-else' });
+    await expect(verifier.verify(token)).rejects.toThrow(DomainError);
+    await expect(verifier.verify(token)).rejects.toThrow(DomainError);
+    expect(jwks.resolved).toBe(2);
+  });
+
+  it('forgets every token when the realm publishes a different key set', async () => {
+    const { verifier, jwks, sign } = await setUp();
+    const token = await sign();
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(jwks.resolved).toBe(1);
+    jwks.keySetVersion += 1;
+    await verifier.verify(token);
+    expect(jwks.resolved).toBe(2);
+  });
+});

@@ -7,6 +7,10 @@ import { KeycloakService } from '../keycloak/index.js';
 import { invalidCredentials } from './auth.errors.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
 import { TokenClock } from './token-clock.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+
+/** Verified tokens kept (a few hundred bytes each); callers typically hold one token at a time. */
+const VERIFIED_TOKENS = 10_000;
 
 /** Only asymmetric signatures: an HMAC token could be forged by anyone holding the public key. */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -15,12 +19,15 @@ export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384',
  * Verifies Keycloak access tokens for Keysmith's own API: signature against the realm's JWKS,
  * `iss` = the configured realm, `aud` contains Keysmith's audience, `exp` / `nbf` against the
  * injected clock with the configured tolerance. Every failure is a 401 INVALID_CREDENTIALS whose
- * description says which check failed, never echoing the token.
+ * description says which check failed, never echoing the token. A verified token is remembered
+ * (by its hash) until its `exp`, so the signature is checked once per token; a new key set of
+ * the realm forgets every one.
  */
 @Injectable()
 export class JwtVerifier {
   private readonly logger = new Logger(JwtVerifier.name);
   private readonly issuer: string;
+  private readonly verified = new VerifiedTokenCache(VERIFIED_TOKENS);
 
   constructor(
     private readonly config: AppConfig,
@@ -32,6 +39,16 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<JWTPayload> {
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    const known = this.verified.get(cacheKey, this.clock.nowMs(), this.jwks.keySetVersion);
+    if (known) return known;
+    const version = this.jwks.keySetVersion;
+    const payload = await this.check(token);
+    this.verified.set(cacheKey, payload, this.clock.nowMs(), version);
+    return payload;
+  }
+
+  private async check(token: string): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, this.jwks.key, {
         issuer: this.issuer,

@@ -74,7 +74,7 @@ describe('loadConfig', () => {
   it('refuses fault points in production and names a bad one elsewhere', () => {
     expect(problemsOf({ ...base, NODE_ENV: 'production', KEYSMITH_FAULT_POINTS: 'a.b=kill' }).map((p) => p.variable)).toEqual(['KEYSMITH_FAULT_POINTS']);
     expect(problemsOf({ ...base, KEYSMITH_FAULT_POINTS: 'a.b=explode' })).toEqual([
-      { variable: 'KEYSMITH_FAULT_POINTS', message: '"a.b=explode" is not <point>=kill|throw|pause:<ms>[@N]' },
+      { variable: 'KEYSMITH_FAULT_POINTS', message: '"a.b=explode" is not <point>=kill|throw|unavailable|pause:<ms>[@N]' },
     ]);
     expect(() => loadConfig({ ...base, KEYSMITH_FAULT_POINTS: 'a.b=throw@2' })).not.toThrow();
   });

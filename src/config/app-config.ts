@@ -55,6 +55,10 @@ export interface ApiKeysConfig {
   /** Lifetime of a cached verification (at most 5 s: bounds staleness on other instances). */
   cacheTtlMs: number;
   cacheSize: number;
+  /** Bytes the in-memory key index may use (0: no index, every lookup goes through the cache and a query). */
+  keyIndexMemoryBytes: number;
+  /** How often the index reads the keys changed since its last read. */
+  keyIndexPollMs: number;
   usageFlushMs: number;
   /** Failed `GET /v1/auth/check` calls allowed per client address and window before 429. */
   authCheckMaxFailures: number;
@@ -121,6 +125,19 @@ export class AppConfig {
    * every account with exchange enabled (it bounds how long a revoked key's last token lives).
    */
   readonly tokenExchange: { accessTokenLifespanSeconds: number };
+  /**
+   * Following changes made in Keycloak behind Keysmith's back: on/off, the bound (ms) within which
+   * they reach keys, the mode, the events' overlap window, the safety sweep interval (0: none) and
+   * what happens to the keys of an account whose client was deleted in Keycloak.
+   */
+  readonly keycloakSync: {
+    enabled: boolean;
+    boundMs: number;
+    mode: 'auto' | 'sweep';
+    overlapMs: number;
+    safetySweepMs: number;
+    orphanedKeys: 'revoke' | 'keep';
+  };
   /** Where the master key came from, for the start-up warning. */
   readonly masterKeySource: 'env' | 'generated-file' | 'file';
   declare readonly masterKey: Buffer;
@@ -154,6 +171,14 @@ export class AppConfig {
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
+    this.keycloakSync = {
+      enabled: (env.KEYSMITH_KEYCLOAK_SYNC ?? env.KEYSMITH_SCHEDULER) === 'on',
+      boundMs: env.KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS * 1000,
+      mode: env.KEYSMITH_KEYCLOAK_SYNC_MODE,
+      overlapMs: env.KEYSMITH_KEYCLOAK_EVENTS_OVERLAP_SECONDS * 1000,
+      safetySweepMs: env.KEYSMITH_KEYCLOAK_SAFETY_SWEEP_MINUTES * 60_000,
+      orphanedKeys: env.KEYSMITH_ORPHANED_ACCOUNT_KEYS,
+    };
     this.masterKeySource = masterKeySource;
     Object.defineProperty(this, 'masterKey', { value: masterKey, enumerable: false });
   }
@@ -222,6 +247,8 @@ function apiKeySettings(env: Env): AppConfig['apiKeys'] {
     pepperVersion: env.KEYSMITH_API_KEY_PEPPER_VERSION,
     cacheTtlMs: env.KEYSMITH_API_KEY_CACHE_TTL_MS,
     cacheSize: env.KEYSMITH_API_KEY_CACHE_SIZE,
+    keyIndexMemoryBytes: env.KEYSMITH_KEY_INDEX_MEMORY_MB * 1024 * 1024,
+    keyIndexPollMs: env.KEYSMITH_KEY_INDEX_POLL_MS,
     usageFlushMs: env.KEYSMITH_API_KEY_USAGE_FLUSH_MS,
     authCheckMaxFailures: env.KEYSMITH_AUTH_CHECK_MAX_FAILURES,
     authCheckFailureWindowSeconds: env.KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS,

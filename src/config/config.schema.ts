@@ -102,6 +102,10 @@ export const envSchema = z.object({
   KEYSMITH_API_KEY_PEPPER_VERSION: intFrom(1, 100).default(1),
   KEYSMITH_API_KEY_CACHE_TTL_MS: intFrom(0, 5_000).default(5_000),
   KEYSMITH_API_KEY_CACHE_SIZE: intFrom(0, 1_000_000).default(10_000),
+  /** Memory the in-memory key index may use; keys beyond it are looked up by query (0: no index). */
+  KEYSMITH_KEY_INDEX_MEMORY_MB: intFrom(0, 65_536).default(256),
+  /** How often each instance reads the keys changed since its last read (revocation bound without a change feed). */
+  KEYSMITH_KEY_INDEX_POLL_MS: intFrom(100, 5_000).default(1_000),
   KEYSMITH_API_KEY_USAGE_FLUSH_MS: intFrom(100, 3_600_000).default(10_000),
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: intFrom(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: intFrom(1, 86_400).default(60),
@@ -111,6 +115,18 @@ export const envSchema = z.object({
   // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
   KEYSMITH_TRUST_PROXY: z.string().optional(),
   KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS: intFrom(60, 3_600).default(300),
+  /** Following changes made in Keycloak (admin events or a sweep); unset: on when KEYSMITH_SCHEDULER is on. */
+  KEYSMITH_KEYCLOAK_SYNC: z.enum(['on', 'off']).optional(),
+  /** How soon a change made in Keycloak reaches keys (the bound), in seconds. */
+  KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS: intFrom(6, 3_600).default(60),
+  /** `auto`: admin events where a realm has them on, the sweep elsewhere; `sweep`: always the sweep. */
+  KEYSMITH_KEYCLOAK_SYNC_MODE: z.enum(['auto', 'sweep']).default('auto'),
+  /** Events are read again this far back on every poll (late commits), de-duplicated by id. */
+  KEYSMITH_KEYCLOAK_EVENTS_OVERLAP_SECONDS: intFrom(0, 600).default(30),
+  /** With admin events, a full sweep still runs this often, as a safety net (0: never). */
+  KEYSMITH_KEYCLOAK_SAFETY_SWEEP_MINUTES: intFrom(0, 7 * 24 * 60).default(60),
+  /** What happens to the keys of an account whose client was deleted in Keycloak. */
+  KEYSMITH_ORPHANED_ACCOUNT_KEYS: z.enum(['revoke', 'keep']).default('revoke'),
   // Test-only named fault points (src/common/faults/fault-points.ts); refused in production.
   KEYSMITH_FAULT_POINTS: z.string().optional(),
 }).refine((env) => env.KEYSMITH_API_KEY_PREFIX_LIVE !== env.KEYSMITH_API_KEY_PREFIX_TEST, {

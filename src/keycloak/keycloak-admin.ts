@@ -3,8 +3,9 @@ import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { AppConfig, type KeycloakConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { faultPoint } from '../common/faults/fault-points.js';
 import { Clock } from '../common/time/clock.js';
-import { KeycloakHttpError, keycloakPermissionMissing } from './keycloak.errors.js';
+import { KeycloakHttpError, keycloakPermissionMissing, keycloakUnavailable } from './keycloak.errors.js';
 import { KeycloakService, REQUIRED_REALM_MANAGEMENT_ROLES, type CallKind } from './keycloak.service.js';
 
 const TOKEN_REFRESH_MARGIN_MS = 30_000;
@@ -48,6 +49,8 @@ export class KeycloakAdmin {
   }
 
   private async execute<T>(kind: CallKind, operation: string, call: (admin: KcAdminClient) => Promise<T>): Promise<T> {
+    // A fault point per operation (`keycloak.grant-realm-roles`): tests fail one call the way an outage would.
+    await faultPoint(`keycloak.${operation.replaceAll(' ', '-')}`, () => keycloakUnavailable(operation));
     let reauthenticated = false;
     for (;;) {
       try {

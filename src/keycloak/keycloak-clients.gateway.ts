@@ -27,16 +27,18 @@ const CATALOG_TTL_MS = 5_000;
 /** Keycloak's default `expiration-period` of the secret-rotation executor (28 days), when unset. */
 const DEFAULT_EXPIRATION_PERIOD_SECONDS = 28 * 24 * 60 * 60;
 
+type FoundClient = ClientRepresentation & { id: string; clientId: string };
+
 interface Handle {
-  client: ClientRepresentation & { id: string; clientId: string };
+  client: FoundClient;
   serviceAccountUserId: string;
 }
 
-const PAGE_SIZE = 100;
-
 /**
- * Service-account clients in Keycloak's Admin REST API: every call that feature makes, each one
- * HTTP request through KeycloakAdmin (token) and KeycloakService (concurrency limit, retries).
+ * Service-account clients in Keycloak's Admin REST API, by name: Keysmith's callers name a realm
+ * and a clientId (and hand back the state `readManagedClient` gave them); the client UUIDs, role
+ * and scope ids and representations stay in here. Each Admin REST call goes through KeycloakAdmin
+ * (token, a fault point per operation) and KeycloakService (concurrency limit, retries).
  */
 @Injectable()
 export class KeycloakClientsGateway {
@@ -120,88 +122,55 @@ export class KeycloakClientsGateway {
   }
 
   /**
-   * Deletes the client of an account: by its UUID once known, otherwise only a client that carries
-   * the account's id (a half-made one), never another client of the same name. True when one went.
+   * Deletes the client named `clientId` when it is the account's: one that carries the account's
+   * id, or, for an account that was made (`made`), Keysmith's mark and no account id at all (made
+   * before that attribute). Never another client of the same name. True when one went.
    */
-  async deleteAccountClient(realm: string, account: { clientId: string; keycloakId: string | null; accountId: string }): Promise<boolean> {
-    if (account.keycloakId) {
-      await this.deleteClient(realm, account.keycloakId);
-      return true;
-    }
+  async deleteAccountClient(realm: string, account: { clientId: string; accountId: string; made: boolean }): Promise<boolean> {
     const client = await this.findClient(realm, account.clientId);
-    if (!client || client.attributes?.[ACCOUNT_ID_ATTRIBUTE] !== account.accountId) return false;
+    if (!client || !isAccountClient(client, account.accountId, account.made)) return false;
     await this.deleteClient(realm, client.id);
     return true;
   }
 
-  /** Realm roles by name; roles no longer wanted may be missing from a narrow catalog, so the full one is read for those. */
-  private async realmRolesByName(realm: string, names: string[], catalog: RealmCatalog): Promise<RoleRepresentation[]> {
-    if (names.every((name) => catalog.realmRoles.has(name))) return names.map((name) => catalog.realmRoles.get(name)!);
-    const full = await this.catalog(realm, []);
-    return names.map((name) => full.realmRoles.get(name)).filter((role) => role !== undefined);
+  /** The client's current secret. */
+  async clientSecret(realm: string, clientId: string): Promise<string> {
+    const id = await this.managedClientId(realm, clientId, 'read client secret');
+    const credential = await this.keycloak.read('read client secret', (kc) => kc.clients.getClientSecret({ realm, id }));
+    if (!credential.value) throw new KeycloakHttpError(404, 'read client secret', 'client has no secret');
+    return credential.value;
   }
 
-  async findClient(realm: string, clientId: string): Promise<(ClientRepresentation & { id: string; clientId: string }) | undefined> {
-    const found = await this.keycloak.read('find client', (kc) => kc.clients.find({ realm, clientId, search: false }));
-    return found.find((client) => client.clientId === clientId) as (ClientRepresentation & { id: string; clientId: string }) | undefined;
+  /** A new client secret; with the rotation policy on, Keycloak keeps the previous one as "rotated". */
+  async regenerateSecret(realm: string, clientId: string): Promise<string> {
+    const id = await this.managedClientId(realm, clientId, 'regenerate client secret');
+    const credential = await this.keycloak.write('regenerate client secret', (kc) => kc.clients.generateNewClientSecret({ realm, id }));
+    if (!credential.value) throw new KeycloakHttpError(502, 'regenerate client secret', 'no secret returned');
+    return credential.value;
   }
 
-  /** Every client Keysmith manages in the realm, by a paginated attribute query. */
-  async listManagedClients(realm: string): Promise<(ClientRepresentation & { id: string; clientId: string })[]> {
-    const all: (ClientRepresentation & { id: string; clientId: string })[] = [];
-    for (let first = 0; ; first += PAGE_SIZE) {
-      const page = await this.keycloak.read('list managed clients', (kc) =>
-        kc.clients.find({ realm, q: `${MANAGED_BY_ATTRIBUTE}:${MANAGED_BY_VALUE}`, first, max: PAGE_SIZE }),
-      );
-      all.push(...(page as (ClientRepresentation & { id: string; clientId: string })[]));
-      if (page.length < PAGE_SIZE) return all;
-    }
+  /** The previous secret Keycloak still accepts after a regeneration ("rotated"), or null when it holds none. */
+  async rotatedSecret(realm: string, clientId: string): Promise<string | null> {
+    const id = await this.managedClientId(realm, clientId, 'read rotated client secret');
+    // The admin client has no call for this endpoint: a plain request with its token.
+    const credential = await this.keycloak.read('read rotated client secret', async (kc) => {
+      const url = `${kc.baseUrl}/admin/realms/${encodeURIComponent(realm)}/clients/${encodeURIComponent(id)}/client-secret/rotated`;
+      const response = await fetch(url, { headers: { authorization: `Bearer ${await kc.getAccessToken()}` } });
+      if (response.status === 404) return null;
+      if (!response.ok) throw new KeycloakHttpError(response.status, 'read rotated client secret', response.statusText);
+      return (await response.json()) as { value?: string };
+    });
+    return credential?.value ?? null;
   }
 
-  async createClient(realm: string, representation: ClientRepresentation): Promise<string> {
+  /** Ends the previous (rotated) secret now; none left counts as done. */
+  async invalidateRotatedSecret(realm: string, clientId: string): Promise<void> {
+    const id = await this.managedClientId(realm, clientId, 'invalidate rotated client secret');
     try {
-      const { id } = await this.keycloak.write('create client', (kc) => kc.clients.create({ realm, ...representation }));
-      return id;
-    } catch (error) {
-      // Someone made the same clientId between Keysmith's check and its create.
-      if (isStatus(error, 409)) {
-        throw new DomainError(ErrorCode.ClientExists, `A client ${representation.clientId} was created in realm ${realm} meanwhile; it is not adopted.`, {
-          clientId: representation.clientId,
-        });
-      }
-      throw error;
-    }
-  }
-
-  async updateClient(realm: string, id: string, representation: ClientRepresentation): Promise<void> {
-    await this.keycloak.write('update client', (kc) => kc.clients.update({ realm, id }, representation));
-  }
-
-  /** Deletes a client; a client already gone counts as deleted. */
-  async deleteClient(realm: string, id: string): Promise<void> {
-    try {
-      await this.keycloak.write('delete client', (kc) => kc.clients.del({ realm, id }));
+      await this.keycloak.write('invalidate rotated client secret', (kc) => kc.clients.invalidateSecret({ realm, id }));
     } catch (error) {
       if (!isStatus(error, 404)) throw error;
     }
-  }
-
-  private async readState(realm: string, client: ClientRepresentation & { id: string; clientId: string }): Promise<ClientState> {
-    const id = client.id;
-    const [user, defaults, optionals] = await Promise.all([
-      this.keycloak.read('read service-account user', (kc) => kc.clients.getServiceAccountUser({ realm, id })),
-      this.keycloak.read('list default client scopes', (kc) => kc.clients.listDefaultClientScopes({ realm, id })),
-      this.keycloak.read('list optional client scopes', (kc) => kc.clients.listOptionalClientScopes({ realm, id })),
-    ]);
-    const mappings = await this.keycloak.read('list role mappings', (kc) => kc.users.listRoleMappings({ realm, id: user.id! }));
-    return {
-      client,
-      serviceAccountUserId: user.id!,
-      realmRoles: names(mappings.realmMappings),
-      clientRoles: clientMappingNames(mappings.clientMappings),
-      defaultScopes: names(defaults),
-      optionalScopes: names(optionals),
-    };
   }
 
   /**
@@ -218,70 +187,6 @@ export class KeycloakClientsGateway {
     catalog.catch(() => this.catalogs.delete(cacheKey));
     if (this.catalogs.size > 256) this.catalogs.delete(this.catalogs.keys().next().value!);
     return catalog;
-  }
-
-  async addUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
-    await this.keycloak.write('grant realm roles', (kc) => kc.users.addRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
-  }
-
-  async removeUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
-    await this.keycloak.write('revoke realm roles', (kc) => kc.users.delRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
-  }
-
-  async addUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
-    await this.keycloak.write('grant client roles', (kc) => kc.users.addClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
-  }
-
-  async removeUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
-    await this.keycloak.write('revoke client roles', (kc) => kc.users.delClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
-  }
-
-  async setClientScope(realm: string, id: string, clientScopeId: string, kind: 'default' | 'optional', present: boolean): Promise<void> {
-    await this.keycloak.write(`${present ? 'add' : 'remove'} ${kind} client scope`, (kc) => {
-      if (kind === 'default') {
-        return present
-          ? kc.clients.addDefaultClientScope({ realm, id, clientScopeId })
-          : kc.clients.delDefaultClientScope({ realm, id, clientScopeId });
-      }
-      return present
-        ? kc.clients.addOptionalClientScope({ realm, id, clientScopeId })
-        : kc.clients.delOptionalClientScope({ realm, id, clientScopeId });
-    });
-  }
-
-  async getClientSecret(realm: string, id: string): Promise<string> {
-    const credential = await this.keycloak.read('read client secret', (kc) => kc.clients.getClientSecret({ realm, id }));
-    if (!credential.value) throw new KeycloakHttpError(404, 'read client secret', 'client has no secret');
-    return credential.value;
-  }
-
-  /** A new client secret; with the rotation policy on, Keycloak keeps the previous one as "rotated". */
-  async regenerateSecret(realm: string, id: string): Promise<string> {
-    const credential = await this.keycloak.write('regenerate client secret', (kc) => kc.clients.generateNewClientSecret({ realm, id }));
-    if (!credential.value) throw new KeycloakHttpError(502, 'regenerate client secret', 'no secret returned');
-    return credential.value;
-  }
-
-  /** The previous secret Keycloak still accepts after a regeneration ("rotated"), or null when it holds none. */
-  async getRotatedSecret(realm: string, id: string): Promise<string | null> {
-    // The admin client has no call for this endpoint: a plain request with its token.
-    const credential = await this.keycloak.read('read rotated client secret', async (kc) => {
-      const url = `${kc.baseUrl}/admin/realms/${encodeURIComponent(realm)}/clients/${encodeURIComponent(id)}/client-secret/rotated`;
-      const response = await fetch(url, { headers: { authorization: `Bearer ${await kc.getAccessToken()}` } });
-      if (response.status === 404) return null;
-      if (!response.ok) throw new KeycloakHttpError(response.status, 'read rotated client secret', response.statusText);
-      return (await response.json()) as { value?: string };
-    });
-    return credential?.value ?? null;
-  }
-
-  /** Ends the previous (rotated) secret now; none left counts as done. */
-  async invalidateRotatedSecret(realm: string, id: string): Promise<void> {
-    try {
-      await this.keycloak.write('invalidate rotated client secret', (kc) => kc.clients.invalidateSecret({ realm, id }));
-    } catch (error) {
-      if (!isStatus(error, 404)) throw error;
-    }
   }
 
   /**
@@ -311,6 +216,105 @@ export class KeycloakClientsGateway {
       .map((config) => Number(config['expiration-period'] ?? DEFAULT_EXPIRATION_PERIOD_SECONDS))
       .filter((seconds) => Number.isFinite(seconds));
     return { feature, policy: applying.length > 0, expirationPeriodSeconds: periods.length ? Math.min(...periods) : null };
+  }
+
+  /**
+   * The UUID of the Keysmith-made client named `clientId`; 404 (as Keycloak answers for a gone
+   * client) when there is none, or only a client Keysmith did not make: its secret is not Keysmith's.
+   */
+  private async managedClientId(realm: string, clientId: string, operation: string): Promise<string> {
+    const client = await this.findClient(realm, clientId);
+    if (!client || client.attributes?.[MANAGED_BY_ATTRIBUTE] !== MANAGED_BY_VALUE) {
+      throw new KeycloakHttpError(404, operation, `no client ${clientId} made by Keysmith`);
+    }
+    return client.id;
+  }
+
+  /** Realm roles by name; roles no longer wanted may be missing from a narrow catalog, so the full one is read for those. */
+  private async realmRolesByName(realm: string, names: string[], catalog: RealmCatalog): Promise<RoleRepresentation[]> {
+    if (names.every((name) => catalog.realmRoles.has(name))) return names.map((name) => catalog.realmRoles.get(name)!);
+    const full = await this.catalog(realm, []);
+    return names.map((name) => full.realmRoles.get(name)).filter((role) => role !== undefined);
+  }
+
+  private async findClient(realm: string, clientId: string): Promise<FoundClient | undefined> {
+    const found = await this.keycloak.read('find client', (kc) => kc.clients.find({ realm, clientId, search: false }));
+    return found.find((client) => client.clientId === clientId) as FoundClient | undefined;
+  }
+
+  private async createClient(realm: string, representation: ClientRepresentation): Promise<string> {
+    try {
+      const { id } = await this.keycloak.write('create client', (kc) => kc.clients.create({ realm, ...representation }));
+      return id;
+    } catch (error) {
+      // Someone made the same clientId between Keysmith's check and its create.
+      if (isStatus(error, 409)) {
+        throw new DomainError(ErrorCode.ClientExists, `A client ${representation.clientId} was created in realm ${realm} meanwhile; it is not adopted.`, {
+          clientId: representation.clientId,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async updateClient(realm: string, id: string, representation: ClientRepresentation): Promise<void> {
+    await this.keycloak.write('update client', (kc) => kc.clients.update({ realm, id }, representation));
+  }
+
+  /** Deletes a client; a client already gone counts as deleted. */
+  private async deleteClient(realm: string, id: string): Promise<void> {
+    try {
+      await this.keycloak.write('delete client', (kc) => kc.clients.del({ realm, id }));
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+
+  private async readState(realm: string, client: FoundClient): Promise<ClientState> {
+    const id = client.id;
+    const [user, defaults, optionals] = await Promise.all([
+      this.keycloak.read('read service-account user', (kc) => kc.clients.getServiceAccountUser({ realm, id })),
+      this.keycloak.read('list default client scopes', (kc) => kc.clients.listDefaultClientScopes({ realm, id })),
+      this.keycloak.read('list optional client scopes', (kc) => kc.clients.listOptionalClientScopes({ realm, id })),
+    ]);
+    const mappings = await this.keycloak.read('list role mappings', (kc) => kc.users.listRoleMappings({ realm, id: user.id! }));
+    return {
+      client,
+      serviceAccountUserId: user.id!,
+      realmRoles: names(mappings.realmMappings),
+      clientRoles: clientMappingNames(mappings.clientMappings),
+      defaultScopes: names(defaults),
+      optionalScopes: names(optionals),
+    };
+  }
+
+  private async addUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('grant realm roles', (kc) => kc.users.addRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
+  }
+
+  private async removeUserRealmRoles(realm: string, userId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('revoke realm roles', (kc) => kc.users.delRealmRoleMappings({ realm, id: userId, roles: roleRefs(roles) }));
+  }
+
+  private async addUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('grant client roles', (kc) => kc.users.addClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
+  }
+
+  private async removeUserClientRoles(realm: string, userId: string, clientUniqueId: string, roles: RoleRepresentation[]): Promise<void> {
+    await this.keycloak.write('revoke client roles', (kc) => kc.users.delClientRoleMappings({ realm, id: userId, clientUniqueId, roles: roleRefs(roles) }));
+  }
+
+  private async setClientScope(realm: string, id: string, clientScopeId: string, kind: 'default' | 'optional', present: boolean): Promise<void> {
+    await this.keycloak.write(`${present ? 'add' : 'remove'} ${kind} client scope`, (kc) => {
+      if (kind === 'default') {
+        return present
+          ? kc.clients.addDefaultClientScope({ realm, id, clientScopeId })
+          : kc.clients.delDefaultClientScope({ realm, id, clientScopeId });
+      }
+      return present
+        ? kc.clients.addOptionalClientScope({ realm, id, clientScopeId })
+        : kc.clients.delOptionalClientScope({ realm, id, clientScopeId });
+    });
   }
 
   private async loadCatalog(realm: string, clientIds: string[]): Promise<RealmCatalog> {
@@ -357,6 +361,12 @@ function representationOf(spec: ManagedClientSpec): ClientRepresentation {
     defaultClientScopes: spec.defaultScopes,
     optionalClientScopes: spec.optionalScopes,
   };
+}
+
+/** The account's client: it carries the account's id, or (a made account's) Keysmith's mark and no account id at all. */
+function isAccountClient(client: ClientRepresentation, accountId: string, made: boolean): boolean {
+  const owner = client.attributes?.[ACCOUNT_ID_ATTRIBUTE];
+  return owner === accountId || (made && owner === undefined && client.attributes?.[MANAGED_BY_ATTRIBUTE] === MANAGED_BY_VALUE);
 }
 
 function names(list: { name?: string }[] | undefined): string[] {

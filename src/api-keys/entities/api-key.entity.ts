@@ -9,6 +9,7 @@ import type { KeyEnvironment } from '../strategies/api-key-format.js';
 @Index('UQ_api_keys_hash', ['keyHash'], { unique: true })
 @Index('IDX_api_keys_account', ['realm', 'clientId', 'id'])
 @Index('IDX_api_keys_expires_at', ['expiresAt'])
+@Index('IDX_api_keys_changed_at', ['changedAt'])
 export class ApiKeyEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
@@ -76,4 +77,12 @@ export class ApiKeyEntity {
   /** Set on a key that was rotated: it stays valid (status `expiring`) until `expiresAt`. */
   @Column({ name: 'rotated_to_id', type: 'varchar', length: 40, nullable: true })
   rotatedToId: string | null;
+
+  /**
+   * When the key was issued or last changed in a way verification sees (revoked, rotated, expiry
+   * shortened), in epoch milliseconds: every instance's key index reads the keys changed since its
+   * last read. NULL on keys older than the column.
+   */
+  @Column({ name: 'changed_at', type: 'bigint', nullable: true })
+  changedAt: number | null;
 }

@@ -5,12 +5,13 @@ import { Clock } from '../../common/time/clock.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import type { AuditService } from '../../audit/index.js';
 import type { ServiceAccountView } from '../../service-accounts/index.js';
-import type { DataSource } from 'typeorm';
 import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
 import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
 import type { ApiKeyUsageService } from './api-key-usage.service.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
+import { KeyLookup } from './key-lookup.service.js';
+import { recordOf, type KeyRows } from './key-rows.js';
 
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
 
@@ -24,19 +25,14 @@ class FixedClock extends Clock {
 function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>, extra: Record<string, string> = {}, accountScopes = ['read:data']) {
   const config = loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: String(pepperVersion), ...extra });
   const queries: string[] = [];
-  // The one lookup by hash, through the raw-SQL helper's query runner (structured result).
-  const dataSource = {
-    options: { type: 'sqlite' },
-    createQueryRunner: () => ({
-      query: async (_sql: string, [hash]: [string]) => {
-        queries.push(hash);
-        const row = rows.get(hash);
-        return { records: row ? [row] : [] };
-      },
-      release: async () => undefined,
-    }),
-  } as unknown as DataSource;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const keyRows = {
+    byHash: async (hash: string) => {
+      queries.push(hash);
+      const row = rows.get(hash);
+      return row ? recordOf(row as unknown as Parameters<typeof recordOf>[0]) : null;
+    },
+  } as unknown as KeyRows;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [], effective: { enabled: true, scopes: accountScopes } } as unknown as ServiceAccountView;
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
@@ -44,7 +40,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   const service = new ApiKeyVerificationService(
     config,
     clock,
-    dataSource,
+    new KeyLookup(keyRows, config, clock),
     new PrefixedChecksumKeyGeneration(config, new Random()),
     new HmacPepperHashing(config),
     directory,

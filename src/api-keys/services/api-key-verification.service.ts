@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { Counter } from 'prom-client';
 import { AuditService } from '../../audit/index.js';
 import {
@@ -12,34 +11,16 @@ import {
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
-import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { scopeExcess, scopesNow } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
-import { readTime, Sql } from '../../database/sql.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
-
-/** What a verification needs to know about a key; cached by hash. Never the key or its hash. */
-interface KeyRecord {
-  id: string;
-  realm: string;
-  clientId: string;
-  scopes: string[];
-  expiresAt: number;
-  expiresAtIso: string;
-  revokedAt: number | null;
-}
-
-interface AccountSnapshot {
-  enabled: boolean;
-  owner: string;
-  rateLimit: ServiceAccountView['apiKeyPolicy']['rateLimit'];
-  /** The account's current default and optional scopes. */
-  scopes: string[];
-}
+import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
+import type { KeyRecord } from './key-index.js';
+import { KeyLookup } from './key-lookup.service.js';
 
 export interface VerifyOptions extends ApiKeyCheckOptions {
   requestId?: string | null;
@@ -57,16 +38,16 @@ const AUDIT_PER_SOURCE_PER_MINUTE = 5;
 const AUDIT_TOTAL_PER_MINUTE = 60;
 
 /**
- * Verifies API keys: format and checksum first (no lookup), then a bounded in-memory cache of
- * lookups by hash (TTL at most 5 s) in front of one indexed query. Expiry and revocation are
- * judged by time and state at each check, so they apply before any job runs. Revocation,
- * rotation and account changes drop the affected entries at once on this instance; other
- * instances see them within the cache TTL.
+ * Verifies API keys: format and checksum first (no lookup), then the key's record from memory
+ * (KeyLookup: the in-memory index of live keys, a query beyond it) and its account's snapshot
+ * (cached for KEYSMITH_API_KEY_CACHE_TTL_MS, at most 5 s). Expiry and revocation are judged by
+ * time and state at each check, so they apply before any job runs. Revocation and rotation drop
+ * the key at once on this instance and reach the others within KEYSMITH_KEY_INDEX_POLL_MS (1 s);
+ * account changes drop its snapshot at once here and reach the others within the cache TTL.
  */
 @Injectable()
 export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerificationService.name);
-  private readonly keys: TtlCache<string, KeyRecord | null>;
   private readonly accounts: TtlCache<string, AccountSnapshot | null>;
   private readonly keyLimiter: FixedWindowLimiter;
   private readonly addressFailures: FixedWindowLimiter;
@@ -75,12 +56,11 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly verifications: Counter<'result' | 'cache'>;
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
-  private readonly sql: Sql;
 
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    dataSource: DataSource,
+    private readonly lookups: KeyLookup,
     private readonly generation: ApiKeyGenerationStrategy,
     private readonly hashing: ApiKeyHashingStrategy,
     private readonly directory: ServiceAccountDirectory,
@@ -89,10 +69,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     metrics: MetricsRegistry,
   ) {
     super();
-    this.sql = new Sql(dataSource);
     const now = () => this.clock.nowMs();
     const { cacheSize, cacheTtlMs } = config.apiKeys;
-    this.keys = new TtlCache(cacheSize, cacheTtlMs, now);
     this.accounts = new TtlCache(Math.min(cacheSize, 50_000), cacheTtlMs, now);
     this.keyLimiter = new FixedWindowLimiter(now);
     this.addressFailures = new FixedWindowLimiter(now);
@@ -119,15 +97,15 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
 
     const { record, cached } = await this.lookup(key);
     if (!record) return this.refuse('NOT_FOUND', { options, cached });
-    const account = await this.account(record.realm, record.clientId);
+    const account = await this.account(record.account.realm, record.account.clientId);
     const now = this.clock.nowMs();
     const identity: ApiKeyIdentity = {
       keyId: record.id,
-      realm: record.realm,
-      clientId: record.clientId,
+      realm: record.account.realm,
+      clientId: record.account.clientId,
       owner: account?.owner ?? '',
       scopes: account ? this.scopesOf(record, account) : [],
-      expiresAt: record.expiresAtIso,
+      expiresAt: new Date(record.expiresAt).toISOString(),
     };
     // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
     if (!account || (record.revokedAt !== null && record.revokedAt <= now)) return this.refuse('REVOKED', { identity, options, cached });
@@ -152,58 +130,44 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
    */
   private scopesOf(record: KeyRecord, account: AccountSnapshot): string[] {
     const excess = scopeExcess(record.scopes, account.scopes);
-    if (excess.length === 0) return record.scopes;
+    if (excess.length === 0) return [...record.scopes];
     const mode = this.config.apiKeys.scopeEnforcement;
     this.excessUses.inc({ mode });
     if (mode === 'report' && this.excessLogLimiter.hit(record.id, 1, 60).allowed) {
-      this.logger.warn(`API key ${record.id} of ${record.realm}/${record.clientId} used scopes its account no longer has: ${excess.join(', ')} (KEYSMITH_KEY_SCOPE_ENFORCEMENT=report keeps them)`);
+      this.logger.warn(`API key ${record.id} of ${record.account.realm}/${record.account.clientId} used scopes its account no longer has: ${excess.join(', ')} (KEYSMITH_KEY_SCOPE_ENFORCEMENT=report keeps them)`);
     }
     return scopesNow(record.scopes, account.scopes, mode);
   }
 
-  /** Drops the cached lookup of one key (after revocation or rotation). */
-  forgetKeyHash(keyHash: string): void {
-    this.keys.delete(keyHash);
+  /** Starts loading every live key into memory, and reading the keys changed since (the HTTP set-up calls it). */
+  startIndex(): void {
+    this.lookups.start();
   }
 
-  /** Drops everything cached about an account's keys, so a change to it applies at once. */
+  /** Drops what is held about one key (after revocation or rotation); a change feed calls it too. */
+  forgetKeyHash(keyHash: string): void {
+    this.lookups.forgetKeyHash(keyHash);
+  }
+
+  /** Reads one key again now: a change feed calls it when another instance changed the key. */
+  refreshKey(keyHash: string): Promise<void> {
+    return this.lookups.refreshKey(keyHash);
+  }
+
+  /** Drops everything cached about an account and its keys, so a change to it applies at once. */
   forgetAccount(realm: string, clientId: string): void {
     this.accounts.delete(accountKey(realm, clientId));
-    this.keys.deleteWhere((record) => record !== null && record.realm === realm && record.clientId === clientId);
+    this.lookups.forgetAccount(realm, clientId);
   }
 
   private async lookup(key: string): Promise<{ record: KeyRecord | null; cached: boolean }> {
     let cached = true;
     for (const version of this.hashing.versions) {
-      const hash = this.hashing.hash(key, version);
-      let record = this.keys.get(hash);
-      if (record === undefined) {
-        cached = false;
-        record = await this.query(hash);
-        this.keys.set(hash, record);
-      }
-      if (record) return { record, cached };
+      const found = await this.lookups.find(this.hashing.hash(key, version));
+      cached &&= found.cached;
+      if (found.record) return { record: found.record, cached };
     }
     return { record: null, cached };
-  }
-
-  private async query(hash: string): Promise<KeyRecord | null> {
-    const rows = await this.sql.rows<{ id: string; realm: string; client_id: string; scopes: string; expires_at: string | Date; revoked_at: string | Date | null }>(
-      `SELECT "id", "realm", "client_id", "scopes", "expires_at", "revoked_at" FROM "api_keys" WHERE "key_hash" = ?`,
-      [hash],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    const expiresAt = readTime(row.expires_at);
-    return {
-      id: row.id,
-      realm: row.realm,
-      clientId: row.client_id,
-      scopes: JSON.parse(row.scopes) as string[],
-      expiresAt: expiresAt.getTime(),
-      expiresAtIso: expiresAt.toISOString(),
-      revokedAt: row.revoked_at ? readTime(row.revoked_at).getTime() : null,
-    };
   }
 
   private async account(realm: string, clientId: string): Promise<AccountSnapshot | null> {
@@ -211,9 +175,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const cached = this.accounts.get(cacheKey);
     if (cached !== undefined) return cached;
     const view = await this.directory.findLive(realm, clientId);
-    const snapshot = view
-      ? { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: [...view.defaultScopes, ...view.optionalScopes] }
-      : null;
+    const snapshot = view ? accountSnapshotOf(view) : null;
     this.accounts.set(cacheKey, snapshot);
     return snapshot;
   }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { inTransaction } from '../../database/transaction.js';
-import { Brackets, DataSource, IsNull, Repository } from 'typeorm';
+import { Brackets, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -33,7 +32,6 @@ export type IssuedApiKey = ApiKeyView & { key: string };
 export class ApiKeysService {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
-    private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly generation: ApiKeyGenerationStrategy,
@@ -103,7 +101,8 @@ export class ApiKeysService {
 
   /**
    * Issues a successor with the same name, scopes, environment and lifetime, and lets the old key
-   * run out after `graceHours` (0 ends it now). Both in one transaction.
+   * run out after `graceHours` (0 ends it now). Concurrent rotations of one key: one wins, the
+   * others get API_KEY_NOT_ACTIVE (see claimRotation).
    */
   async rotate(context: OperationContext, id: string, graceHours: number): Promise<IssuedApiKey> {
     const old = await this.visibleKey(context, id);
@@ -118,12 +117,8 @@ export class ApiKeysService {
     const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
     const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
-    await inTransaction(this.dataSource, async (manager) => {
-      await manager.insert(ApiKeyEntity, row);
-      // Conditional: of two rotations racing on two instances, one wins; the other rolls back its successor.
-      const rotated = await manager.update(ApiKeyEntity, { id: old.id, rotatedToId: IsNull(), revokedAt: IsNull() }, { rotatedToId: row.id, expiresAt: graceEnd });
-      if (rotated.affected !== 1) throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} was rotated or revoked meanwhile; only an active key can be rotated.`);
-    });
+    await this.keys.insert(row);
+    await this.claimRotation(old.id, row.id, graceEnd);
     this.verification.forgetKeyHash(old.keyHash);
     this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
     await this.audit.record(context, {
@@ -136,12 +131,32 @@ export class ApiKeysService {
     return { ...toApiKeyView(row, now), key };
   }
 
+  /**
+   * Marks `oldId` as rotated to `successorId`, only while it is still active and not rotated: one
+   * conditional UPDATE, so two instances rotating the same key cannot both win. The loser's
+   * successor is deleted. No transaction: on SQLite every caller shares one connection, so a
+   * transaction would take in (and a rollback undo) other callers' writes. A process that dies
+   * between the insert and this claim leaves the old key untouched and a successor whose key was
+   * never shown to anyone, so it cannot be used.
+   */
+  private async claimRotation(oldId: string, successorId: string, graceEnd: Date): Promise<void> {
+    const claimed = await this.keys
+      .createQueryBuilder()
+      .update(ApiKeyEntity)
+      .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: this.clock.nowMs() })
+      .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
+      .execute();
+    if (claimed.affected === 1) return;
+    await this.keys.delete({ id: successorId });
+    throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${oldId} was rotated or revoked meanwhile; only an active key can be rotated.`);
+  }
+
   /** Revokes a key now; revoking a revoked key again changes nothing. */
   async revoke(context: OperationContext, id: string): Promise<void> {
     const row = await this.visibleKey(context, id);
     if (row.revokedAt) return;
     const now = this.clock.now();
-    await this.keys.update({ id }, { revokedAt: now });
+    await this.keys.update({ id }, { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetKeyHash(row.keyHash);
     this.events.publish({ type: 'revoked', keyId: row.id, realm: row.realm, clientId: row.clientId });
     await this.audit.record(context, {
@@ -161,7 +176,7 @@ export class ApiKeysService {
       .getMany();
     if (rows.length === 0) return 0;
     const now = this.clock.now();
-    await this.keys.update(rows.map((row) => row.id), { revokedAt: now });
+    await this.keys.update(rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
     this.verification.forgetAccount(realm, clientId);
     for (const row of rows) this.events.publish({ type: 'revoked', keyId: row.id, realm, clientId });
     for (const row of rows) {
@@ -196,6 +211,7 @@ export class ApiKeysService {
       revokedAt: null,
       rotatedFromId,
       rotatedToId: null,
+      changedAt: now.getTime(),
     });
     return { row, key };
   }

@@ -87,7 +87,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
         items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
         if (dryRun) continue;
-        await this.keys.update(key.id, { expiresAt: limit });
+        await this.keys.update(key.id, { expiresAt: limit, changedAt: this.clock.nowMs() });
         this.verification.forgetKeyHash(key.keyHash);
         await this.audit.record(context, {
           action: 'api_key.expiry_clamped',

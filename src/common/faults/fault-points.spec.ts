@@ -21,8 +21,14 @@ describe('fault points', () => {
     await expect(faultPoint('rotate.secret-stored')).resolves.toBeUndefined();
   });
 
+  it('raise the caller\'s own unavailability error with `unavailable` (a FaultInjectedError where it names none)', async () => {
+    setFaultPoints('keycloak.delete-client=unavailable');
+    await expect(faultPoint('keycloak.delete-client', () => new RangeError('gone'))).rejects.toThrow(new RangeError('gone'));
+    await expect(faultPoint('keycloak.delete-client')).rejects.toBeInstanceOf(FaultInjectedError);
+  });
+
   it('parse pauses and refuse what they cannot read', () => {
     expect(parseFaultPoints('a.b=pause:250').get('a.b')).toEqual({ action: 'pause', pauseMs: 250, onHit: null });
-    expect(() => parseFaultPoints('a.b=explode')).toThrow('is not <point>=kill|throw|pause:<ms>[@N]');
+    expect(() => parseFaultPoints('a.b=explode')).toThrow('is not <point>=kill|throw|unavailable|pause:<ms>[@N]');
   });
 });

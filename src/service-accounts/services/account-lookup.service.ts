@@ -8,6 +8,7 @@ import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
+import { effectiveStateOf } from '../keycloak-observation.js';
 
 const CACHE_SIZE = 10_000;
 
@@ -41,7 +42,8 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
     const cached = this.callers.get(key);
     if (cached !== undefined) return cached;
     const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: Not('provisioning') } });
-    const caller = row ? { owner: row.owner, enabled: row.enabled, scopes: [...new Set([...row.defaultScopes, ...row.optionalScopes])] } : null;
+    const effective = row ? effectiveStateOf(row) : null;
+    const caller = row && effective ? { owner: row.owner, enabled: effective.enabled, scopes: effective.scopes } : null;
     this.callers.set(key, caller);
     return caller;
   }

@@ -9,7 +9,6 @@ import { ServiceAccountEntity } from '../entities/service-account.entity.js';
 export interface ExchangeAccount {
   realm: string;
   clientId: string;
-  keycloakId: string;
   enabled: boolean;
   tokenExchange: boolean;
   defaultScopes: string[];
@@ -39,7 +38,7 @@ export class ServiceAccountCredentials {
     if (!row || !row.keycloakId || (row.state !== 'ready' && row.state !== 'updating')) return null;
     const clientSecret = row.secretCiphertext
       ? this.vault.decrypt(row.secretCiphertext, row.id)
-      : await this.gateway.getClientSecret(realm, row.keycloakId);
+      : await this.gateway.clientSecret(realm, clientId);
     return withSecret(baseOf(row), clientSecret);
   }
 
@@ -48,7 +47,7 @@ export class ServiceAccountCredentials {
    * storing it (without a grace window, the stored one then stops working at once).
    */
   async freshFromKeycloak(account: ExchangeAccount): Promise<ExchangeAccount> {
-    return withSecret({ ...account }, await this.gateway.getClientSecret(account.realm, account.keycloakId));
+    return withSecret({ ...account }, await this.gateway.clientSecret(account.realm, account.clientId));
   }
 }
 
@@ -62,7 +61,6 @@ function baseOf(row: ServiceAccountEntity): Omit<ExchangeAccount, 'clientSecret'
   return {
     realm: row.realm,
     clientId: row.clientId,
-    keycloakId: row.keycloakId!,
     enabled: row.enabled,
     tokenExchange: row.keyTokenExchange,
     defaultScopes: [...row.defaultScopes],

@@ -131,11 +131,13 @@ export class FakeKeycloak {
     for (const [name, d] of Object.entries(diff.clientRoles)) client.grants.clientRoles[name] = apply(client.grants.clientRoles[name] ?? [], d);
   }
 
-  async deleteAccountClient(_realm: string, account: { clientId: string; keycloakId: string | null; accountId: string }): Promise<boolean> {
+  async deleteAccountClient(_realm: string, account: { clientId: string; accountId: string; made: boolean }): Promise<boolean> {
     this.maybeFail('deleteAccountClient');
     const client = this.clients.get(account.clientId);
     if (!client) return false;
-    if (account.keycloakId ? client.id !== account.keycloakId : client.attributes['keysmith.account-id'] !== account.accountId) return false;
+    const owner = client.attributes['keysmith.account-id'];
+    const mine = owner === account.accountId || (account.made && owner === undefined && client.attributes['keysmith.managed-by'] === 'keysmith');
+    if (!mine) return false;
     this.calls.push(`delete ${account.clientId}`);
     this.clients.delete(account.clientId);
     return true;

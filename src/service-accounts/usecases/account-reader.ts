@@ -70,7 +70,7 @@ export class AccountReader {
       await this.audit.record(context, { action: 'client_secret.read', outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
       throw error;
     }
-    const clientSecret = row.secretCiphertext ? this.vault.decrypt(row.secretCiphertext, row.id) : await this.keycloak.getClientSecret(realm, row.keycloakId!);
+    const clientSecret = row.secretCiphertext ? this.vault.decrypt(row.secretCiphertext, row.id) : await this.keycloak.clientSecret(realm, clientId);
     await this.audit.record(context, { action: 'client_secret.read', realm, clientId });
     return { clientSecret, rotatedAt: row.lastRotatedAt?.toISOString() ?? null };
   }

@@ -48,7 +48,7 @@ export class DeleteAccountUseCase {
   /** Removes the client and marks the row `deleted` (also what recovery does for a `deleting` row). */
   async finish(context: OperationContext, row: ServiceAccountEntity, fence: Fence): Promise<void> {
     await fence.check('delete client');
-    if (row.keycloakId) await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, keycloakId: row.keycloakId, accountId: row.id });
+    if (row.keycloakId) await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: true });
     await faultPoint('delete.client-deleted');
     await fence.check('mark deleted');
     const now = this.clock.now();

@@ -128,7 +128,7 @@ export class ProvisionAccountUseCase {
     if (cause instanceof LeaseLostError) return;
     try {
       await fence.check('undo create');
-      await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, keycloakId: row.keycloakId, accountId: row.id });
+      await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: false });
       await this.rows.repository.delete(row.id);
     } catch (error) {
       this.logger.warn(`could not undo the half-made client ${row.realm}/${row.clientId}; recovery will: ${reason(error)}`);

@@ -67,7 +67,7 @@ export class RecoverAccountUseCase {
   async recover(context: OperationContext, row: ServiceAccountEntity, fence: Fence): Promise<void> {
     if (row.state === 'provisioning') {
       await fence.check('remove half-made client');
-      await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, keycloakId: row.keycloakId, accountId: row.id });
+      await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: false });
       await faultPoint('recover.client-removed');
       await fence.check('remove row');
       await this.rows.repository.delete(row.id);

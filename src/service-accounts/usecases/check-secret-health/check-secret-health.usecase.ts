@@ -33,7 +33,7 @@ export class CheckSecretHealthUseCase {
   async check(context: OperationContext, row: ServiceAccountEntity, repair: boolean): Promise<SecretHealth> {
     const stored = this.vault.decrypt(row.secretCiphertext!, row.id);
     const storedAccepted = await this.keycloak.accepts(row.realm, row.clientId, stored);
-    const storedIsCurrent = (await this.keycloak.currentSecret(row.realm, row.keycloakId!)) === stored;
+    const storedIsCurrent = (await this.keycloak.currentSecret(row.realm, row.clientId)) === stored;
     if (storedAccepted && storedIsCurrent) return 'ok';
     await this.reporter.mismatch(context, row, { storedIsCurrent, storedAccepted, repair });
     return 'mismatch';

@@ -52,7 +52,7 @@ export class RotateSecretUseCase {
     if (!row.secretCiphertext) {
       // Nothing stored yet (accounts from before secrets were stored): store what Keycloak holds first.
       await run.fence('read client secret');
-      await this.store.save(row, { secretCiphertext: this.vault.encrypt(await this.keycloak.currentSecret(row.realm, row.keycloakId!), row.id) });
+      await this.store.save(row, { secretCiphertext: this.vault.encrypt(await this.keycloak.currentSecret(row.realm, row.clientId), row.id) });
     }
     if (row.secretRotationStep === 'notified') {
       // Keycloak keeps one rotated secret: this rotation ends the previous one's grace window now.
@@ -88,18 +88,18 @@ export class RotateSecretUseCase {
   private async regenerate(run: RotationRun, row: ServiceAccountEntity, force: boolean): Promise<void> {
     const stored = this.storedSecret(row);
     await run.fence('read client secret');
-    const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
+    const current = await this.keycloak.currentSecret(row.realm, row.clientId);
     let secret: string;
     if (current === stored || force) {
       // Keycloak still holds the stored secret: this rotation has not reached it yet.
       await run.fence('regenerate client secret');
-      secret = await this.keycloak.regenerate(row.realm, row.keycloakId!);
+      secret = await this.keycloak.regenerate(row.realm, row.clientId);
       await faultPoint('rotate.regenerated');
     } else {
       // Keycloak moved on (this rotation's regeneration before a crash, or its own executor):
       // take its current secret instead of regenerating, which would end the stored one.
       secret = current;
-      const rotated = await this.keycloak.rotatedSecret(row.realm, row.keycloakId!);
+      const rotated = await this.keycloak.rotatedSecret(row.realm, row.clientId);
       if (rotated !== stored && row.secretRotationGraceHours !== 0) {
         await this.notifier.notify(run.context, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'stored secret no longer held by Keycloak' });
       }
@@ -114,7 +114,7 @@ export class RotateSecretUseCase {
     if (!(await this.keycloak.accepts(row.realm, row.clientId, stored))) {
       // Refused: Keycloak may have regenerated on its own meanwhile; its current secret is the one to keep.
       await run.fence('read client secret');
-      const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
+      const current = await this.keycloak.currentSecret(row.realm, row.clientId);
       if (current === stored || !(await this.keycloak.accepts(row.realm, row.clientId, current))) {
         throw new DomainError(ErrorCode.SecretRotationFailed, `The new secret of ${row.clientId} was refused by Keycloak; the rotation is retried on the next run.`);
       }
@@ -146,7 +146,7 @@ export class RotateSecretUseCase {
   private async endPrevious(run: RotationRun, row: ServiceAccountEntity): Promise<void> {
     const stored = this.storedSecret(row);
     await run.fence('read client secret');
-    const current = await this.keycloak.currentSecret(row.realm, row.keycloakId!);
+    const current = await this.keycloak.currentSecret(row.realm, row.clientId);
     if (current !== stored) {
       // Keycloak's executor regenerated meanwhile: the stored secret is now its rotated one, so
       // ending that would end the stored secret. Adopt the current one; the previous gets a new window.
@@ -157,7 +157,7 @@ export class RotateSecretUseCase {
       return;
     }
     await run.fence('invalidate rotated client secret');
-    await this.keycloak.invalidateRotated(row.realm, row.keycloakId!);
+    await this.keycloak.invalidateRotated(row.realm, row.clientId);
     await faultPoint('rotate.previous-invalidated');
     const rotationId = row.secretRotationId;
     await this.store.save(row, { secretRotationStep: null, previousSecretValidUntil: null, secretRotationGraceHours: null, secretRotationId: null });

@@ -4,8 +4,7 @@ import { Repository } from 'typeorm';
 import { AuditService } from '../../../audit/index.js';
 import type { OperationContext } from '../../../common/context/operation-context.js';
 import { Clock } from '../../../common/time/clock.js';
-import { KeycloakClientsGateway } from '../../../keycloak/index.js';
-import { KeycloakService } from '../../../keycloak/index.js';
+import { KeycloakClientsGateway, KeycloakService } from '../../../keycloak/index.js';
 import { WebhooksService } from '../../../webhooks/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { ServiceAccountEvents } from '../../service-account.events.js';
@@ -20,20 +19,20 @@ export class KeycloakRotationAdapter implements RotationKeycloakPort {
     private readonly keycloak: KeycloakService,
   ) {}
 
-  currentSecret(realm: string, keycloakId: string): Promise<string> {
-    return this.gateway.getClientSecret(realm, keycloakId);
+  currentSecret(realm: string, clientId: string): Promise<string> {
+    return this.gateway.clientSecret(realm, clientId);
   }
 
-  rotatedSecret(realm: string, keycloakId: string): Promise<string | null> {
-    return this.gateway.getRotatedSecret(realm, keycloakId);
+  rotatedSecret(realm: string, clientId: string): Promise<string | null> {
+    return this.gateway.rotatedSecret(realm, clientId);
   }
 
-  regenerate(realm: string, keycloakId: string): Promise<string> {
-    return this.gateway.regenerateSecret(realm, keycloakId);
+  regenerate(realm: string, clientId: string): Promise<string> {
+    return this.gateway.regenerateSecret(realm, clientId);
   }
 
-  invalidateRotated(realm: string, keycloakId: string): Promise<void> {
-    return this.gateway.invalidateRotatedSecret(realm, keycloakId);
+  invalidateRotated(realm: string, clientId: string): Promise<void> {
+    return this.gateway.invalidateRotatedSecret(realm, clientId);
   }
 
   async accepts(realm: string, clientId: string, secret: string): Promise<boolean> {

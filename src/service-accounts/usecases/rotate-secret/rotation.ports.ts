@@ -1,16 +1,16 @@
 import type { OperationContext } from '../../../common/context/operation-context.js';
 import type { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 
-/** What the rotation state machine asks of Keycloak, by client (never a raw admin client). */
+/** What the rotation state machine asks of Keycloak, by realm and clientId (never a Keycloak id nor a raw admin client). */
 export interface RotationKeycloakPort {
   /** The client's current secret. */
-  currentSecret(realm: string, keycloakId: string): Promise<string>;
+  currentSecret(realm: string, clientId: string): Promise<string>;
   /** The previous secret Keycloak still accepts ("rotated"), or null when it holds none. */
-  rotatedSecret(realm: string, keycloakId: string): Promise<string | null>;
+  rotatedSecret(realm: string, clientId: string): Promise<string | null>;
   /** A new secret; with the rotation executor on, the current one becomes the (only) rotated one. */
-  regenerate(realm: string, keycloakId: string): Promise<string>;
+  regenerate(realm: string, clientId: string): Promise<string>;
   /** Ends the rotated secret now; none left counts as done. */
-  invalidateRotated(realm: string, keycloakId: string): Promise<void>;
+  invalidateRotated(realm: string, clientId: string): Promise<void>;
   /** A real client-credentials request with this secret: does Keycloak accept it? */
   accepts(realm: string, clientId: string, secret: string): Promise<boolean>;
 }

@@ -1,0 +1,95 @@
+// Steadier figures: pin the load generator and the servers to different cores, warm both sides,
+// alternate baseline and subject round by round, and report each figure as the median of its
+// rounds with the spread (lowest-highest).
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import autocannon from 'autocannon';
+
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+export const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+
+let taskset;
+function hasTaskset() {
+  if (taskset === undefined) {
+    try {
+      execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+      taskset = availableParallelism() >= 2 && process.env.BENCH_PIN !== 'off';
+    } catch {
+      taskset = false;
+    }
+  }
+  return taskset;
+}
+
+/** Where the load generator runs (core 0) and where servers run (the other cores). */
+export function pin(pid, role) {
+  if (!hasTaskset()) return false;
+  const cores = availableParallelism();
+  const list = role === 'load' ? '0' : cores > 2 ? `1-${cores - 1}` : '1';
+  execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+  return true;
+}
+
+export function pinning() {
+  return hasTaskset() ? `load generator on core 0, servers on core${availableParallelism() > 2 ? 's 1-' + (availableParallelism() - 1) : ' 1'}` : 'no pinning (taskset missing, one core, or BENCH_PIN=off)';
+}
+
+/** One autocannon run; `requests` as autocannon takes them. */
+export function load(options) {
+  return new Promise((resolve, reject) => {
+    const length = options.amount ? {} : { duration: options.duration ?? DURATION };
+    autocannon({ connections: CONNECTIONS, ...length, ...options }, (error, result) => {
+      if (error) reject(error);
+      else resolve({ rps: result.requests.average, mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99, bad: result.non2xx + result.errors, total: result.requests.total });
+    });
+  });
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `median (low-high)` of a list of numbers. */
+export function spread(values, digits = 2) {
+  const f = (n) => n.toFixed(digits);
+  return `${f(median(values))} (${f(Math.min(...values))}-${f(Math.max(...values))})`;
+}
+
+/**
+ * Runs `baseline` and `subject` alternately for ROUNDS rounds (after one unmeasured warm-up of
+ * each), and returns the rounds' results and ratios (subject / baseline throughput).
+ */
+export async function alternate(baseline, subject, { warm = true } = {}) {
+  if (warm) {
+    await baseline(true);
+    await subject(true);
+  }
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const base = await baseline(false);
+    const sub = await subject(false);
+    rounds.push({ base, sub, ratio: sub.rps / base.rps, p99Added: sub.p99 - base.p99 });
+  }
+  return rounds;
+}
+
+/** One table line: throughput and p99 medians with spreads, and the ratio. */
+export function row(title, rounds, goal = '') {
+  const rps = rounds.map((r) => r.sub.rps);
+  const p99 = rounds.map((r) => r.sub.p99);
+  const bad = rounds.reduce((sum, r) => sum + r.sub.bad, 0);
+  const ratio = rounds.map((r) => r.ratio);
+  console.log(
+    `${title.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${spread(ratio).padStart(17)} ${String(bad).padStart(7)}  ${goal}`,
+  );
+}
+
+export function header(baselineTitle, rounds) {
+  console.log(`${'scenario'.padEnd(46)} ${'req/s'.padStart(20)} ${'p99 ms'.padStart(14)} ${'ratio'.padStart(17)} ${'non-2xx'.padStart(7)}  goal`);
+  const rps = rounds.map((r) => r.base.rps);
+  const p99 = rounds.map((r) => r.base.p99);
+  console.log(`${baselineTitle.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${'1'.padStart(17)}`);
+}

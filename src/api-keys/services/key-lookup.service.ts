@@ -1,0 +1,149 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { Clock } from '../../common/time/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { KeyIndex, type KeyRecord } from './key-index.js';
+import { KeyRows } from './key-rows.js';
+
+/** Rows per query of the start-up load and of a read of changes. */
+const PAGE_SIZE = 5_000;
+/**
+ * A read of changes starts this long before the previous one did, so a change committed late (or
+ * stamped by another process's clock a little behind) is still read; rows read twice change nothing.
+ */
+const CHANGE_OVERLAP_MS = 5_000;
+
+export interface Lookup {
+  record: KeyRecord | null;
+  /** Answered from memory (the index or the cache), without a query. */
+  cached: boolean;
+}
+
+/**
+ * Finds a key's record by hash, from memory where it can:
+ * - the index holds every live key within the memory budget, loaded page by page at start-up,
+ *   and learns keys it meets later;
+ * - beyond the budget, and for unknown, revoked or expired keys, a lookup is one query on the
+ *   unique hash index, its answer cached for KEYSMITH_API_KEY_CACHE_TTL_MS (at most 5 s);
+ * - every KEYSMITH_KEY_INDEX_POLL_MS the keys changed since the last read (issued, revoked,
+ *   rotated, expiry shortened: `changed_at`) are read again, so a change made by another instance
+ *   reaches this one within that interval. A change feed may also call `forgetKeyHash` and
+ *   `refreshKey` directly.
+ */
+@Injectable()
+export class KeyLookup implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(KeyLookup.name);
+  readonly index: KeyIndex;
+  private readonly cache: TtlCache<string, KeyRecord | null>;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private started = false;
+  /** Where the next read of changes starts (epoch ms); null until the first read is planned. */
+  private changesFrom: number | null = null;
+  private polling: Promise<void> | undefined;
+  /** The start-up load: every live key read, or stopped at the budget. */
+  loaded: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly rows: KeyRows,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {
+    this.index = new KeyIndex(config.apiKeys.keyIndexMemoryBytes);
+    this.cache = new TtlCache(config.apiKeys.cacheSize, config.apiKeys.cacheTtlMs, () => this.clock.nowMs());
+  }
+
+  /** Starts the load of every live key and the periodic read of changes (once; the HTTP set-up calls it). */
+  start(): void {
+    if (this.started || this.index.maxKeys === 0) return;
+    this.started = true;
+    this.changesFrom = this.clock.nowMs();
+    this.loaded = this.loadAll().catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
+    this.timer = setInterval(() => void this.pollChanges(), this.config.apiKeys.keyIndexPollMs);
+    this.timer.unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  async find(hash: string): Promise<Lookup> {
+    const indexed = this.index.get(hash);
+    if (indexed) return { record: indexed, cached: true };
+    const cached = this.cache.get(hash);
+    if (cached !== undefined) return { record: cached, cached: true };
+    const record = await this.rows.byHash(hash);
+    this.remember(hash, record);
+    return { record, cached: false };
+  }
+
+  /** Drops what is held about one key; the next lookup reads it again. */
+  forgetKeyHash(hash: string): void {
+    this.index.delete(hash);
+    this.cache.delete(hash);
+  }
+
+  /** Reads one key again now (after a change another instance announced). */
+  async refreshKey(hash: string): Promise<void> {
+    this.forgetKeyHash(hash);
+    this.remember(hash, await this.rows.byHash(hash));
+  }
+
+  /** Drops the cached lookups of an account's keys (the index holds nothing of the account but its name). */
+  forgetAccount(realm: string, clientId: string): void {
+    this.cache.deleteWhere((record) => record !== null && record.account.realm === realm && record.account.clientId === clientId);
+  }
+
+  /** Reads the keys changed since the last read and applies them; one read at a time. */
+  pollChanges(): Promise<void> {
+    this.polling ??= this.readChanges()
+      .catch((error: unknown) => this.logger.warn(`could not read the changed API keys: ${(error as Error).message}`))
+      .finally(() => {
+        this.polling = undefined;
+      });
+    return this.polling;
+  }
+
+  private remember(hash: string, record: KeyRecord | null): void {
+    if (record && this.isLive(record) && this.index.put(hash, record)) return;
+    this.cache.set(hash, record);
+  }
+
+  private isLive(record: KeyRecord): boolean {
+    return record.revokedAt === null && record.expiresAt > this.clock.nowMs();
+  }
+
+  /** Reads every live key not held yet, newest first, until the budget is reached. */
+  async loadAll(): Promise<void> {
+    const started = this.clock.nowMs();
+    let beforeId: string | null = null;
+    while (!this.stopped && !this.index.full) {
+      const page = await this.rows.livePage(this.clock.now(), beforeId, PAGE_SIZE);
+      // A key forgotten or refreshed meanwhile keeps its newer state: only keys not held yet are added.
+      for (const { hash, record } of page) if (!this.index.get(hash)) this.index.put(hash, record);
+      if (page.length < PAGE_SIZE) break;
+      beforeId = page[page.length - 1].record.id;
+    }
+    const note = this.index.full ? ` (memory budget reached at ${this.index.maxKeys}; further keys are looked up by query)` : '';
+    this.logger.log(`API key index: ${this.index.size} live keys loaded in ${this.clock.nowMs() - started} ms${note}`);
+  }
+
+  private async readChanges(): Promise<void> {
+    if (this.changesFrom === null) return;
+    const readStart = this.clock.nowMs();
+    const since = this.changesFrom - CHANGE_OVERLAP_MS;
+    let after: { changedAt: number; id: string } | null = null;
+    for (;;) {
+      const changes = await this.rows.changedSince(since, after, PAGE_SIZE);
+      for (const { hash, record } of changes) {
+        this.forgetKeyHash(hash);
+        if (this.isLive(record)) this.index.put(hash, record);
+      }
+      if (changes.length < PAGE_SIZE) break;
+      const last = changes[changes.length - 1];
+      after = { changedAt: last.changedAt, id: last.id };
+    }
+    this.changesFrom = readStart;
+  }
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+
+/**
+ * Tokens whose signature and claims were checked, by a SHA-256 of the token (never the token), each
+ * until its `exp`, so a caller pays the signature check once per token. Bounded: when full, the
+ * oldest entry goes. `version` is the key set's: a different one empties the cache, so a key
+ * Keycloak withdrew stops every token it signed as soon as Keysmith sees the new set.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, { payload: JWTPayload; untilMs: number }>();
+  private version: unknown;
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64');
+  }
+
+  get(key: string, nowMs: number, version: unknown): JWTPayload | undefined {
+    if (version !== this.version) {
+      this.entries.clear();
+      this.version = version;
+      return undefined;
+    }
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.untilMs <= nowMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.payload;
+  }
+
+  /** Remembers a verified token until its `exp` (seconds); one already expired is not kept. */
+  set(key: string, payload: JWTPayload, nowMs: number, version: unknown): void {
+    const untilMs = (payload.exp ?? 0) * 1000;
+    if (untilMs <= nowMs || this.maxEntries <= 0) return;
+    if (version !== this.version) {
+      this.entries.clear();
+      this.version = version;
+    }
+    while (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { payload: Object.freeze({ ...payload }), untilMs });
+  }
+}
