@@ -18,3 +18,4 @@ export { AccountRows } from './services/account-rows.js';
 export { ServiceAccountCredentials } from './services/service-account-credentials.service.js';
 export type { ExchangeAccount } from './services/service-account-credentials.service.js';
 export { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
+export type { ClientSummaries, PlanReadMode } from './services/plan-reading.js';

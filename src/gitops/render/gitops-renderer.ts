@@ -42,7 +42,16 @@ export function renderPlan(plan: GitopsPlan): string[] {
       (unassignedNamed ? `, ${unassignedNamed} without a set` : '') +
       '.',
   );
+  if (plan.read) lines.push(readLine(plan.read));
   return lines;
+}
+
+/** How the plan read Keycloak (the mode, and how many accounts were read in detail). */
+function readLine(read: GitopsPlan['read']): string {
+  const detail = `${read.detailed} account${read.detailed === 1 ? '' : 's'} read in detail`;
+  return read.mode === 'summary'
+    ? `Keycloak read: summary (client list; ${detail}). Role mappings changed in Keycloak by hand show with --refresh.`
+    : `Keycloak read: full refresh (${detail}).`;
 }
 
 const ASSIGN_HINT = 'assign it with keysmith sets assign, or apply with --adopt-unassigned';
