@@ -94,7 +94,7 @@ const def = (name: string, realmRoles: string[] = ['orders-reader'], owner = 'te
 });
 
 describe('GitOps plan and apply use cases', () => {
-  const config = { isManagedRealm: (realm: string) => realm === 'platform', gitops: { maxDeletions: 10 } } as unknown as AppConfig;
+  const config = { isManagedRealm: (realm: string) => realm === 'platform', gitops: { maxDeletions: 10 }, keycloak: { maxConcurrency: 4 } } as unknown as AppConfig;
   const context: OperationContext = { actor: { type: 'cli', id: 'ci' }, requestId: null, owner: null, source: null, callerScopes: null };
   let accounts: FakeAccounts;
   let audits: AuditRecord[];

@@ -34,9 +34,9 @@ describe('plan reading (summary or full refresh)', () => {
     const clients = await summaries();
     w.keycloak.reads.length = 0;
     const a = await service.plan('platform', 'app-a', spec(), undefined, clients);
-    const b = await service.plan('platform', 'app-b', spec({ apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: 50, tokenExchange: false } }), undefined, clients);
+    const b = await service.plan('platform', 'app-b', spec({ apiKeyPolicy: { defaultTtlDays: 30, maxTtlDays: 90, rateLimit: { requests: 50, perSeconds: 1 }, tokenExchange: false } }), undefined, clients);
     expect(a).toMatchObject({ action: 'noop', detailed: false });
-    expect(b).toMatchObject({ action: 'update', detailed: true, changes: [{ field: 'apiKeyPolicy.rateLimit', action: 'set', from: null, to: 50 }] });
+    expect(b).toMatchObject({ action: 'update', detailed: true, changes: [{ field: 'apiKeyPolicy.rateLimit', action: 'set', from: null, to: { requests: 50, perSeconds: 1 } }] });
     expect(detailReads()).toEqual(['read app-b']);
   });
 
