@@ -4,7 +4,7 @@
 // (goal ≤ 60 s). BENCH_QUICK=1: 200 and 50, a sanity check. Everything made is pruned afterwards.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, startKeysmith, suffix } from './support.mjs';
+import { keycloakEnv, root, startKeysmith, suffix } from './support.mjs';
 import { ROUNDS, median, spread } from './support/measure.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -27,23 +27,25 @@ function definition(name, i) {
         defaultScopes: ['read:data'],
         optionalScopes: i % 2 ? ['reports:read'] : [],
         secretRotation: { everyDays: 90, graceHours: 24 },
-        apiKeyPolicy: { defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 } },
+        apiKeyPolicy: { defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 }, tokenExchange: false },
       },
     },
   };
 }
 
-/** Keycloak's JVM (found by its command line, read only), for its CPU time from /proc. */
+/** Keycloak's JVM on this bench's port (found by command lines, read only), for its CPU time from /proc. */
 function keycloakPid() {
-  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+  const port = new URL(keycloakEnv().KEYCLOAK_URL).port;
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((pid) => {
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.startsWith('java') || cmdline.includes('/java\0')) if (cmdline.includes('keycloak')) return entry;
+      return { pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
     } catch {
-      // gone meanwhile
+      return { pid, cmdline: '' };
     }
-  }
-  return undefined;
+  });
+  // kc.sh starts the JVM with -Dkc.script.pid=<its own pid>; the script's arguments name the port.
+  const script = processes.find((p) => p.cmdline.includes('kc.sh') && p.cmdline.includes(`--http-port=${port}`));
+  return process.env.BENCH_KEYCLOAK_PID ?? processes.find((p) => script && p.cmdline.includes(`-Dkc.script.pid=${script.pid}\0`))?.pid;
 }
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 100 ticks a second. */
@@ -80,7 +82,7 @@ export default async function gitopsBench() {
   const run = suffix();
   const sets = [];
   const kcPid = keycloakPid();
-  console.log(`${QUICK ? 'quick mode' : 'full mode'}: KEYCLOAK_MAX_CONCURRENCY=${app.get(AppConfig).keycloak.maxConcurrency}, ${ROUNDS} rounds`);
+  console.log(`${QUICK ? 'quick mode' : 'full mode'}: KEYCLOAK_MAX_CONCURRENCY=${app.get(AppConfig).keycloak.maxConcurrency}, ${ROUNDS} rounds, Keycloak pid ${kcPid ?? 'not found'}`);
 
   try {
     const applies = [];
