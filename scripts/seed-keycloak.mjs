@@ -14,7 +14,7 @@ const adminClientId = 'keysmith-admin';
 const testClientId = 'keysmith-tester';
 
 // Keep in step with REQUIRED_REALM_MANAGEMENT_ROLES in src/keycloak/keycloak.service.ts.
-const adminRoles = ['view-realm', 'query-clients', 'view-clients', 'manage-clients', 'query-users', 'view-users', 'manage-users'];
+const adminRoles = ['view-realm', 'query-clients', 'view-clients', 'manage-clients', 'query-users', 'view-users', 'manage-users', 'view-events'];
 const keysmithScopes = [
   'service-accounts:read', 'service-accounts:write', 'api-keys:read', 'api-keys:write', 'api-keys:verify',
   'secrets:read', 'audit:read', 'jobs:read', 'jobs:run', 'gitops:apply',
@@ -109,8 +109,18 @@ const serviceAccountClient = (clientId, secret, extra = {}) => ({
   attributes: { 'oauth2.device.authorization.grant.enabled': 'false' }, ...extra,
 });
 
+// Admin events let Keysmith follow changes made in Keycloak directly (it reads them with view-events;
+// turning them on needs manage-events, which Keysmith does not hold, so the seed does it as admin).
+// Without representations (they are not needed) and kept for a day.
+async function ensureAdminEvents(realm) {
+  const current = await kc.realms.findOne({ realm });
+  if (current.adminEventsEnabled && current.attributes?.adminEventsExpiration === '86400') return;
+  await kc.realms.update({ realm }, { adminEventsEnabled: true, adminEventsDetailsEnabled: false, attributes: { ...current.attributes, adminEventsExpiration: '86400' } });
+}
+
 for (const realm of realms) {
   await ensureRealm(realm);
+  await ensureAdminEvents(realm);
   for (const role of realmRoles) await ensureRealmRole(realm, role);
   const ordersId = await ensureClient(realm, {
     clientId: 'orders-api', enabled: true, publicClient: false, serviceAccountsEnabled: false,

@@ -6,8 +6,8 @@ import { GrantGraphReader } from './common/grants/grant-graph.js';
 import { bindPort } from './common/ports/bind-port.js';
 import { GitopsAccounts } from './gitops/index.js';
 import { KeycloakProbe, SecretRotationSupport } from './health/index.js';
-import { KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
-import { AccountLookupService, RotationSupportService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
+import { KeycloakChangesReader, KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
+import { AccountLookupService, KeycloakChanges, RotationSupportService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
 
 /**
  * Every port between features, bound to its implementation in one place. A port is an abstract
@@ -24,6 +24,7 @@ export const PORT_BINDINGS = [
   bindPort(GitopsAccounts, ServiceAccountsService),
   bindPort(KeycloakProbe, KeycloakService),
   bindPort(SecretRotationSupport, RotationSupportService),
+  bindPort(KeycloakChanges, KeycloakChangesReader),
   // The guard rails of service accounts read Keycloak's grants through it (common/grants/: both sides use its vocabulary).
   bindPort(GrantGraphReader, KeycloakGrantGraphReader),
 ];

@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
     process.env.LOG_LEVEL ??= 'warn';
     // The CLI never runs scheduled jobs: that is the server's work.
     process.env.KEYSMITH_SCHEDULER = 'off';
+    process.env.KEYSMITH_KEYCLOAK_SYNC = 'off';
     context ??= await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
     return context;
   };

@@ -12,6 +12,7 @@ import { expectNoSecretInLogs } from './support/secret-scan.js';
 const PUBLIC_OPERATIONS = new Set([
   'GET /healthz',
   'GET /readyz',
+  'GET /readyz/keycloak',
   'GET /metrics',
   'GET /v1/auth/check',
   'GET /v1/auth/check/{path}',
@@ -38,6 +39,7 @@ type OwnerRule = 'hidden' | 'hidden-each' | 'refused' | 'refused-each' | 'filter
 const OWNER_RULES: Record<string, OwnerRule> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
+  'GET /readyz/keycloak': 'public',
   'GET /metrics': 'public',
   'GET /v1/auth/check': 'public',
   'GET /v1/auth/check/{path}': 'public',

@@ -33,19 +33,24 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     expect(rotation).toMatchObject({ status: 'up', graceWindow: true, realms: { platform: { feature: true, policy: true } } });
   });
 
-  it('is not ready while Keycloak is stopped, and recovers when it is back', async () => {
+  it('stays ready while Keycloak is stopped (degraded), its own probe fails, and both recover when it is back', async () => {
     const keycloak = new KeycloakProcess();
-    const whileStopped = await keycloak.whilePaused(() => t.inject({ method: 'GET', url: '/readyz' }));
-    expect(whileStopped.statusCode).toBe(503);
-    expect(whileStopped.json().details.keycloak.status).toBe('down');
+    const [whileStopped, keycloakProbe] = await keycloak.whilePaused(() =>
+      Promise.all([t.inject({ method: 'GET', url: '/readyz' }), t.inject({ method: 'GET', url: '/readyz/keycloak' })]),
+    );
+    expect(whileStopped.statusCode).toBe(200);
+    expect(whileStopped.json().status).toBe('degraded');
+    expect(whileStopped.json().details.keycloak.status).toBe('degraded');
     expect(whileStopped.json().details.database.status).toBe('up');
+    expect(keycloakProbe.statusCode).toBe(503);
 
-    let after = await t.inject({ method: 'GET', url: '/readyz' });
+    let after = await t.inject({ method: 'GET', url: '/readyz/keycloak' });
     for (let i = 0; i < 20 && after.statusCode !== 200; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      after = await t.inject({ method: 'GET', url: '/readyz' });
+      after = await t.inject({ method: 'GET', url: '/readyz/keycloak' });
     }
     expect(after.statusCode).toBe(200);
+    expect((await t.inject({ method: 'GET', url: '/readyz' })).json().details.keycloak.status).toBe('up');
   });
 
   it('answers unknown routes with problem+json carrying code and requestId', async () => {

@@ -129,14 +129,14 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const plan = await cli(planCommand, [dir, '--set', SET, '--json', '--refresh']);
     const changed = JSON.parse(plan.out).accounts.filter((a: { action: string }) => a.action !== 'noop');
     expect(changed).toEqual([
-      expect.objectContaining({ clientId: id('audit'), action: 'update', changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }] }),
+      expect.objectContaining({ clientId: id('audit'), action: 'update', changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer', origin: 'keycloak' }] }),
       expect.objectContaining({ clientId: id('reports'), action: 'update', changes: [{ field: 'description', action: 'set', from: '', to: 'monthly reports' }] }),
     ]);
 
     // The drift job sees the hand-made change too, records it and (by default) leaves it.
     const drift = await runJob(t, 'drift', {}, await authHeader());
     expect(drift.details).toEqual(
-      expect.arrayContaining([{ realm: REALM, clientId: id('audit'), changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }], repaired: false }]),
+      expect.arrayContaining([{ realm: REALM, clientId: id('audit'), changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer', origin: 'keycloak' }], repaired: false }]),
     );
     expect(drift.details.map((d: { clientId: string }) => d.clientId)).not.toContain(id('reports'));
     const runs = await t.inject({ method: 'GET', url: '/v1/jobs/drift/runs', headers: await authHeader() });

@@ -371,7 +371,7 @@ describe('Service accounts (real Keycloak)', () => {
     const user = await kc.clients.getServiceAccountUser({ realm, id: created.keycloakId });
     const writer = await kc.roles.findOneByName({ realm, name: 'orders-writer' });
     await kc.users.addRealmRoleMappings({ realm, id: user.id!, roles: [{ id: writer!.id!, name: 'orders-writer' }] });
-    const drift = [{ field: 'realmRoles', action: 'remove', value: 'orders-writer' }];
+    const drift = [{ field: 'realmRoles', action: 'remove', value: 'orders-writer', origin: 'keycloak' }];
 
     const recorded = await runJob(t, 'drift');
     expect(recorded.details).toEqual(expect.arrayContaining([{ realm, clientId, changes: drift, repaired: false }]));

@@ -14,6 +14,10 @@ export const accountChangeSchema = z
     value: z.string().optional(),
     from: z.unknown().optional(),
     to: z.unknown().optional(),
+    origin: z
+      .enum(['keycloak'])
+      .optional()
+      .describe('`keycloak`: undoes a change made in Keycloak directly; shown as `(changed in Keycloak)`, `(removed in Keycloak)` or `(added in Keycloak)`'),
   })
   .meta({ title: 'AccountChange' });
 

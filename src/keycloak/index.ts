@@ -8,3 +8,8 @@ export { KeycloakModule } from './keycloak.module.js';
 export { KeycloakService } from './keycloak.service.js';
 export type { TokenResult } from './keycloak.service.js';
 export { KeycloakGrantGraphReader } from './keycloak-grant-graph.reader.js';
+export { KeycloakChangesReader, SWEEP_PAGE_SIZE, secretDigest } from './keycloak-changes.reader.js';
+export type { ManagedClientSnapshot, RealmEventSettings } from './keycloak-changes.reader.js';
+export { impactOf, readEvents, startCursor } from './admin-events.js';
+export type { AdminEvent, CursorRead, CursorSettings, EventCursorState, EventImpact } from './admin-events.js';
+export { meterKeycloakCalls } from './keycloak-call-meter.js';

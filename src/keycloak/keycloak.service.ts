@@ -5,6 +5,7 @@ import { AppConfig, type KeycloakConfig } from '../config/app-config.js';
 import { KeycloakHttpError, keycloakUnavailable } from './keycloak.errors.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { Random } from '../common/random/random.js';
+import { countKeycloakCall } from './keycloak-call-meter.js';
 
 /**
  * The realm-management roles Keysmith's own client needs in each managed realm, and why:
@@ -14,7 +15,9 @@ import { Random } from '../common/random/random.js';
  *   read client roles and their composites for the guard rails;
  * - manage-clients: create, update, delete clients, set their scopes, rotate their secrets;
  * - query-users, view-users, manage-users: read and change the role mappings of a client's
- *   service-account user.
+ *   service-account user;
+ * - view-events: read the realm's admin events, to follow changes made in Keycloak directly
+ *   (turning them on needs manage-events, which Keysmith does not hold: an admin does it once).
  * None of them can grant the realm-management roles themselves (Keycloak refuses that without them).
  */
 export const REQUIRED_REALM_MANAGEMENT_ROLES = [
@@ -25,6 +28,7 @@ export const REQUIRED_REALM_MANAGEMENT_ROLES = [
   'query-users',
   'view-users',
   'manage-users',
+  'view-events',
 ] as const;
 
 export type CallKind = 'read' | 'write';
@@ -116,6 +120,7 @@ export class KeycloakService {
   async withRetries<T>(kind: CallKind | 'token', operation: string, attempt: () => Promise<T>): Promise<T> {
     // Token requests bypass the limiter: they run inside limited admin calls and must not wait on them.
     const run = async () => {
+      countKeycloakCall();
       try {
         return await attempt();
       } catch (error) {

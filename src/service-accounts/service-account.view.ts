@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { changeSchema } from './services/grant-diff.js';
-import type { ServiceAccountEntity } from './entities/service-account.entity.js';
+import type { ServiceAccountEntity, ServiceAccountState } from './entities/service-account.entity.js';
+import { effectiveStateOf, keycloakEnabledOf } from './keycloak-observation.js';
 
 const dateTime = z.iso.datetime({ offset: true });
+const ACCOUNT_STATES = ['provisioning', 'active', 'updating', 'deleting', 'orphaned'] as const;
+
+/** The state a caller sees: `ready` is `active`. */
+function publicState(state: ServiceAccountState): (typeof ACCOUNT_STATES)[number] {
+  return state === 'ready' ? 'active' : state === 'deleted' ? 'deleting' : state;
+}
 const names = z.array(z.string());
 
 /** The public representation of a service account (the contract's). Holds no secret. */
@@ -41,6 +48,28 @@ export const serviceAccountViewSchema = z
         'The GitOps set whose applies own the account (`keysmith apply --set`); `--prune` deletes only accounts of its own set. Null for accounts made through the API and for GitOps accounts not assigned to a set (never pruned).',
       ),
     source: z.string().nullable().describe('Where the last change came from, such as a GitOps commit sha'),
+    state: z
+      .enum(ACCOUNT_STATES)
+      .describe(
+        '`active`: Keycloak and Keysmith agree (changes made in Keycloak directly are shown in `keycloak`); `updating` / `deleting`: a change is being applied ' +
+          '(finished by recovery if interrupted); `orphaned`: the client was deleted in Keycloak behind Keysmith\'s back: its keys are refused ' +
+          '(and revoked unless KEYSMITH_ORPHANED_ACCOUNT_KEYS=keep); delete the account, or create it again under another clientId.',
+      ),
+    keycloak: z
+      .object({
+        checkedAt: dateTime.nullable().describe('When Keysmith last found Keycloak differing from the spec; null: no difference seen'),
+        enabled: z.boolean().describe('The client is enabled in Keycloak (false when disabled there or deleted)'),
+        deleted: z.boolean().describe('The client was deleted in Keycloak (the account is `orphaned`)'),
+        missingScopes: names.describe('Default or optional scopes of the account that the client no longer has in Keycloak: its keys lose them'),
+        drift: z.array(changeSchema).describe('Everything that differs, as plan shows it (what an apply of the spec would change back)'),
+      })
+      .describe('Changes made in Keycloak directly, as last seen (within KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS, 60 s by default)'),
+    effective: z
+      .object({
+        enabled: z.boolean().describe('Keys of the account pass: enabled here and in Keycloak, and not orphaned'),
+        scopes: names.describe('The scopes keys can hold now: default and optional scopes, less those removed in Keycloak'),
+      })
+      .describe('What the account\'s keys get now'),
     createdAt: dateTime,
     updatedAt: dateTime,
   })
@@ -70,6 +99,15 @@ export function toServiceAccountView(row: ServiceAccountEntity): ServiceAccountV
     managedBy: row.managedBy,
     gitopsSet: row.gitopsSet ?? null,
     source: row.source,
+    state: publicState(row.state),
+    keycloak: {
+      checkedAt: row.keycloakObserved?.checkedAt ?? null,
+      enabled: keycloakEnabledOf(row),
+      deleted: row.state === 'orphaned',
+      missingScopes: [...(row.keycloakObserved?.missingScopes ?? [])].sort(),
+      drift: row.keycloakObserved?.drift ?? [],
+    },
+    effective: effectiveStateOf(row),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -23,11 +23,15 @@ import { DeleteAccountUseCase } from './usecases/delete-account.usecase.js';
 import { ProvisionAccountUseCase } from './usecases/provision-account.usecase.js';
 import { ReconcileAccountUseCase } from './usecases/reconcile-account.usecase.js';
 import { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
+import { KeycloakSyncStateEntity } from './entities/keycloak-sync-state.entity.js';
+import { EventFollower } from './usecases/follow-keycloak/event-follower.js';
+import { KeycloakSyncService } from './usecases/follow-keycloak/keycloak-sync.service.js';
+import { ObserveAccountUseCase } from './usecases/follow-keycloak/observe-account.usecase.js';
 
 const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCase, DeleteAccountUseCase, RecoverAccountUseCase, AssignSetUseCase];
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ServiceAccountEntity])],
+  imports: [TypeOrmModule.forFeature([ServiceAccountEntity, KeycloakSyncStateEntity])],
   controllers: [ServiceAccountsController],
   providers: [
     ServiceAccountsService,
@@ -47,8 +51,12 @@ const useCases = [AccountReader, ProvisionAccountUseCase, ReconcileAccountUseCas
     PolicyViolationsService,
     ...grantGuardProviders,
     AccountLookupService,
+    ObserveAccountUseCase,
+    EventFollower,
+    KeycloakSyncService,
   ],
   exports: [
+    KeycloakSyncService,
     ServiceAccountsService,
     PolicyViolationsService,
     RecoverAccountUseCase,

@@ -14,7 +14,8 @@ export type WebhookEventType =
   | 'api_key.expired'
   | 'client_secret.rotated'
   | 'client_secret.rotation_failed'
-  | 'client_secret.mismatch';
+  | 'client_secret.mismatch'
+  | 'service_account.orphaned';
 
 /**
  * Publishes signed JSON events to the configured URLs through the outbox: `publish` only writes

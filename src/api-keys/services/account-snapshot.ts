@@ -5,7 +5,7 @@ export interface AccountSnapshot {
   enabled: boolean;
   owner: string;
   rateLimit: ServiceAccountView['apiKeyPolicy']['rateLimit'];
-  /** The account's current default and optional scopes. */
+  /** The account's current default and optional scopes, less those removed in Keycloak. */
   scopes: string[];
 }
 
@@ -14,5 +14,6 @@ export interface AccountSnapshot {
  * whatever else decides whether an account's keys pass is added here.
  */
 export function accountSnapshotOf(view: ServiceAccountView): AccountSnapshot {
-  return { enabled: view.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: [...view.defaultScopes, ...view.optionalScopes] };
+  // `effective`: a client disabled or deleted in Keycloak refuses its keys, scopes removed there are lost.
+  return { enabled: view.effective.enabled, owner: view.owner, rateLimit: view.apiKeyPolicy.rateLimit, scopes: view.effective.scopes };
 }

@@ -11,6 +11,7 @@ import type { ApiKeyUsageService } from './api-key-usage.service.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import { KeyLookup } from './key-lookup.service.js';
+import type { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { recordOf, type KeyRows } from './key-rows.js';
 
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
@@ -32,7 +33,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? recordOf(row as unknown as Parameters<typeof recordOf>[0]) : null;
     },
   } as unknown as KeyRows;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [] } as unknown as ServiceAccountView;
+  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [], effective: { enabled: true, scopes: accountScopes } } as unknown as ServiceAccountView;
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
@@ -47,6 +48,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     usage,
     audit,
     new MetricsRegistry(),
+    { enabled: false } as SharedWindowCounter,
   );
   return { service, queries, usage, audit, config, clock };
 }

@@ -7,11 +7,16 @@ function value(v: unknown): string {
   return v === null || v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** One change as a plan line: `+ realmRoles: orders-reader`, `~ description: "a" → "b"`. */
+/**
+ * One change as a plan line: `+ realmRoles: orders-reader`, `~ description: "a" → "b"`; a change that
+ * undoes one made in Keycloak says so: `~ enabled: false (changed in Keycloak) → true`.
+ */
 export function formatChange(change: AccountChange): string {
-  if (change.action === 'add') return `+ ${change.field}: ${change.value}`;
-  if (change.action === 'remove') return `- ${change.field}: ${change.value}`;
-  return change.from === null || change.from === undefined ? `+ ${change.field}: ${value(change.to)}` : `~ ${change.field}: ${value(change.from)} → ${value(change.to)}`;
+  const keycloak = change.origin === 'keycloak';
+  if (change.action === 'add') return `+ ${change.field}: ${change.value}${keycloak ? ' (removed in Keycloak)' : ''}`;
+  if (change.action === 'remove') return `- ${change.field}: ${change.value}${keycloak ? ' (added in Keycloak)' : ''}`;
+  if (change.from === null || change.from === undefined) return `+ ${change.field}: ${value(change.to)}`;
+  return `~ ${change.field}: ${value(change.from)}${keycloak ? ' (changed in Keycloak)' : ''} → ${value(change.to)}`;
 }
 
 /** The plan as people read it in a terminal or a pull-request comment. Holds no secret. */

@@ -30,7 +30,9 @@ class FakeAccounts implements GitopsAccounts {
       realm: 'platform', clientId, keycloakId: 'uuid', description: spec.description, owner: spec.owner, enabled: spec.enabled,
       realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes,
       secretRotation: { ...spec.secretRotation, lastRotatedAt: null, nextRotationAt: null }, apiKeyPolicy: spec.apiKeyPolicy,
-      managedBy, gitopsSet, source: null, createdAt: '', updatedAt: '', spec,
+      managedBy, gitopsSet, source: null, createdAt: '', updatedAt: '', spec, state: 'active',
+      keycloak: { checkedAt: null, enabled: spec.enabled, deleted: false, missingScopes: [], drift: [] },
+      effective: { enabled: spec.enabled, scopes: [...spec.defaultScopes, ...spec.optionalScopes] },
     });
   }
 

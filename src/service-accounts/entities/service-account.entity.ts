@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { KeycloakObservation } from '../keycloak-observation.js';
 
 export type ManagedBy = 'api' | 'gitops';
 /**
@@ -6,8 +7,10 @@ export type ManagedBy = 'api' | 'gitops';
  * `ready`: Keycloak and this row agree. `updating`: the row holds a desired spec not yet fully
  * applied; start-up or the next call re-applies it. `deleting`: the client is being removed.
  * `deleted`: gone from Keycloak; the row stays for history and for key revocation.
+ * `orphaned`: the client was deleted in Keycloak behind Keysmith's back; its keys are refused
+ * (and revoked, by default) until the account is deleted.
  */
-export type ServiceAccountState = 'provisioning' | 'ready' | 'updating' | 'deleting' | 'deleted';
+export type ServiceAccountState = 'provisioning' | 'ready' | 'updating' | 'deleting' | 'deleted' | 'orphaned';
 
 /**
  * Steps of a secret rotation, persisted one by one so a crash can resume it: `intent` is written
@@ -25,6 +28,7 @@ export interface RateLimitPolicy {
 @Index('IDX_service_accounts_realm_client', ['realm', 'clientId'])
 @Index('IDX_service_accounts_owner', ['owner'])
 @Index('IDX_service_accounts_gitops_set', ['realm', 'gitopsSet'])
+@Index('IDX_service_accounts_keycloak_id', ['realm', 'keycloakId'])
 // One live account per realm and clientId; deleted rows stay for history.
 @Index('UQ_service_accounts_live', ['realm', 'clientId'], { unique: true, where: '"deleted_at" IS NULL' })
 export class ServiceAccountEntity {
@@ -131,6 +135,10 @@ export class ServiceAccountEntity {
 
   @Column({ name: 'secret_rotation_error', type: 'varchar', length: 200, nullable: true })
   secretRotationError: string | null;
+
+  /** What Keysmith last saw in Keycloak where it differs from the spec (see KeycloakObservation); null: nothing differs. */
+  @Column({ name: 'keycloak_observed', type: 'simple-json', nullable: true })
+  keycloakObserved: KeycloakObservation | null;
 
   @Column({ name: 'created_at', type: 'datetime' })
   createdAt: Date;

@@ -4,18 +4,20 @@ import { IsNull, Not, Repository } from 'typeorm';
 import { AuditOwnerLookup } from '../../audit/index.js';
 import { ManagedCallerDirectory, type ManagedCaller } from '../../auth/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { ChangeFeed } from '../../common/changes/index.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
-import { ServiceAccountEvents } from '../service-account.events.js';
+import { effectiveStateOf } from '../keycloak-observation.js';
 
 const CACHE_SIZE = 10_000;
 
 /**
  * Small lookups other features need about accounts, without reading this feature's table: who a
  * token's client is (the auth guard confines it to the account's owner) and whose an audit event
- * is. Caller lookups are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS; a change made through
- * this instance drops its entry at once, other instances see it within that time.
+ * is. Caller lookups are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS; an account change
+ * drops the entry through the change feed, at once here and within a notification or a poll on
+ * the other instances.
  */
 @Injectable()
 export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerLookup, OnModuleInit {
@@ -23,7 +25,7 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
-    private readonly events: ServiceAccountEvents,
+    private readonly changes: ChangeFeed,
     config: AppConfig,
     clock: Clock,
   ) {
@@ -31,8 +33,9 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
   }
 
   onModuleInit(): void {
-    this.events.subscribe((event) => {
-      this.callers.delete(cacheKey(event.account.realm, event.account.clientId));
+    this.changes.subscribe((change) => {
+      if (change.kind === 'account') this.callers.delete(cacheKey(change.realm, change.clientId));
+      else if (change.kind === 'all') this.callers.clear();
     });
   }
 
@@ -41,7 +44,8 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
     const cached = this.callers.get(key);
     if (cached !== undefined) return cached;
     const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: Not('provisioning') } });
-    const caller = row ? { owner: row.owner, enabled: row.enabled, scopes: [...new Set([...row.defaultScopes, ...row.optionalScopes])] } : null;
+    const effective = row ? effectiveStateOf(row) : null;
+    const caller = row && effective ? { owner: row.owner, enabled: effective.enabled, scopes: effective.scopes } : null;
     this.callers.set(key, caller);
     return caller;
   }

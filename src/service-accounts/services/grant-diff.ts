@@ -15,6 +15,10 @@ export const changeSchema = z
     value: z.string().optional().meta({ example: 'orders-writer' }).describe('The role or scope added or removed'),
     from: z.unknown().optional(),
     to: z.unknown().optional(),
+    origin: z
+      .enum(['keycloak'])
+      .optional()
+      .describe('`keycloak`: the difference was made in Keycloak directly (plans show `(changed in Keycloak)`); applying the spec changes it back'),
   })
   .meta({ title: 'Change' });
 

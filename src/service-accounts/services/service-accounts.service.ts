@@ -40,6 +40,22 @@ export interface PlanResult {
 
 type CallerScopes = Pick<OperationContext, 'callerScopes'>;
 
+/** The drift of an account whose client was deleted in Keycloak. */
+const CLIENT_DELETED: Change = { field: 'client', action: 'set', from: 'deleted in Keycloak', to: 'present', origin: 'keycloak' };
+
+/** An account's spec with what Keycloak took away (a disable, removed scopes) kept, as the base of a PATCH. */
+function keycloakSideKept(spec: ServiceAccountSpec, row: ServiceAccountEntity): ServiceAccountSpec {
+  const observed = row.keycloakObserved;
+  if (!observed) return spec;
+  const missing = new Set(observed.missingScopes);
+  return {
+    ...spec,
+    enabled: spec.enabled && !observed.disabled,
+    defaultScopes: spec.defaultScopes.filter((scope) => !missing.has(scope)),
+    optionalScopes: spec.optionalScopes.filter((scope) => !missing.has(scope)),
+  };
+}
+
 /**
  * The service-accounts feature's entry point for its controller, its ports (ServiceAccountDirectory,
  * GitopsAccounts) and its jobs. Every change runs under the account's lease (shared by all
@@ -101,7 +117,8 @@ export class ServiceAccountsService {
       const row = await this.settledRow(realm, clientId, fence);
       if (!row) throw notFound(realm, clientId);
       assertIfMatch(row, options.ifMatch, realm, clientId);
-      const spec = applyPatch(specOf(row), patch);
+      // A PATCH changes what it names: what was changed in Keycloak directly (a disable, a removed scope) stays.
+      const spec = applyPatch(keycloakSideKept(specOf(row), row), patch);
       const catalog = await this.checker.check(context, realm, clientId, spec, specOf(row));
       const applyOptions = { managedBy: row.managedBy, source: context.source ?? row.source };
       return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence });
@@ -143,9 +160,16 @@ export class ServiceAccountsService {
   /** How Keycloak differs from the account's last applied spec (changes made by hand), by name; empty without drift. */
   async detectDrift(realm: string, clientId: string): Promise<Change[]> {
     const row = await this.rows.find(realm, clientId);
-    if (!row || row.state !== 'ready') return [];
+    if (!row || (row.state !== 'ready' && row.state !== 'orphaned')) return [];
+    if (row.state === 'orphaned') return [CLIENT_DELETED];
     const spec = specOf(row);
-    return (await this.reconciling.diff(row, spec, await this.checker.resolveCatalog(realm, spec))).changes;
+    try {
+      return (await this.reconciling.diff(row, spec, await this.checker.resolveCatalog(realm, spec))).changes;
+    } catch (error) {
+      // A client deleted in Keycloak is drift, not a failure of the check.
+      if (error instanceof DomainError && error.code === ErrorCode.AccountOrphaned) return [CLIENT_DELETED];
+      throw error;
+    }
   }
 
   /** Puts Keycloak back to the account's last applied spec, read under the lease (a concurrent change is never undone). */
@@ -218,7 +242,8 @@ export class ServiceAccountsService {
   /** The live row, after completing or undoing an unfinished change to it (under the lease). */
   private async settledRow(realm: string, clientId: string, fence: Fence): Promise<ServiceAccountEntity | null> {
     const row = await this.rows.find(realm, clientId);
-    if (!row || row.state === 'ready') return row;
+    // An orphaned account has nothing to finish: a change to it answers 409 ACCOUNT_ORPHANED.
+    if (!row || row.state === 'ready' || row.state === 'orphaned') return row;
     await this.recovering.recover(systemContext('job', 'recovery'), row, fence);
     return this.rows.find(realm, clientId);
   }

@@ -66,7 +66,7 @@ describe('ReconcileAccountUseCase (reconcile state machine)', () => {
     const { row } = await provisioned(w, 'orders-app');
     w.keycloak.clients.delete('orders-app');
     w.keycloak.seedClient('orders-app', { 'keysmith.managed-by': 'keysmith' });
-    await expect(reconcile(row)).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    await expect(reconcile(row)).rejects.toMatchObject({ code: ErrorCode.AccountOrphaned });
     expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('ready');
   });
 
@@ -74,6 +74,6 @@ describe('ReconcileAccountUseCase (reconcile state machine)', () => {
     const { row } = await provisioned(w, 'orders-app');
     w.keycloak.clients.get('orders-app')!.grants.realmRoles.push('admin');
     const diff = await w.reconcile.diff(row, spec(), w.catalog);
-    expect(diff.changes).toEqual([{ field: 'realmRoles', action: 'remove', value: 'admin' }]);
+    expect(diff.changes).toEqual([{ field: 'realmRoles', action: 'remove', value: 'admin', origin: 'keycloak' }]);
   });
 });

@@ -7,7 +7,7 @@ import { faultPoint } from '../../common/faults/fault-points.js';
 import type { Fence } from '../../common/leases/leases.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway, type GrantDiff, type ManagedClientState, type ManagedClientSummary, type RealmCatalog } from '../../keycloak/index.js';
+import { KeycloakClientsGateway, type GrantDiff, type Grants, type ManagedClientState, type ManagedClientSummary, type RealmCatalog } from '../../keycloak/index.js';
 import { summaryShowsUnchanged } from '../services/plan-reading.js';
 import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
@@ -83,27 +83,26 @@ export class ReconcileAccountUseCase {
   /** What making Keycloak and the row match `spec` would change; 409 when the client is gone or was replaced. */
   async diff(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog): Promise<AccountDiff> {
     const current = await this.keycloak.readManagedClient(row.realm, row.clientId);
-    if (!current || current.id !== row.keycloakId) {
-      throw new DomainError(
-        ErrorCode.Conflict,
-        `The Keycloak client of ${row.clientId} is missing or was replaced outside Keysmith; delete the account and create it again.`,
-        { clientId: row.clientId },
-      );
-    }
+    if (!current || current.id !== row.keycloakId) throw orphaned(row);
     const grants = grantsOf(spec, this.config.baseClientScopes, catalog);
     const grantDiff = diffGrants(grants, current.grants);
+    const applied = grantsOf(specOf(row), this.config.baseClientScopes, catalog);
     const clientSpec = clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds);
     // A lifespan that differs while the exchange policy stays is drift (or a changed setting); a policy change names itself.
     const lifespan = { from: current.accessTokenLifespanSeconds, to: clientSpec.accessTokenLifespanSeconds };
     const lifespanDrifted = lifespan.from !== lifespan.to && row.keyTokenExchange === spec.apiKeyPolicy.tokenExchange;
+    const inKeycloak = { origin: 'keycloak' as const };
     const changes = [
-      ...describeFieldChanges({ description: [current.description, spec.description], enabled: [current.enabled, spec.enabled], owner: [row.owner, spec.owner] }),
-      ...(current.flagsDrifted ? [{ field: 'flows', action: 'set' as const, from: 'drifted', to: 'service-accounts only' }] : []),
+      ...labelKeycloakSide(describeFieldChanges({ description: [current.description, spec.description], enabled: [current.enabled, spec.enabled], owner: [row.owner, spec.owner] }), {
+        description: current.description !== row.description,
+        enabled: current.enabled !== row.enabled,
+      }),
+      ...(current.flagsDrifted ? [{ field: 'flows', action: 'set' as const, from: 'drifted', to: 'service-accounts only', ...inKeycloak }] : []),
       ...(current.attributesDriftedFrom(clientSpec)
-        ? [{ field: 'keycloakAttributes', action: 'set' as const, from: 'drifted', to: 'Keysmith ownership attributes' }]
+        ? [{ field: 'keycloakAttributes', action: 'set' as const, from: 'drifted', to: 'Keysmith ownership attributes', ...inKeycloak }]
         : []),
-      ...(lifespanDrifted ? [{ field: 'accessTokenLifespan', action: 'set' as const, ...lifespan }] : []),
-      ...describeGrantDiff(grantDiff),
+      ...(lifespanDrifted ? [{ field: 'accessTokenLifespan', action: 'set' as const, ...lifespan, ...inKeycloak }] : []),
+      ...describeGrantDiff(grantDiff).map((change) => (changedInKeycloak(change, applied) ? { ...change, ...inKeycloak } : change)),
       ...describeFieldChanges({
         'secretRotation.everyDays': [row.rotationEveryDays, spec.secretRotation.everyDays],
         'secretRotation.graceHours': [row.rotationGraceHours, spec.secretRotation.graceHours],
@@ -154,8 +153,39 @@ export class ReconcileAccountUseCase {
       await faultPoint('reconcile.grants-set');
     }
     await fence.check('mark ready');
-    await this.rows.repository.update(row.id, { state: 'ready' });
+    // Keycloak now matches the spec: what was seen there before no longer applies.
+    await this.rows.repository.update(row.id, { state: 'ready', keycloakObserved: null });
     row.state = 'ready';
+    row.keycloakObserved = null;
     await faultPoint('reconcile.ready');
   }
+}
+
+/** 409 ACCOUNT_ORPHANED: the account's client is gone from Keycloak (or was replaced by another of the same name). */
+export function orphaned(row: Pick<ServiceAccountEntity, 'realm' | 'clientId'>): DomainError {
+  return new DomainError(
+    ErrorCode.AccountOrphaned,
+    `The Keycloak client of ${row.clientId} was deleted (or replaced) in Keycloak, outside Keysmith; its keys are refused. Delete the account, then create it again.`,
+    { clientId: row.clientId },
+  );
+}
+
+/** Field changes whose Keycloak value differs from the last applied one were made in Keycloak. */
+function labelKeycloakSide(changes: Change[], keycloakSide: Record<string, boolean>): Change[] {
+  return changes.map((change) => (keycloakSide[change.field] ? { ...change, origin: 'keycloak' as const } : change));
+}
+
+/**
+ * A grant change undoes something done in Keycloak when the last applied spec agrees with the
+ * desired one on it: adding back what the account had (removed in Keycloak), or removing what it
+ * never had (added in Keycloak).
+ */
+function changedInKeycloak(change: Change, applied: Grants): boolean {
+  const [field, client] = change.field.startsWith('clientRoles.') ? ['clientRoles', change.field.slice('clientRoles.'.length)] : [change.field, undefined];
+  const held =
+    field === 'clientRoles'
+      ? (applied.clientRoles[client!] ?? [])
+      : ((applied as unknown as Record<string, string[]>)[field] ?? []);
+  const had = held.includes(change.value ?? '');
+  return change.action === 'add' ? had : change.action === 'remove' ? !had : false;
 }

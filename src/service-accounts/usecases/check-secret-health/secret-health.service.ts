@@ -93,6 +93,17 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
     return outcomes;
   }
 
+  /**
+   * One account's check outside a run (a secret regenerated in Keycloak was seen): proves, reports
+   * and repairs exactly as a run does; an account with a rotation in progress is left to it.
+   */
+  async checkAccount(context: OperationContext, row: ServiceAccountEntity): Promise<SecretHealthOutcome['result']> {
+    if (!row.secretCiphertext || (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep))) return 'skipped';
+    const repair = this.config.jobs.secretHealth.repair;
+    if ((await this.checker.check(context, row, repair)) === 'ok') return 'ok';
+    return repair ? this.repair(context, row) : 'mismatch';
+  }
+
   async mismatch(context: OperationContext, row: ServiceAccountEntity, detail: MismatchDetail): Promise<void> {
     this.mismatchesTotal.inc({ realm: row.realm });
     const reason = !detail.storedAccepted
