@@ -68,7 +68,7 @@ describe('plan reading (summary or full refresh)', () => {
     w.keycloak.reads.length = 0;
     expect(await service.plan('platform', 'app-a', spec(), undefined, clients)).toMatchObject({ action: 'update', detailed: true, changes: [{ field: 'enabled', from: false, to: true }] });
     expect(await service.plan('platform', 'app-b', spec(), undefined, clients)).toMatchObject({ action: 'update', detailed: true });
-    await expect(service.plan('platform', 'app-c', spec(), undefined, clients)).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    await expect(service.plan('platform', 'app-c', spec(), undefined, clients)).rejects.toMatchObject({ code: ErrorCode.AccountOrphaned });
     expect(detailReads()).toEqual(['read app-a', 'read app-b', 'read app-c']);
   });
 
