@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type KcAdminClient from '@keycloak/keycloak-admin-client';
 import { setFaultPoints } from '../src/common/faults/fault-points.js';
+import { impactOf, KeycloakChangesReader, type AdminEvent } from '../src/keycloak/index.js';
 import { KeycloakSyncService } from '../src/service-accounts/index.js';
 import { authenticateSuite } from './support/auth.js';
 import { createAccount, deleteAccount, issueKey, uniqueClientId } from './support/api-keys.js';
@@ -76,6 +77,45 @@ describe('a scope removed in Keycloak is no longer issued', () => {
     expect(rotated.json()).toMatchObject({ code: 'SCOPE_NOT_ALLOWED', removedInKeycloak: ['write:data'] });
 
     expect((await issueKey(t, REALM, clientId, { name: 'read', scopes: ['read:data'] })).statusCode).toBe(201);
+  });
+});
+
+describe("Keysmith's own changes in the admin events", () => {
+  let t: TestApp;
+  let kc: KcAdminClient;
+  const clientId = uniqueClientId('truth-own');
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { KEYSMITH_KEYCLOAK_SYNC: 'off', KEYSMITH_MANAGED_REALMS: REALM } });
+    await authenticateSuite(t);
+    kc = await keycloakAdmin();
+  });
+  afterAll(async () => {
+    await deleteAccount(t, REALM, clientId);
+    await t.close();
+  });
+
+  it("are told from anyone else's by the event's user: Keysmith's are not followed, the admin's are", async () => {
+    const from = Date.now() - 5_000;
+    await createAccount(t, REALM, clientId);
+    const client = await clientOf(kc, REALM, clientId);
+    await kc.clients.update({ realm: REALM, id: client.id }, { ...client, description: 'changed by an admin' });
+    const reader = t.app.get(KeycloakChangesReader);
+    const ofClient = async () => {
+      const found: AdminEvent[] = [];
+      for (let first = 0; ; first += 200) {
+        const page = await reader.adminEvents(REALM, from, first, 200);
+        found.push(...page.filter((event) => event.resourcePath === `clients/${client.id}`));
+        if (page.length < 200) return found;
+      }
+    };
+    const events = await poll(ofClient, (found) => found.some((event) => event.operationType === 'UPDATE'), WAIT_MS);
+    const created = events.find((event) => event.operationType === 'CREATE')!;
+    expect(created).toMatchObject({ byKeysmith: true });
+    expect(impactOf(created)).toEqual({ kind: 'none' });
+    const updated = events.filter((event) => event.operationType === 'UPDATE' && !event.byKeysmith);
+    expect(updated).toHaveLength(1);
+    expect(impactOf(updated[0])).toEqual({ kind: 'client', keycloakId: client.id, secret: false });
   });
 });
 
