@@ -1,13 +1,15 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl } from './support/dialect.js';
 
 export class Init1764300000000 implements MigrationInterface {
   name = 'Init1764300000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const t = ddl(queryRunner);
     await queryRunner.query(`
       CREATE TABLE "audit_events" (
         "id" varchar(40) PRIMARY KEY NOT NULL,
-        "at" datetime NOT NULL,
+        "at" ${t.time} NOT NULL,
         "actor_type" varchar(16) NOT NULL,
         "actor_id" varchar(200),
         "action" varchar(80) NOT NULL,

@@ -1,9 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl } from './support/dialect.js';
 
 export class ApiKeys1764300002000 implements MigrationInterface {
   name = 'ApiKeys1764300002000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const t = ddl(queryRunner);
     await queryRunner.query(`
       CREATE TABLE "api_keys" (
         "id" varchar(40) PRIMARY KEY NOT NULL,
@@ -16,11 +18,11 @@ export class ApiKeys1764300002000 implements MigrationInterface {
         "pepper_version" integer NOT NULL,
         "scopes" text NOT NULL,
         "ttl_days" integer NOT NULL,
-        "created_at" datetime NOT NULL,
-        "expires_at" datetime NOT NULL,
-        "last_used_at" datetime,
+        "created_at" ${t.time} NOT NULL,
+        "expires_at" ${t.time} NOT NULL,
+        "last_used_at" ${t.time},
         "use_count" integer NOT NULL DEFAULT (0),
-        "revoked_at" datetime,
+        "revoked_at" ${t.time},
         "rotated_from_id" varchar(40),
         "rotated_to_id" varchar(40)
       )`);

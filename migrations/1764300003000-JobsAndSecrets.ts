@@ -1,18 +1,20 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl } from './support/dialect.js';
 
 export class JobsAndSecrets1764300003000 implements MigrationInterface {
   name = 'JobsAndSecrets1764300003000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const t = ddl(queryRunner);
     await queryRunner.query(`
       CREATE TABLE "job_runs" (
         "id" varchar(40) PRIMARY KEY NOT NULL,
         "job" varchar(40) NOT NULL,
         "trigger" varchar(16) NOT NULL,
-        "dry_run" boolean NOT NULL DEFAULT (0),
+        "dry_run" boolean NOT NULL DEFAULT ${t.false},
         "holder" varchar(100) NOT NULL,
-        "started_at" datetime NOT NULL,
-        "finished_at" datetime,
+        "started_at" ${t.time} NOT NULL,
+        "finished_at" ${t.time},
         "outcome" varchar(16) NOT NULL,
         "counts" text NOT NULL DEFAULT ('{}'),
         "errors" text NOT NULL DEFAULT ('[]'),
@@ -24,7 +26,7 @@ export class JobsAndSecrets1764300003000 implements MigrationInterface {
         "job" varchar(40) PRIMARY KEY NOT NULL,
         "holder" varchar(100) NOT NULL,
         "run_id" varchar(40) NOT NULL,
-        "expires_at" integer NOT NULL
+        "expires_at" ${t.epochMs} NOT NULL
       )`);
     await queryRunner.query(`
       CREATE TABLE "webhook_deliveries" (
@@ -36,13 +38,13 @@ export class JobsAndSecrets1764300003000 implements MigrationInterface {
         "status" integer,
         "error" varchar(200),
         "delivered" boolean NOT NULL,
-        "at" datetime NOT NULL
+        "at" ${t.time} NOT NULL
       )`);
     await queryRunner.query(`CREATE INDEX "IDX_webhook_deliveries_event" ON "webhook_deliveries" ("event_id")`);
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "secret_ciphertext" text`);
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "secret_rotation_step" varchar(16)`);
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "secret_rotation_grace_hours" integer`);
-    await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "previous_secret_valid_until" datetime`);
+    await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "previous_secret_valid_until" ${t.time}`);
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "secret_rotation_failures" integer NOT NULL DEFAULT (0)`);
     await queryRunner.query(`ALTER TABLE "service_accounts" ADD COLUMN "secret_rotation_error" varchar(200)`);
   }

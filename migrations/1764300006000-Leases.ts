@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl } from './support/dialect.js';
 
 /**
  * One lease table for every lock shared across instances: job runs (`job:<name>`, formerly
@@ -26,12 +27,13 @@ export class Leases1764300006000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    const t = ddl(queryRunner);
     await queryRunner.query(`
       CREATE TABLE "job_locks" (
         "job" varchar(40) PRIMARY KEY NOT NULL,
         "holder" varchar(100) NOT NULL,
         "run_id" varchar(40) NOT NULL,
-        "expires_at" integer NOT NULL
+        "expires_at" ${t.epochMs} NOT NULL
       )`);
     await queryRunner.query(
       `INSERT INTO "job_locks" ("job", "holder", "run_id", "expires_at")

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl } from './support/dialect.js';
 
 /**
  * Webhook deliveries become an outbox: each row is one attempt to deliver one event to one URL,
@@ -10,11 +11,12 @@ export class WebhookOutbox1764300015000 implements MigrationInterface {
   name = 'WebhookOutbox1764300015000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const t = ddl(queryRunner);
     await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "state" varchar(10) NOT NULL DEFAULT ('done')`);
     await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "body" text`);
-    await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "next_attempt_at" integer`);
+    await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "next_attempt_at" ${t.epochMs}`);
     await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "claimed_by" varchar(40)`);
-    await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "claim_expires_at" integer`);
+    await queryRunner.query(`ALTER TABLE "webhook_deliveries" ADD COLUMN "claim_expires_at" ${t.epochMs}`);
     await queryRunner.query(`CREATE INDEX "IDX_webhook_deliveries_due" ON "webhook_deliveries" ("state", "next_attempt_at")`);
   }
 

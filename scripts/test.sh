@@ -10,6 +10,10 @@ bash scripts/install.sh || exit 1
 # The gateway suites run real nginx and Caddy (Debian packages), installed here when missing.
 bash scripts/gateways.sh || exit 1
 
+# One Redis for the run (the replica suites share it, and stop and restart it to test the fallback).
+export KEYSMITH_TEST_REDIS_DIR="$(mktemp -d)"
+REDIS_DIR="$KEYSMITH_TEST_REDIS_DIR" bash scripts/redis.sh start || exit 1
+
 started_keycloak=0
 if ! bash scripts/keycloak.sh status; then
   bash scripts/keycloak.sh start || exit 1
@@ -18,6 +22,11 @@ else
   bash scripts/keycloak.sh seed || exit 1
 fi
 cleanup() {
+  if [[ -n "${KEYSMITH_TEST_REDIS_DIR:-}" ]]; then
+    REDIS_DIR="$KEYSMITH_TEST_REDIS_DIR" bash scripts/redis.sh stop
+    rm -rf "$KEYSMITH_TEST_REDIS_DIR"
+    KEYSMITH_TEST_REDIS_DIR=''
+  fi
   if [[ "$started_keycloak" == 1 && "${KEYSMITH_KEEP_KEYCLOAK:-}" != "true" ]]; then bash scripts/keycloak.sh stop; fi
   started_keycloak=0
 }

@@ -5,10 +5,12 @@ import { ApiKeyVerificationService } from '../src/api-keys/services/api-key-veri
 import { ApiKeyUsageService } from '../src/api-keys/services/api-key-usage.service.js';
 import { keysCreateCommand } from '../src/api-keys/cli/keys-create.command.js';
 import { parseArgs } from '../src/common/cli/cli-command.js';
+import { Sql } from '../src/database/sql.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { apiHeaders, createAccount, deleteAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
+import { engineName, onPostgres } from './support/test-database.js';
 
 const REALM = 'platform';
 const DAY = 24 * 60 * 60 * 1000;
@@ -83,19 +85,27 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     expect((await verify(t, res.json().key)).valid).toBe(true);
   });
 
-  it('never stores a key in plain text: not in the database file nor its WAL', async () => {
+  it(`never stores a key in plain text: not in any row (${engineName()}), nor in the SQLite file or its WAL`, async () => {
     const issued = (await issueKey(t, REALM, account, { name: 'plaintext-check', scopes: ['read:data'] })).json();
     expect((await verify(t, issued.key)).valid).toBe(true);
     await t.app.get(ApiKeyUsageService).flushUsage();
-    const files = readdirSync(t.dataDir).filter((name) => name.startsWith('keysmith.sqlite'));
-    expect(files).toContain('keysmith.sqlite');
     const random = issued.key.slice(8, 51);
-    for (const file of files) {
-      const bytes = readFileSync(join(t.dataDir, file));
-      expect(bytes.includes(Buffer.from(issued.key))).toBe(false);
-      expect(bytes.includes(Buffer.from(random))).toBe(false);
+    const sql = new Sql(t.app.get(DataSource));
+    for (const table of ['api_keys', 'audit_events', 'service_accounts', 'job_runs', 'webhook_deliveries', 'leases']) {
+      const dump = JSON.stringify(await sql.rows(`SELECT * FROM "${table}"`));
+      expect(dump).not.toContain(random);
     }
-    const rows = await t.app.get(DataSource).query('SELECT * FROM api_keys WHERE id = ?', [issued.id]);
+    if (!onPostgres()) {
+      // The SQLite file and its write-ahead log hold every page ever written, deleted rows included.
+      const files = readdirSync(t.dataDir).filter((name) => name.startsWith('keysmith.sqlite'));
+      expect(files).toContain('keysmith.sqlite');
+      for (const file of files) {
+        const bytes = readFileSync(join(t.dataDir, file));
+        expect(bytes.includes(Buffer.from(issued.key))).toBe(false);
+        expect(bytes.includes(Buffer.from(random))).toBe(false);
+      }
+    }
+    const rows = await sql.rows<{ key_hash: string; pepper_version: number }>('SELECT * FROM api_keys WHERE id = ?', [issued.id]);
     expect(rows).toHaveLength(1);
     expect(rows[0].key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0].pepper_version).toBe(1);
@@ -320,7 +330,7 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     const res = await t.inject({ method: 'GET', url: `/v1/audit-events?clientId=${account}&limit=500`, headers: apiHeaders() });
     const actions = res.json().items.filter((e: { target: string }) => [audited.id, rotated.id].includes(e.target)).map((e: { action: string }) => e.action);
     expect(actions.sort()).toEqual(['api_key.issued', 'api_key.revoked', 'api_key.rotated']);
-    const rows = await t.app.get(DataSource).query('SELECT key_hash FROM api_keys WHERE id IN (?, ?)', [audited.id, rotated.id]);
+    const rows = await new Sql(t.app.get(DataSource)).rows<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE id IN (?, ?)', [audited.id, rotated.id]);
     for (const secret of [audited.key, rotated.key, ...rows.map((r: { key_hash: string }) => r.key_hash)]) expect(res.body).not.toContain(secret);
   });
 

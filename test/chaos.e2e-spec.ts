@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { acknowledged, call } from './chaos/api.js';
 import { runCampaign } from './chaos/campaign.js';
 import { Cluster } from './chaos/cluster.js';
-import { withDatabase } from './chaos/database.js';
 import { checkInvariants, removeRunClients } from './chaos/invariants.js';
 import { createClient, deleteClient, findClient } from './chaos/keycloak-view.js';
 import type { AccountModel } from './chaos/model.js';
 import { closeAllInstances, ensureBuilt } from './support/instances.js';
 import { keycloakEnv } from './support/keycloak-env.js';
+import { withTestDatabase } from './support/test-database.js';
 import { LogCapture } from './support/log-capture.js';
 import { expectNoSecretInLogs, registerLogCapture } from './support/secret-scan.js';
 
@@ -59,7 +58,7 @@ describe('fault-injection campaign (short)', () => {
       }
       await deleteClient(realm, (await findClient(realm, `${prefix}-gone`))!);
       await createClient(realm, `${prefix}-orphan`);
-      await withDatabase(join(cluster.dataDir, 'keysmith.sqlite'), (query) => query(`UPDATE "service_accounts" SET "state" = 'updating' WHERE "client_id" = ?`, [`${prefix}-stuck`]));
+      await withTestDatabase(cluster.dataDir, (sql) => sql.run(`UPDATE "service_accounts" SET "state" = 'updating' WHERE "client_id" = ?`, [`${prefix}-stuck`]));
 
       const verdict = await checkInvariants(cluster, [model(`${prefix}-kept`), model(`${prefix}-gone`)], realm, prefix);
 

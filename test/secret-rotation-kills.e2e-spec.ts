@@ -1,45 +1,28 @@
-import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import type KcAdminClient from '@keycloak/keycloak-admin-client';
 import { ROTATION_FAULT_POINTS, type RotationFaultPoint } from '../src/service-accounts/usecases/rotate-secret/rotation.fault-points.js';
 import { adminToken, authHeaders } from './support/auth.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
 import { closeAllInstances, ensureBuilt, startInstance, type KeysmithInstance } from './support/instances.js';
+import { withTestDatabase } from './support/test-database.js';
 
 const realm = 'platform';
 const base = `/v1/realms/${realm}/service-accounts`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The rotation columns of one account, read straight from the shared database file. */
+/** The rotation columns of one account, read straight from the shared database. */
 async function rotationRow(dataDir: string, clientId: string): Promise<{ step: string | null; rotationId: string | null }> {
-  return withDb(dataDir, (db) =>
-    new Promise((resolve, reject) =>
-      db.get(
-        `SELECT secret_rotation_step AS step, secret_rotation_id AS rotationId FROM service_accounts WHERE client_id = ? AND deleted_at IS NULL`,
-        [clientId],
-        (error, row) => (error ? reject(error) : resolve(row as { step: string | null; rotationId: string | null })),
-      ),
+  const [row] = await withTestDatabase(dataDir, (sql) =>
+    sql.rows<{ step: string | null; rotationId: string | null }>(
+      `SELECT secret_rotation_step AS step, secret_rotation_id AS "rotationId" FROM service_accounts WHERE client_id = ? AND deleted_at IS NULL`,
+      [clientId],
     ),
   );
+  return row;
 }
 
 /** Makes the account due for the secret-rotation job (the child processes run on the real clock). */
 async function makeDue(dataDir: string, clientId: string): Promise<void> {
-  await withDb(dataDir, (db) =>
-    new Promise<void>((resolve, reject) =>
-      db.run(`UPDATE service_accounts SET next_rotation_at = '2000-01-01 00:00:00.000' WHERE client_id = ?`, [clientId], (error) => (error ? reject(error) : resolve())),
-    ),
-  );
-}
-
-async function withDb<T>(dataDir: string, body: (db: sqlite3.Database) => Promise<T>): Promise<T> {
-  const db = new sqlite3.Database(join(dataDir, 'keysmith.sqlite'));
-  db.configure('busyTimeout', 10_000);
-  try {
-    return await body(db);
-  } finally {
-    await new Promise((resolve) => db.close(resolve));
-  }
+  await withTestDatabase(dataDir, (sql) => sql.run(`UPDATE service_accounts SET next_rotation_at = ? WHERE client_id = ?`, [sql.time(new Date(Date.UTC(2000, 0, 1))), clientId]));
 }
 
 /**

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
   it('gives a working local setup from defaults', () => {
     const config = loadConfig(base);
     expect(config.port).toBe(8080);
-    expect(config.databasePath).toBe('./data/keysmith.sqlite');
+    expect(config.database).toEqual({ type: 'sqlite', path: './data/keysmith.sqlite' });
     expect(config.managedRealms).toEqual(['platform']);
     expect(config.jwt).toEqual({ realm: 'platform', audience: 'keysmith', clockToleranceSeconds: 30 });
     expect(config.keycloak.maxConcurrency).toBe(4);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { validateCronExpression } from 'cron';
 import { parseFaultPoints } from '../common/faults/fault-points.js';
 import { decodeKey, envSchema, type Env } from './config.schema.js';
+import { databaseProblems, databaseSettings, type DatabaseConfig } from './database-config.js';
 
 function isValidCron(expression: string): boolean {
   return validateCronExpression(expression).valid;
@@ -47,6 +48,17 @@ export interface AuthConfig {
   trustedCallers: string[];
 }
 
+export interface ScaleOutConfig {
+  /** Redis (`KEYSMITH_REDIS_URL`), or undefined: limits per process, changes through the database alone. Not enumerable. */
+  redisUrl: string | undefined;
+  redisTimeoutMs: number;
+  /** open: each replica counts a key's rate limit alone while Redis is unreachable; closed: such keys are refused. */
+  keyLimitFallback: 'open' | 'closed';
+  /** closed: further failing credentials are answered 429 while Redis is unreachable; open: each replica counts alone. */
+  failureLimitFallback: 'open' | 'closed';
+  changesPollMs: number;
+}
+
 export interface ApiKeysConfig {
   prefixes: { live: string; test: string };
   /** The pepper version new keys are hashed with; older versions are still looked up. */
@@ -88,7 +100,8 @@ export class AppConfig {
   readonly logVerifySampleRate: number;
   /** Settings that still work but are retired, named with their replacement, for a start-up warning. */
   readonly deprecations: string[];
-  readonly databasePath: string;
+  /** SQLite (a file) or PostgreSQL (a URL, TLS mode, pool size). */
+  readonly database: DatabaseConfig;
   readonly dataDir: string;
   readonly managedRealms: string[];
   readonly keycloak: KeycloakConfig;
@@ -123,6 +136,8 @@ export class AppConfig {
    * every account with exchange enabled (it bounds how long a revoked key's last token lives).
    */
   readonly tokenExchange: { accessTokenLifespanSeconds: number };
+  /** Several replicas: Redis for shared limits and change notifications, and the change feed's poll. */
+  readonly scaleOut: ScaleOutConfig;
   /**
    * Following changes made in Keycloak behind Keysmith's back: on/off, the bound (ms) within which
    * they reach keys, the mode, the events' overlap window, the safety sweep interval (0: none) and
@@ -151,7 +166,7 @@ export class AppConfig {
         ? []
         : [`KEYSMITH_LOG_VERIFY_REQUESTS is retired: set KEYSMITH_LOG_VERIFY_SAMPLE_RATE (0-1; now ${this.logVerifySampleRate}) instead`];
     this.dataDir = resolve(env.KEYSMITH_DATA_DIR);
-    this.databasePath = env.DATABASE_URL.slice('sqlite:'.length);
+    this.database = databaseSettings(env);
     this.managedRealms = env.KEYSMITH_MANAGED_REALMS;
     this.keycloak = keycloakSettings(env);
     this.jwt = {
@@ -169,6 +184,7 @@ export class AppConfig {
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
+    this.scaleOut = scaleOutSettings(env);
     this.keycloakSync = {
       enabled: (env.KEYSMITH_KEYCLOAK_SYNC ?? env.KEYSMITH_SCHEDULER) === 'on',
       boundMs: env.KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS * 1000,
@@ -239,6 +255,18 @@ function jobSettings(env: Env): AppConfig['jobs'] {
   };
 }
 
+function scaleOutSettings(env: Env): ScaleOutConfig {
+  const settings = {
+    redisTimeoutMs: env.KEYSMITH_REDIS_TIMEOUT_MS,
+    keyLimitFallback: env.KEYSMITH_REDIS_KEY_LIMIT_FALLBACK,
+    failureLimitFallback: env.KEYSMITH_REDIS_FAILURE_LIMIT_FALLBACK,
+    changesPollMs: env.KEYSMITH_CHANGES_POLL_MS,
+  } as ScaleOutConfig;
+  // The URL may carry a password: kept out of enumeration, so it is never printed with the config.
+  Object.defineProperty(settings, 'redisUrl', { value: env.KEYSMITH_REDIS_URL, enumerable: false });
+  return settings;
+}
+
 function apiKeySettings(env: Env): AppConfig['apiKeys'] {
   return {
     prefixes: { live: env.KEYSMITH_API_KEY_PREFIX_LIVE, test: env.KEYSMITH_API_KEY_PREFIX_TEST },
@@ -300,6 +328,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       }
     }
+    problems.push(...databaseProblems(env));
     for (const realm of env.KEYSMITH_MANAGED_REALMS) {
       if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
         problems.push({ variable: 'KEYSMITH_MANAGED_REALMS', message: 'must not include the master realm' });

@@ -1,13 +1,17 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataSource } from 'typeorm';
+import { databaseConfigFromEnv } from '../config/database-config.js';
 import { databaseOptions } from './database-options.js';
+import { adaptDriver } from './dialect.js';
 
-// For the TypeORM CLI (npm run migration:run / migration:generate), run against dist/.
-const url = process.env.DATABASE_URL ?? 'sqlite:./data/keysmith.sqlite';
+// For the TypeORM CLI (npm run migration:run / migration:generate), run against dist/, on the
+// database of DATABASE_URL (SQLite by default) with the DATABASE_SSL* and pool settings.
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export default new DataSource({
-  ...(await databaseOptions(url.replace(/^sqlite:/, ''))),
-  entities: [join(dist, '**/*.entity.js')],
-});
+export default adaptDriver(
+  new DataSource({
+    ...(await databaseOptions(databaseConfigFromEnv(process.env))),
+    entities: [join(dist, '**/*.entity.js')],
+  }),
+);

@@ -51,7 +51,7 @@ export class WebhookDeliveryEntity {
   body: string | null;
 
   /** Epoch milliseconds (injected clock) from which a pending attempt may be sent. */
-  @Column({ name: 'next_attempt_at', type: 'integer', nullable: true })
+  @Column({ name: 'next_attempt_at', type: 'bigint', nullable: true })
   nextAttemptAt: number | null;
 
   /** The claim token of the worker sending it. */
@@ -59,6 +59,6 @@ export class WebhookDeliveryEntity {
   claimedBy: string | null;
 
   /** Epoch milliseconds after which a claim is stale (its worker died) and may be taken over. */
-  @Column({ name: 'claim_expires_at', type: 'integer', nullable: true })
+  @Column({ name: 'claim_expires_at', type: 'bigint', nullable: true })
   claimExpiresAt: number | null;
 }

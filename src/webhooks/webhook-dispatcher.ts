@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Random } from '../common/random/random.js';
 import { Clock } from '../common/time/clock.js';
-import { toSqliteDatetime } from '../common/time/sqlite-time.js';
+import { Sql } from '../database/sql.js';
 import { AppConfig } from '../config/app-config.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 import { afterAttempt, isDelivered, type AttemptResult } from './webhook-retry.js';
@@ -41,13 +41,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private started = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  private readonly sql: Sql;
+
   constructor(
     @InjectRepository(WebhookDeliveryEntity) private readonly deliveries: Repository<WebhookDeliveryEntity>,
     private readonly sender: WebhookSender,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly random: Random,
-  ) {}
+  ) {
+    this.sql = new Sql(deliveries.manager.connection);
+  }
 
   onApplicationBootstrap(): void {
     this.started = true;
@@ -139,12 +143,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const finishedAt = this.clock.now();
     const next = afterAttempt(row.attempt, result, this.config.webhooks, finishedAt.getTime());
     if (next.kind === 'retry') {
-      await this.deliveries.query(
+      await this.sql.run(
         `INSERT INTO webhook_deliveries (id, event_id, event, url, attempt, status, error, delivered, at, state, body, next_attempt_at)
-         SELECT ?, event_id, event, url, ?, NULL, NULL, 0, ?, 'pending', body, ? FROM webhook_deliveries
+         SELECT CAST(? AS varchar), event_id, event, url, CAST(? AS integer), NULL, NULL, FALSE, ${this.sql.timeParam}, 'pending', body, CAST(? AS bigint) FROM webhook_deliveries
          WHERE id = ? AND state = 'sending' AND claimed_by = ?
          ON CONFLICT (id) DO NOTHING`,
-        [attemptId(row.eventId, row.url, next.attempt), next.attempt, toSqliteDatetime(finishedAt), next.at, row.id, claim],
+        [attemptId(row.eventId, row.url, next.attempt), next.attempt, this.sql.time(finishedAt), next.at, row.id, claim],
       );
     }
     const closed = await this.deliveries

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { call, type Answer } from './api.js';
 import { type Cluster, sleep } from './cluster.js';
 import { liveAccounts } from './database.js';
@@ -100,7 +99,7 @@ export async function checkInvariants(cluster: Cluster, accounts: AccountModel[]
     lost += await checkAccount(url, account, present, findings);
     lost += await checkKeys(url, account, findings);
   }
-  const rows = await liveAccounts(join(cluster.dataDir, 'keysmith.sqlite'), prefix);
+  const rows = await liveAccounts(cluster.dataDir, prefix);
   const known = new Set(rows.map((row) => row.clientId));
   const orphans = [...present.keys()].filter((clientId) => !known.has(clientId));
   for (const clientId of orphans) findings.push(`orphan: Keycloak client ${clientId} has no Keysmith row`);

@@ -159,7 +159,7 @@ export class Driver {
   /** Makes a few accounts due and runs the `secret-rotation` job on some instance. */
   private async rotateJob(): Promise<void> {
     const due = [...this.accounts.values()].filter((a) => a.exists === 'yes').map((a) => a.clientId).filter(() => this.prng.chance(0.2)).slice(0, 3);
-    await makeRotationDue(join(this.cluster.dataDir, 'keysmith.sqlite'), this.realm, due);
+    await makeRotationDue(this.cluster.dataDir, this.realm, due);
     await this.send('POST', '/v1/jobs/secret-rotation/run', {});
   }
 

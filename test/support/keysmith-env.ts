@@ -1,8 +1,12 @@
-import { join } from 'node:path';
 import { SEEDED_CALLERS } from './auth.js';
 import { keycloakEnv } from './keycloak-env.js';
+import { testDatabaseUrl } from './test-database.js';
 
-/** Variables that point a Keysmith app or process at the seeded Keycloak and at one data directory. */
+/**
+ * Variables that point a Keysmith app or process at the seeded Keycloak and at one data directory,
+ * whose database is a SQLite file in it or, when DATABASE_URL names a PostgreSQL server, a
+ * database of its own on that server (see test-database.ts).
+ */
 export function keysmithEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const seeded = keycloakEnv();
   return {
@@ -15,7 +19,7 @@ export function keysmithEnv(dataDir: string, extra: Record<string, string> = {})
     // The seeded callers are not Keysmith-managed clients: their tokens pass only when trusted.
     KEYSMITH_TRUSTED_CALLERS: seeded.KEYSMITH_TRUSTED_CALLERS ?? Object.values(SEEDED_CALLERS).join(','),
     KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
+    DATABASE_URL: testDatabaseUrl(dataDir),
     KEYSMITH_SCHEDULER: 'off',
     LOG_LEVEL: 'info',
     ...extra,

@@ -13,6 +13,7 @@ import { keycloakEnv } from './keycloak-env.js';
 import { keysmithEnv } from './keysmith-env.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
+import { dropTestDatabase } from './test-database.js';
 import { httpRequest, type TestRequest, type TestResponse } from './http.js';
 import { registerLogCapture, rememberSecret, suiteSecrets } from './secret-scan.js';
 import { Random } from '../../src/common/random/random.js';
@@ -52,7 +53,8 @@ export interface TestAppOptions {
 
 /**
  * Boots the whole AppModule as production does (Fastify, filters, logging) against the real
- * Keycloak and a fresh SQLite file. Only the clock is replaced, so tests can move time.
+ * Keycloak and a fresh database: a SQLite file, or a PostgreSQL database of its own when
+ * DATABASE_URL names a server. Only the clock is replaced, so tests can move time.
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keysmith-e2e-'));
@@ -96,7 +98,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     inject: (request) => httpRequest(baseUrl, request),
     async close() {
       await app.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) {
+        dropTestDatabase(dataDir);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
-import { toSqliteDatetime } from '../../common/time/sqlite-time.js';
+import { Sql } from '../../database/sql.js';
 import { UsageBuffer, type KeyUsage } from './usage-buffer.js';
 
 /**
@@ -16,11 +16,14 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
   private readonly buffer = new UsageBuffer();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<number> | undefined;
+  private readonly sql: Sql;
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.sql = new Sql(dataSource);
+  }
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flushUsage().catch(() => undefined), this.config.apiKeys.usageFlushMs);
@@ -44,13 +47,15 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
     const entries = [...batch];
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
-      await this.dataSource.query(
-        `WITH "u"("id", "n", "at") AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
+      const at = this.sql.timeParam;
+      await this.sql.run(
+        `WITH "u"("id", "n", "at") AS (VALUES ${chunk.map(() => `(?, CAST(? AS integer), ${at})`).join(', ')})
          UPDATE "api_keys" SET
            "use_count" = "use_count" + (SELECT "n" FROM "u" WHERE "u"."id" = "api_keys"."id"),
-           "last_used_at" = max(coalesce("last_used_at", ''), (SELECT "at" FROM "u" WHERE "u"."id" = "api_keys"."id"))
+           "last_used_at" = (SELECT CASE WHEN "api_keys"."last_used_at" IS NULL OR "api_keys"."last_used_at" < "u"."at" THEN "u"."at" ELSE "api_keys"."last_used_at" END
+             FROM "u" WHERE "u"."id" = "api_keys"."id")
          WHERE "id" IN (SELECT "id" FROM "u")`,
-        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, toSqliteDatetime(usage.lastUsedAt)]),
+        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, this.sql.time(usage.lastUsedAt)]),
       );
       // Written: a later failure must not put these back and count them twice.
       for (const [keyId] of chunk) batch.delete(keyId);

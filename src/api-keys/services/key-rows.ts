@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { fromSqliteDatetime } from '../../common/time/sqlite-time.js';
+import { readTime, Sql } from '../../database/sql.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import type { KeyRecord } from './key-index.js';
 
@@ -36,13 +36,17 @@ const COLUMNS = ['k.id AS id', 'k.key_hash AS key_hash', 'k.realm AS realm', 'k.
  */
 @Injectable()
 export class KeyRows {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.sql = new Sql(dataSource);
+  }
 
   async byHash(hash: string): Promise<KeyRecord | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.sql.rows<RawKeyRow>(
       `SELECT "id", "key_hash", "realm", "client_id", "scopes", "expires_at", "revoked_at" FROM "api_keys" WHERE "key_hash" = ?`,
       [hash],
-    )) as RawKeyRow[];
+    );
     return rows[0] ? recordOf(rows[0]) : null;
   }
 
@@ -77,7 +81,7 @@ export class KeyRows {
 }
 
 function timeOf(value: string | Date): number {
-  return (value instanceof Date ? value : fromSqliteDatetime(value)).getTime();
+  return (value instanceof Date ? value : readTime(value)).getTime();
 }
 
 export function recordOf(row: RawKeyRow): KeyRecord {

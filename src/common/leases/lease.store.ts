@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Sql } from '../../database/sql.js';
 import { Clock } from '../time/clock.js';
 
 export interface LeaseRow {
@@ -21,21 +22,27 @@ export interface AcquireResult {
 /**
  * Named leases in the `leases` table, shared by every process on the database. Each statement is
  * one conditional write on its own (no explicit transaction, which on SQLite's single connection
- * would interleave with other features' transactions), and each is plain SQL that PostgreSQL runs
- * the same way: a lease changes hands only `WHERE token = ? OR expires_at < ?`.
+ * would interleave with other features' transactions), and each runs the same on PostgreSQL: a
+ * lease changes hands only `WHERE token = ? OR expires_at < ?`, decided by the row lock the
+ * upsert or UPDATE takes. No session-level advisory lock is ever held, so nothing depends on which
+ * pooled connection a statement runs on, and a holder that dies leaves a row that simply expires.
  */
 @Injectable()
 export class LeaseStore {
+  private readonly sql: Sql;
+
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource() db: DataSource,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.sql = new Sql(db);
+  }
 
   /** Takes the lease if it is free, expired, or already ours (same token). */
   async acquire(name: string, holder: string, token: string, ttlMs: number): Promise<AcquireResult> {
     const now = this.clock.nowMs();
     const previous = await this.read(name);
-    await this.db.query(
+    await this.sql.run(
       `INSERT INTO leases (name, holder, token, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, acquired_at = excluded.acquired_at,
          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
@@ -54,17 +61,14 @@ export class LeaseStore {
    */
   async renew(name: string, token: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.nowMs();
-    const runner = this.db.createQueryRunner();
-    try {
-      const result = (await runner.query(
-        `UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE name = ? AND token = ? AND expires_at >= ?`,
-        [now, now + ttlMs, name, token, now],
-        true,
-      )) as { affected?: number };
-      return (result.affected ?? 0) > 0;
-    } finally {
-      await runner.release();
-    }
+    const changed = await this.sql.run(`UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE name = ? AND token = ? AND expires_at >= ?`, [
+      now,
+      now + ttlMs,
+      name,
+      token,
+      now,
+    ]);
+    return changed > 0;
   }
 
   /** True while `token` holds the lease and it has not expired. */
@@ -74,20 +78,20 @@ export class LeaseStore {
   }
 
   async release(name: string, token: string): Promise<void> {
-    await this.db.query(`DELETE FROM leases WHERE name = ? AND token = ?`, [name, token]);
+    await this.sql.run(`DELETE FROM leases WHERE name = ? AND token = ?`, [name, token]);
   }
 
   async read(name: string): Promise<LeaseRow | undefined> {
-    const [row] = (await this.db.query(
-      `SELECT name, holder, token, acquired_at AS acquiredAt, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE name = ?`,
+    const [row] = await this.sql.rows<LeaseRow>(
+      `SELECT name, holder, token, acquired_at AS "acquiredAt", heartbeat_at AS "heartbeatAt", expires_at AS "expiresAt" FROM leases WHERE name = ?`,
       [name],
-    )) as LeaseRow[];
+    );
     return row ? { ...row, acquiredAt: Number(row.acquiredAt), heartbeatAt: Number(row.heartbeatAt), expiresAt: Number(row.expiresAt) } : undefined;
   }
 
   /** Names (with a prefix) whose lease is held and not expired: rows a live instance is working on. */
   async liveNames(prefix: string): Promise<Set<string>> {
-    const rows = (await this.db.query(`SELECT name FROM leases WHERE name LIKE ? AND expires_at >= ?`, [`${prefix}%`, this.clock.nowMs()])) as { name: string }[];
+    const rows = await this.sql.rows<{ name: string }>(`SELECT name FROM leases WHERE name LIKE ? AND expires_at >= ?`, [`${prefix}%`, this.clock.nowMs()]);
     return new Set(rows.map((row) => row.name));
   }
 }

@@ -27,7 +27,7 @@ describe('JobLockService (job lease state machine)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keysmith-locks-'));
-    db = await new DataSource(await databaseOptions(join(dir, 'locks.sqlite'))).initialize();
+    db = await new DataSource(await databaseOptions({ type: 'sqlite', path: join(dir, 'locks.sqlite') })).initialize();
   });
   afterAll(async () => {
     await db.destroy();
