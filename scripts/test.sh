@@ -17,6 +17,10 @@ bash scripts/install.sh || exit 1
 bash scripts/gateways.sh || exit 1
 bash scripts/postgres.sh install || exit 1
 
+# One Redis for the run (the replica suites share it, and stop and restart it to test the fallback).
+export KEYSMITH_TEST_REDIS_DIR="$(mktemp -d)"
+REDIS_DIR="$KEYSMITH_TEST_REDIS_DIR" bash scripts/redis.sh start || exit 1
+
 started_keycloak=0
 if ! bash scripts/keycloak.sh status; then
   bash scripts/keycloak.sh start || exit 1
@@ -26,6 +30,11 @@ else
 fi
 postgres_dir=""
 cleanup() {
+  if [[ -n "${KEYSMITH_TEST_REDIS_DIR:-}" ]]; then
+    REDIS_DIR="$KEYSMITH_TEST_REDIS_DIR" bash scripts/redis.sh stop
+    rm -rf "$KEYSMITH_TEST_REDIS_DIR"
+    KEYSMITH_TEST_REDIS_DIR=''
+  fi
   if [[ "$started_keycloak" == 1 && "${KEYSMITH_KEEP_KEYCLOAK:-}" != "true" ]]; then bash scripts/keycloak.sh stop; fi
   started_keycloak=0
   if [[ -n "$postgres_dir" ]]; then bash scripts/postgres.sh stop "$postgres_dir"; fi

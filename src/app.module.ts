@@ -12,6 +12,8 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/index.js';
 import { KeycloakModule } from './keycloak/index.js';
 import { CoreModule } from './core.module.js';
+import { ChangesModule } from './common/changes/index.js';
+import { RedisModule } from './common/redis/redis.module.js';
 import { ServiceAccountsModule } from './service-accounts/index.js';
 import { SecretsModule } from './secrets/index.js';
 import { WebhooksModule } from './webhooks/index.js';
@@ -41,6 +43,8 @@ export class AppModule {
         CoreModule,
         LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggerOptions(config, destination) }),
         DatabaseModule,
+        RedisModule,
+        ChangesModule,
         HealthModule,
         KeycloakModule,
         AuditModule,

@@ -5,10 +5,10 @@ import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { ForwardAuth } from './forward-auth.js';
 import { AccountEventsListener } from './services/account-events.listener.js';
-import { ApiKeyEvents } from './services/api-key-events.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
+import { KeyCacheListener } from './services/key-cache.listener.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
 import { KeyLookup } from './services/key-lookup.service.js';
 import { KeyRows } from './services/key-rows.js';
@@ -26,7 +26,6 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
   providers: [
     { provide: ApiKeyGenerationStrategy, useClass: PrefixedChecksumKeyGeneration },
     { provide: ApiKeyHashingStrategy, useClass: HmacPepperHashing },
-    ApiKeyEvents,
     ForwardAuth,
     ApiKeyUsageService,
     KeyRows,
@@ -34,9 +33,10 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     ApiKeyVerificationService,
     ApiKeysService,
     AccountEventsListener,
+    KeyCacheListener,
     KeyExpiryService,
     ScopeExcessService,
   ],
-  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ApiKeyEvents, ForwardAuth],
+  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ForwardAuth],
 })
 export class ApiKeysModule {}

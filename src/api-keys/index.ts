@@ -5,7 +5,6 @@ export { ForwardAuth } from './forward-auth.js';
 export { keysCreateCommand } from './cli/keys-create.command.js';
 export { AccountChangeFeed } from './ports/account-change-feed.port.js';
 export { ServiceAccountDirectory } from './ports/service-account-directory.port.js';
-export { ApiKeyEvents } from './services/api-key-events.js';
 export { FixedWindowLimiter } from './services/fixed-window-limiter.js';
 export { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 export { KeyExpiryService } from './services/key-expiry.service.js';

@@ -48,6 +48,17 @@ export interface AuthConfig {
   trustedCallers: string[];
 }
 
+export interface ScaleOutConfig {
+  /** Redis (`KEYSMITH_REDIS_URL`), or undefined: limits per process, changes through the database alone. Not enumerable. */
+  redisUrl: string | undefined;
+  redisTimeoutMs: number;
+  /** open: each replica counts a key's rate limit alone while Redis is unreachable; closed: such keys are refused. */
+  keyLimitFallback: 'open' | 'closed';
+  /** closed: further failing credentials are answered 429 while Redis is unreachable; open: each replica counts alone. */
+  failureLimitFallback: 'open' | 'closed';
+  changesPollMs: number;
+}
+
 export interface ApiKeysConfig {
   prefixes: { live: string; test: string };
   /** The pepper version new keys are hashed with; older versions are still looked up. */
@@ -125,6 +136,8 @@ export class AppConfig {
    * every account with exchange enabled (it bounds how long a revoked key's last token lives).
    */
   readonly tokenExchange: { accessTokenLifespanSeconds: number };
+  /** Several replicas: Redis for shared limits and change notifications, and the change feed's poll. */
+  readonly scaleOut: ScaleOutConfig;
   /**
    * Following changes made in Keycloak behind Keysmith's back: on/off, the bound (ms) within which
    * they reach keys, the mode, the events' overlap window, the safety sweep interval (0: none) and
@@ -171,6 +184,7 @@ export class AppConfig {
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = apiKeySettings(env);
     this.tokenExchange = { accessTokenLifespanSeconds: env.KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS };
+    this.scaleOut = scaleOutSettings(env);
     this.keycloakSync = {
       enabled: (env.KEYSMITH_KEYCLOAK_SYNC ?? env.KEYSMITH_SCHEDULER) === 'on',
       boundMs: env.KEYSMITH_KEYCLOAK_SYNC_BOUND_SECONDS * 1000,
@@ -239,6 +253,18 @@ function jobSettings(env: Env): AppConfig['jobs'] {
       repair: env.KEYSMITH_SECRET_HEALTH_REPAIR,
     },
   };
+}
+
+function scaleOutSettings(env: Env): ScaleOutConfig {
+  const settings = {
+    redisTimeoutMs: env.KEYSMITH_REDIS_TIMEOUT_MS,
+    keyLimitFallback: env.KEYSMITH_REDIS_KEY_LIMIT_FALLBACK,
+    failureLimitFallback: env.KEYSMITH_REDIS_FAILURE_LIMIT_FALLBACK,
+    changesPollMs: env.KEYSMITH_CHANGES_POLL_MS,
+  } as ScaleOutConfig;
+  // The URL may carry a password: kept out of enumeration, so it is never printed with the config.
+  Object.defineProperty(settings, 'redisUrl', { value: env.KEYSMITH_REDIS_URL, enumerable: false });
+  return settings;
 }
 
 function apiKeySettings(env: Env): AppConfig['apiKeys'] {

@@ -115,6 +115,16 @@ export const envSchema = z.object({
   // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
   KEYSMITH_TRUST_PROXY: z.string().optional(),
   KEYSMITH_TOKEN_EXCHANGE_LIFESPAN_SECONDS: intFrom(60, 3_600).default(300),
+  /** Redis for limits shared by every replica and change notifications (redis:// or rediss://); none: per-process limits. */
+  KEYSMITH_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** How long one Redis command may take before it counts as a failure (the limit falls back). */
+  KEYSMITH_REDIS_TIMEOUT_MS: intFrom(5, 10_000).default(50),
+  /** Per-key rate limits while Redis is unreachable: open (each replica counts alone) or closed (keys with a rate limit are refused). */
+  KEYSMITH_REDIS_KEY_LIMIT_FALLBACK: z.enum(['open', 'closed']).default('open'),
+  /** Per-address failure limits while Redis is unreachable: closed (further failing keys are answered 429) or open (each replica counts alone). */
+  KEYSMITH_REDIS_FAILURE_LIMIT_FALLBACK: z.enum(['open', 'closed']).default('closed'),
+  /** How often each instance reads the change feed when nothing wakes it (ms). */
+  KEYSMITH_CHANGES_POLL_MS: intFrom(100, 60_000).default(1_000),
   /** Following changes made in Keycloak (admin events or a sweep); unset: on when KEYSMITH_SCHEDULER is on. */
   KEYSMITH_KEYCLOAK_SYNC: z.enum(['on', 'off']).optional(),
   /** How soon a change made in Keycloak reaches keys (the bound), in seconds. */

@@ -1,18 +1,16 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AccountChangeFeed, type AccountChange } from '../ports/account-change-feed.port.js';
-import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 
 /**
- * Keeps keys in step with their service account: a change (enabled, owner, policy) drops cached
- * verifications at once; a deletion revokes every key of the account, audited as the deleter.
+ * Keeps keys in step with their service account: a deletion revokes every key of the account,
+ * audited as the deleter. (Cached verifications are dropped by the change feed: KeyCacheListener.)
  */
 @Injectable()
 export class AccountEventsListener implements OnModuleInit {
   constructor(
     private readonly events: AccountChangeFeed,
     private readonly keys: ApiKeysService,
-    private readonly verification: ApiKeyVerificationService,
   ) {}
 
   onModuleInit(): void {
@@ -21,7 +19,6 @@ export class AccountEventsListener implements OnModuleInit {
 
   async handle(event: AccountChange): Promise<void> {
     const { realm, clientId } = event.account;
-    this.verification.forgetAccount(realm, clientId);
     if (event.type === 'deleted') {
       await this.keys.revokeAllOf(event.context, realm, clientId, 'service account deleted');
     }

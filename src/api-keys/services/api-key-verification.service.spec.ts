@@ -11,6 +11,7 @@ import type { ApiKeyUsageService } from './api-key-usage.service.js';
 import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import { KeyLookup } from './key-lookup.service.js';
+import type { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { recordOf, type KeyRows } from './key-rows.js';
 
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
@@ -47,6 +48,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     usage,
     audit,
     new MetricsRegistry(),
+    { enabled: false } as SharedWindowCounter,
   );
   return { service, queries, usage, audit, config, clock };
 }

@@ -16,6 +16,8 @@ import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strat
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
+import { SharedLimiter } from './shared-limiter.js';
+import { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
@@ -49,8 +51,8 @@ const AUDIT_TOTAL_PER_MINUTE = 60;
 export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerificationService.name);
   private readonly accounts: TtlCache<string, AccountSnapshot | null>;
-  private readonly keyLimiter: FixedWindowLimiter;
-  private readonly addressFailures: FixedWindowLimiter;
+  private readonly keyLimiter: SharedLimiter;
+  private readonly addressFailures: SharedLimiter;
   private readonly auditLimiter: FixedWindowLimiter;
   private suppressedAudits = 0;
   private readonly verifications: Counter<'result' | 'cache'>;
@@ -67,13 +69,16 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     private readonly usage: ApiKeyUsageService,
     private readonly audit: AuditService,
     metrics: MetricsRegistry,
+    shared: SharedWindowCounter,
   ) {
     super();
     const now = () => this.clock.nowMs();
     const { cacheSize, cacheTtlMs } = config.apiKeys;
     this.accounts = new TtlCache(Math.min(cacheSize, 50_000), cacheTtlMs, now);
-    this.keyLimiter = new FixedWindowLimiter(now);
-    this.addressFailures = new FixedWindowLimiter(now);
+    const fallbacks = metrics.counter('keysmith_limit_fallbacks_total', 'Limit checks made without the shared counter (Redis unreachable), by limit', ['limit']);
+    const { keyLimitFallback, failureLimitFallback } = config.scaleOut;
+    this.keyLimiter = new SharedLimiter('key', new FixedWindowLimiter(now), shared, keyLimitFallback, () => fallbacks.inc({ limit: 'key' }));
+    this.addressFailures = new SharedLimiter('address', new FixedWindowLimiter(now), shared, failureLimitFallback, () => fallbacks.inc({ limit: 'address' }));
     this.auditLimiter = new FixedWindowLimiter(now, 10_000);
     this.excessLogLimiter = new FixedWindowLimiter(now, 10_000);
     this.excessUses = metrics.counter(
@@ -112,7 +117,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     if (record.expiresAt <= now) return this.refuse('EXPIRED', { identity, options, cached });
     if (!account.enabled) return this.refuse('CLIENT_DISABLED', { identity, options, cached });
     if (account.rateLimit) {
-      const decision = this.keyLimiter.hit(record.id, account.rateLimit.requests, account.rateLimit.perSeconds);
+      const decision = await this.keyLimiter.hit(record.id, account.rateLimit.requests, account.rateLimit.perSeconds);
       if (!decision.allowed) return this.refuse('RATE_LIMITED', { identity, options, cached, retryAfterSeconds: decision.retryAfterSeconds });
     }
     const required = options.requiredScopes ?? [];
@@ -154,6 +159,14 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     return this.lookups.refreshKey(keyHash);
   }
 
+  /**
+   * Drops the cached account snapshots (the change feed could not be followed for a long time);
+   * the key index keeps following its own read of changed keys.
+   */
+  forgetAll(): void {
+    this.accounts.clear();
+  }
+
   /** Drops everything cached about an account and its keys, so a change to it applies at once. */
   forgetAccount(realm: string, clientId: string): void {
     this.accounts.delete(accountKey(realm, clientId));
@@ -186,7 +199,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   ): Promise<ApiKeyCheck> {
     const { options, identity, retryAfterSeconds } = details;
     this.verifications.inc({ result: code, cache: details.cached ? 'hit' : 'miss' });
-    const overBudget = this.countFailure(code, options);
+    const overBudget = await this.countFailure(code, options);
     await this.auditFailure(code, identity, options);
     // Past the address's budget a bad credential learns only when to try again, not why it failed.
     if (overBudget) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: overBudget.retryAfterSeconds };
@@ -199,10 +212,10 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   }
 
   /** Counts a bad credential against its client address (forward-auth); says when the address is over budget. */
-  private countFailure(code: ApiKeyFailureCode, options: VerifyOptions): LimitDecision | null {
+  private async countFailure(code: ApiKeyFailureCode, options: VerifyOptions): Promise<LimitDecision | null> {
     if (!options.limitFailuresByAddress || !options.clientAddress || !CREDENTIAL_FAILURES.has(code)) return null;
     const { authCheckMaxFailures, authCheckFailureWindowSeconds } = this.config.apiKeys;
-    const decision = this.addressFailures.hit(options.clientAddress, authCheckMaxFailures, authCheckFailureWindowSeconds);
+    const decision = await this.addressFailures.hit(options.clientAddress, authCheckMaxFailures, authCheckFailureWindowSeconds);
     return decision.allowed ? null : decision;
   }
 

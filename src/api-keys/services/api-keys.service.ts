@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, Repository } from 'typeorm';
+import { Brackets, Repository, type EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
+import { accountChange, ChangeFeed, keyChange } from '../../common/changes/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -17,8 +18,6 @@ import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import type { KeyEnvironment } from '../strategies/api-key-format.js';
-import { ApiKeyEvents } from './api-key-events.js';
-import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,9 +36,8 @@ export class ApiKeysService {
     private readonly generation: ApiKeyGenerationStrategy,
     private readonly hashing: ApiKeyHashingStrategy,
     private readonly directory: ServiceAccountDirectory,
-    private readonly verification: ApiKeyVerificationService,
     private readonly audit: AuditService,
-    private readonly events: ApiKeyEvents,
+    private readonly changes: ChangeFeed,
   ) {}
 
   async issue(context: OperationContext, realm: string, clientId: string, input: IssueApiKeyInput): Promise<IssuedApiKey> {
@@ -49,7 +47,11 @@ export class ApiKeysService {
     const ttlDays = input.ttlDays ?? account.apiKeyPolicy.defaultTtlDays;
     this.checkTtl(account, ttlDays);
     const { row, key } = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
-    await this.keys.insert(row);
+    // A new key is a change too: an instance that cached its hash as unknown learns it exists.
+    await this.changes.transaction(async (manager, changed) => {
+      await manager.insert(ApiKeyEntity, row);
+      changed(keyChange(row));
+    });
     await this.audit.record(context, {
       action: 'api_key.issued',
       realm,
@@ -117,10 +119,11 @@ export class ApiKeysService {
     const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
     const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
     const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
-    await this.keys.insert(row);
-    await this.claimRotation(old.id, row.id, graceEnd);
-    this.verification.forgetKeyHash(old.keyHash);
-    this.events.publish({ type: 'rotated', keyId: old.id, realm: old.realm, clientId: old.clientId });
+    await this.changes.transaction(async (manager, changed) => {
+      await manager.insert(ApiKeyEntity, row);
+      await this.claimRotation(manager, old.id, row.id, graceEnd);
+      changed(keyChange(old), keyChange(row));
+    });
     await this.audit.record(context, {
       action: 'api_key.rotated',
       realm: old.realm,
@@ -139,15 +142,15 @@ export class ApiKeysService {
    * between the insert and this claim leaves the old key untouched and a successor whose key was
    * never shown to anyone, so it cannot be used.
    */
-  private async claimRotation(oldId: string, successorId: string, graceEnd: Date): Promise<void> {
-    const claimed = await this.keys
+  private async claimRotation(manager: EntityManager, oldId: string, successorId: string, graceEnd: Date): Promise<void> {
+    const claimed = await manager
       .createQueryBuilder()
       .update(ApiKeyEntity)
       .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: this.clock.nowMs() })
       .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
       .execute();
     if (claimed.affected === 1) return;
-    await this.keys.delete({ id: successorId });
+    await manager.delete(ApiKeyEntity, { id: successorId });
     throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${oldId} was rotated or revoked meanwhile; only an active key can be rotated.`);
   }
 
@@ -156,9 +159,10 @@ export class ApiKeysService {
     const row = await this.visibleKey(context, id);
     if (row.revokedAt) return;
     const now = this.clock.now();
-    await this.keys.update({ id }, { revokedAt: now, changedAt: now.getTime() });
-    this.verification.forgetKeyHash(row.keyHash);
-    this.events.publish({ type: 'revoked', keyId: row.id, realm: row.realm, clientId: row.clientId });
+    await this.changes.transaction(async (manager, changed) => {
+      await manager.update(ApiKeyEntity, { id }, { revokedAt: now, changedAt: now.getTime() });
+      changed(keyChange(row));
+    });
     await this.audit.record(context, {
       action: 'api_key.revoked',
       realm: row.realm,
@@ -176,9 +180,10 @@ export class ApiKeysService {
       .getMany();
     if (rows.length === 0) return 0;
     const now = this.clock.now();
-    await this.keys.update(rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
-    this.verification.forgetAccount(realm, clientId);
-    for (const row of rows) this.events.publish({ type: 'revoked', keyId: row.id, realm, clientId });
+    await this.changes.transaction(async (manager, changed) => {
+      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
+      changed(accountChange(realm, clientId), ...rows.map(keyChange));
+    });
     for (const row of rows) {
       await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
     }
@@ -239,16 +244,27 @@ export class ApiKeysService {
     }
   }
 
+  /**
+   * A key may hold only the account's effective scopes: its default and optional scopes, less any
+   * removed from its client in Keycloak (verification would drop those anyway, so issuing one would
+   * mint a key that never works as asked). Such a scope is named as removed in Keycloak.
+   */
   private checkScopes(account: ServiceAccountView, scopes: string[]): void {
-    const allowed = new Set([...account.defaultScopes, ...account.optionalScopes]);
+    const allowed = new Set(account.effective.scopes);
+    const removed = new Set(account.keycloak.missingScopes);
     const extra = scopes.filter((scope) => !allowed.has(scope));
-    if (extra.length > 0) {
-      throw new DomainError(
-        ErrorCode.ScopeNotAllowed,
-        `Scopes not granted to ${account.clientId}: ${extra.join(', ')}. A key may hold only the account's default and optional scopes.`,
-        { scopes: extra, allowed: [...allowed].sort() },
-      );
-    }
+    if (extra.length === 0) return;
+    const gone = extra.filter((scope) => removed.has(scope));
+    const notGranted = extra.filter((scope) => !removed.has(scope));
+    const reasons = [
+      ...(notGranted.length ? [`Scopes not granted to ${account.clientId}: ${notGranted.join(', ')}.`] : []),
+      ...(gone.length ? [`Scopes removed from the client ${account.clientId} in Keycloak: ${gone.join(', ')}.`] : []),
+    ];
+    throw new DomainError(ErrorCode.ScopeNotAllowed, `${reasons.join(' ')} A key may hold only the account's default and optional scopes that its client still has in Keycloak.`, {
+      scopes: extra,
+      allowed: [...allowed].sort(),
+      ...(gone.length ? { removedInKeycloak: gone } : {}),
+    });
   }
 
   /**

@@ -9,7 +9,10 @@ import type { ServiceAccountView } from '../../service-accounts/index.js';
 import type { WebhooksService } from '../../webhooks/index.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
 import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
-import type { ApiKeyVerificationService } from './api-key-verification.service.js';
+import { ChangeEntity } from '../../common/changes/change.entity.js';
+import { ChangeFeed } from '../../common/changes/change-feed.js';
+import type { InstanceId } from '../../common/leases/instance-id.js';
+import type { RedisConnection } from '../../common/redis/redis-connection.js';
 import { KeyExpiryService } from './key-expiry.service.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -25,7 +28,8 @@ class ManualClock extends Clock {
 
 // The sweep's selection is SQL (index-backed ranges, julianday arithmetic), so it runs on the real
 // schema (the project's migrations on an in-memory SQLite database). Everything around it is a
-// fake: the account directory, the verification cache, audit and webhooks; time is a manual clock.
+// fake: the account directory, audit and webhooks; the change feed is the real one (what it delivers
+// here is what the verification cache drops); time is a manual clock.
 describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once per threshold)', () => {
   let db: DataSource;
   let keys: Repository<ApiKeyEntity>;
@@ -39,7 +43,7 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
   const context = systemContext('job', 'key-expiry');
 
   beforeAll(async () => {
-    db = await new DataSource({ type: 'sqlite', database: ':memory:', entities: [ApiKeyEntity], migrations: await loadMigrations(), migrationsRun: true }).initialize();
+    db = await new DataSource({ type: 'sqlite', database: ':memory:', entities: [ApiKeyEntity, ChangeEntity], migrations: await loadMigrations(), migrationsRun: true }).initialize();
     keys = db.getRepository(ApiKeyEntity);
   });
   afterAll(() => db.destroy());
@@ -55,11 +59,15 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
       findLive: async (realm: string, clientId: string) =>
         clientId in maxTtlDays ? ({ realm, clientId, apiKeyPolicy: { maxTtlDays: maxTtlDays[clientId] } } as unknown as ServiceAccountView) : null,
     } as unknown as ServiceAccountDirectory;
-    const verification = { forgetKeyHash: (hash: string) => void forgotten.push(hash) } as unknown as ApiKeyVerificationService;
     const audit = { record: async (_context: unknown, record: AuditRecord) => void audits.push(record) } as unknown as AuditService;
     const publisher = { publish: async (type: string, data: Record<string, unknown>) => void webhooks.push({ type, data }) } as unknown as WebhooksService;
-    const config = { jobs: { expiryWarningDays: [14, 7, 1] } } as unknown as AppConfig;
-    service = new KeyExpiryService(keys, directory, verification, audit, publisher, clock, config, new MetricsRegistry());
+    const config = { jobs: { expiryWarningDays: [14, 7, 1] }, scaleOut: { changesPollMs: 1_000 } } as unknown as AppConfig;
+    const instance = { value: 'test' } as InstanceId;
+    const changes = new ChangeFeed(db.getRepository(ChangeEntity), db, clock, instance, { client: null } as RedisConnection, config, new MetricsRegistry());
+    changes.subscribe((change) => {
+      if (change.kind === 'key') forgotten.push(change.keyHash);
+    });
+    service = new KeyExpiryService(keys, directory, changes, audit, publisher, clock, config, new MetricsRegistry());
   });
 
   /** A live key created `ageDays` ago that expires `ttlDays` after its creation. */

@@ -3,13 +3,13 @@ import { Sql } from '../../database/sql.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { And, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
+import { ChangeFeed, keyChange } from '../../common/changes/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { WebhooksService } from '../../webhooks/index.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
-import { ApiKeyVerificationService } from './api-key-verification.service.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,7 +38,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly directory: ServiceAccountDirectory,
-    private readonly verification: ApiKeyVerificationService,
+    private readonly changes: ChangeFeed,
     private readonly audit: AuditService,
     private readonly webhooks: WebhooksService,
     private readonly clock: Clock,
@@ -87,8 +87,10 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
         items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
         if (dryRun) continue;
-        await this.keys.update(key.id, { expiresAt: limit, changedAt: this.clock.nowMs() });
-        this.verification.forgetKeyHash(key.keyHash);
+        await this.changes.transaction(async (manager, changed) => {
+          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit, changedAt: this.clock.nowMs() });
+          changed(keyChange(key));
+        });
         await this.audit.record(context, {
           action: 'api_key.expiry_clamped',
           realm,
@@ -107,8 +109,10 @@ export class KeyExpiryService implements OnApplicationBootstrap {
     for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: LessThanOrEqual(now) })) {
       items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' });
       if (dryRun) continue;
-      await this.keys.update(key.id, { expiredAt: now });
-      this.verification.forgetKeyHash(key.keyHash);
+      await this.changes.transaction(async (manager, changed) => {
+        await manager.update(ApiKeyEntity, key.id, { expiredAt: now });
+        changed(keyChange(key));
+      });
       await this.audit.record(context, { action: 'api_key.expired', realm: key.realm, clientId: key.clientId, target: key.id, detail: { expiresAt: key.expiresAt.toISOString() } });
       await this.webhooks.publish('api_key.expired', { keyId: key.id, realm: key.realm, clientId: key.clientId, name: key.name, hint: key.hint, expiresAt: key.expiresAt.toISOString() });
     }

@@ -81,7 +81,7 @@ export class KeyRows {
 }
 
 function timeOf(value: string | Date): number {
-  return readTime(value).getTime();
+  return (value instanceof Date ? value : readTime(value)).getTime();
 }
 
 export function recordOf(row: RawKeyRow): KeyRecord {

@@ -4,10 +4,10 @@ import { IsNull, Not, Repository } from 'typeorm';
 import { AuditOwnerLookup } from '../../audit/index.js';
 import { ManagedCallerDirectory, type ManagedCaller } from '../../auth/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { ChangeFeed } from '../../common/changes/index.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ServiceAccountEntity } from '../entities/service-account.entity.js';
-import { ServiceAccountEvents } from '../service-account.events.js';
 import { effectiveStateOf } from '../keycloak-observation.js';
 
 const CACHE_SIZE = 10_000;
@@ -15,8 +15,9 @@ const CACHE_SIZE = 10_000;
 /**
  * Small lookups other features need about accounts, without reading this feature's table: who a
  * token's client is (the auth guard confines it to the account's owner) and whose an audit event
- * is. Caller lookups are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS; a change made through
- * this instance drops its entry at once, other instances see it within that time.
+ * is. Caller lookups are cached for at most KEYSMITH_API_KEY_CACHE_TTL_MS; an account change
+ * drops the entry through the change feed, at once here and within a notification or a poll on
+ * the other instances.
  */
 @Injectable()
 export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerLookup, OnModuleInit {
@@ -24,7 +25,7 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
-    private readonly events: ServiceAccountEvents,
+    private readonly changes: ChangeFeed,
     config: AppConfig,
     clock: Clock,
   ) {
@@ -32,8 +33,9 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
   }
 
   onModuleInit(): void {
-    this.events.subscribe((event) => {
-      this.callers.delete(cacheKey(event.account.realm, event.account.clientId));
+    this.changes.subscribe((change) => {
+      if (change.kind === 'account') this.callers.delete(cacheKey(change.realm, change.clientId));
+      else if (change.kind === 'all') this.callers.clear();
     });
   }
 

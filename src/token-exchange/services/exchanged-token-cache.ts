@@ -84,6 +84,10 @@ export class ExchangedTokenCache {
     this.forgetWhere((token) => token.realm === realm && token.clientId === clientId);
   }
 
+  forgetAll(): void {
+    this.forgetWhere(() => true);
+  }
+
   private forgetWhere(predicate: (token: CachedToken) => boolean): void {
     this.generation += 1;
     this.pending.clear();

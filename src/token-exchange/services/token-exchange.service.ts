@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Counter } from 'prom-client';
-import { ApiKeyEvents } from '../../api-keys/index.js';
 import { ApiKeyVerificationService } from '../../api-keys/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { ChangeFeed } from '../../common/changes/index.js';
 import { AuditService } from '../../audit/index.js';
 import type { ApiKeyCheck, ApiKeyIdentity } from '../../auth/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -12,7 +12,6 @@ import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { isStatus } from '../../keycloak/index.js';
 import { KeycloakService, type TokenResult } from '../../keycloak/index.js';
-import { ServiceAccountEvents } from '../../service-accounts/index.js';
 import { ServiceAccountCredentials, type ExchangeAccount } from '../../service-accounts/index.js';
 import { TokenExchangeError } from '../token-exchange.errors.js';
 import { ExchangeAuditSampler } from './exchange-audit.js';
@@ -51,8 +50,8 @@ const KEY_FAILURES: Record<string, string> = {
  * client-credentials request with the account's stored secret). The key is verified first on
  * every call, so a revoked, expired or disabled key never gets a token, cached or new. Tokens are
  * cached per key and scope set (see ExchangedTokenCache); revocation, key rotation and account
- * changes drop them at once on this instance, and other instances refuse the key within the
- * verification cache TTL.
+ * changes drop them through the change feed: at once on the instance that made the change, within
+ * a notification or a poll (1 s) on the others.
  */
 @Injectable()
 export class TokenExchangeService implements OnModuleInit {
@@ -68,8 +67,7 @@ export class TokenExchangeService implements OnModuleInit {
     private readonly verification: ApiKeyVerificationService,
     private readonly credentials: ServiceAccountCredentials,
     private readonly keycloak: KeycloakService,
-    private readonly accountEvents: ServiceAccountEvents,
-    private readonly keyEvents: ApiKeyEvents,
+    private readonly changes: ChangeFeed,
     audit: AuditService,
     metrics: MetricsRegistry,
   ) {
@@ -81,8 +79,11 @@ export class TokenExchangeService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.keyEvents.subscribe((event) => this.tokens.forgetKey(event.keyId));
-    this.accountEvents.subscribe((event) => this.forgetAccount(event.account.realm, event.account.clientId));
+    this.changes.subscribe((change) => {
+      if (change.kind === 'key') this.tokens.forgetKey(change.keyId);
+      else if (change.kind === 'account') this.forgetAccount(change.realm, change.clientId);
+      else this.forgetAll();
+    });
   }
 
   /** POST /v1/token: verifies the key (rate limits included), then exchanges it. */
@@ -146,6 +147,12 @@ export class TokenExchangeService implements OnModuleInit {
   forgetAccount(realm: string, clientId: string): void {
     this.accounts.delete(accountKey(realm, clientId));
     this.tokens.forgetAccount(realm, clientId);
+  }
+
+  /** Drops every cached token and account snapshot (the change feed could not be followed). */
+  forgetAll(): void {
+    this.accounts.clear();
+    this.tokens.forgetAll();
   }
 
   private async account(realm: string, clientId: string): Promise<ExchangeAccount | null> {
