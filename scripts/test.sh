@@ -5,7 +5,8 @@
 # databases counted).
 #
 # The e2e suites run twice, once per database, as two jest processes in parallel (each one suite
-# at a time), sharing the one Keycloak. Suites that pause Keycloak or change realm-wide settings
+# at a time), sharing the one Keycloak and Redis. Suites that pause Keycloak, change realm-wide
+# settings or stop the shared Redis
 # (EXCLUSIVE below) would disturb the other process, so they run afterwards, once per database,
 # one process at a time.
 set -uo pipefail
@@ -58,7 +59,7 @@ echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile=test-results/unit.json || status=1
 # One build for every suite that runs Keysmith as a child process (two jest processes must not race to build).
 npm run build >/dev/null || status=1
-EXCLUSIVE='test/(foundation|chaos|jobs-secret-rotation)\.e2e-spec\.ts$'
+EXCLUSIVE='test/(foundation|chaos|jobs-secret-rotation|replicas)\.e2e-spec\.ts$'
 e2e=(npx jest --selectProjects e2e --runInBand --testTimeout=120000)
 echo "== e2e tests (real Keycloak), SQLite and PostgreSQL in parallel"
 env -u DATABASE_URL "${e2e[@]}" --testPathIgnorePatterns "$EXCLUSIVE" --json --outputFile=test-results/e2e-sqlite.json >test-results/e2e-sqlite.log 2>&1 &
