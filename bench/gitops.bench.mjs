@@ -1,11 +1,16 @@
-// GitOps: apply of 200 new definitions, then a plan of 1,000 unchanged ones, in-process against the
-// real Keycloak, with the number of Keycloak Admin REST calls each made (KeycloakService.callCount).
-// Goals (issue 7): no-op plan of 1,000 under 10 s, apply of 200 under 60 s. Everything made is pruned.
+// GitOps: apply of new definitions and plan of unchanged ones, in-process against the real Keycloak,
+// each BENCH_ROUNDS (3) times with the median and spread, the number of Keycloak Admin REST calls,
+// and Keycloak's CPU during the applies. Full mode: plan of 10,000 (goal ≤ 30 s), apply of 1,000
+// (goal ≤ 60 s). BENCH_QUICK=1: 200 and 50, a sanity check. Everything made is pruned afterwards.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, startKeysmith, suffix } from './support.mjs';
+import { keycloakEnv, root, startKeysmith, suffix } from './support.mjs';
+import { ROUNDS, median, spread } from './support/measure.mjs';
 
-const APPLY_COUNT = Number(process.env.BENCH_GITOPS_APPLY ?? 200);
-const PLAN_COUNT = Number(process.env.BENCH_GITOPS_PLAN ?? 1000);
+const QUICK = process.env.BENCH_QUICK === '1';
+const APPLY_COUNT = Number(process.env.BENCH_GITOPS_APPLY ?? (QUICK ? 50 : 1000));
+const PLAN_COUNT = Number(process.env.BENCH_GITOPS_PLAN ?? (QUICK ? 200 : 10_000));
+const CONCURRENCY = process.env.KEYCLOAK_MAX_CONCURRENCY;
 const realm = 'platform';
 
 function definition(name, i) {
@@ -22,56 +27,100 @@ function definition(name, i) {
         defaultScopes: ['read:data'],
         optionalScopes: i % 2 ? ['reports:read'] : [],
         secretRotation: { everyDays: 90, graceHours: 24 },
-        apiKeyPolicy: { defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 } },
+        apiKeyPolicy: { defaultTtlDays: 90, maxTtlDays: 90, rateLimit: { requests: 100, perSeconds: 1 }, tokenExchange: false },
       },
     },
   };
 }
 
-function calls(keycloak, before) {
-  const now = { ...keycloak.callCount };
-  return { read: now.read - before.read, write: now.write - before.write, total: now.read - before.read + now.write - before.write };
+/** Keycloak's JVM on this bench's port (found by command lines, read only), for its CPU time from /proc. */
+function keycloakPid() {
+  const port = new URL(keycloakEnv().KEYCLOAK_URL).port;
+  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((pid) => {
+    try {
+      return { pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
+    } catch {
+      return { pid, cmdline: '' };
+    }
+  });
+  // kc.sh starts the JVM with -Dkc.script.pid=<its own pid>; the script's arguments name the port.
+  const script = processes.find((p) => p.cmdline.includes('kc.sh') && p.cmdline.includes(`--http-port=${port}`));
+  return process.env.BENCH_KEYCLOAK_PID ?? processes.find((p) => script && p.cmdline.includes(`-Dkc.script.pid=${script.pid}\0`))?.pid;
+}
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 100 ticks a second. */
+function cpuSeconds(pid) {
+  if (!pid) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function line(title, seconds, extra, goal) {
+  console.log(`${title.padEnd(46)} ${`${spread(seconds)} s`.padStart(24)}  ${extra}${goal ? `  (goal ${goal})` : ''}`);
+}
+
+async function timed(keycloak, work) {
+  const before = { ...keycloak.callCount };
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const calls = keycloak.callCount.read - before.read + keycloak.callCount.write - before.write;
+  return { result, seconds, calls };
 }
 
 export default async function gitopsBench() {
-  const { app } = await startKeysmith();
+  const { app } = await startKeysmith(CONCURRENCY ? { KEYCLOAK_MAX_CONCURRENCY: CONCURRENCY } : {});
   const { PlanDefinitionsUseCase } = await import(join(root, 'dist/gitops/usecases/plan-definitions.usecase.js'));
   const { ApplyDefinitionsUseCase } = await import(join(root, 'dist/gitops/usecases/apply-definitions.usecase.js'));
   const { KeycloakService } = await import(join(root, 'dist/keycloak/keycloak.service.js'));
+  const { AppConfig } = await import(join(root, 'dist/config/app-config.js'));
   const { systemContext } = await import(join(root, 'dist/common/context/operation-context.js'));
   const planner = app.get(PlanDefinitionsUseCase);
   const applier = app.get(ApplyDefinitionsUseCase);
   const keycloak = app.get(KeycloakService);
   const context = systemContext('cli', 'bench');
   const run = suffix();
-  const all = Array.from({ length: Math.max(PLAN_COUNT, APPLY_COUNT) }, (_, i) => definition(`bg-${run}-${i}`, i));
+  const sets = [];
+  const kcPid = keycloakPid();
+  console.log(`${QUICK ? 'quick mode' : 'full mode'}: KEYCLOAK_MAX_CONCURRENCY=${app.get(AppConfig).keycloak.maxConcurrency}, ${ROUNDS} rounds, Keycloak pid ${kcPid ?? 'not found'}`);
 
   try {
-    let before = { ...keycloak.callCount };
-    let started = performance.now();
-    const first = await applier.execute(context, all.slice(0, APPLY_COUNT), { prune: false, source: `bench-${run}` });
-    const applyMs = performance.now() - started;
-    if (!first.ok) throw new Error(`apply failed: ${JSON.stringify(first.failed.slice(0, 3))}`);
-    const applyCalls = calls(keycloak, before);
-    console.log(`apply ${APPLY_COUNT} new definitions`.padEnd(58), `${(applyMs / 1000).toFixed(2)} s`.padStart(10), `  Keycloak calls ${applyCalls.total} (${applyCalls.read} read, ${applyCalls.write} write)  (goal < 60 s)`);
-
-    if (PLAN_COUNT > APPLY_COUNT) {
-      const setup = await applier.execute(context, all, { prune: false, source: `bench-${run}` });
-      if (!setup.ok) throw new Error(`set-up apply failed: ${JSON.stringify(setup.failed.slice(0, 3))}`);
+    const applies = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const set = `bench-${run}-a${round}`;
+      sets.push(set);
+      const desired = Array.from({ length: APPLY_COUNT }, (_, i) => definition(`ba-${run}-${round}-${i}`, i));
+      const cpuBefore = cpuSeconds(kcPid);
+      const done = await timed(keycloak, () => applier.execute(context, desired, { prune: false, set, source: `bench-${run}` }));
+      if (!done.result.ok) throw new Error(`apply failed: ${JSON.stringify(done.result.failed.slice(0, 3))}`);
+      applies.push({ ...done, keycloakCpu: (cpuSeconds(kcPid) - cpuBefore) / done.seconds });
+      await applier.execute(context, [], { prune: true, set, realms: [realm], forceDeletions: true });
     }
+    const cpu = applies.map((a) => a.keycloakCpu * 100);
+    line(`apply ${APPLY_COUNT} new definitions`, applies.map((a) => a.seconds), `Keycloak calls ${median(applies.map((a) => a.calls))}, Keycloak CPU ${spread(cpu, 0)} % of one core`, '≤ 60 s for 1,000');
 
-    before = { ...keycloak.callCount };
-    started = performance.now();
-    const plan = await planner.execute(all.slice(0, PLAN_COUNT), { prune: true });
-    const planMs = performance.now() - started;
-    const planCalls = calls(keycloak, before);
-    if (plan.hasChanges) throw new Error(`plan of unchanged definitions shows changes: ${JSON.stringify(plan.summary)}`);
-    console.log(`plan ${PLAN_COUNT} unchanged definitions`.padEnd(58), `${(planMs / 1000).toFixed(2)} s`.padStart(10), `  Keycloak calls ${planCalls.total} (${planCalls.read} read, ${planCalls.write} write)  (goal < 10 s)`);
+    const planSet = `bench-${run}-p`;
+    sets.push(planSet);
+    const desired = Array.from({ length: PLAN_COUNT }, (_, i) => definition(`bp-${run}-${i}`, i));
+    const seeded = await timed(keycloak, () => applier.execute(context, desired, { prune: false, set: planSet, source: `bench-${run}` }));
+    if (!seeded.result.ok) throw new Error(`seeding failed: ${JSON.stringify(seeded.result.failed.slice(0, 3))}`);
+    console.log(`  (seeded ${PLAN_COUNT} definitions in ${seeded.seconds.toFixed(1)} s)`);
+    const plans = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const done = await timed(keycloak, () => planner.execute(desired, { prune: false, set: planSet }));
+      if (done.result.hasChanges || done.result.read.detailed > 0) throw new Error(`plan of unchanged definitions: ${JSON.stringify({ ...done.result.summary, read: done.result.read })}`);
+      plans.push(done);
+    }
+    line(`plan ${PLAN_COUNT} unchanged definitions (summary)`, plans.map((p) => p.seconds), `Keycloak calls ${median(plans.map((p) => p.calls))}, 0 detail reads`, '≤ 30 s for 10,000');
+    if (QUICK || process.env.BENCH_GITOPS_REFRESH === '1') {
+      const full = await timed(keycloak, () => planner.execute(desired, { prune: false, set: planSet, refresh: true }));
+      line(`plan ${PLAN_COUNT} unchanged definitions (--refresh)`, [full.seconds], `Keycloak calls ${full.calls}, ${full.result.read.detailed} detail reads (one run)`);
+    }
   } finally {
-    // Clean up: prune everything this run made (a marker definition keeps the realm in scope).
     const started = performance.now();
-    const cleanup = await applier.execute(context, [], { prune: true, realms: [realm], forceDeletions: true });
-    console.log(`  (clean-up: pruned ${cleanup.applied.length} accounts in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    let pruned = 0;
+    for (const set of sets) pruned += (await applier.execute(context, [], { prune: true, set, realms: [realm], forceDeletions: true })).applied.length;
+    console.log(`  (clean-up: pruned ${pruned} accounts in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
     await app.close();
   }
 }

@@ -1,9 +1,14 @@
+import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { pendingSchemaChanges } from './support/schema-check.js';
 import { KeycloakProcess } from './support/keycloak-process.js';
 import { adminToken, authHeaders, remember } from './support/auth.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
+import { poll } from './support/poll.js';
+
+// A freshly started Keycloak answers its first calls slowly: more than jest's default 5 s.
+jest.setTimeout(120_000);
 
 describe('Foundation: health, errors, request ids, docs, metrics', () => {
   let t: TestApp;
@@ -25,11 +30,10 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     const res = await t.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(res.json().details).toMatchObject({ database: { status: 'up' }, keycloak: { status: 'up' } });
-    let rotation = res.json().details.secretRotation;
-    for (let i = 0; i < 40 && rotation.graceWindow === 'unknown'; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      rotation = (await t.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation;
-    }
+    // Rotation support is probed in the background: `unknown` until the first probe answered.
+    const rotation = res.json().details.secretRotation.graceWindow !== 'unknown'
+      ? res.json().details.secretRotation
+      : await poll(async () => (await t.inject({ method: 'GET', url: '/readyz' })).json().details.secretRotation, (value) => value.graceWindow !== 'unknown', 60_000);
     expect(rotation).toMatchObject({ status: 'up', graceWindow: true, realms: { platform: { feature: true, policy: true } } });
   });
 
@@ -44,11 +48,7 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     expect(whileStopped.json().details.database.status).toBe('up');
     expect(keycloakProbe.statusCode).toBe(503);
 
-    let after = await t.inject({ method: 'GET', url: '/readyz/keycloak' });
-    for (let i = 0; i < 20 && after.statusCode !== 200; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      after = await t.inject({ method: 'GET', url: '/readyz/keycloak' });
-    }
+    const after = await poll(() => t.inject({ method: 'GET', url: '/readyz/keycloak' }), (res) => res.statusCode === 200, 60_000);
     expect(after.statusCode).toBe(200);
     expect((await t.inject({ method: 'GET', url: '/readyz' })).json().details.keycloak.status).toBe('up');
   });

@@ -157,7 +157,7 @@ describe('README: bootstrap, then the example pipeline with --prune, leave the b
     expect(applied.out).toContain(`Apply complete: 4 created, 0 changed, 0 deleted, 0 unchanged, 0 failed (set platform-services, source c0ffee${run}).`);
 
     for (let round = 0; round < 2; round += 1) {
-      expect(await keysmith(plan)).toEqual({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 4 unchanged.', err: '' });
+      expect(await keysmith(plan)).toEqual({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 4 unchanged.\nRead: summary (0 accounts read in detail; --refresh reads every account).', err: '' });
       expect(await keysmith(apply)).toMatchObject({ code: 0, out: expect.stringContaining('0 created, 0 changed, 0 deleted, 4 unchanged, 0 failed') });
     }
   });

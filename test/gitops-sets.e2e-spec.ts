@@ -157,7 +157,7 @@ describe('GitOps sets: scoped prune, explicit moves, assigning unassigned accoun
     const out = join(root, 'export');
     expect((await cli(exportCommand, ['--realm', REALM, '--set', 'tools', '--out', out])).code).toBe(0);
     expect(readdirSync(join(out, REALM))).toEqual([`${id('legacy-two')}.yaml`]);
-    expect(await cli(planCommand, [out, '--set', 'tools', '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.' });
+    expect(await cli(planCommand, [out, '--set', 'tools', '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 1 unchanged.\nRead: summary (0 accounts read in detail; --refresh reads every account).' });
   });
 
   it('answers a bad assignment with each bad field', async () => {

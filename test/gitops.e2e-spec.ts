@@ -116,7 +116,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     expect(events.json().items).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'service_account.created', source: `commit-${run}` })]));
 
     const again = await cli(planCommand, [dir, '--set', SET, '--detailed-exitcode']);
-    expect(again).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 3 unchanged.' });
+    expect(again).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 3 unchanged.\nRead: summary (0 accounts read in detail; --refresh reads every account).' });
   });
 
   it('shows exactly an edited field, and a role changed by hand in Keycloak, and apply fixes both', async () => {
@@ -125,7 +125,8 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const role = await (await keycloakAdmin()).roles.findOneByName({ realm: REALM, name: 'orders-writer' });
     await (await keycloakAdmin()).users.addRealmRoleMappings({ realm: REALM, id: userId, roles: [{ id: role!.id!, name: role!.name! }] });
 
-    const plan = await cli(planCommand, [dir, '--set', SET, '--json']);
+    // A role mapping changed by hand leaves the client's summary as it was: a full refresh reads it.
+    const plan = await cli(planCommand, [dir, '--set', SET, '--json', '--refresh']);
     const changed = JSON.parse(plan.out).accounts.filter((a: { action: string }) => a.action !== 'noop');
     expect(changed).toEqual([
       expect.objectContaining({ clientId: id('audit'), action: 'update', changes: [{ field: 'realmRoles', action: 'remove', value: 'orders-writer', origin: 'keycloak' }] }),
@@ -191,7 +192,7 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     try {
       expect((await cli(exportCommand, ['--realm', REALM, '--out', out])).code).toBe(0);
       expect(readdirSync(join(out, REALM)).sort()).toEqual([`${id('audit')}.yaml`, `${id('sync')}.yaml`]);
-      expect(await cli(planCommand, [out, '--set', SET, '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.' });
+      expect(await cli(planCommand, [out, '--set', SET, '--prune', '--detailed-exitcode'])).toMatchObject({ code: 0, out: 'Plan: 0 to create, 0 to change, 0 to delete, 2 unchanged.\nRead: summary (0 accounts read in detail; --refresh reads every account).' });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

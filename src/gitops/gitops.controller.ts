@@ -44,7 +44,7 @@ export class GitopsController {
   @ApiJson(200, 'The plan: { set, accounts, notPruned, unassigned, summary, hasChanges }', gitopsPlanSchema)
   @ApiProblems(400, 401, 403)
   plan(@Body(new ZodPipe(planRequestSchema)) body: PlanRequest, @Ctx() context: OperationContext) {
-    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, owner: context.owner, callerScopes: context.callerScopes });
+    return this.planner.execute(parseBundle(body.definitions), { ...setOptionsOf(body), realms: body.realms, refresh: body.refresh, owner: context.owner, callerScopes: context.callerScopes });
   }
 
   @Post('apply')
@@ -90,7 +90,7 @@ export class GitopsController {
   }
 }
 
-function setOptionsOf(body: PlanRequest) {
+function setOptionsOf(body: Pick<PlanRequest, 'prune' | 'set' | 'adoptFromSets' | 'adoptUnassigned'>) {
   return { prune: body.prune, set: body.set ?? null, adoptFromSets: body.adoptFromSets, adoptUnassigned: body.adoptUnassigned };
 }
 

@@ -69,6 +69,16 @@ export const gitopsPlanSchema = z
     unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned; assign them with `keysmith sets assign`'),
     summary: planSummarySchema,
     hasChanges: z.boolean().describe('True when apply would change anything'),
+    read: z
+      .object({
+        mode: z
+          .enum(['summary', 'full-refresh'])
+          .describe(
+            "How Keycloak was read. `summary`: one paged client list per realm; only accounts whose summary (spec hash, enabled, description, flags, attributes, scopes) differs from the definition are read in detail. `full-refresh` (`refresh: true`, `--refresh`): every account in detail, which also finds role mappings changed in Keycloak by hand",
+          ),
+        detailed: z.number().int().describe('How many accounts were read in detail (role mappings, scopes)'),
+      })
+      .describe('How the plan read Keycloak'),
   })
   .meta({ title: 'GitopsPlan' });
 

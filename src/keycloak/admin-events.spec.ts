@@ -145,4 +145,20 @@ describe('what an admin event means', () => {
     expect(impactOf(event('CREATE', 'clients/c1/roles/read'))).toEqual({ kind: 'none' });
     expect(impactOf(event('CREATE', 'roles/new-role'))).toEqual({ kind: 'none' });
   });
+
+  it("ignores Keysmith's own changes (already in its database), of clients, users, scopes and roles alike", () => {
+    const own = (operationType: string, resourcePath: string) => ({ ...event(operationType, resourcePath), byKeysmith: true });
+    for (const [operation, path] of [
+      ['UPDATE', 'clients/abc'],
+      ['ACTION', 'clients/abc/client-secret'],
+      ['DELETE', 'clients/abc'],
+      ['CREATE', 'users/u1/role-mappings/realm'],
+      ['DELETE', 'client-scopes/s1'],
+      ['CREATE', 'roles/ops/composites'],
+    ]) {
+      expect(impactOf(own(operation, path))).toEqual({ kind: 'none' });
+      // The same change by anyone else is followed.
+      expect(impactOf({ ...own(operation, path), byKeysmith: false })).not.toEqual({ kind: 'none' });
+    }
+  });
 });

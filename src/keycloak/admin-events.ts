@@ -9,6 +9,11 @@ export interface AdminEvent {
   operationType: string;
   resourceType: string;
   resourcePath: string | null;
+  /**
+   * Made by Keysmith's own client (the event's `authDetails.userId` is the service-account user of
+   * KEYCLOAK_CLIENT_ID, the `sub` of Keysmith's own token).
+   */
+  byKeysmith?: boolean;
 }
 
 /** What an event means for Keysmith's accounts. */
@@ -23,8 +28,20 @@ export type EventImpact =
   | { kind: 'role'; composite: boolean; name?: string }
   | { kind: 'none' };
 
-/** The impact of one admin event, from its resource path (Keycloak's own resource types vary by version). */
-export function impactOf(event: Pick<AdminEvent, 'operationType' | 'resourcePath'>): EventImpact {
+/**
+ * The impact of one admin event, from its resource path (Keycloak's own resource types vary by version).
+ *
+ * An event Keysmith's own client made has none: Keysmith wrote its database before or with the
+ * change (write-ahead: a row being changed is `updating`, a secret being rotated has an unfinished
+ * step, and the sync skips both), and every instance shares that database, so re-reading the client
+ * would find what the account already says. That holds for another instance's change too, a secret
+ * rotation included (its intent is stored before Keycloak is called). It does not hold for a change
+ * made outside Keysmith with Keysmith's own credentials, or by a second Keysmith deployment with
+ * another database using the same client: those are caught by the safety sweep only (the README's
+ * prerequisites give each deployment its own client).
+ */
+export function impactOf(event: Pick<AdminEvent, 'operationType' | 'resourcePath' | 'byKeysmith'>): EventImpact {
+  if (event.byKeysmith) return { kind: 'none' };
   const parts = (event.resourcePath ?? '').split('/').filter(Boolean);
   const [head, id, sub] = parts;
   if (head === 'clients' && id) {

@@ -89,15 +89,19 @@ export class KeycloakChangesReader {
     // The admin client's call for this endpoint does not pass `direction`: a plain request with its token.
     return this.keycloak.read('read admin events', async (kc) => {
       const url = `${kc.baseUrl}/admin/realms/${encodeURIComponent(realm)}/admin-events?${new URLSearchParams(query)}`;
-      const response = await fetch(url, { headers: { authorization: `Bearer ${await kc.getAccessToken()}` } });
+      const token = await kc.getAccessToken();
+      const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
       if (!response.ok) throw new KeycloakHttpError(response.status, 'read admin events', response.statusText);
-      const body = (await response.json()) as Partial<AdminEvent>[];
+      const body = (await response.json()) as (Partial<AdminEvent> & { authDetails?: { userId?: string } })[];
+      // Keysmith's own changes are logged with its service-account user, the subject of its token.
+      const self = subjectOf(token);
       return body.map((event) => ({
         id: String(event.id),
         time: Number(event.time),
         operationType: String(event.operationType ?? ''),
         resourceType: String(event.resourceType ?? ''),
         resourcePath: event.resourcePath ?? null,
+        byKeysmith: self !== undefined && event.authDetails?.userId === self,
       }));
     });
   }
@@ -112,6 +116,16 @@ function snapshotOf(client: ClientRepresentation): ManagedClientSnapshot {
     scopes: [...new Set([...(client.defaultClientScopes ?? []), ...(client.optionalClientScopes ?? [])])].sort(),
     secretDigest: client.secret ? secretDigest(client.secret) : null,
   };
+}
+
+/** The `sub` of an access token (read, not verified: it is Keysmith's own, just fetched from Keycloak). */
+function subjectOf(token: string | undefined): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from((token ?? '').split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof payload.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SHA-256 of a client secret, hex: lets a stored and a Keycloak secret be compared without keeping either. */

@@ -6,16 +6,15 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { diffGrants, type GrantDiff, type Grants } from './client-grants.js';
 import {
-  ACCESS_TOKEN_LIFESPAN_ATTRIBUTE,
   ACCOUNT_ID_ATTRIBUTE,
-  CLIENT_FLAGS,
   MANAGED_BY_ATTRIBUTE,
   MANAGED_BY_VALUE,
-  OWNER_ATTRIBUTE,
-  SPEC_HASH_ATTRIBUTE,
+  representationOf,
+  summaryOf,
   type ClientState,
   type ManagedClientSpec,
   type ManagedClientState,
+  type ManagedClientSummary,
   type RealmCatalog,
   type SecretRotationSupport,
 } from './managed-client.js';
@@ -23,6 +22,9 @@ import { KeycloakHttpError, isStatus } from './keycloak.errors.js';
 import { KeycloakAdmin } from './keycloak-admin.js';
 
 const CATALOG_TTL_MS = 5_000;
+
+/** Clients per page of the client list (full representations, about 1.4 kB each). */
+const CLIENT_PAGE_SIZE = 500;
 
 /** Keycloak's default `expiration-period` of the secret-rotation executor (28 days), when unset. */
 const DEFAULT_EXPIRATION_PERIOD_SECONDS = 28 * 24 * 60 * 60;
@@ -68,18 +70,25 @@ export class KeycloakClientsGateway {
     const state = await this.readState(realm, client);
     const handle: Handle = { client, serviceAccountUserId: state.serviceAccountUserId };
     return {
+      ...summaryOf(client),
       handle,
-      id: client.id,
-      description: client.description ?? '',
-      enabled: client.enabled ?? false,
-      flagsDrifted: CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value),
-      attributesDriftedFrom: (spec) =>
-        Object.entries(representationOf(spec).attributes ?? {}).some(
-          ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && key !== ACCESS_TOKEN_LIFESPAN_ATTRIBUTE && client.attributes?.[key] !== value,
-        ),
-      accessTokenLifespanSeconds: Number(client.attributes?.[ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]) || null,
       grants: { realmRoles: state.realmRoles, clientRoles: state.clientRoles, defaultScopes: state.defaultScopes, optionalScopes: state.optionalScopes },
     };
+  }
+
+  /**
+   * Every client of the realm by clientId, summarised from Keycloak's paged client list (full
+   * representations: attributes, flags, scope names; no role mappings): one call per `pageSize`
+   * clients. Keycloak 26 refuses `q=` searches on attributes it does not list as searchable, so the
+   * list is not filtered by Keysmith's mark; `managed` tells Keysmith's clients apart.
+   */
+  async clientSummaries(realm: string, pageSize = CLIENT_PAGE_SIZE): Promise<Map<string, ManagedClientSummary>> {
+    const summaries = new Map<string, ManagedClientSummary>();
+    for (let first = 0; ; first += pageSize) {
+      const page = await this.keycloak.read('list clients', (kc) => kc.clients.find({ realm, first, max: pageSize }));
+      for (const client of page as FoundClient[]) summaries.set(client.clientId, summaryOf(client));
+      if (page.length < pageSize) return summaries;
+    }
   }
 
   /** Makes the client's fields, flags and ownership attributes match `spec` (other attributes kept). */
@@ -336,31 +345,6 @@ export class KeycloakClientsGateway {
       clients: new Map(clients.filter((entry) => entry !== undefined)),
     };
   }
-}
-
-function representationOf(spec: ManagedClientSpec): ClientRepresentation {
-  return {
-    clientId: spec.clientId,
-    name: spec.clientId,
-    description: spec.description,
-    enabled: spec.enabled,
-    protocol: 'openid-connect',
-    ...Object.fromEntries(CLIENT_FLAGS),
-    clientAuthenticatorType: 'client-secret',
-    attributes: {
-      [MANAGED_BY_ATTRIBUTE]: MANAGED_BY_VALUE,
-      [OWNER_ATTRIBUTE]: spec.owner,
-      [SPEC_HASH_ATTRIBUTE]: spec.specHash,
-      [ACCOUNT_ID_ATTRIBUTE]: spec.accountId,
-      'oauth2.device.authorization.grant.enabled': 'false',
-      'oidc.ciba.grant.enabled': 'false',
-      // Tokens obtained by exchanging a key outlive the key's revocation: keep them short. Keycloak
-      // drops an attribute set to '' (the client then uses the realm's lifespan).
-      [ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]: spec.accessTokenLifespanSeconds ? String(spec.accessTokenLifespanSeconds) : '',
-    },
-    defaultClientScopes: spec.defaultScopes,
-    optionalClientScopes: spec.optionalScopes,
-  };
 }
 
 /** The account's client: it carries the account's id, or (a made account's) Keysmith's mark and no account id at all. */

@@ -2,6 +2,7 @@ import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/
 import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
 import type { Grants } from './client-grants.js';
 
+
 // The shapes KeycloakClientsGateway works in: Keysmith's attributes and flags on a managed client,
 // and clients, catalogs and specs by name.
 
@@ -47,10 +48,15 @@ export interface ManagedClientSpec {
   accessTokenLifespanSeconds: number | null;
 }
 
-/** A managed client as Keycloak holds it, by names. `handle` is for this gateway's calls only. */
-export interface ManagedClientState {
-  readonly handle: unknown;
+/**
+ * What one page of Keycloak's client list tells about a client, by names: everything a managed
+ * client holds except its service-account user's role mappings. No secret.
+ */
+export interface ManagedClientSummary {
   id: string;
+  clientId: string;
+  /** Keysmith made it (its `keysmith.managed-by` attribute). */
+  managed: boolean;
   description: string;
   enabled: boolean;
   /** Keysmith's flags (service accounts only, full scope) differ from Keycloak's. */
@@ -59,6 +65,15 @@ export interface ManagedClientState {
   attributesDriftedFrom(spec: ManagedClientSpec): boolean;
   /** The client's own access-token lifespan in seconds; null when it uses the realm's. */
   accessTokenLifespanSeconds: number | null;
+  /** The spec hash Keysmith stamped on the client with its last change, if any. */
+  specHash: string | undefined;
+  defaultScopes: string[];
+  optionalScopes: string[];
+}
+
+/** A managed client as Keycloak holds it, by names, with its grants. `handle` is for the gateway's calls only. */
+export interface ManagedClientState extends ManagedClientSummary {
+  readonly handle: unknown;
   grants: Grants;
 }
 
@@ -85,4 +100,51 @@ export interface SecretRotationSupport {
   feature: boolean;
   policy: boolean;
   expirationPeriodSeconds: number | null;
+}
+
+/** The client representation Keysmith writes for `spec`. */
+export function representationOf(spec: ManagedClientSpec): ClientRepresentation {
+  return {
+    clientId: spec.clientId,
+    name: spec.clientId,
+    description: spec.description,
+    enabled: spec.enabled,
+    protocol: 'openid-connect',
+    ...Object.fromEntries(CLIENT_FLAGS),
+    clientAuthenticatorType: 'client-secret',
+    attributes: {
+      [MANAGED_BY_ATTRIBUTE]: MANAGED_BY_VALUE,
+      [OWNER_ATTRIBUTE]: spec.owner,
+      [SPEC_HASH_ATTRIBUTE]: spec.specHash,
+      [ACCOUNT_ID_ATTRIBUTE]: spec.accountId,
+      'oauth2.device.authorization.grant.enabled': 'false',
+      'oidc.ciba.grant.enabled': 'false',
+      // Tokens obtained by exchanging a key outlive the key's revocation: keep them short. Keycloak
+      // drops an attribute set to '' (the client then uses the realm's lifespan).
+      [ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]: spec.accessTokenLifespanSeconds ? String(spec.accessTokenLifespanSeconds) : '',
+    },
+    defaultClientScopes: spec.defaultScopes,
+    optionalClientScopes: spec.optionalScopes,
+  };
+}
+
+/** What a (full, not brief) client representation tells about the client; its secret is left out. */
+export function summaryOf(client: ClientRepresentation & { id: string; clientId: string }): ManagedClientSummary {
+  const attributes = client.attributes ?? {};
+  return {
+    id: client.id,
+    clientId: client.clientId,
+    managed: attributes[MANAGED_BY_ATTRIBUTE] === MANAGED_BY_VALUE,
+    description: client.description ?? '',
+    enabled: client.enabled ?? false,
+    flagsDrifted: CLIENT_FLAGS.some(([key, value]) => (client as unknown as Record<string, unknown>)[key] !== value),
+    attributesDriftedFrom: (spec) =>
+      Object.entries(representationOf(spec).attributes ?? {}).some(
+        ([key, value]) => key !== SPEC_HASH_ATTRIBUTE && key !== ACCESS_TOKEN_LIFESPAN_ATTRIBUTE && attributes[key] !== value,
+      ),
+    accessTokenLifespanSeconds: Number(attributes[ACCESS_TOKEN_LIFESPAN_ATTRIBUTE]) || null,
+    specHash: attributes[SPEC_HASH_ATTRIBUTE],
+    defaultScopes: [...(client.defaultClientScopes ?? [])].sort(),
+    optionalScopes: [...(client.optionalClientScopes ?? [])].sort(),
+  };
 }

@@ -49,6 +49,16 @@ export function specHash(spec: ServiceAccountSpec): string {
 }
 
 /**
+ * The hash stamped on an account's client (`keysmith.spec-hash`) with every change Keysmith makes
+ * to it: the whole spec and the grants Keycloak holds for it (the realm's base scopes included).
+ * A client whose stamp matches was last written by Keysmith for exactly this spec; plans trust it
+ * for what the client list cannot show (role mappings), see plan-reading.ts.
+ */
+export function clientHashOf(spec: ServiceAccountSpec, grants: Grants): string {
+  return createHash('sha256').update(JSON.stringify(canonical({ spec, grants }))).digest('hex');
+}
+
+/**
  * The entity tag of an account as a caller reads it: a hash of its whole representation, so any
  * change a caller could see (spec, set, source, rotation times) gives a new one.
  */
@@ -85,7 +95,7 @@ export function clientSpecOf(row: Pick<ServiceAccountEntity, 'id' | 'clientId'>,
     description: spec.description,
     enabled: spec.enabled,
     owner: spec.owner,
-    specHash: specHash(spec),
+    specHash: clientHashOf(spec, grants),
     accountId: row.id,
     defaultScopes: grants.defaultScopes,
     optionalScopes: grants.optionalScopes,

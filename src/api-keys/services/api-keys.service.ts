@@ -244,16 +244,27 @@ export class ApiKeysService {
     }
   }
 
+  /**
+   * A key may hold only the account's effective scopes: its default and optional scopes, less any
+   * removed from its client in Keycloak (verification would drop those anyway, so issuing one would
+   * mint a key that never works as asked). Such a scope is named as removed in Keycloak.
+   */
   private checkScopes(account: ServiceAccountView, scopes: string[]): void {
-    const allowed = new Set([...account.defaultScopes, ...account.optionalScopes]);
+    const allowed = new Set(account.effective.scopes);
+    const removed = new Set(account.keycloak.missingScopes);
     const extra = scopes.filter((scope) => !allowed.has(scope));
-    if (extra.length > 0) {
-      throw new DomainError(
-        ErrorCode.ScopeNotAllowed,
-        `Scopes not granted to ${account.clientId}: ${extra.join(', ')}. A key may hold only the account's default and optional scopes.`,
-        { scopes: extra, allowed: [...allowed].sort() },
-      );
-    }
+    if (extra.length === 0) return;
+    const gone = extra.filter((scope) => removed.has(scope));
+    const notGranted = extra.filter((scope) => !removed.has(scope));
+    const reasons = [
+      ...(notGranted.length ? [`Scopes not granted to ${account.clientId}: ${notGranted.join(', ')}.`] : []),
+      ...(gone.length ? [`Scopes removed from the client ${account.clientId} in Keycloak: ${gone.join(', ')}.`] : []),
+    ];
+    throw new DomainError(ErrorCode.ScopeNotAllowed, `${reasons.join(' ')} A key may hold only the account's default and optional scopes that its client still has in Keycloak.`, {
+      scopes: extra,
+      allowed: [...allowed].sort(),
+      ...(gone.length ? { removedInKeycloak: gone } : {}),
+    });
   }
 
   /**

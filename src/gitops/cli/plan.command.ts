@@ -10,18 +10,18 @@ import { loadForCommand, realmsOption, serverOf, setOptions, withDefinedAt } fro
 export const planCommand: CliCommand = {
   name: 'plan',
   summary: 'show what apply would create, change, delete (exit 0; 2 with --detailed-exitcode when there are changes; 1 on error)',
-  usage: 'plan DIR [--set NAME] [--prune] [--adopt-from-set OTHER] [--adopt-unassigned] [--realm R] [--json] [--detailed-exitcode] [--server URL]',
-  booleanFlags: ['prune', 'json', 'detailed-exitcode', 'adopt-unassigned'],
+  usage: 'plan DIR [--set NAME] [--prune] [--adopt-from-set OTHER] [--adopt-unassigned] [--realm R] [--refresh] [--json] [--detailed-exitcode] [--server URL]',
+  booleanFlags: ['prune', 'json', 'detailed-exitcode', 'adopt-unassigned', 'refresh'],
   async run(args, io, app) {
     const dir = definitionsDir(args);
     const sets = setOptions(args);
     const desired = await loadForCommand(dir, io);
     if (!desired) return 1;
-    const options = { ...sets, realms: realmsOption(args) };
+    const options = { ...sets, realms: realmsOption(args), refresh: flag(args, 'refresh') };
     const server = serverOf(args);
     let plan: GitopsPlan;
     if (server) {
-      plan = await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...bundleBody(options) });
+      plan = await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...bundleBody(options), ...(options.refresh ? { refresh: true } : {}) });
       plan = { ...plan, accounts: withDefinedAt(plan.accounts, desired) };
     } else {
       plan = await (await app()).get(PlanDefinitionsUseCase).execute(desired, options);

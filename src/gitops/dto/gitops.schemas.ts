@@ -39,7 +39,17 @@ function checkSetOptions(body: { prune: boolean; set?: string; adoptFromSets: st
  * A bundle of definitions as `POST /v1/gitops/plan` and `/apply` take it. Definitions are checked
  * one by one against the definition schema, so that each error names its index.
  */
-export const planRequestSchema = z.strictObject(bundleFields).superRefine(checkSetOptions);
+export const planRequestSchema = z
+  .strictObject({
+    ...bundleFields,
+    refresh: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Read every account's Keycloak state in detail (a full refresh) instead of judging unchanged accounts from the realm's client list; finds role mappings changed in Keycloak by hand. The plan's `read.mode` says which was used.",
+      ),
+  })
+  .superRefine(checkSetOptions);
 export type PlanRequest = z.infer<typeof planRequestSchema>;
 
 export const applyRequestSchema = z

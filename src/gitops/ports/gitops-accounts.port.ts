@@ -1,5 +1,5 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
-import type { GrantViolation, ServiceAccountSpec, ServiceAccountView, SetRequest } from '../../service-accounts/index.js';
+import type { ClientSummaries, GrantViolation, ServiceAccountSpec, ServiceAccountView, SetRequest } from '../../service-accounts/index.js';
 import type { AccountChange } from '../gitops.types.js';
 
 /** One change as the service-accounts feature reports it: by name, never by UUID. */
@@ -7,7 +7,7 @@ export type { AccountChange };
 
 /**
  * What GitOps needs from the service-accounts feature: the same code path as the API's PUT
- * (`plan` computes, `upsert` applies, enforcing set ownership), the list of accounts Keysmith
+ * (`plan` computes, from the client list's summaries when given them, `upsert` applies, enforcing set ownership), the list of accounts Keysmith
  * holds, delete (for prune, only while the account is still in the set), and set assignment.
  */
 export abstract class GitopsAccounts {
@@ -16,7 +16,10 @@ export abstract class GitopsAccounts {
     clientId: string,
     spec: ServiceAccountSpec,
     context?: Pick<OperationContext, 'callerScopes'>,
-  ): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[]; violations: GrantViolation[] }>;
+    clients?: ClientSummaries,
+  ): Promise<{ action: 'create' | 'update' | 'noop'; changes: AccountChange[]; forbidden: string[]; violations: GrantViolation[]; detailed: boolean }>;
+  /** The realm's client list, summarised (one paged read), for plans in `summary` mode. */
+  abstract clientSummaries(realm: string): Promise<ClientSummaries>;
   abstract upsert(
     context: OperationContext,
     realm: string,

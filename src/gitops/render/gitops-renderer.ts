@@ -47,7 +47,14 @@ export function renderPlan(plan: GitopsPlan): string[] {
       (unassignedNamed ? `, ${unassignedNamed} without a set` : '') +
       '.',
   );
+  if (plan.read) lines.push(readLine(plan.read));
   return lines;
+}
+
+/** How the plan read Keycloak (the mode, and how many accounts were read in detail). */
+function readLine(read: GitopsPlan['read']): string {
+  const detail = `${read.detailed} account${read.detailed === 1 ? '' : 's'} read in detail`;
+  return read.mode === 'summary' ? `Read: summary (${detail}; --refresh reads every account).` : `Read: full refresh (${detail}).`;
 }
 
 const ASSIGN_HINT = 'assign it with keysmith sets assign, or apply with --adopt-unassigned';

@@ -44,11 +44,15 @@ class FakeAccounts implements GitopsAccounts {
     const row = this.rows.get(clientId);
     const forbidden = this.forbiddenGrants(spec);
     const violations = forbidden.map((grant) => ({ grant, path: [grant], reason: 'denied' as const, message: `${grant} is forbidden by the guard-rail policy` }));
-    if (!row) return { action: 'create' as const, changes: [], forbidden, violations };
+    if (!row) return { action: 'create' as const, changes: [], forbidden, violations, detailed: false };
     const add = spec.realmRoles.filter((r) => !row.spec.realmRoles.includes(r)).map((value) => ({ field: 'realmRoles', action: 'add' as const, value }));
     const remove = row.spec.realmRoles.filter((r) => !spec.realmRoles.includes(r)).map((value) => ({ field: 'realmRoles', action: 'remove' as const, value }));
     const changes = [...add, ...remove];
-    return { action: changes.length ? ('update' as const) : ('noop' as const), changes, forbidden, violations };
+    return { action: changes.length ? ('update' as const) : ('noop' as const), changes, forbidden, violations, detailed: true };
+  }
+
+  async clientSummaries() {
+    return new Map();
   }
 
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest }) {
@@ -92,7 +96,7 @@ const def = (name: string, realmRoles: string[] = ['orders-reader'], owner = 'te
 });
 
 describe('GitOps plan and apply use cases', () => {
-  const config = { isManagedRealm: (realm: string) => realm === 'platform', gitops: { maxDeletions: 10 } } as unknown as AppConfig;
+  const config = { isManagedRealm: (realm: string) => realm === 'platform', gitops: { maxDeletions: 10 }, keycloak: { maxConcurrency: 4 } } as unknown as AppConfig;
   const context: OperationContext = { actor: { type: 'cli', id: 'ci' }, requestId: null, owner: null, source: null, callerScopes: null };
   let accounts: FakeAccounts;
   let audits: AuditRecord[];

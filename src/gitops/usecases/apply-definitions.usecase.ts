@@ -11,8 +11,12 @@ import type { AccountRef, AppliedAccount, ApplySummary, FailedAccount } from '..
 import { accountKey, assertSetOptions, desiredSpec, setRequestOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
 import { PlanDefinitionsUseCase } from './plan-definitions.usecase.js';
 
-/** How many accounts are applied at once; Keycloak calls are bounded again by the Keycloak module. */
-const APPLY_CONCURRENCY = 8;
+/**
+ * Accounts applied at once per allowed Keycloak call (KEYCLOAK_MAX_CONCURRENCY): each account also
+ * waits on its lease and its database writes between calls, so twice as many keep Keycloak busy.
+ * Keycloak's own calls stay bounded by KEYCLOAK_MAX_CONCURRENCY in the Keycloak module.
+ */
+const ACCOUNTS_PER_KEYCLOAK_CALL = 2;
 
 export interface ApplyOptions extends BundleOptions {
   /** A label such as a commit sha, recorded on every audit event and on each account. */
@@ -56,7 +60,7 @@ export class ApplyDefinitionsUseCase {
 
     const applied: AppliedAccount[] = [];
     const failed: FailedAccount[] = [];
-    const limit = pLimit(APPLY_CONCURRENCY);
+    const limit = pLimit(ACCOUNTS_PER_KEYCLOAK_CALL * this.config.keycloak.maxConcurrency);
     await Promise.all(desired.map((item) => limit(() => this.applyOne(ctx, item, existing, options, applied, failed))));
     for (const account of deletions) {
       try {

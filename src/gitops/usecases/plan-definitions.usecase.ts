@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { ServiceAccountSpec } from '../../service-accounts/index.js';
-import type { ServiceAccountView } from '../../service-accounts/index.js';
+import type { ClientSummaries, ServiceAccountView } from '../../service-accounts/index.js';
 import { GitopsAccounts, type AccountChange } from '../ports/gitops-accounts.port.js';
 import { setTransition } from '../../service-accounts/index.js';
 import type { AccountPlan, AccountRef, GitopsPlan } from '../gitops.types.js';
@@ -30,14 +30,23 @@ export class PlanDefinitionsUseCase {
   async execute(desired: DesiredAccount[], options: BundleOptions): Promise<GitopsPlan> {
     assertSetOptions(options);
     const existing = await this.existingAccounts(desired, options);
+    const clients = options.refresh ? undefined : await this.clientLists(desired, options);
     const limit = pLimit(PLAN_CONCURRENCY);
-    const planned = await Promise.all(desired.map((item) => limit(() => this.planOne(item, existing, options))));
+    const planned = await Promise.all(desired.map((item) => limit(() => this.planOne(item, existing, options, clients))));
+    const detailed = planned.filter((p) => p.detailed).length;
     const { candidates, unassigned } = this.pruneSelection(desired, existing, options);
     const accounts = [
       ...planned,
       ...(options.prune ? candidates.map((account) => deletionPlan(account)) : []),
     ].sort((a, b) => a.realm.localeCompare(b.realm) || a.clientId.localeCompare(b.clientId));
-    return summarise(options.set ?? null, accounts, options.prune ? [] : candidates.map(ref), unassigned.map(ref));
+    const read = { mode: options.refresh ? ('full-refresh' as const) : ('summary' as const), detailed };
+    return { ...summarise(options.set ?? null, accounts.map(withoutDetailed), options.prune ? [] : candidates.map(ref), unassigned.map(ref)), read };
+  }
+
+  /** The client list of every managed realm the definitions name, summarised (plans in `summary` mode). */
+  private async clientLists(desired: DesiredAccount[], options: BundleOptions): Promise<Map<string, ClientSummaries>> {
+    const realms = realmsOf(desired, { ...options, realms: [] }).filter((realm) => this.config.isManagedRealm(realm));
+    return new Map(await Promise.all(realms.map(async (realm) => [realm, await this.accounts.clientSummaries(realm)] as const)));
   }
 
   /** The accounts Keysmith holds in every managed realm the bundle touches, by realm/clientId. */
@@ -53,7 +62,12 @@ export class PlanDefinitionsUseCase {
     return selectPrune(existing.values(), wanted, { set: options.set ?? null, owner: options.owner ?? null });
   }
 
-  private async planOne(item: DesiredAccount, existing: Map<string, ServiceAccountView>, options: BundleOptions): Promise<AccountPlan> {
+  private async planOne(
+    item: DesiredAccount,
+    existing: Map<string, ServiceAccountView>,
+    options: BundleOptions,
+    clients: Map<string, ClientSummaries> | undefined,
+  ): Promise<AccountPlan & { detailed?: boolean }> {
     const { realm, name: clientId, owner } = item.definition.metadata;
     const spec = desiredSpec(item.definition);
     const base = { realm, clientId, ...(item.definedAt ? { definedAt: item.definedAt } : {}) };
@@ -64,11 +78,13 @@ export class PlanDefinitionsUseCase {
       const current = existing.get(accountKey(realm, clientId));
       const transition = current ? setTransition(current, setRequestOf(options)) : undefined;
       if (transition?.kind === 'conflict') throw new DomainError(ErrorCode.SetConflict, transition.detail);
-      const result = await this.accounts.plan(realm, clientId, spec, { callerScopes: options.callerScopes ?? null });
+      const realmClients = clients ? (clients.get(realm) ?? new Map()) : undefined;
+      const result = await this.accounts.plan(realm, clientId, spec, { callerScopes: options.callerScopes ?? null }, realmClients);
       const joins = !current ? (options.set ? { from: null, to: options.set } : undefined) : transition?.kind === 'move' ? { from: transition.from, to: transition.to } : undefined;
       return {
         ...base,
         action: result.action,
+        detailed: result.detailed,
         changes: result.action === 'create' ? creationChanges(spec) : result.changes,
         forbidden: result.forbidden,
         violations: result.violations,
@@ -84,6 +100,10 @@ export class PlanDefinitionsUseCase {
 }
 
 const ref = ({ realm, clientId }: ServiceAccountView): AccountRef => ({ realm, clientId });
+
+function withoutDetailed({ detailed: _detailed, ...plan }: AccountPlan & { detailed?: boolean }): AccountPlan {
+  return plan;
+}
 
 /** A create as a change list: every field the new account gets. */
 export function creationChanges(spec: ServiceAccountSpec): AccountChange[] {
@@ -110,7 +130,7 @@ function deletionPlan(account: ServiceAccountView): AccountPlan {
   return { realm: account.realm, clientId: account.clientId, action: 'delete', changes: [], forbidden: [], violations: [] };
 }
 
-export function summarise(set: string | null, accounts: AccountPlan[], notPruned: AccountRef[], unassigned: AccountRef[]): GitopsPlan {
+export function summarise(set: string | null, accounts: AccountPlan[], notPruned: AccountRef[], unassigned: AccountRef[]): Omit<GitopsPlan, 'read'> {
   const count = (action: AccountPlan['action']) => accounts.filter((a) => a.action === action).length;
   const summary = {
     create: count('create'),

@@ -24,6 +24,7 @@ import type { Change } from './grant-diff.js';
 import { SecretRotationService } from '../usecases/rotate-secret/secret-rotation.service.js';
 import { grantsOf, SpecChecker } from './spec-checker.js';
 import type { GrantViolation } from '../policy/grant-validator.js';
+import type { ClientSummaries } from './plan-reading.js';
 
 
 export interface PlanResult {
@@ -33,6 +34,8 @@ export interface PlanResult {
   forbidden: string[];
   /** Why, with the path from each grant to what makes it forbidden. */
   violations: GrantViolation[];
+  /** The account's Keycloak state was read in detail (not judged from the client list's summary). */
+  detailed: boolean;
 }
 
 type CallerScopes = Pick<OperationContext, 'callerScopes'>;
@@ -124,23 +127,34 @@ export class ServiceAccountsService {
 
   /**
    * What `upsert` would change, without writing anything, with the guard-rail violations of the
-   * grants it would add (judged for `context`'s caller; operators by default).
+   * grants it would add (judged for `context`'s caller; operators by default). With `clients` (the
+   * realm's client list, see plan-reading.ts) an account whose summary shows it unchanged is not
+   * read in detail, and a new one needs no look-up; without it every account is read in full.
    */
-  async plan(realm: string, clientId: string, spec: ServiceAccountSpec, context: CallerScopes = { callerScopes: null }): Promise<PlanResult> {
+  async plan(realm: string, clientId: string, spec: ServiceAccountSpec, context: CallerScopes = { callerScopes: null }, clients?: ClientSummaries): Promise<PlanResult> {
     this.checker.assertRealm(realm);
     const row = await this.rows.find(realm, clientId);
     if (!row) {
-      if (await this.keycloak.ownership(realm, clientId)) {
+      if (clients ? clients.has(clientId) : await this.keycloak.ownership(realm, clientId)) {
         throw new DomainError(ErrorCode.ClientExists, `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted.`, { clientId });
       }
       await this.checker.resolveCatalog(realm, spec);
       const violations = await this.checker.grantViolations(context, realm, spec);
-      return { action: 'create', changes: [], forbidden: grantsOf(violations), violations };
+      return { action: 'create', changes: [], forbidden: grantsOf(violations), violations, detailed: false };
     }
     const catalog = await this.checker.resolveCatalog(realm, spec);
     const violations = await this.checker.grantViolations(context, realm, spec, specOf(row));
+    if (clients && this.reconciling.unchangedBySummary(row, spec, catalog, clients.get(clientId))) {
+      return { action: 'noop', changes: [], forbidden: grantsOf(violations), violations, detailed: false };
+    }
     const { changes } = await this.reconciling.diff(row, spec, catalog);
-    return { action: changes.length ? 'update' : 'noop', changes, forbidden: grantsOf(violations), violations };
+    return { action: changes.length ? 'update' : 'noop', changes, forbidden: grantsOf(violations), violations, detailed: true };
+  }
+
+  /** The realm's client list, summarised, for plans in `summary` mode (one paged read). */
+  clientSummaries(realm: string): Promise<ClientSummaries> {
+    this.checker.assertRealm(realm);
+    return this.keycloak.clientSummaries(realm);
   }
 
   /** How Keycloak differs from the account's last applied spec (changes made by hand), by name; empty without drift. */

@@ -11,7 +11,7 @@ import { Clock } from '../../common/time/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { loadMigrations } from '../../database/migrations.loader.js';
 import { diffGrants, type GrantDiff, type Grants } from '../../keycloak/index.js';
-import type { KeycloakClientsGateway, ManagedClientSpec, ManagedClientState, RealmCatalog } from '../../keycloak/index.js';
+import type { KeycloakClientsGateway, ManagedClientSpec, ManagedClientState, ManagedClientSummary, RealmCatalog } from '../../keycloak/index.js';
 import { SecretVault } from '../../secrets/index.js';
 import { Random } from '../../common/random/random.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
@@ -57,6 +57,8 @@ export class FakeKeycloak {
   readonly clients = new Map<string, FakeClient>();
   readonly failOn = new Set<string>();
   readonly calls: string[] = [];
+  /** Each read of Keycloak state: `list clients` or `read <clientId>` (a detail read). */
+  readonly reads: string[] = [];
   private next = 1;
 
   private maybeFail(operation: string): void {
@@ -88,19 +90,35 @@ export class FakeKeycloak {
     return id;
   }
 
+  /** The clients as Keycloak's client list shows them (no role mappings). */
+  async clientSummaries(): Promise<Map<string, ManagedClientSummary>> {
+    this.maybeFail('clientSummaries');
+    this.reads.push('list clients');
+    return new Map([...this.clients.keys()].map((clientId) => [clientId, this.summary(clientId)]));
+  }
+
   async readManagedClient(_realm: string, clientId: string): Promise<ManagedClientState | undefined> {
     this.maybeFail('readManagedClient');
+    this.reads.push(`read ${clientId}`);
     const client = this.clients.get(clientId);
     if (!client) return undefined;
+    return { ...this.summary(clientId), handle: clientId, grants: structuredClone(client.grants) };
+  }
+
+  private summary(clientId: string): ManagedClientSummary {
+    const client = this.clients.get(clientId)!;
     return {
-      handle: clientId,
       id: client.id,
+      clientId,
+      managed: client.attributes['keysmith.managed-by'] === 'keysmith',
       description: client.spec?.description ?? '',
       enabled: client.spec?.enabled ?? true,
       flagsDrifted: false,
       attributesDriftedFrom: (spec) => client.attributes['keysmith.owner'] !== spec.owner || client.attributes['keysmith.account-id'] !== spec.accountId,
       accessTokenLifespanSeconds: client.spec?.accessTokenLifespanSeconds ?? null,
-      grants: structuredClone(client.grants),
+      specHash: client.spec?.specHash,
+      defaultScopes: [...client.grants.defaultScopes].sort(),
+      optionalScopes: [...client.grants.optionalScopes].sort(),
     };
   }
 

@@ -7,7 +7,8 @@ import { faultPoint } from '../../common/faults/fault-points.js';
 import type { Fence } from '../../common/leases/leases.js';
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { KeycloakClientsGateway, type GrantDiff, type Grants, type ManagedClientState, type RealmCatalog } from '../../keycloak/index.js';
+import { KeycloakClientsGateway, type GrantDiff, type Grants, type ManagedClientState, type ManagedClientSummary, type RealmCatalog } from '../../keycloak/index.js';
+import { summaryShowsUnchanged } from '../services/plan-reading.js';
 import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
@@ -22,6 +23,8 @@ export interface AccountDiff {
   changes: Change[];
   current: ManagedClientState;
   grantDiff: GrantDiff;
+  /** The client's spec hash is not the one of this spec (an older Keysmith's, or an interrupted change's). */
+  hashStale: boolean;
 }
 
 /**
@@ -46,6 +49,8 @@ export class ReconcileAccountUseCase {
     const diff = await this.diff(row, spec, catalog);
     const source = options.source ?? context.source ?? row.source;
     if (diff.changes.length === 0) {
+      // Nothing to change, but the client's hash is restamped, so plans can trust it again (plan-reading.ts).
+      if (diff.hashStale) await this.stamp(row, spec, catalog, diff, fence);
       if (source !== row.source || (options.managedBy && options.managedBy !== row.managedBy)) {
         await this.rows.repository.update(row.id, { source, managedBy: options.managedBy ?? row.managedBy });
       }
@@ -107,7 +112,19 @@ export class ReconcileAccountUseCase {
         'apiKeyPolicy.tokenExchange': [row.keyTokenExchange, spec.apiKeyPolicy.tokenExchange],
       }),
     ];
-    return { changes, current, grantDiff };
+    return { changes, current, grantDiff, hashStale: current.specHash !== clientSpec.specHash };
+  }
+
+  /** Whether the client list's summary of the account shows it unchanged against `spec` (no detail read needed). */
+  unchangedBySummary(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog, summary: ManagedClientSummary | undefined): boolean {
+    const grants = grantsOf(spec, this.config.baseClientScopes, catalog);
+    return summaryShowsUnchanged(row, spec, summary, clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds));
+  }
+
+  private async stamp(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog, diff: AccountDiff, fence: Fence): Promise<void> {
+    await fence.check('update client');
+    const grants = grantsOf(spec, this.config.baseClientScopes, catalog);
+    await this.keycloak.applyClientSpec(row.realm, diff.current, clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds));
   }
 
   private async recordDesired(row: ServiceAccountEntity, spec: ServiceAccountSpec, source: string | null, managedBy: ServiceAccountEntity['managedBy'] | undefined): Promise<void> {
@@ -127,7 +144,7 @@ export class ReconcileAccountUseCase {
   /** Any change also refreshes the client (and the spec hash stamped on it), then the grants. */
   private async applyDiff(row: ServiceAccountEntity, spec: ServiceAccountSpec, catalog: RealmCatalog, diff: AccountDiff, fence: Fence): Promise<void> {
     await faultPoint('reconcile.row-updating');
-    if (diff.changes.length) {
+    if (diff.changes.length || diff.hashStale) {
       await fence.check('update client');
       await this.keycloak.applyClientSpec(row.realm, diff.current, clientSpecOf(row, spec, grantsOf(spec, this.config.baseClientScopes, catalog), this.config.tokenExchange.accessTokenLifespanSeconds));
       await faultPoint('reconcile.client-updated');

@@ -101,7 +101,12 @@ export class ObserveAccountUseCase {
     if (!row.secretCiphertext || (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep))) return reported;
     if (secretDigest(this.vault.decrypt(row.secretCiphertext, row.id)) === keycloakDigest) return undefined;
     if (reported === keycloakDigest) return reported;
-    const result = await this.secretHealth.checkAccount(context, row);
+    // The row was read before Keycloak was: another instance may have rotated the secret meanwhile
+    // (its intent is stored first, its new secret right after Keycloak's). Judge by the row as it is now.
+    const fresh = await this.rows.repository.findOneBy({ id: row.id });
+    if (!fresh?.secretCiphertext || (fresh.secretRotationStep && UNFINISHED_STEPS.includes(fresh.secretRotationStep))) return reported;
+    if (secretDigest(this.vault.decrypt(fresh.secretCiphertext, fresh.id)) === keycloakDigest) return undefined;
+    const result = await this.secretHealth.checkAccount(context, fresh);
     this.logger.warn(`the client secret of ${row.realm}/${row.clientId} was regenerated outside Keysmith (secret health: ${result})`);
     return result === 'repaired' ? undefined : keycloakDigest;
   }

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { argsFor, type CliCommand } from '../src/common/cli/cli-command.js';
+import { systemContext } from '../src/common/context/operation-context.js';
+import { ErrorCode } from '../src/common/errors/error-code.js';
+import { setFaultPoints } from '../src/common/faults/fault-points.js';
+import { applyCommand } from '../src/gitops/cli/apply.command.js';
+import { planCommand } from '../src/gitops/cli/plan.command.js';
+import type { GitopsPlan } from '../src/gitops/gitops.types.js';
+import { KeycloakService } from '../src/keycloak/index.js';
+import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
+import { keycloakAdmin } from './support/keycloak-admin.js';
+import { keycloakEnv } from './support/keycloak-env.js';
+import { runJob } from './support/jobs.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+
+const REALM = 'platform';
+const SET = 'plan-reading';
+/** Every detail read of an account reads its role mappings: failing that call shows which accounts were read in detail. */
+const DETAIL_READ_FAILS = 'keycloak.list-role-mappings=unavailable';
+
+describe('GitOps plan reading: client list summaries, detail reads only where needed, --refresh (real Keycloak)', () => {
+  let t: TestApp;
+  let dir: string;
+  const run = randomBytes(3).toString('hex');
+  const id = (name: string) => `pr${run}-${name}`;
+  const names = ['one', 'two', 'three', 'four'];
+
+  function define(name: string, description = 'reader'): void {
+    writeFileSync(
+      join(dir, `${name}.yaml`),
+      `apiVersion: keysmith/v1\nkind: ServiceAccount\nmetadata:\n  name: ${id(name)}\n  realm: ${REALM}\n  owner: team-reading\nspec:\n  description: ${description}\n  realmRoles: [orders-reader]\n  defaultScopes: [read:data]\n`,
+    );
+  }
+
+  async function cli(command: CliCommand, argv: string[]): Promise<{ code: number; out: string }> {
+    const out: string[] = [];
+    const code = await command.run(argsFor(command, argv), { out: (l) => out.push(l), err: () => undefined }, async () => t.app);
+    return { code, out: out.join('\n') };
+  }
+
+  async function plan(...flags: string[]): Promise<GitopsPlan> {
+    return JSON.parse((await cli(planCommand, [dir, '--set', SET, '--json', ...flags])).out) as GitopsPlan;
+  }
+
+  const reads = () => t.app.get(KeycloakService).callCount.read;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    dir = mkdtempSync(join(tmpdir(), 'keysmith-plan-reading-'));
+    for (const name of names) define(name);
+    expect((await cli(applyCommand, [dir, '--set', SET, '--auto-approve'])).code).toBe(0);
+  });
+
+  afterEach(() => setFaultPoints(undefined));
+
+  afterAll(async () => {
+    const service = t.app.get(ServiceAccountsService);
+    for (const account of await service.listAll(REALM)) await service.remove(systemContext('cli', 'test-cleanup'), REALM, account.clientId).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    await t.close();
+  });
+
+  it('plans unchanged definitions from the client list alone: no account is read in detail', async () => {
+    const before = reads();
+    setFaultPoints(DETAIL_READ_FAILS);
+    const result = await plan();
+    expect(result.read).toEqual({ mode: 'summary', detailed: 0 });
+    expect(result.summary).toMatchObject({ noop: names.length, errors: 0, update: 0 });
+    // A detail read is five Admin REST reads per account; the summary plan makes far fewer than one per account.
+    expect(reads() - before).toBeLessThan(names.length);
+    const text = await cli(planCommand, [dir, '--set', SET]);
+    expect(text.out).toContain('Read: summary (0 accounts read in detail; --refresh reads every account).');
+  });
+
+  it('reads in detail only the account whose definition changed', async () => {
+    define('two', 'reader, renamed');
+    try {
+      const result = await plan();
+      expect(result.read).toEqual({ mode: 'summary', detailed: 1 });
+      expect(result.accounts.filter((a) => a.action !== 'noop')).toEqual([
+        expect.objectContaining({ clientId: id('two'), action: 'update', changes: [{ field: 'description', action: 'set', from: 'reader', to: 'reader, renamed' }] }),
+      ]);
+      setFaultPoints(DETAIL_READ_FAILS);
+      const failing = await plan();
+      expect(failing.accounts.filter((a) => a.action === 'error').map((a) => [a.clientId, a.error?.code])).toEqual([[id('two'), ErrorCode.KeycloakUnavailable]]);
+    } finally {
+      define('two');
+    }
+  });
+
+  it('with --refresh reads every account in detail', async () => {
+    const before = reads();
+    const result = await plan('--refresh');
+    expect(result.read).toEqual({ mode: 'full-refresh', detailed: names.length });
+    expect(reads() - before).toBeGreaterThanOrEqual(names.length * 5);
+    expect((await cli(planCommand, [dir, '--set', SET, '--refresh'])).out).toContain(`Read: full refresh (${names.length} accounts read in detail).`);
+    setFaultPoints(DETAIL_READ_FAILS);
+    expect((await plan('--refresh')).summary.errors).toBe(names.length);
+  });
+
+  it('the HTTP plan takes refresh and says which read it used', async () => {
+    const definitions = names.map((name) => ({
+      apiVersion: 'keysmith/v1',
+      kind: 'ServiceAccount',
+      metadata: { name: id(name), realm: REALM, owner: 'team-reading' },
+      spec: { description: 'reader', realmRoles: ['orders-reader'], defaultScopes: ['read:data'] },
+    }));
+    const headers = await authHeader();
+    const summary = await t.inject({ method: 'POST', url: '/v1/gitops/plan', headers, payload: { definitions, set: SET } });
+    expect(summary.json()).toMatchObject({ read: { mode: 'summary', detailed: 0 }, summary: { noop: names.length } });
+    const full = await t.inject({ method: 'POST', url: '/v1/gitops/plan', headers, payload: { definitions, set: SET, refresh: true } });
+    expect(full.json()).toMatchObject({ read: { mode: 'full-refresh', detailed: names.length }, summary: { noop: names.length } });
+    const bad = await t.inject({ method: 'POST', url: '/v1/gitops/plan', headers, payload: { definitions, set: SET, refresh: 'yes' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('refresh');
+  });
+
+  it('a role mapping changed by an admin behind Keysmith: the summary plan keeps to its bound, --refresh and the drift job find it', async () => {
+    const admin = await keycloakAdmin();
+    const [client] = await admin.clients.find({ realm: REALM, clientId: id('three'), search: false });
+    const user = await admin.clients.getServiceAccountUser({ realm: REALM, id: client.id! });
+    const role = await admin.roles.findOneByName({ realm: REALM, name: 'orders-writer' });
+    await admin.users.addRealmRoleMappings({ realm: REALM, id: user.id!, roles: [{ id: role!.id!, name: role!.name! }] });
+
+    // The documented bound: the client list does not carry role mappings.
+    expect((await plan()).summary.update).toBe(0);
+    const refreshed = await plan('--refresh');
+    expect(refreshed.accounts.filter((a) => a.action !== 'noop')).toEqual([
+      expect.objectContaining({ clientId: id('three'), action: 'update', changes: [expect.objectContaining({ field: 'realmRoles', action: 'remove', value: 'orders-writer' })] }),
+    ]);
+    const drift = await runJob(t, 'drift', {}, await authHeader());
+    expect(drift.details).toEqual(expect.arrayContaining([expect.objectContaining({ clientId: id('three'), changes: [expect.objectContaining({ field: 'realmRoles', action: 'remove', value: 'orders-writer' })] })]));
+  });
+
+  let token: string | undefined;
+  async function authHeader(): Promise<{ authorization: string }> {
+    if (!token) {
+      const seeded = keycloakEnv();
+      const result = await t.app.get(KeycloakService).clientCredentials(seeded.KEYSMITH_JWT_REALM, seeded.KEYSMITH_TEST_CLIENT_ID, seeded.KEYSMITH_TEST_CLIENT_SECRET);
+      token = result.accessToken!;
+      t.secrets.add(token);
+    }
+    return { authorization: `Bearer ${token}` };
+  }
+});
