@@ -63,6 +63,11 @@ export class Sql {
     return this.dialect === 'postgres' ? date : date.toISOString().replace('T', ' ').replace('Z', '');
   }
 
+  /** Seconds from one time expression to another (`later - earlier`), for WHERE clauses and query builders. */
+  secondsBetween(later: string, earlier: string): string {
+    return this.dialect === 'postgres' ? `EXTRACT(EPOCH FROM (${later} - ${earlier}))` : `((julianday(${later}) - julianday(${earlier})) * 86400)`;
+  }
+
   /** A time parameter whose type the statement does not give (VALUES, SELECT lists). */
   get timeParam(): string {
     return this.dialect === 'postgres' ? 'CAST(? AS timestamptz)' : '?';

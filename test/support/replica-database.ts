@@ -5,7 +5,8 @@ import pg from 'pg';
 /**
  * One PostgreSQL database shared by the child-process replicas of a suite: a fresh database on the
  * server of `DATABASE_URL` when that is PostgreSQL (scripts/test.sh), otherwise on a server the
- * suite starts itself with scripts/postgres.sh and stops in `close()`.
+ * suite starts itself with scripts/postgres.sh and stops in `close()`. On a SQLite run of
+ * scripts/test.sh, the run's server (KEYSMITH_TEST_POSTGRES_URL).
  */
 export class ReplicaDatabase {
   private constructor(
@@ -16,7 +17,8 @@ export class ReplicaDatabase {
   ) {}
 
   static async create(): Promise<ReplicaDatabase> {
-    let serverUrl = process.env.DATABASE_URL;
+    // The run's server (DATABASE_URL on a PostgreSQL run, KEYSMITH_TEST_POSTGRES_URL on a SQLite run of scripts/test.sh).
+    let serverUrl = process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : process.env.KEYSMITH_TEST_POSTGRES_URL;
     let ownServerDir: string | null = null;
     if (!serverUrl?.startsWith('postgres')) {
       const output = execFileSync('bash', ['scripts/postgres.sh', 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,4 +1,5 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import { adaptDriver } from '../../src/database/dialect.js';
 
 /**
  * The schema changes the entities would still need beyond the migrations ([] when they match),
@@ -14,13 +15,16 @@ export async function pendingSchemaChanges(app: DataSource): Promise<string[]> {
   if (app.options.type === 'sqlite' && app.options.database === ':memory:') {
     throw new Error('pendingSchemaChanges needs a database file: an in-memory database cannot be opened twice');
   }
-  const own = new DataSource({
-    ...app.options,
-    entities: app.entityMetadatas.map((metadata) => metadata.target),
-    migrationsRun: false,
-    synchronize: false,
-    logging: false,
-  } as DataSourceOptions);
+  // Adapted like the app's (dialect.ts): entities' `datetime` is `timestamptz` on PostgreSQL.
+  const own = adaptDriver(
+    new DataSource({
+      ...app.options,
+      entities: app.entityMetadatas.map((metadata) => metadata.target),
+      migrationsRun: false,
+      synchronize: false,
+      logging: false,
+    } as DataSourceOptions),
+  );
   await own.initialize();
   try {
     return (await own.driver.createSchemaBuilder().log()).upQueries.map((query) => query.query);

@@ -18,6 +18,17 @@ export function serverUrl(): string | undefined {
   return url && /^postgres(ql)?:\/\//.test(url) ? url : undefined;
 }
 
+/**
+ * A PostgreSQL server for suites that need one whatever the engine of the run (the SQLite-to-
+ * PostgreSQL copy): DATABASE_URL when it names one, else KEYSMITH_TEST_POSTGRES_URL (scripts/test.sh
+ * sets it for both runs). Without either, such a suite fails saying how to start one.
+ */
+export function postgresServerUrl(): string {
+  const url = serverUrl() ?? process.env.KEYSMITH_TEST_POSTGRES_URL;
+  if (!url) throw new Error('this suite needs PostgreSQL: eval "$(bash scripts/postgres.sh start)" and export KEYSMITH_TEST_POSTGRES_URL=$DATABASE_URL');
+  return url;
+}
+
 export function onPostgres(): boolean {
   return serverUrl() !== undefined;
 }
@@ -45,15 +56,13 @@ export function withDatabase(url: string, database: string): string {
 
 /** Creates an empty database on the test server (a fresh target for a copy, for example); returns its URL. */
 export function createDatabase(name: string): string {
-  const admin = serverUrl();
-  if (!admin) throw new Error('createDatabase needs DATABASE_URL=postgres://... (bash scripts/postgres.sh start)');
+  const admin = postgresServerUrl();
   psql(admin, `SELECT 'CREATE DATABASE "${name}"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${name}')\\gexec\n`);
   return withDatabase(admin, name);
 }
 
 export function dropDatabase(name: string): void {
-  const admin = serverUrl();
-  if (admin) psql(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)\n`);
+  psql(postgresServerUrl(), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)\n`);
 }
 
 /** DATABASE_URL for the database of a data directory (created when missing). */

@@ -1,4 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Sql } from '../../database/sql.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { And, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
@@ -79,8 +80,8 @@ export class KeyExpiryService implements OnApplicationBootstrap {
       const over = await this.keys
         .createQueryBuilder('k')
         .where('k.realm = :realm AND k.clientId = :clientId AND k.revokedAt IS NULL AND k.expiredAt IS NULL', { realm, clientId })
-        // A second of slack: stored times have millisecond precision, julianday arithmetic less.
-        .andWhere('(julianday(k.expiresAt) - julianday(k.createdAt)) * 86400 > :maxSeconds', { maxSeconds: maxDays * 86_400 + 1 })
+        // A second of slack: stored times have millisecond precision, SQLite's julianday arithmetic less.
+        .andWhere(`${new Sql(this.keys.manager.connection).secondsBetween('k.expiresAt', 'k.createdAt')} > :maxSeconds`, { maxSeconds: maxDays * 86_400 + 1 })
         .getMany();
       for (const key of over) {
         const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
