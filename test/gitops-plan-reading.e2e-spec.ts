@@ -69,8 +69,9 @@ describe('GitOps plan reading: client list summaries, detail reads only where ne
     const result = await plan();
     expect(result.read).toEqual({ mode: 'summary', detailed: 0 });
     expect(result.summary).toMatchObject({ noop: names.length, errors: 0, update: 0 });
-    // A detail read is five Admin REST reads per account; the summary plan makes far fewer than one per account.
-    expect(reads() - before).toBeLessThan(names.length);
+    // A detail read is five Admin REST reads per account; the summary plan reads the list (and, when the
+    // 5 s catalog cache has expired on a slow machine, the realm's roles and scopes again): fewer than one detail read's worth.
+    expect(reads() - before).toBeLessThan(5);
     const text = await cli(planCommand, [dir, '--set', SET]);
     expect(text.out).toContain('Read: summary (0 accounts read in detail; --refresh reads every account).');
   });
@@ -110,7 +111,7 @@ describe('GitOps plan reading: client list summaries, detail reads only where ne
     expect(summary.applied.map((a) => a.action)).toEqual(names.map(() => 'unchanged'));
     const after = t.app.get(KeycloakService).callCount;
     expect(after.write - before.write).toBe(0);
-    expect(after.read - before.read).toBeLessThan(names.length);
+    expect(after.read - before.read).toBeLessThan(5);
   });
 
   it('apply --refresh reads every account in detail', async () => {
