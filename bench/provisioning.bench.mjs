@@ -1,29 +1,47 @@
-// Provisioning: 50 service accounts with 2 realm roles and 2 scopes each, created through
-// Keysmith's HTTP API, against making the same Admin REST calls directly with the admin client.
+// Provisioning: BENCH_PROVISION_COUNT (50) service accounts with 2 realm roles and 2 scopes each,
+// created through Keysmith's HTTP API (Keysmith in its own process, as in production), against
+// making the same Admin REST calls directly with the admin client. Both sides are warmed, then run
+// in alternating rounds (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
+// and Keysmith are pinned to different cores where taskset allows. Keysmith's Keycloak calls per
+// create are counted from its call metric and must equal the baseline's.
+// Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
-import { adminToken, keycloakEnv, report, startKeysmith, suffix } from './support.mjs';
+import { adminToken, keycloakEnv, suffix } from './support.mjs';
+import { median, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
 
-const COUNT = 50;
+const here = dirname(fileURLToPath(import.meta.url));
+const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
+const WARM = 5;
 const realm = 'platform';
 const spec = { owner: 'bench', realmRoles: ['orders-reader', 'reports-viewer'], defaultScopes: ['read:data', 'reports:read'] };
 
-async function direct(kc, ids) {
-  // The calls Keysmith makes per account: find, create (scopes in the representation), read
-  // service-account user, default and optional scopes and role mappings, grant roles, drop default roles.
-  const roles = await kc.roles.find({ realm });
-  const byName = new Map(roles.map((r) => [r.name, r]));
+/**
+ * The Admin REST calls Keysmith makes per create, in its order: find the name, create (flags,
+ * attributes, secret and scopes in the representation), read the service-account user, its default
+ * and optional scopes (in parallel) and its role mappings, grant the roles, drop the default roles.
+ */
+const DIRECT_CALLS_PER_CREATE = 8;
+
+async function direct(kc, byName, ids) {
   const started = performance.now();
   for (const clientId of ids) {
-    await kc.clients.find({ realm, clientId });
+    await kc.clients.find({ realm, clientId, search: false });
     const { id } = await kc.clients.create({
       realm, clientId, publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false,
-      implicitFlowEnabled: false, frontchannelLogout: false, fullScopeAllowed: true,
+      implicitFlowEnabled: false, frontchannelLogout: false, fullScopeAllowed: true, secret: `bench-${clientId}`,
       attributes: { 'keysmith.managed-by': 'bench' }, defaultClientScopes: ['basic', 'roles', 'service_account', ...spec.defaultScopes],
       optionalClientScopes: [],
     });
-    const user = await kc.clients.getServiceAccountUser({ realm, id });
-    await kc.clients.listDefaultClientScopes({ realm, id });
-    await kc.clients.listOptionalClientScopes({ realm, id });
+    const [user] = await Promise.all([
+      kc.clients.getServiceAccountUser({ realm, id }),
+      kc.clients.listDefaultClientScopes({ realm, id }),
+      kc.clients.listOptionalClientScopes({ realm, id }),
+    ]);
     await kc.users.listRoleMappings({ realm, id: user.id });
     await kc.users.addRealmRoleMappings({ realm, id: user.id, roles: spec.realmRoles.map((n) => ({ id: byName.get(n).id, name: n })) });
     const dflt = byName.get(`default-roles-${realm}`);
@@ -32,39 +50,79 @@ async function direct(kc, ids) {
   return performance.now() - started;
 }
 
-export default async function provisioningBench() {
-  const env = keycloakEnv();
-  const kc = new KcAdminClient({ baseUrl: env.KEYCLOAK_URL, realmName: 'master' });
-  await kc.auth({ grantType: 'client_credentials', clientId: env.KEYCLOAK_CLIENT_ID, clientSecret: env.KEYCLOAK_CLIENT_SECRET });
-  const { app, url } = await startKeysmith();
-  const token = await adminToken();
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-
-  const run = suffix();
-  const directIds = Array.from({ length: COUNT }, (_, i) => `bench-direct-${run}-${i}`);
-  const keysmithIds = Array.from({ length: COUNT }, (_, i) => `bench-ks-${run}-${i}`);
-
-  // Warm both paths once (token, connections, catalog) before measuring.
-  await direct(kc, [`bench-warm-d-${run}`]);
-  await fetch(`${url}/v1/realms/${realm}/service-accounts`, { method: 'POST', headers, body: JSON.stringify({ ...spec, clientId: `bench-warm-k-${run}` }) });
-
-  const directMs = await direct(kc, directIds);
+async function viaKeysmith(url, headers, ids) {
   const started = performance.now();
-  for (const clientId of keysmithIds) {
+  for (const clientId of ids) {
     const res = await fetch(`${url}/v1/realms/${realm}/service-accounts`, { method: 'POST', headers, body: JSON.stringify({ ...spec, clientId }) });
     if (res.status !== 201) throw new Error(`create ${clientId}: ${res.status} ${await res.text()}`);
   }
-  const keysmithMs = performance.now() - started;
-  report(`create ${COUNT} service accounts (2 roles, 2 scopes): total`, keysmithMs, 'ms', directMs, '<= 1.2');
-  report('  per account', keysmithMs / COUNT, 'ms', directMs / COUNT);
+  return performance.now() - started;
+}
 
-  // Clean up what the benchmark made.
-  for (const clientId of [...directIds, `bench-warm-d-${run}`]) {
-    const [client] = await kc.clients.find({ realm, clientId });
-    if (client) await kc.clients.del({ realm, id: client.id });
+function startKeysmithProcess(env) {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(join(here, 'support', 'keysmith-server.mjs'), [], { env, execArgv: profile, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  pin(child.pid, 'server');
+  const waiters = [];
+  child.on('message', (message) => waiters.shift()?.(message));
+  const next = () => new Promise((resolve) => waiters.push(resolve));
+  return { child, next, send: (message) => { child.send(message); return next(); } };
+}
+
+export default async function provisioningBench() {
+  const kcEnv = keycloakEnv();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
+  const env = {
+    ...process.env, ...kcEnv, NODE_ENV: 'production', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYSMITH_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`, LOG_LEVEL: 'warn', KEYSMITH_SCHEDULER: 'off',
+  };
+  pin(process.pid, 'load');
+  const keysmith = startKeysmithProcess(env);
+  const kc = new KcAdminClient({ baseUrl: kcEnv.KEYCLOAK_URL, realmName: 'master' });
+  await kc.auth({ grantType: 'client_credentials', clientId: kcEnv.KEYCLOAK_CLIENT_ID, clientSecret: kcEnv.KEYCLOAK_CLIENT_SECRET });
+  const byName = new Map((await kc.roles.find({ realm })).map((r) => [r.name, r]));
+  const { port } = await keysmith.next();
+  const url = `http://127.0.0.1:${port}`;
+  const headers = { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' };
+  const run = suffix();
+  const made = { direct: [], keysmith: [] };
+  const ids = (side, round, n) => {
+    const list = Array.from({ length: n }, (_, i) => `bench-${side}-${run}-${round}-${i}`);
+    made[side === 'd' ? 'direct' : 'keysmith'].push(...list);
+    return list;
+  };
+  const callsOf = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return [...text.matchAll(/^keysmith_keycloak_requests_total\{[^}]*\}\s+(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  try {
+    // Warm both sides (token, connections, realm catalog, guard-rail graph, JIT), unmeasured.
+    await direct(kc, byName, ids('d', 'w', WARM));
+    await viaKeysmith(url, headers, ids('k', 'w', WARM));
+    const rounds = [];
+    let keysmithCalls = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const directMs = await direct(kc, byName, ids('d', round, COUNT));
+      const callsBefore = await callsOf();
+      const keysmithMs = await viaKeysmith(url, headers, ids('k', round, COUNT));
+      keysmithCalls += (await callsOf()) - callsBefore;
+      rounds.push({ directMs, keysmithMs, ratio: keysmithMs / directMs });
+    }
+    const perCreate = keysmithCalls / (ROUNDS * COUNT);
+    console.log(`provisioning (${pinning()}; ${ROUNDS} alternating rounds of ${COUNT} creates each, after ${WARM} unmeasured per side)`);
+    console.log(`${'scenario'.padEnd(46)} ${'ms per account'.padStart(20)} ${'ratio'.padStart(17)}  goal`);
+    console.log(`${'direct admin-client calls (baseline)'.padEnd(46)} ${spread(rounds.map((r) => r.directMs / COUNT)).padStart(20)} ${'1'.padStart(17)}`);
+    console.log(`${'create through Keysmith (2 roles, 2 scopes)'.padEnd(46)} ${spread(rounds.map((r) => r.keysmithMs / COUNT)).padStart(20)} ${spread(rounds.map((r) => r.ratio)).padStart(17)}  <= 1.1`);
+    console.log(`Keycloak calls per create: Keysmith ${perCreate.toFixed(2)}, baseline ${DIRECT_CALLS_PER_CREATE}; median ratio ${median(rounds.map((r) => r.ratio)).toFixed(2)}`);
+  } finally {
+    // Clean up what the benchmark made.
+    for (const clientId of made.direct) {
+      const [client] = await kc.clients.find({ realm, clientId, search: false });
+      if (client) await kc.clients.del({ realm, id: client.id });
+    }
+    for (const clientId of made.keysmith) await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers }).catch(() => undefined);
+    keysmith.child.kill('SIGTERM');
+    await new Promise((resolve) => keysmith.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
   }
-  for (const clientId of [...keysmithIds, `bench-warm-k-${run}`]) {
-    await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers });
-  }
-  await app.close();
 }

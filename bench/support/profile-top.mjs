@@ -1,15 +1,16 @@
 // Summarises a V8 .cpuprofile of the Keysmith bench server: the top frames by self time, counted
-// from the first sample inside the verification path (start-up and seeding left out).
-// `node bench/support/profile-top.mjs FILE [N]`.
+// from the first sample inside the path measured (start-up and seeding left out): the verification
+// path by default, or the file named by FROM (provisioning: provision-account.usecase).
+// `node bench/support/profile-top.mjs FILE [N] [FROM]`.
 import { readFileSync } from 'node:fs';
 
-const [file, count = '10'] = process.argv.slice(2);
+const [file, count = '10', from = 'api-key-verification.service'] = process.argv.slice(2);
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const inVerification = (id) => {
-  for (let at = id; at !== undefined; at = parent.get(at)) if ((byId.get(at).callFrame.url ?? '').includes('api-key-verification.service')) return true;
+  for (let at = id; at !== undefined; at = parent.get(at)) if ((byId.get(at).callFrame.url ?? '').includes(from)) return true;
   return false;
 };
 const selfTime = new Map();

@@ -66,6 +66,7 @@ export class GitopsController {
       source: body.source ?? null,
       maxDeletions: body.maxDeletions,
       forceDeletions: body.forceDeletions,
+      refresh: body.refresh,
     });
   }
 

@@ -76,6 +76,13 @@ export class KeycloakClientsGateway {
     };
   }
 
+  /** The grants of a client Keysmith has just created (by its UUID): the handle `applyGrantChanges` needs. */
+  private async readCreatedClient(realm: string, client: FoundClient): Promise<Pick<ManagedClientState, 'handle' | 'grants'>> {
+    const state = await this.readState(realm, client);
+    const handle: Handle = { client, serviceAccountUserId: state.serviceAccountUserId };
+    return { handle, grants: { realmRoles: state.realmRoles, clientRoles: state.clientRoles, defaultScopes: state.defaultScopes, optionalScopes: state.optionalScopes } };
+  }
+
   /**
    * Every client of the realm by clientId, summarised from Keycloak's paged client list (full
    * representations: attributes, flags, scope names; no role mappings): one call per `pageSize`
@@ -98,9 +105,12 @@ export class KeycloakClientsGateway {
     await this.updateClient(realm, client.id, { ...client, ...wanted, attributes: { ...client.attributes, ...wanted.attributes } });
   }
 
-  /** Makes the client's grants exactly `grants` (reads them first); returns what it changed. */
-  async setGrants(realm: string, clientId: string, grants: Grants): Promise<GrantDiff> {
-    const current = await this.readManagedClient(realm, clientId);
+  /**
+   * Makes the client's grants exactly `grants` (reads them first); returns what it changed. With
+   * `id`, the UUID `createManagedClient` just answered, the client is read by it (no look-up by name).
+   */
+  async setGrants(realm: string, clientId: string, grants: Grants, id?: string): Promise<GrantDiff> {
+    const current = id ? await this.readCreatedClient(realm, { id, clientId }) : await this.readManagedClient(realm, clientId);
     if (!current) throw new KeycloakHttpError(404, 'set grants', `client ${clientId} is gone`);
     const diff = diffGrants(grants, current.grants);
     await this.applyGrantChanges(realm, current, diff);
@@ -108,7 +118,7 @@ export class KeycloakClientsGateway {
   }
 
   /** Adds and removes roles and scopes by name on a client read with `readManagedClient`. */
-  async applyGrantChanges(realm: string, current: ManagedClientState, diff: GrantDiff): Promise<void> {
+  async applyGrantChanges(realm: string, current: Pick<ManagedClientState, 'handle'>, diff: GrantDiff): Promise<void> {
     const { client, serviceAccountUserId: userId } = current.handle as Handle;
     const catalog = await this.catalog(realm, Object.keys(diff.clientRoles));
     if (diff.defaultScopes.add.length || diff.defaultScopes.remove.length || diff.optionalScopes.add.length || diff.optionalScopes.remove.length) {

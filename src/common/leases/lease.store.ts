@@ -38,10 +38,13 @@ export class LeaseStore {
     this.sql = new Sql(db);
   }
 
-  /** Takes the lease if it is free, expired, or already ours (same token). */
-  async acquire(name: string, holder: string, token: string, ttlMs: number): Promise<AcquireResult> {
+  /**
+   * Takes the lease if it is free, expired, or already ours (same token). With `reportTakeover:
+   * false` the holder it replaced is not read first (one statement less; `takenOver` stays unset).
+   */
+  async acquire(name: string, holder: string, token: string, ttlMs: number, { reportTakeover = true } = {}): Promise<AcquireResult> {
     const now = this.clock.nowMs();
-    const previous = await this.read(name);
+    const previous = reportTakeover ? await this.read(name) : undefined;
     await this.sql.run(
       `INSERT INTO leases (name, holder, token, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, acquired_at = excluded.acquired_at,

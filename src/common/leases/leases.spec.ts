@@ -52,6 +52,18 @@ describe('LeaseStore', () => {
     await db.destroy();
   });
 
+  it('without reportTakeover decides the same, by the same conditional write, without naming the holder it replaced', async () => {
+    const { db, clock, store } = await setUp();
+    const quiet = { reportTakeover: false };
+    expect(await store.acquire('account:r/q', 'a', 't1', 1_000, quiet)).toEqual({ acquired: true, takenOver: undefined });
+    expect((await store.acquire('account:r/q', 'b', 't2', 1_000, quiet)).acquired).toBe(false);
+    expect((await store.read('account:r/q'))?.token).toBe('t1');
+    clock.ms += 1_001;
+    expect(await store.acquire('account:r/q', 'b', 't2', 1_000, quiet)).toEqual({ acquired: true, takenOver: undefined });
+    expect((await store.read('account:r/q'))?.holder).toBe('b');
+    await db.destroy();
+  });
+
   it('renews a held lease but never revives an expired one, even if nobody took it', async () => {
     const { db, clock, store } = await setUp();
     await store.acquire('job:drift', 'a', 't1', 1_000);

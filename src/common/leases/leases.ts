@@ -64,7 +64,7 @@ export class Leases {
     if (this.local.has(name)) return false;
     return this.queued(name, async () => {
       const token = sortableId('lse', this.clock.now());
-      const { acquired } = await this.store.acquire(name, this.instance.value, token, ttlMs);
+      const { acquired } = await this.store.acquire(name, this.instance.value, token, ttlMs, { reportTakeover: false });
       if (!acquired) return false;
       await this.hold(name, token, ttlMs, body);
       return true;
@@ -75,7 +75,7 @@ export class Leases {
     const token = sortableId('lse', this.clock.now());
     let waited = 0;
     for (let attempt = 0; ; attempt++) {
-      const { acquired } = await this.store.acquire(name, this.instance.value, token, options.ttlMs);
+      const { acquired } = await this.store.acquire(name, this.instance.value, token, options.ttlMs, { reportTakeover: false });
       if (acquired) return token;
       if (waited >= options.waitMs) throw options.busy();
       const pause = Math.min(POLL_MS[Math.min(attempt, POLL_MS.length - 1)], Math.max(1, options.waitMs - waited));

@@ -17,8 +17,8 @@ export const applyCommand: CliCommand = {
   name: 'apply',
   summary: 'make Keycloak and Keysmith match the definitions (exit 0 done, 1 failed: the summary lists what was applied)',
   usage:
-    'apply DIR [--set NAME] [--prune] [--adopt-from-set OTHER] [--adopt-unassigned] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--realm R] [--json] [--server URL]',
-  booleanFlags: ['prune', 'json', 'auto-approve', 'force-deletions', 'adopt-unassigned'],
+    'apply DIR [--set NAME] [--prune] [--adopt-from-set OTHER] [--adopt-unassigned] [--auto-approve] [--source LABEL] [--max-deletions N] [--force-deletions] [--refresh] [--realm R] [--json] [--server URL]',
+  booleanFlags: ['prune', 'json', 'auto-approve', 'force-deletions', 'adopt-unassigned', 'refresh'],
   async run(args, io, app) {
     const dir = definitionsDir(args);
     const sets = setOptions(args);
@@ -30,12 +30,13 @@ export const applyCommand: CliCommand = {
       source: stringOption(args, 'source') ?? null,
       maxDeletions: intOption(args, 'max-deletions'),
       forceDeletions: flag(args, 'force-deletions'),
+      refresh: flag(args, 'refresh'),
     };
     const server = serverOf(args);
 
     if (!flag(args, 'auto-approve')) {
       let plan = server
-        ? await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...bundleBody(options) })
+        ? await server.post<GitopsPlan>('/v1/gitops/plan', { definitions: desired.map((d) => d.definition), ...bundleBody(options), ...(options.refresh ? { refresh: true } : {}) })
         : await (await app()).get(PlanDefinitionsUseCase).execute(desired, options);
       plan = { ...plan, accounts: withDefinedAt(plan.accounts, desired) };
       for (const line of renderPlan(plan)) io.out(line);
@@ -52,6 +53,7 @@ export const applyCommand: CliCommand = {
           definitions: desired.map((d) => d.definition),
           ...bundleBody(options),
           forceDeletions: options.forceDeletions,
+          ...(options.refresh ? { refresh: true } : {}),
           ...(options.source ? { source: options.source } : {}),
           ...(options.maxDeletions !== undefined ? { maxDeletions: options.maxDeletions } : {}),
         })

@@ -39,15 +39,17 @@ function checkSetOptions(body: { prune: boolean; set?: string; adoptFromSets: st
  * A bundle of definitions as `POST /v1/gitops/plan` and `/apply` take it. Definitions are checked
  * one by one against the definition schema, so that each error names its index.
  */
+const refreshField = z
+  .boolean()
+  .default(false)
+  .describe(
+    "Read every account's Keycloak state in detail (a full refresh) instead of judging unchanged accounts from the realm's client list; finds role mappings changed in Keycloak by hand (apply puts them back). The plan's `read.mode` says which was used.",
+  );
+
 export const planRequestSchema = z
   .strictObject({
     ...bundleFields,
-    refresh: z
-      .boolean()
-      .default(false)
-      .describe(
-        "Read every account's Keycloak state in detail (a full refresh) instead of judging unchanged accounts from the realm's client list; finds role mappings changed in Keycloak by hand. The plan's `read.mode` says which was used.",
-      ),
+    refresh: refreshField,
   })
   .superRefine(checkSetOptions);
 export type PlanRequest = z.infer<typeof planRequestSchema>;
@@ -59,6 +61,7 @@ export const applyRequestSchema = z
     source: z.string().min(1).max(200).optional().describe('A provenance label such as a commit sha, recorded on every audit event and account. Not the set: it never decides what is pruned.'),
     maxDeletions: z.number().int().min(0).max(10_000).optional(),
     forceDeletions: z.boolean().default(false),
+    refresh: refreshField,
   })
   .superRefine(checkSetOptions);
 export type ApplyRequest = z.infer<typeof applyRequestSchema>;

@@ -7,7 +7,7 @@ export type { AccountChange };
 
 /**
  * What GitOps needs from the service-accounts feature: the same code path as the API's PUT
- * (`plan` computes, from the client list's summaries when given them, `upsert` applies, enforcing set ownership), the list of accounts Keysmith
+ * (`plan` computes and `upsert` applies, enforcing set ownership; both judge an unchanged account from the client list's summaries when given them), the list of accounts Keysmith
  * holds, delete (for prune, only while the account is still in the set), and set assignment.
  */
 export abstract class GitopsAccounts {
@@ -25,7 +25,7 @@ export abstract class GitopsAccounts {
     realm: string,
     clientId: string,
     spec: ServiceAccountSpec,
-    options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest },
+    options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest; clients?: ClientSummaries },
   ): Promise<{ created: boolean; account: ServiceAccountView; changes: AccountChange[]; clientSecret?: string }>;
   abstract remove(context: OperationContext, realm: string, clientId: string, options?: { onlyInSet?: string }): Promise<void>;
   abstract assignSet(context: OperationContext, realm: string, clientId: string, set: string): Promise<'assigned' | 'unchanged'>;

@@ -6,7 +6,7 @@ import type { OperationContext } from '../../common/context/operation-context.js
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { GitopsAccounts, type AccountChange } from '../ports/gitops-accounts.port.js';
-import type { ServiceAccountView } from '../../service-accounts/index.js';
+import type { ClientSummaries, ServiceAccountView } from '../../service-accounts/index.js';
 import type { AccountRef, AppliedAccount, ApplySummary, FailedAccount } from '../gitops.types.js';
 import { accountKey, assertSetOptions, desiredSpec, setRequestOf, type BundleOptions, type DesiredAccount } from './desired-accounts.js';
 import { PlanDefinitionsUseCase } from './plan-definitions.usecase.js';
@@ -58,10 +58,12 @@ export class ApplyDefinitionsUseCase {
       return { set, source, applied: [], failed: [], refused: { reason, deletions: deletions.length, maxDeletions }, unassigned, ok: false };
     }
 
+    // As plans do: existing accounts the client list shows unchanged are not read in detail (unless `refresh`).
+    const clients = options.refresh ? undefined : await this.planner.clientLists(desired, options, existing);
     const applied: AppliedAccount[] = [];
     const failed: FailedAccount[] = [];
     const limit = pLimit(ACCOUNTS_PER_KEYCLOAK_CALL * this.config.keycloak.maxConcurrency);
-    await Promise.all(desired.map((item) => limit(() => this.applyOne(ctx, item, existing, options, applied, failed))));
+    await Promise.all(desired.map((item) => limit(() => this.applyOne(ctx, item, { existing, clients }, options, applied, failed))));
     for (const account of deletions) {
       try {
         // Deleted only while still in this set: another apply may have moved it since the selection.
@@ -86,19 +88,20 @@ export class ApplyDefinitionsUseCase {
   private async applyOne(
     ctx: OperationContext,
     item: DesiredAccount,
-    existing: Map<string, ServiceAccountView>,
+    read: { existing: Map<string, ServiceAccountView>; clients: Map<string, ClientSummaries> | undefined },
     options: ApplyOptions,
     applied: AppliedAccount[],
     failed: FailedAccount[],
   ): Promise<void> {
     const { realm, name: clientId, owner } = item.definition.metadata;
-    const before = existing.get(accountKey(realm, clientId));
+    const before = read.existing.get(accountKey(realm, clientId));
+    const clients = read.clients ? (read.clients.get(realm) ?? new Map()) : undefined;
     try {
       if (options.owner && owner !== options.owner) {
         throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
       }
       // The result's clientSecret is dropped here: it stays readable through the API, never printed.
-      const result = await this.accounts.upsert(ctx, realm, clientId, desiredSpec(item.definition), { managedBy: 'gitops', source: ctx.source, set: setRequestOf(options) });
+      const result = await this.accounts.upsert(ctx, realm, clientId, desiredSpec(item.definition), { managedBy: 'gitops', source: ctx.source, set: setRequestOf(options), clients });
       const after = result.account.gitopsSet;
       const changes: AccountChange[] = result.created ? [] : [...result.changes];
       if (!result.created && before && before.managedBy !== result.account.managedBy) changes.push({ field: 'managedBy', action: 'set', from: before.managedBy, to: result.account.managedBy });

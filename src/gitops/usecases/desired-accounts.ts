@@ -24,8 +24,9 @@ export interface BundleOptions {
   /** A caller confined to one owner sees and changes only that owner's accounts. */
   owner?: string | null;
   /**
-   * Plans only: read every account's Keycloak state in detail (`--refresh`) instead of judging
-   * unchanged accounts from the client list's summary; finds role mappings changed in Keycloak by hand.
+   * Read every existing account's Keycloak state in detail (`--refresh`, plan and apply) instead of
+   * judging unchanged accounts from the client list's summary; finds role mappings changed in
+   * Keycloak by hand (apply then puts them back).
    */
   refresh?: boolean;
   /** The caller's scopes of Keysmith's own API, which bound the Keysmith scopes it may grant; null or absent for operators. */

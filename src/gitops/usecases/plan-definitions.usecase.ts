@@ -43,9 +43,13 @@ export class PlanDefinitionsUseCase {
     return { ...summarise(options.set ?? null, accounts.map(withoutDetailed), options.prune ? [] : candidates.map(ref), unassigned.map(ref)), read };
   }
 
-  /** The client list of every managed realm the definitions name, summarised (plans in `summary` mode). */
-  private async clientLists(desired: DesiredAccount[], options: BundleOptions): Promise<Map<string, ClientSummaries>> {
-    const realms = realmsOf(desired, { ...options, realms: [] }).filter((realm) => this.config.isManagedRealm(realm));
+  /**
+   * The client list of every managed realm the definitions name, summarised (plans and applies in
+   * `summary` mode); with `existing`, only of the realms where a definition names an existing account.
+   */
+  async clientLists(desired: DesiredAccount[], options: BundleOptions, existing?: Map<string, ServiceAccountView>): Promise<Map<string, ClientSummaries>> {
+    const named = existing ? desired.filter((d) => existing.has(accountKey(d.definition.metadata.realm, d.definition.metadata.name))) : desired;
+    const realms = realmsOf(named, { ...options, realms: [] }).filter((realm) => this.config.isManagedRealm(realm));
     return new Map(await Promise.all(realms.map(async (realm) => [realm, await this.accounts.clientSummaries(realm)] as const)));
   }
 

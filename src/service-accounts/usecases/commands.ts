@@ -1,6 +1,7 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import type { Fence } from '../../common/leases/leases.js';
 import type { RealmCatalog } from '../../keycloak/index.js';
+import type { ClientSummaries } from '../services/plan-reading.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ManagedBy, ServiceAccountEntity } from '../entities/service-account.entity.js';
 import type { SetRequest } from '../gitops-set.js';
@@ -15,6 +16,12 @@ export interface ApplyOptions {
   set?: SetRequest;
   /** The entity tag the caller read (`If-Match`); 412 when the account changed since. */
   ifMatch?: string;
+  /**
+   * GitOps applies in `summary` mode: the realm's client list, read before the apply. An existing
+   * account whose summary shows it unchanged against the spec (see plan-reading.ts) is neither read
+   * in detail nor written in Keycloak; without it every existing account is read in full.
+   */
+  clients?: ClientSummaries;
 }
 
 export interface UpsertResult {

@@ -57,6 +57,8 @@ export class ProvisionAccountUseCase {
       realm,
       clientId,
       target: row.keycloakId,
+      // The account's owner is known here: the audit need not look it up.
+      owner: spec.owner,
       detail: { owner: spec.owner, realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes },
     });
     await this.events.publish({ type: 'changed', account, context });
@@ -114,7 +116,8 @@ export class ProvisionAccountUseCase {
     row.keycloakId = await this.keycloak.createManagedClient(realm, clientSpecOf(row, spec, grants, this.config.tokenExchange.accessTokenLifespanSeconds), clientSecret);
     await faultPoint('provision.client-created');
     await fence.check('set grants');
-    await this.keycloak.setGrants(realm, row.clientId, grants);
+    // By the UUID just answered: the client this create made, without a second look-up by name.
+    await this.keycloak.setGrants(realm, row.clientId, grants, row.keycloakId);
     await faultPoint('provision.grants-set');
     await fence.check('store secret');
     row.state = 'ready';

@@ -45,12 +45,14 @@ export class ReconcileAccountUseCase {
 
   async execute(command: ReconcileAccountCommand): Promise<UpsertResult> {
     const { context, row, spec, catalog, options, fence } = command;
-    await fence.check('read client');
-    const diff = await this.diff(row, spec, catalog);
     const source = options.source ?? context.source ?? row.source;
-    if (diff.changes.length === 0) {
+    // The client list shows the account unchanged: no detail read, nothing to write in Keycloak.
+    const unchanged = options.clients !== undefined && this.unchangedBySummary(row, spec, catalog, options.clients.get(row.clientId));
+    await fence.check('read client');
+    const diff = unchanged ? undefined : await this.diff(row, spec, catalog);
+    if (!diff || diff.changes.length === 0) {
       // Nothing to change, but the client's hash is restamped, so plans can trust it again (plan-reading.ts).
-      if (diff.hashStale) await this.stamp(row, spec, catalog, diff, fence);
+      if (diff?.hashStale) await this.stamp(row, spec, catalog, diff, fence);
       if (source !== row.source || (options.managedBy && options.managedBy !== row.managedBy)) {
         await this.rows.repository.update(row.id, { source, managedBy: options.managedBy ?? row.managedBy });
       }
