@@ -145,7 +145,8 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     expect(detected.json().items).toHaveLength(1);
     expect(await realmRolesOf(id('audit'))).toEqual(['orders-reader', 'orders-writer']);
 
-    const apply = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--source', `fix-${run}`]);
+    // Apply reads like plan: the hand-made role mapping is undone by an apply that refreshes.
+    const apply = await cli(applyCommand, [dir, '--set', SET, '--auto-approve', '--source', `fix-${run}`, '--refresh']);
     expect(apply.code).toBe(0);
     expect(apply.out).toContain('Apply complete: 0 created, 2 changed, 0 deleted, 1 unchanged, 0 failed');
     expect(await realmRolesOf(id('audit'))).toEqual(['orders-reader']);
