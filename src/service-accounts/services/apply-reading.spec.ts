@@ -1,5 +1,4 @@
-import type { KeycloakClientsGateway } from '../../keycloak/index.js';
-import { provisioned, spec, wing, type Wing } from '../testing/wing-harness.js';
+import { provisioned, spec, wing, wingService, type Wing } from '../testing/wing-harness.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
 
 /** Applies read Keycloak as plans do: unchanged accounts judged from the client list, changed ones in full. */
@@ -8,8 +7,7 @@ describe('apply reading (summary or full refresh)', () => {
   let service: ServiceAccountsService;
   beforeEach(async () => {
     w = await wing();
-    const unused = undefined as never;
-    service = new ServiceAccountsService(w.rows, w.lease, w.checker, unused, w.provision, w.reconcile, w.remove, w.recover, unused, w.keycloak as unknown as KeycloakClientsGateway, unused, unused);
+    service = wingService(w);
   });
   afterEach(async () => w.db.destroy());
 

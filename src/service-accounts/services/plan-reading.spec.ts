@@ -1,6 +1,5 @@
 import { ErrorCode } from '../../common/errors/error-code.js';
-import type { KeycloakClientsGateway } from '../../keycloak/index.js';
-import { provisioned, ScriptedFence, spec, wing, type Wing } from '../testing/wing-harness.js';
+import { provisioned, ScriptedFence, spec, wing, wingService, type Wing } from '../testing/wing-harness.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
 
 /** The plan's reading strategy: which accounts are read in detail, from the client list's summaries or in full. */
@@ -9,8 +8,7 @@ describe('plan reading (summary or full refresh)', () => {
   let service: ServiceAccountsService;
   beforeEach(async () => {
     w = await wing();
-    const unused = undefined as never;
-    service = new ServiceAccountsService(w.rows, w.lease, w.checker, unused, w.provision, w.reconcile, w.remove, w.recover, unused, w.keycloak as unknown as KeycloakClientsGateway, unused, unused);
+    service = wingService(w);
   });
   afterEach(async () => w.db.destroy());
 

@@ -25,6 +25,7 @@ import { DeleteAccountUseCase } from '../usecases/delete-account.usecase.js';
 import { ProvisionAccountUseCase } from '../usecases/provision-account.usecase.js';
 import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.js';
 import { RecoverAccountUseCase } from '../usecases/recover-account.usecase.js';
+import { ServiceAccountsService } from '../services/service-accounts.service.js';
 
 /** Unit-test support for the service-accounts use cases: a fake of the Keycloak gateway, a manual clock, a scripted fence. */
 export class ManualClock extends Clock {
@@ -231,4 +232,13 @@ export type Wing = Awaited<ReturnType<typeof wing>>;
 export async function provisioned(w: Wing, clientId: string, overrides: Partial<ServiceAccountSpec> = {}) {
   const result = await w.provision.execute({ context: w.context, realm: 'platform', clientId, spec: spec(overrides), catalog: w.catalog, options: {}, fence: new ScriptedFence() });
   return { result, row: (await w.rows.find('platform', clientId))! };
+}
+
+/**
+ * The facade over a wing, with the Keycloak fake as its gateway; the collaborators the reading
+ * tests never reach (grant validator, events, audit, credentials) are left out.
+ */
+export function wingService(w: Wing): ServiceAccountsService {
+  const unused = undefined as never;
+  return new ServiceAccountsService(w.rows, w.lease, w.checker, unused, w.provision, w.reconcile, w.remove, w.recover, unused, w.keycloak as unknown as KeycloakClientsGateway, unused, unused);
 }
