@@ -1,9 +1,12 @@
-import type { INestApplicationContext, Type } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestException, type INestApplicationContext } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
 import { AuthGuard } from './auth/index.js';
-import type { HotPathHandler } from './common/http/hot-path.js';
+import type { HotDoor } from './common/http/hot-door.js';
+import { hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
 import { parseBody } from './common/http/zod-validation.js';
+import { ignoreForwardAuthBodies } from './api-keys/index.js';
 import { AuthExchangeController, TokenExchangeController } from './token-exchange/index.js';
 
 /**
@@ -19,28 +22,33 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
   const check = app.get(AuthCheckController);
   const token = app.get(TokenExchangeController);
   const exchange = app.get(AuthExchangeController);
-  const authorize = (request: FastifyRequest, controller: Type, method: (...args: never[]) => unknown): Promise<boolean> =>
-    guard.authorize(request, [method, controller]);
+  // Each route's guard decision with its metadata read once, here.
+  const authorize = {
+    verify: guard.authorizer([ApiKeysController.prototype.verify, ApiKeysController]),
+    check: guard.authorizer([AuthCheckController.prototype.check, AuthCheckController]),
+    exchange: guard.authorizer([AuthExchangeController.prototype.exchangeAtGateway, AuthExchangeController]),
+    token: guard.authorizer([TokenExchangeController.prototype.token, TokenExchangeController]),
+  };
 
   return {
     'api-keys.verify': async (request, reply) => {
-      await authorize(request, ApiKeysController, ApiKeysController.prototype.verify);
+      await authorize.verify(request);
       const result = await keys.verify(request, parseBody(verifyApiKeySchema, request.body));
       void reply.code(200).send(result);
     },
     'auth.check': async (request, reply) => {
-      await authorize(request, AuthCheckController, AuthCheckController.prototype.check);
+      await authorize.check(request);
       await check.check(request, reply);
       sendEmpty(reply);
     },
     'auth.exchange': async (request, reply) => {
-      await authorize(request, AuthExchangeController, AuthExchangeController.prototype.exchangeAtGateway);
+      await authorize.exchange(request);
       await exchange.exchangeAtGateway(request, reply);
       sendEmpty(reply);
     },
     // The controller answers by itself (`@Res()`), in OAuth's format, errors included.
     token: async (request, reply) => {
-      await authorize(request, TokenExchangeController, TokenExchangeController.prototype.token);
+      await authorize.token(request);
       await token.token(request, reply);
     },
   };
@@ -48,4 +56,49 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
 
 function sendEmpty(reply: FastifyReply): void {
   void reply.code(200).send();
+}
+
+export interface HotDoorSetup {
+  /** The routes marked `@HotPath`, as the app's instance registered them. */
+  routes: readonly MarkedRoute[];
+  handlers: Readonly<Record<string, HotPathHandler>>;
+  answerError: HotPathErrorAnswer;
+  /** Adds the hooks every request gets (request-id header, access log, duration metric). */
+  observe: (instance: FastifyInstance) => void;
+  /** Routes whose bodies are ignored (forward-auth). */
+  bodylessPaths: readonly string[];
+}
+
+/**
+ * Opens the hot door (see hot-door.ts): a bare Fastify instance with the app's options serves the
+ * routes marked `@HotPath` with the same handlers, error answer, hooks and body parsers as the
+ * app's instance, which keeps serving them too (for a URL the door does not match, and once the
+ * app is closing). Call after `app.init()`, when the app's routes are registered.
+ */
+export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: HotDoorSetup): Promise<void> {
+  const hot = door.createInstance();
+  setup.observe(hot);
+  ignoreForwardAuthBodies(hot, setup.bodylessPaths);
+  // As on the app's instance (Nest's parser): a repeated parameter becomes a list, and a
+  // `__proto__` parameter is refused as in a JSON body.
+  hot.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const form = parseQueryString(body as string);
+    if (Object.hasOwn(form, '__proto__')) done(new BadRequestException('Object contains forbidden prototype property'), undefined);
+    else done(null, { ...form });
+  });
+  hot.setErrorHandler((error, request, reply) => setup.answerError(error, request, reply));
+  for (const { name, url, methods } of setup.routes) {
+    // Nest adds WebDAV methods and the like to the app's instance, with a body (forward-auth takes any method).
+    for (const method of methods) if (!hot.supportedMethods.includes(method)) hot.addHttpMethod(method, { hasBody: true });
+    hot.route({ method: [...methods], url, handler: hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`) });
+  }
+  await hot.ready();
+  app.addHook('preClose', (done) => {
+    door.close();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    hot.close().then(() => done(), done);
+  });
+  door.open(hot, setup.routes);
 }

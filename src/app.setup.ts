@@ -1,5 +1,5 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
@@ -11,10 +11,14 @@ import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common
 import { noteForAccessLog } from './common/logging/access-log.js';
 import { serveHotPaths } from './common/http/hot-path.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
-import { hotPathHandlers } from './app.hot-paths.js';
+import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
+import { attachHotDoor, HotDoor, hotDoorOf } from './common/http/hot-door.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './common/metrics/metrics.registry.js';
 import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/index.js';
+
+/** Forward-auth routes: whatever body a gateway forwards is ignored. */
+const BODYLESS_PATHS = [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH];
 
 /** Fastify's default: longer path parameters are answered 414. */
 const MAX_PARAM_LENGTH = 100;
@@ -25,7 +29,7 @@ const MAX_PARAM_LENGTH = 100;
  * skipped, and the header is ignored altogether when the peer itself is not trusted.
  */
 export function createFastifyAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
-  return new FastifyAdapter({
+  const options = {
     genReqId: requestIdFor,
     bodyLimit: 5 * 1024 * 1024,
     // Fastify's own request logging is off: nestjs-pino logs each request once, redacted.
@@ -40,7 +44,12 @@ export function createFastifyAdapter(trustedProxies: readonly string[] = []): Fa
       void reply.code(body.status).type(PROBLEM_CONTENT_TYPE).header(REQUEST_ID_HEADER, request.id).send(body);
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-  });
+  } satisfies FastifyServerOptions;
+  // The verification routes are served past Nest's per-request hooks (see hot-door.ts and configureApp).
+  const door = new HotDoor(options);
+  const adapter = new FastifyAdapter({ ...options, serverFactory: door.serverFactory() });
+  attachHotDoor(adapter, door);
+  return adapter;
 }
 
 const API_DESCRIPTION = `Keysmith provisions Keycloak service-account clients and issues, verifies, rotates and revokes
@@ -82,6 +91,35 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
 }
 
 /**
+ * Adds the hooks every request gets, on the app's instance and the hot door's: the request-id
+ * header on every answer, and one access-log line (sampled on the verification routes) and one
+ * duration observation per request.
+ */
+function requestObserver(app: NestFastifyApplication): (instance: FastifyInstance) => void {
+  const duration = app
+    .get(MetricsRegistry)
+    .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]);
+  const accessLog = app.get(AccessLog);
+  return (instance) => {
+    // Callback hooks, not async ones: they run on every request, and need no promise.
+    instance.addHook('onSend', (request, reply, payload, done) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      done(null, payload);
+    });
+    instance.addHook('onResponse', (request, reply, done) => {
+      accessLog.record(request, reply);
+      duration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  };
+}
+
+/**
  * Everything an app instance needs beyond its modules: logger, error filter, request ids,
  * HTTP metrics, OpenAPI. Shared by main.ts and the e2e harness so tests run the real set-up.
  */
@@ -93,33 +131,20 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
-  serveHotPaths(fastify, hotPathHandlers(app), (error, request, reply) => problems.answer(error, request, reply));
-  const duration = app
-    .get(MetricsRegistry)
-    .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    ]);
-  ignoreForwardAuthBodies(fastify, [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH]);
-  // Callback hooks, not async ones: they run on every request, and need no promise.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done(null, payload);
-  });
-  const accessLog = app.get(AccessLog);
-  fastify.addHook('onResponse', (request, reply, done) => {
-    accessLog.record(request, reply);
-    duration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
+  const handlers = hotPathHandlers(app);
+  const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => problems.answer(error, request, reply);
+  const hotRoutes = serveHotPaths(fastify, handlers, answerError);
+  const observe = requestObserver(app);
+  observe(fastify);
+  ignoreForwardAuthBodies(fastify, BODYLESS_PATHS);
 
   for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
 
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
+  const door = hotDoorOf(app.getHttpAdapter());
+  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe, bodylessPaths: BODYLESS_PATHS });
   // Serving HTTP: every live key is loaded into memory in the background (the CLI never loads it).
   app.get(ApiKeyVerificationService).startIndex();
   return app;

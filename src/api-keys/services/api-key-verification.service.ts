@@ -1,3 +1,4 @@
+import type { Tally } from '../../common/metrics/tally.js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { AuditService } from '../../audit/index.js';
@@ -55,7 +56,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly addressFailures: SharedLimiter;
   private readonly auditLimiter: FixedWindowLimiter;
   private suppressedAudits = 0;
-  private readonly verifications: Counter<'result' | 'cache'>;
+  private readonly verifications: Tally<'result' | 'cache'>;
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
 
@@ -86,7 +87,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       'Verifications of keys holding scopes their account no longer has, by enforcement mode (enforce: cut; report: kept)',
       ['mode'],
     );
-    this.verifications = metrics.counter('keysmith_api_key_verifications_total', 'API key verifications by result and cache use', ['result', 'cache']);
+    this.verifications = metrics.tally('keysmith_api_key_verifications_total', 'API key verifications by result and cache use', ['result', 'cache']);
   }
 
   check(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {

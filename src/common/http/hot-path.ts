@@ -1,5 +1,6 @@
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { routeMethods, type HotRoute } from './hot-door.js';
 
 /** The route-config entry naming a route's hot-path handler. */
 export const HOT_PATH = 'keysmithHotPath';
@@ -22,27 +23,46 @@ export function HotPath(name: string): MethodDecorator {
   return RouteConfig({ [HOT_PATH]: name });
 }
 
+/** A route marked `@HotPath`, as the app's instance registered it. */
+export interface MarkedRoute extends HotRoute {
+  name: string;
+}
+
 /**
  * Serves the routes marked `@HotPath(name)` with `handlers[name]` instead of Nest's router
  * (guards, interceptors, pipes and filters): Fastify calls the handler directly. Must be called
  * before the app registers its routes (`app.init()`). A marked route without a handler fails
- * start-up, so a route never falls back silently.
+ * start-up, so a route never falls back silently. Returns the marked routes, filled in as they
+ * are registered (the hot door serves the same routes; see hot-door.ts).
  */
-export function serveHotPaths(fastify: FastifyInstance, handlers: Readonly<Record<string, HotPathHandler>>, answerError: HotPathErrorAnswer): void {
+export function serveHotPaths(fastify: FastifyInstance, handlers: Readonly<Record<string, HotPathHandler>>, answerError: HotPathErrorAnswer): MarkedRoute[] {
+  const marked: MarkedRoute[] = [];
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const name = (route.config as Record<string, unknown> | undefined)?.[HOT_PATH];
     if (typeof name !== 'string') return;
-    const handle = handlers[name];
-    if (!handle) throw new Error(`No hot-path handler is registered for "${name}" (${String(route.method)} ${route.url}).`);
-    // Not async: the handler answers by itself, so Fastify must not send the promise's value.
-    route.handler = function hotPath(request: FastifyRequest, reply: FastifyReply): void {
-      handle(request, reply).catch((error: unknown) => {
-        try {
-          answerError(error, request, reply);
-        } catch (failure) {
-          void reply.send(failure);
-        }
-      });
-    };
+    route.handler = hotPathRouteHandler(name, handlers, answerError, `${String(route.method)} ${route.url}`);
+    marked.push({ name, url: route.url, methods: routeMethods(route) });
   });
+  return marked;
+}
+
+/** The Fastify route handler that runs `handlers[name]` and answers what it throws with `answerError`. */
+export function hotPathRouteHandler(
+  name: string,
+  handlers: Readonly<Record<string, HotPathHandler>>,
+  answerError: HotPathErrorAnswer,
+  route: string,
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  const handle = handlers[name];
+  if (!handle) throw new Error(`No hot-path handler is registered for "${name}" (${route}).`);
+  // Not async: the handler answers by itself, so Fastify must not send the promise's value.
+  return function hotPath(request: FastifyRequest, reply: FastifyReply): void {
+    handle(request, reply).catch((error: unknown) => {
+      try {
+        answerError(error, request, reply);
+      } catch (failure) {
+        void reply.send(failure);
+      }
+    });
+  };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Tally } from './tally.js';
 
 /**
  * Label names a target must not expose: Prometheus sets `job` and `instance` itself (a clash
@@ -20,6 +21,7 @@ function checkLabels(name: string, labelNames: readonly string[]): void {
 @Injectable()
 export class MetricsRegistry {
   readonly registry = new Registry();
+  private readonly tallies = new Map<string, Tally<string>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -28,6 +30,20 @@ export class MetricsRegistry {
   counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
     checkLabels(name, labelNames);
     return (this.registry.getSingleMetric(name) as Counter<L>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /**
+   * A counter for per-request paths: counted in memory, added to the Prometheus counter `name` when
+   * it is scraped (see Tally). Asking twice for one name returns the same tally.
+   */
+  tally<L extends string>(name: string, help: string, labelNames: L[] = []): Tally<L> {
+    const known = this.tallies.get(name);
+    if (known) return known as Tally<L>;
+    checkLabels(name, labelNames);
+    const tally = new Tally<L>(labelNames);
+    this.tallies.set(name, tally);
+    new Counter<L>({ name, help, labelNames, registers: [this.registry], collect(this: Counter<L>) { tally.flushTo(this); } });
+    return tally;
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: L[] = [], collect?: (gauge: Gauge<L>) => void | Promise<void>): Gauge<L> {

@@ -1,5 +1,5 @@
+import type { Tally } from '../../common/metrics/tally.js';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { Counter } from 'prom-client';
 import { ApiKeyVerificationService } from '../../api-keys/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { ChangeFeed } from '../../common/changes/index.js';
@@ -58,7 +58,7 @@ export class TokenExchangeService implements OnModuleInit {
   private readonly logger = new Logger(TokenExchangeService.name);
   private readonly tokens: ExchangedTokenCache;
   private readonly accounts: TtlCache<string, ExchangeAccount | null>;
-  private readonly exchanges: Counter<'via' | 'outcome' | 'cache'>;
+  private readonly exchanges: Tally<'via' | 'outcome' | 'cache'>;
   private readonly sampler: ExchangeAuditSampler;
 
   constructor(
@@ -75,7 +75,7 @@ export class TokenExchangeService implements OnModuleInit {
     this.tokens = new ExchangedTokenCache(Math.max(config.apiKeys.cacheSize, 1_000), now);
     this.accounts = new TtlCache(10_000, config.apiKeys.cacheTtlMs, now);
     this.sampler = new ExchangeAuditSampler(audit, now);
-    this.exchanges = metrics.counter('keysmith_token_exchanges_total', 'API keys traded for Keycloak tokens, by route, outcome and token cache use', ['via', 'outcome', 'cache']);
+    this.exchanges = metrics.tally('keysmith_token_exchanges_total', 'API keys traded for Keycloak tokens, by route, outcome and token cache use', ['via', 'outcome', 'cache']);
   }
 
   onModuleInit(): void {
