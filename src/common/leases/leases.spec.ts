@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { loadMigrations } from '../../database/migrations.loader.js';
 import { DomainError } from '../errors/domain-error.js';
@@ -145,6 +146,28 @@ describe('Leases', () => {
     });
     await expect(run).rejects.toBeInstanceOf(LeaseLostError);
     expect(steps).toEqual(['step 1', 'b recovered']);
+    await db.destroy();
+  });
+
+  it('renews at a fence check only once a quarter of the lease has passed since it was last confirmed', async () => {
+    const { db, clock, store, a } = await setUp();
+    const renew = jest.spyOn(store, 'renew');
+    await a.run('account:r/x', options(), async (fence) => {
+      await fence.check('step 1');
+      clock.ms += 2_000;
+      await fence.check('step 2');
+      expect(renew).not.toHaveBeenCalled();
+      clock.ms += 1_000; // 3 s since acquisition: past a quarter of 10 s
+      await fence.check('step 3');
+      expect(renew).toHaveBeenCalledTimes(1);
+      clock.ms += 2_000; // 2 s since that renewal
+      await fence.check('step 4');
+      expect(renew).toHaveBeenCalledTimes(1);
+      clock.ms -= 60_000; // the wall clock stepped back: confirm rather than trust
+      await fence.check('step 5');
+      expect(renew).toHaveBeenCalledTimes(2);
+    });
+    expect(await store.read('account:r/x')).toBeUndefined();
     await db.destroy();
   });
 

@@ -10,6 +10,10 @@ import { LeaseStore } from './lease.store.js';
  * What a body running under a lease holds. Keycloak has no conditional writes, so a body calls
  * `check()` before each external step: it renews the lease and throws `LeaseLostError` when the
  * lease expired (a pause, a stall) or changed hands, so a process that lost it writes nothing more.
+ * A check within a quarter of the lease's length of its last confirmation (acquisition, renewal or
+ * heartbeat, timed from before the statement) needs no statement: nobody can take a lease over
+ * before it expires, and at least three quarters of it are left (a clock skew between instances
+ * below that is tolerated). A pause of the process moves the clock, so the next check renews.
  */
 export interface Fence {
   readonly name: string;
@@ -54,8 +58,8 @@ export class Leases {
   /** Waits (up to `waitMs`) for the lease, runs `body` under it and releases it. */
   run<T>(name: string, options: LeaseOptions, body: (fence: Fence) => Promise<T>): Promise<T> {
     return this.queued(name, async () => {
-      const token = await this.acquireWaiting(name, options);
-      return this.hold(name, token, options.ttlMs, body);
+      const { token, at } = await this.acquireWaiting(name, options);
+      return this.hold(name, token, options.ttlMs, at, body);
     });
   }
 
@@ -64,19 +68,22 @@ export class Leases {
     if (this.local.has(name)) return false;
     return this.queued(name, async () => {
       const token = sortableId('lse', this.clock.now());
+      const at = this.clock.nowMs();
       const { acquired } = await this.store.acquire(name, this.instance.value, token, ttlMs, { reportTakeover: false });
       if (!acquired) return false;
-      await this.hold(name, token, ttlMs, body);
+      await this.hold(name, token, ttlMs, at, body);
       return true;
     });
   }
 
-  private async acquireWaiting(name: string, options: LeaseOptions): Promise<string> {
+  /** The lease's token, and the time taken just before the statement that acquired it. */
+  private async acquireWaiting(name: string, options: LeaseOptions): Promise<{ token: string; at: number }> {
     const token = sortableId('lse', this.clock.now());
     let waited = 0;
     for (let attempt = 0; ; attempt++) {
+      const at = this.clock.nowMs();
       const { acquired } = await this.store.acquire(name, this.instance.value, token, options.ttlMs, { reportTakeover: false });
-      if (acquired) return token;
+      if (acquired) return { token, at };
       if (waited >= options.waitMs) throw options.busy();
       const pause = Math.min(POLL_MS[Math.min(attempt, POLL_MS.length - 1)], Math.max(1, options.waitMs - waited));
       await new Promise((resolve) => setTimeout(resolve, pause));
@@ -84,24 +91,28 @@ export class Leases {
     }
   }
 
-  private async hold<T>(name: string, token: string, ttlMs: number, body: (fence: Fence) => Promise<T>): Promise<T> {
+  private async hold<T>(name: string, token: string, ttlMs: number, acquiredAt: number, body: (fence: Fence) => Promise<T>): Promise<T> {
     let lost = false;
+    let confirmedAt = acquiredAt;
+    const renew = async (): Promise<boolean> => {
+      const at = this.clock.nowMs();
+      const held = await this.store.renew(name, token, ttlMs);
+      if (held) confirmedAt = Math.max(confirmedAt, at);
+      else lost = true;
+      return held;
+    };
     const fence: Fence = {
       name,
       token,
       check: async (step) => {
-        if (!lost && !(await this.store.renew(name, token, ttlMs))) lost = true;
+        const since = this.clock.nowMs() - confirmedAt;
+        if (!lost && !(since >= 0 && since < ttlMs / 4)) await renew();
         if (lost) throw new LeaseLostError(name, step);
       },
     };
     const heartbeat = setInterval(() => {
       if (lost) return;
-      void this.store.renew(name, token, ttlMs).then(
-        (held) => {
-          if (!held) lost = true;
-        },
-        (error: unknown) => this.logger.warn(`lease ${name}: heartbeat failed: ${(error as Error).message}`),
-      );
+      renew().catch((error: unknown) => this.logger.warn(`lease ${name}: heartbeat failed: ${(error as Error).message}`));
     }, Math.max(250, Math.floor(ttlMs / 3)));
     heartbeat.unref();
     try {
