@@ -1,4 +1,5 @@
 import { AuditService } from '../src/audit/audit.service.js';
+import { hotDoorOf } from '../src/common/http/hot-door.js';
 import { checksumOf } from '../src/api-keys/strategies/api-key-format.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -185,6 +186,40 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
       expect(doc.paths['/v1/api-keys/{id}'].delete['x-required-scopes']).toEqual(['api-keys:write']);
       expect(doc.paths['/v1/api-keys/{id}/rotate'].post['x-required-scopes']).toEqual(['api-keys:write']);
       expect(JSON.stringify(doc)).toContain('sk_(?:live|test)_[0-9A-Za-z]{49}');
+    });
+  });
+
+  describe('the hot door', () => {
+    it('serves the verification routes past the app instance, with the answer the app instance gives', async () => {
+      const door = hotDoorOf(t.app.getHttpAdapter());
+      expect(door).toBeDefined();
+      const routes = Object.fromEntries(door!.routes.map(({ url, methods }) => [url, methods]));
+      expect(Object.keys(routes).sort()).toEqual(['/v1/api-keys/verify', '/v1/auth/check', '/v1/auth/check/*', '/v1/auth/exchange', '/v1/auth/exchange/*', '/v1/token']);
+      expect(routes['/v1/api-keys/verify']).toEqual(['POST']);
+      expect(routes['/v1/auth/check/*']).toEqual(expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']));
+
+      const answer = async () => {
+        const response = await check({ 'x-api-key': readKey.key, 'x-required-scopes': 'read:data' });
+        const verified = await verify(t, readKey.key);
+        const unknown = await verify(t, wellFormedUnknownKey());
+        // Without a credential (t.inject sends the suite's own).
+        const anonymous = await fetch(`${t.baseUrl}/v1/api-keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: readKey.key }) });
+        return {
+          status: response.statusCode,
+          identity: ['x-auth-client-id', 'x-auth-realm', 'x-auth-scopes', 'x-auth-key-id'].map((name) => response.headers[name]),
+          requestId: typeof response.headers['x-request-id'],
+          verify: { valid: verified.valid, keyId: verified.keyId, scopes: verified.scopes, unknown },
+          refusal: { status: anonymous.status, type: anonymous.headers.get('content-type'), code: ((await anonymous.json()) as { code: string }).code },
+        };
+      };
+      const throughDoor = await answer();
+      // The last test of the suite: from here on, the app's own instance answers these routes.
+      door!.close();
+      expect(door!.routes).toEqual([]);
+      expect(await answer()).toEqual(throughDoor);
+      expect(throughDoor.identity).toEqual([account, REALM, 'read:data reports:read', readKey.id]);
+      expect(throughDoor.verify).toEqual({ valid: true, keyId: readKey.id, scopes: ['read:data', 'reports:read'], unknown: { valid: false, code: 'NOT_FOUND' } });
+      expect(throughDoor.refusal).toEqual({ status: 401, type: 'application/problem+json; charset=utf-8', code: 'AUTHENTICATION_REQUIRED' });
     });
   });
 

@@ -35,6 +35,11 @@ export class KeycloakAdmin {
     this.admin.registerTokenProvider({ getAccessToken: () => this.accessToken() });
   }
 
+  /** KEYCLOAK_MAX_CONCURRENCY: how many calls run at once (more wait for a slot). */
+  get maxConcurrency(): number {
+    return this.settings.maxConcurrency;
+  }
+
   /** A read through the Admin REST API: retried on 5xx, 429 and connection errors. */
   read<T>(operation: string, call: (admin: KcAdminClient) => Promise<T>): Promise<T> {
     return this.execute('read', operation, call);

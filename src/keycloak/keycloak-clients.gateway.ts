@@ -87,14 +87,20 @@ export class KeycloakClientsGateway {
    * Every client of the realm by clientId, summarised from Keycloak's paged client list (full
    * representations: attributes, flags, scope names; no role mappings): one call per `pageSize`
    * clients. Keycloak 26 refuses `q=` searches on attributes it does not list as searchable, so the
-   * list is not filtered by Keysmith's mark; `managed` tells Keysmith's clients apart.
+   * list is not filtered by Keysmith's mark; `managed` tells Keysmith's clients apart. Pages are
+   * read KEYCLOAK_MAX_CONCURRENCY at a time (Keycloak builds each page on one thread, several
+   * milliseconds per client in a large realm); a wave ends the read when one of its pages is short,
+   * so the read costs at most that many calls more than the pages there are.
    */
   async clientSummaries(realm: string, pageSize = CLIENT_PAGE_SIZE): Promise<Map<string, ManagedClientSummary>> {
     const summaries = new Map<string, ManagedClientSummary>();
-    for (let first = 0; ; first += pageSize) {
-      const page = await this.keycloak.read('list clients', (kc) => kc.clients.find({ realm, first, max: pageSize }));
-      for (const client of page as FoundClient[]) summaries.set(client.clientId, summaryOf(client));
-      if (page.length < pageSize) return summaries;
+    const wave = Math.max(1, this.keycloak.maxConcurrency);
+    for (let first = 0; ; first += wave * pageSize) {
+      const pages = await Promise.all(
+        Array.from({ length: wave }, (_, i) => this.keycloak.read('list clients', (kc) => kc.clients.find({ realm, first: first + i * pageSize, max: pageSize }))),
+      );
+      for (const page of pages) for (const client of page as FoundClient[]) summaries.set(client.clientId, summaryOf(client));
+      if (pages.some((page) => page.length < pageSize)) return summaries;
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Random } from '../common/random/random.js';
@@ -34,7 +34,7 @@ export function attemptId(eventId: string, url: string, attempt: number): string
  * writes the next one at its backoff time (webhook-retry.ts).
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private running?: Promise<void>;
   private again = false;
@@ -61,7 +61,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.kick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.started = false;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();

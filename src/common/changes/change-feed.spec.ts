@@ -42,7 +42,7 @@ describe('ChangeFeed', () => {
     feeds = [];
   });
   afterEach(async () => {
-    for (const feed of feeds) await feed.onApplicationShutdown();
+    for (const feed of feeds) await feed.beforeApplicationShutdown();
     await db.destroy();
   });
 

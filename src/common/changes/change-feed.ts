@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Histogram } from 'prom-client';
 import { DataSource, LessThan, MoreThan, Repository, type EntityManager } from 'typeorm';
@@ -28,7 +28,7 @@ const BATCH = 500;
  * any case: on SQLite the poll is the only way. Each instance prunes rows older than an hour.
  */
 @Injectable()
-export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ChangeFeed implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChangeFeed.name);
   private readonly listeners: ChangeListener[] = [];
   private readonly signal: ChangeSignal;
@@ -117,7 +117,7 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
     return this.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers.clear();
     await this.signal.stop();

@@ -24,6 +24,7 @@ const doors = new WeakMap<object, HotDoor>();
  */
 export class HotDoor {
   private hot: Listener | null = null;
+  private served: readonly HotRoute[] = [];
   private exact = new Set<string>();
   private prefixes: Array<{ prefix: string; methods: ReadonlySet<string> }> = [];
 
@@ -56,6 +57,12 @@ export class HotDoor {
       else this.prefixes.push({ prefix: url.slice(0, star), methods: new Set(methods) });
     }
     this.hot = (request, response) => instance.routing(request, response);
+    this.served = routes.map(({ methods, url }) => ({ methods: [...methods], url }));
+  }
+
+  /** The routes the door sends to the hot instance now (none while closed). */
+  get routes(): readonly HotRoute[] {
+    return this.hot === null ? [] : this.served;
   }
 
   /** Sends every request to the app's instance again. */

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CronJob, CronTime } from 'cron';
@@ -26,7 +26,7 @@ const MAX_DETAILS = 500;
  * in the database and leaves a run record.
  */
 @Injectable()
-export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobsService.name);
   private readonly definitions = new Map<JobName, JobDefinition>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -68,7 +68,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     this.catchingUp = this.catchUp().catch((error: unknown) => this.logger.error({ err: error }, 'catch-up at start-up failed'));
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     for (const name of this.definitions.keys()) {
       if (this.scheduler.doesExist('cron', `keysmith:${name}`)) {
         await this.scheduler.getCronJob(`keysmith:${name}`).stop();

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Repository } from 'typeorm';
 import type { Counter, Gauge } from 'prom-client';
@@ -38,7 +38,7 @@ export interface RealmSyncResult {
  * sweeps: every client of the realm, page by page.
  */
 @Injectable()
-export class KeycloakSyncService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(KeycloakSyncService.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -78,7 +78,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, OnApplicatio
     this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
