@@ -120,7 +120,12 @@ export default async function provisioningBench() {
       const [client] = await kc.clients.find({ realm, clientId, search: false });
       if (client) await kc.clients.del({ realm, id: client.id });
     }
-    for (const clientId of made.keysmith) await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers }).catch(() => undefined);
+    let left = 0;
+    for (const clientId of made.keysmith) {
+      const res = await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: headers.authorization } }).catch(() => null);
+      if (!res || (res.status !== 204 && res.status !== 404)) left += 1;
+    }
+    if (left) console.warn(`  (clean-up: ${left} accounts made through Keysmith could not be deleted)`);
     keysmith.child.kill('SIGTERM');
     await new Promise((resolve) => keysmith.child.once('exit', resolve));
     rmSync(dataDir, { recursive: true, force: true });

@@ -10,7 +10,9 @@
 #
 # Settings (environment): KEYCLOAK_VERSION, KEYCLOAK_PORT (8180), KEYCLOAK_MANAGEMENT_PORT (9180),
 # KEYCLOAK_CACHE_DIR (.cache/keycloak), KEYCLOAK_BOOTSTRAP_USER / KEYCLOAK_BOOTSTRAP_PASSWORD
-# (admin / admin: a local throw-away server only), KEYCLOAK_START_TIMEOUT (240 seconds).
+# (admin / admin: a local throw-away server only), KEYCLOAK_START_TIMEOUT (240 seconds),
+# KEYCLOAK_REALMS_CACHE_MAX_COUNT (100000: Keycloak's realms cache, 10000 by default, holds each
+# client, role and scope; a realm of 10,000 clients thrashes the default, see the README).
 #
 # $KEYCLOAK_CACHE_DIR/keycloak.pid holds the id of Keycloak's Java process once it is ready (the
 # process test/support/keycloak-process.ts pauses). kc.sh sometimes runs Java as a child and
@@ -21,6 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-26.7.3}"
 KEYCLOAK_PORT="${KEYCLOAK_PORT:-8180}"
 KEYCLOAK_MANAGEMENT_PORT="${KEYCLOAK_MANAGEMENT_PORT:-9180}"
+KEYCLOAK_REALMS_CACHE_MAX_COUNT="${KEYCLOAK_REALMS_CACHE_MAX_COUNT:-100000}"
 CACHE_DIR="${KEYCLOAK_CACHE_DIR:-$ROOT/.cache/keycloak}"
 HOME_DIR="$CACHE_DIR/keycloak-$KEYCLOAK_VERSION"
 PID_FILE="$CACHE_DIR/keycloak.pid"
@@ -122,6 +125,7 @@ start() {
       --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" \
       --hostname-strict=false \
       --features=client-secret-rotation \
+      --cache-embedded-realms-max-count="$KEYCLOAK_REALMS_CACHE_MAX_COUNT" \
       --health-enabled=true \
       --metrics-enabled=false \
       >"$LOG_FILE" 2>&1 < /dev/null &

@@ -10,6 +10,7 @@ import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/common/time/clock.js';
 import { TokenClock } from '../../src/auth/token-clock.js';
 import { keycloakEnv } from './keycloak-env.js';
+import { accountsMadeBy, removeClientsOf } from './keycloak-cleanup.js';
 import { keysmithEnv } from './keysmith-env.js';
 import { LogCapture } from './log-capture.js';
 import { TestClock } from './test-clock.js';
@@ -97,8 +98,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     baseUrl,
     inject: (request) => httpRequest(baseUrl, request),
     async close() {
+      // The app that made the data directory removes what its accounts made in Keycloak too.
+      const made = options.dataDir ? [] : await accountsMadeBy(app).catch(() => []);
       await app.close();
       if (!options.dataDir) {
+        await removeClientsOf(made);
         dropTestDatabase(dataDir);
         rmSync(dataDir, { recursive: true, force: true });
       }
