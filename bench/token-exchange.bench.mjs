@@ -25,7 +25,8 @@ const BATCH = 25;
 const ROUNDS = 3;
 
 function startKeysmith(env) {
-  const child = fork(join(root, 'bench', 'support', 'keysmith-server.mjs'), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(join(root, 'bench', 'support', 'keysmith-server.mjs'), [], { env, execArgv: profile, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve) => child.once('message', (message) => resolve({ child, port: message.port })));
 }
 
@@ -145,7 +146,9 @@ export default async function tokenExchangeBench() {
     console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
   } finally {
     await fetch(`${base}/v1/realms/${REALM}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill();
+    await exited;
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

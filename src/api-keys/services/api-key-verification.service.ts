@@ -243,6 +243,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
           realm: identity?.realm ?? null,
           clientId: identity?.clientId ?? null,
           target: identity?.keyId ?? null,
+          ...(identity ? { owner: identity.owner || null } : {}),
           detail: { code, ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
         },
       );

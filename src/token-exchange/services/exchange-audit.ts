@@ -49,6 +49,8 @@ export class ExchangeAuditSampler {
           realm: identity.realm,
           clientId: identity.clientId,
           target: identity.keyId,
+          // The key's account owner, known already: no lookup per event.
+          owner: identity.owner || null,
           detail: { ...entry.detail, ...(suppressed ? { suppressedBefore: suppressed } : {}) },
         },
       );
