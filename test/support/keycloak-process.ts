@@ -75,14 +75,37 @@ export class KeycloakProcess {
     process.kill(this.pid, 'SIGCONT');
   }
 
-  /** Runs `body` with Keycloak paused, resuming it whatever happens. */
+  /**
+   * Runs `body` with Keycloak paused, resuming it whatever happens. A signal is delivered
+   * asynchronously, thread by thread: `body` starts once every thread of the process is stopped,
+   * so a request it makes cannot slip through a thread still running (a busy machine shows this).
+   */
   async whilePaused<T>(body: () => Promise<T>): Promise<T> {
     const pid = this.pid;
     process.kill(pid, 'SIGSTOP');
     try {
+      await allThreadsStopped(pid);
       return await body();
     } finally {
       process.kill(pid, 'SIGCONT');
     }
+  }
+}
+
+/** Waits (up to 10 s) until every thread of `pid` is in the stopped state (`T` in /proc/PID/task/TID/stat). */
+async function allThreadsStopped(pid: number, proc = '/proc'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const states = readdirSync(join(proc, String(pid), 'task')).map((tid) => {
+      try {
+        const stat = readFileSync(join(proc, String(pid), 'task', tid, 'stat'), 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return 'T'; // the thread ended
+      }
+    });
+    if (states.every((state) => state === 'T' || state === 't')) return;
+    if (Date.now() > deadline) throw new Error(`Keycloak's process ${pid} did not stop: thread states ${[...new Set(states)].join('')}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
