@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, MoreThan, Repository } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
@@ -24,7 +24,8 @@ const BATCH = 1_000;
  * row. `keysmith_api_keys_scope_excess` counts the keys as of this instance's last check.
  */
 @Injectable()
-export class ScopeExcessService implements OnApplicationBootstrap {
+export class ScopeExcessService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly logger = new Logger(ScopeExcessService.name);
   /** Keys with excess per account (realm NUL clientId), as of the last check on this instance. */
   private readonly counts = new Map<string, number>();
@@ -47,12 +48,26 @@ export class ScopeExcessService implements OnApplicationBootstrap {
     });
     this.events.subscribe(async (event) => {
       if (event.type === 'deleted') this.counts.delete(accountKey(event.account));
-      else await this.checkAccount(event.account, event.context);
+      else await this.track(this.checkAccount(event.account, event.context));
     });
     this.startup = this.report(systemContext('job', 'key-scope-check'), null).then(
       ({ items }) => items.length > 0 && this.logger.warn(`${items.length} API keys hold scopes their accounts no longer have (KEYSMITH_KEY_SCOPE_ENFORCEMENT=${this.config.apiKeys.scopeEnforcement}); see GET /v1/api-keys/scope-report`),
       (error: unknown) => this.logger.error({ err: error }, 'the start-up check of API key scopes failed'),
     );
+  }
+
+  /** The checks under way read the database: a close waits for them. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.startup, ...this.inFlight]);
+  }
+
+  private async track<T>(check: Promise<T>): Promise<T> {
+    this.inFlight.add(check);
+    try {
+      return await check;
+    } finally {
+      this.inFlight.delete(check);
+    }
   }
 
   /** Every live key with excess scopes, within `owner` when set; audits excess not reported yet. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, LessThanOrEqual, Not, Repository } from 'typeorm';
 import { AuditService } from '../../../audit/index.js';
@@ -29,7 +29,8 @@ export interface RotationOutcome {
  * one state machine (RotateSecretUseCase).
  */
 @Injectable()
-export class SecretRotationService implements OnApplicationBootstrap {
+export class SecretRotationService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private startupCheck: Promise<void> = Promise.resolve();
   private readonly logger = new Logger(SecretRotationService.name);
   readonly machine: RotateSecretUseCase;
 
@@ -52,7 +53,12 @@ export class SecretRotationService implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     // Never block the start on Keycloak. Interrupted rotations are finished by the `recovery` job
     // (its start-up catch-up included) and by `secret-rotation` runs, never by a CLI start.
-    void this.support.checkAtStartup().catch((error) => this.logger.warn(`could not check secret-rotation support: ${(error as Error).message}`));
+    this.startupCheck = this.support.checkAtStartup().catch((error) => this.logger.warn(`could not check secret-rotation support: ${(error as Error).message}`));
+  }
+
+  /** The start-up check reads the database: a close waits for it (Keycloak's timeout bounds it). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.startupCheck;
   }
 
   /**
