@@ -63,9 +63,11 @@ export class KeyLookup implements BeforeApplicationShutdown {
     this.timer.unref();
   }
 
-  beforeApplicationShutdown(): void {
+  /** Stops the poll and waits for a read under way (and the start-up load, which stops at its next page). */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await Promise.allSettled([this.polling, this.loaded]);
   }
 
   async find(hash: string): Promise<Lookup> {
