@@ -35,6 +35,8 @@ describe('KeycloakAdmin over KeycloakService', () => {
   let admin: Handler;
   let tokenLifetime = 300;
   let tokenRequests = 0;
+  /** Answers token requests instead of the default (a token), when set. */
+  let tokenAnswer: Handler | undefined;
   let inFlight = 0;
   let maxInFlight = 0;
 
@@ -42,6 +44,7 @@ describe('KeycloakAdmin over KeycloakService', () => {
     server = createServer((req, res) => {
       if (req.url?.endsWith('/protocol/openid-connect/token')) {
         tokenRequests += 1;
+        if (tokenAnswer) return tokenAnswer(req, res);
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ access_token: token(tokenLifetime), expires_in: tokenLifetime }));
         return;
@@ -58,6 +61,7 @@ describe('KeycloakAdmin over KeycloakService', () => {
   beforeEach(() => {
     tokenRequests = 0;
     tokenLifetime = 300;
+    tokenAnswer = undefined;
     maxInFlight = 0;
   });
 
@@ -165,5 +169,69 @@ describe('KeycloakAdmin over KeycloakService', () => {
     const closed = new KeycloakAdmin(config, new KeycloakService(config, new MetricsRegistry(), new Random()), new Clock());
     const error = (await closed.read('find client', (kc) => kc.clients.find({ realm: 'platform' })).catch((e: unknown) => e)) as DomainError;
     expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
+  });
+
+  describe('client-credentials token requests', () => {
+    const services: KeycloakService[] = [];
+    const tokenService = (env: Record<string, string> = {}) => {
+      const config = loadConfig({ KEYCLOAK_URL: baseUrl, KEYCLOAK_CLIENT_SECRET: 'test-secret', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYCLOAK_RETRY_BASE_MS: '1', ...env });
+      const keycloak = new KeycloakService(config, new MetricsRegistry(), new Random());
+      services.push(keycloak);
+      return keycloak;
+    };
+    afterEach(async () => {
+      await Promise.all(services.splice(0).map((keycloak) => keycloak.onApplicationShutdown()));
+    });
+
+    it('answers the token, its lifetime and scopes, sending the client, secret and scope as a form', async () => {
+      let form: URLSearchParams | undefined;
+      tokenAnswer = (req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          form = new URLSearchParams(body);
+          json(res, 200, { access_token: 'the-token', expires_in: 120, scope: 'read:data profile' });
+        });
+      };
+      const result = await tokenService().clientCredentials('platform', 'orders', 's3cret', 'read:data');
+      expect(result).toEqual({ ok: true, status: 200, accessToken: 'the-token', expiresIn: 120, scope: 'read:data profile' });
+      expect(Object.fromEntries(form!)).toEqual({ grant_type: 'client_credentials', client_id: 'orders', client_secret: 's3cret', scope: 'read:data' });
+    });
+
+    it("returns Keycloak's refusal with its OAuth error, without retrying it", async () => {
+      tokenAnswer = (_req, res) => json(res, 401, { error: 'unauthorized_client', error_description: 'Invalid client secret' });
+      const result = await tokenService().clientCredentials('platform', 'orders', 'wrong');
+      expect(result).toEqual({ ok: false, status: 401, error: 'unauthorized_client' });
+      expect(tokenRequests).toBe(1);
+    });
+
+    it('retries a 5xx answer, then answers the token', async () => {
+      let calls = 0;
+      tokenAnswer = (_req, res) => {
+        calls += 1;
+        if (calls < 3) json(res, 503, { error: 'unavailable' });
+        else json(res, 200, { access_token: 'late-token', expires_in: 60 });
+      };
+      const result = await tokenService({ KEYCLOAK_MAX_RETRIES: '3' }).clientCredentials('platform', 'orders', 's3cret');
+      expect(result).toMatchObject({ ok: true, accessToken: 'late-token', expiresIn: 60 });
+      expect(calls).toBe(3);
+    });
+
+    it('is 503 KEYCLOAK_UNAVAILABLE when Keycloak does not answer within KEYCLOAK_TIMEOUT_MS', async () => {
+      const stalled: ServerResponse[] = [];
+      tokenAnswer = (_req, res) => void stalled.push(res);
+      try {
+        const error = (await tokenService({ KEYCLOAK_TIMEOUT_MS: '150', KEYCLOAK_MAX_RETRIES: '1' })
+          .clientCredentials('platform', 'orders', 's3cret')
+          .catch((e: unknown) => e)) as DomainError;
+        expect(error).toBeInstanceOf(DomainError);
+        expect(error.code).toBe('KEYCLOAK_UNAVAILABLE');
+        expect(JSON.stringify(error)).not.toContain('s3cret');
+        // The first try and one retry, each cut at the timeout.
+        expect(stalled).toHaveLength(2);
+      } finally {
+        for (const res of stalled) res.destroy();
+      }
+    });
   });
 });

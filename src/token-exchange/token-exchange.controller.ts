@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { HotPath } from '../common/http/hot-path.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
-import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './dto/token-request.js';
+import { parseTokenRequest } from './dto/token-request.js';
+import { tokenResponseBody } from './dto/token-response.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { ApiTokenExchange } from './token-exchange.docs.js';
 import { TokenExchangeError } from './token-exchange.errors.js';
@@ -42,13 +43,7 @@ export class TokenExchangeController {
     try {
       const { subjectToken, scopes } = parseTokenRequest(request.headers['content-type'], request.body);
       const result = await this.exchange.exchange(subjectToken, { scopes, clientAddress: request.ip, requestId: String(request.id), via: 'token' });
-      void reply.status(200).headers(NO_STORE).type('application/json').send({
-        access_token: result.accessToken,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: 'Bearer',
-        expires_in: result.expiresIn,
-        scope: result.scopes.join(' '),
-      });
+      void reply.status(200).headers(NO_STORE).type('application/json').send(tokenResponseBody(result));
     } catch (error) {
       const refusal = error instanceof TokenExchangeError ? error : this.unexpected(error, String(request.id));
       noteForAccessLog(request, { code: refusal.error });

@@ -23,7 +23,8 @@ export function parseTokenRequest(contentType: string | undefined, body: unknown
     throw invalid('The request must be form-encoded (application/x-www-form-urlencoded).');
   }
   const form = body as Record<string, unknown>;
-  const repeated = Object.entries(form).filter(([, value]) => Array.isArray(value)).map(([name]) => name);
+  const repeated: string[] = [];
+  for (const name in form) if (Array.isArray(form[name])) repeated.push(name);
   if (repeated.length) throw invalid(`A parameter may be sent only once: ${repeated.sort().join(', ')}.`);
   const get = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
 

@@ -35,6 +35,8 @@ export interface ExchangeResult {
   /** The token's scopes, as Keycloak put them in it. */
   scopes: string[];
   cached: boolean;
+  /** The cache entry the token came from: the same object for every hand-out of one token. */
+  entry: CachedToken;
 }
 
 const KEY_FAILURES: Record<string, string> = {
@@ -120,10 +122,12 @@ export class TokenExchangeService implements OnModuleInit {
         expiresIn: Math.max(1, Math.floor((token.expiresAt - this.clock.nowMs()) / 1000)),
         scopes: token.scopes,
         cached: hit,
+        entry: token,
       };
       this.exchanges.inc({ via: options.via, outcome: 'issued', cache: hit ? 'hit' : 'miss' });
-      // Not awaited: the audit write (sampled, failures logged) stays off the token's latency.
-      void this.sampler.record({ identity, outcome: 'success', requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } });
+      // After the answer is written: the audit write (sampled, failures logged) stays off the token's latency.
+      const entry = { identity, outcome: 'success' as const, requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } };
+      setImmediate(() => void this.sampler.record(entry));
       return result;
     } catch (error) {
       const refusal = error instanceof TokenExchangeError ? error : unavailable(error);
