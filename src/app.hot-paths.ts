@@ -4,7 +4,7 @@ import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
 import { AuthGuard } from './auth/index.js';
 import type { HotDoor } from './common/http/hot-door.js';
-import { hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
+import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
 import { parseBody } from './common/http/zod-validation.js';
 import { ignoreForwardAuthBodies } from './api-keys/index.js';
 import { AuthExchangeController, TokenExchangeController } from './token-exchange/index.js';
@@ -90,7 +90,13 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
   for (const { name, url, methods } of setup.routes) {
     // Nest adds WebDAV methods and the like to the app's instance, with a body (forward-auth takes any method).
     for (const method of methods) if (!hot.supportedMethods.includes(method)) hot.addHttpMethod(method, { hasBody: true });
-    hot.route({ method: [...methods], url, handler: hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`) });
+    hot.route({
+      method: [...methods],
+      url,
+      // The mark the app's instance has too: the access log samples these routes by it.
+      config: { [HOT_PATH]: name },
+      handler: hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`),
+    });
   }
   await hot.ready();
   app.addHook('preClose', (done) => {

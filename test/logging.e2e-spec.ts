@@ -112,12 +112,16 @@ describe('Access logs with the default settings (LOG_LEVEL=info, sample rate 0.0
       // A second instance on the same database, so the suite's key is valid there too.
       const other = await createTestApp({ env: { LOG_LEVEL: 'info', ...env }, dataDir: t.dataDir });
       try {
+        // Through the app's own instance (inject) and through the hot door (a real request).
         const ok = await other.inject({ method: 'POST', url: '/v1/api-keys/verify', payload: { key: key.key }, headers: { authorization: bearer } });
         expect(ok.json()).toMatchObject({ valid: true });
+        const passed = await httpRequest(other.baseUrl, { method: 'GET', url: '/v1/auth/check/orders', headers: { 'x-api-key': key.key } });
+        expect(passed.statusCode).toBe(200);
         const failed = await httpRequest(other.baseUrl, { method: 'GET', url: '/v1/auth/check', headers: { 'x-api-key': 'sk_live_short' } });
         expect(failed.statusCode).toBe(401);
         const lines = other.logs.records().filter((line) => line.context === 'AccessLog');
         expect(lines.filter((line) => line.requestId === ok.headers['x-request-id'])).toHaveLength(logged ? 1 : 0);
+        expect(lines.filter((line) => line.requestId === passed.headers['x-request-id'])).toHaveLength(logged ? 1 : 0);
         expect(lines.filter((line) => line.requestId === failed.headers['x-request-id'])).toHaveLength(1);
         expect(allLogLines().some((line) => line.includes('KEYSMITH_LOG_VERIFY_REQUESTS is retired'))).toBe('KEYSMITH_LOG_VERIFY_REQUESTS' in env);
       } finally {

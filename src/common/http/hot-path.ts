@@ -23,6 +23,11 @@ export function HotPath(name: string): MethodDecorator {
   return RouteConfig({ [HOT_PATH]: name });
 }
 
+/** Is the request's route marked `@HotPath` (on the app's instance or the hot door, which copies the mark)? */
+export function isHotPath(request: FastifyRequest): boolean {
+  return typeof (request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH] === 'string';
+}
+
 /** A route marked `@HotPath`, as the app's instance registered it. */
 export interface MarkedRoute extends HotRoute {
   name: string;

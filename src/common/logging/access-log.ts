@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { AppConfig } from '../../config/app-config.js';
 import type { AuthenticatedRequest } from '../context/operation-context.js';
+import { isHotPath } from '../http/hot-path.js';
 import { Random } from '../random/random.js';
 import { REDACT_PATHS } from './logger.options.js';
 
@@ -29,19 +30,11 @@ export function noteForAccessLog(request: FastifyRequest, note: AccessLogNote): 
 }
 
 /**
- * The verification routes gateways call on every request: `POST /v1/api-keys/verify`, forward-auth
- * under `/v1/auth/check`, and token exchange (`POST /v1/token`, phantom tokens under
- * `/v1/auth/exchange`). Their successes are sampled.
- */
-export function isVerificationRoute(method: string, route: string): boolean {
-  if (method === 'POST' && (route === '/v1/api-keys/verify' || route === '/v1/token')) return true;
-  return ['/v1/auth/check', '/v1/auth/exchange'].some((prefix) => route === prefix || route.startsWith(`${prefix}/`));
-}
-
-/**
  * One structured line per request: method, route pattern (never the raw URL, which may carry ids
  * or a query string with a credential), status, duration, request id and the authenticated
- * actor. Successful verifications are logged at KEYSMITH_LOG_VERIFY_SAMPLE_RATE; failures always.
+ * actor. Successful verifications (the routes marked `@HotPath`: key verification, forward auth,
+ * token exchange and phantom tokens, which gateways call on every request) are logged at
+ * KEYSMITH_LOG_VERIFY_SAMPLE_RATE; failures always.
  */
 @Injectable()
 export class AccessLog {
@@ -64,7 +57,7 @@ export class AccessLog {
     const status = reply.statusCode;
     const note = NOTES.get(request.raw) ?? {};
     const failed = status >= 400 || note.verdict !== undefined;
-    if (!failed && isVerificationRoute(request.method, route) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
+    if (!failed && isHotPath(request) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
     const principal = (request as AuthenticatedRequest).principal;
     const line = {
       requestId: String(request.id),
