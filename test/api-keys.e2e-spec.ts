@@ -307,6 +307,8 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     expect((await get(b.id)).json().status).toBe('revoked');
     const events = (await t.inject({ method: 'GET', url: `/v1/audit-events?action=api_key.revoked&clientId=${doomed}`, headers: apiHeaders() })).json();
     expect(events.items.map((e: { target: string }) => e.target).sort()).toEqual([a.id, b.id].sort());
+    // Each event belongs to the deleted account's owner, so that owner's callers can read them.
+    expect(events.items.map((e: { owner: string | null }) => e.owner)).toEqual(['team-keys', 'team-keys']);
   });
 
   it("hides another owner's keys as if absent", async () => {

@@ -18,9 +18,8 @@ export class AccountEventsListener implements OnModuleInit {
   }
 
   async handle(event: AccountChange): Promise<void> {
-    const { realm, clientId } = event.account;
     if (event.type === 'deleted') {
-      await this.keys.revokeAllOf(event.context, realm, clientId, 'service account deleted');
+      await this.keys.revokeAllOf(event.context, event.account, 'service account deleted');
     }
   }
 }

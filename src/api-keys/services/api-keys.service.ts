@@ -172,8 +172,12 @@ export class ApiKeysService {
     });
   }
 
-  /** Revokes every key of an account that is not revoked yet (the account was deleted). */
-  async revokeAllOf(context: OperationContext, realm: string, clientId: string, reason: string): Promise<number> {
+  /**
+   * Revokes every key of an account that is not revoked yet (the account was deleted). The events
+   * carry the account's owner, known already: no lookup per key.
+   */
+  async revokeAllOf(context: OperationContext, account: Pick<ServiceAccountView, 'realm' | 'clientId' | 'owner'>, reason: string): Promise<number> {
+    const { realm, clientId, owner } = account;
     const rows = await this.keys
       .createQueryBuilder('k')
       .where('k.realm = :realm AND k.clientId = :clientId AND k.revokedAt IS NULL', { realm, clientId })
@@ -185,7 +189,7 @@ export class ApiKeysService {
       changed(accountChange(realm, clientId), ...rows.map(keyChange));
     });
     for (const row of rows) {
-      await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
+      await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, owner, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
     }
     return rows.length;
   }
