@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { accountsIn, removeClientsOf } from './keycloak-cleanup.js';
 import { keysmithEnv } from './keysmith-env.js';
 import { keycloakJavaPid as javaPidIn } from './keycloak-process.js';
 
@@ -198,7 +199,10 @@ export async function startInstance(options: InstanceOptions): Promise<KeysmithI
 
 /** Kills every instance still running and removes the data directories this module created. */
 export async function closeAllInstances(): Promise<void> {
+  const dirs = new Set([...ownedDirs, ...[...live].map((instance) => instance.dataDir)]);
   await Promise.all([...live].map((instance) => instance.kill()));
+  // The Keycloak clients of the accounts the instances made, so repeated runs do not grow the realms.
+  await removeClientsOf((await Promise.all([...dirs].map(accountsIn))).flat());
   for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
   ownedDirs.clear();
 }

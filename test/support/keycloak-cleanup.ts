@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { keycloakAdmin } from './keycloak-admin.js';
+import { onPostgres, withTestDatabase } from './test-database.js';
 
 export interface MadeAccount {
   id: string;
@@ -12,6 +15,21 @@ export interface MadeAccount {
 export async function accountsMadeBy(app: INestApplicationContext): Promise<MadeAccount[]> {
   const rows = (await app.get(DataSource).query('SELECT "id", "realm", "client_id" FROM "service_accounts"')) as Array<{ id: string; realm: string; client_id: string }>;
   return rows.map((row) => ({ id: row.id, realm: row.realm, clientId: row.client_id }));
+}
+
+/**
+ * The service accounts in the database of a data directory that Keysmith processes used (read
+ * beside them, after they stopped). None when the directory has no database, or no tables yet.
+ */
+export async function accountsIn(dataDir: string): Promise<MadeAccount[]> {
+  if (!onPostgres() && !existsSync(join(dataDir, 'keysmith.sqlite'))) return [];
+  try {
+    const rows = await withTestDatabase(dataDir, (sql) => sql.rows<{ id: string; realm: string; client_id: string }>('SELECT "id", "realm", "client_id" FROM "service_accounts"'));
+    return rows.map((row) => ({ id: row.id, realm: row.realm, clientId: row.client_id }));
+  } catch (error) {
+    process.stderr.write(`test clean-up: could not read the accounts in ${dataDir}: ${(error as Error).message}\n`);
+    return [];
+  }
 }
 
 /**
