@@ -23,7 +23,7 @@ import { ServiceAccountDirectory } from '../ports/service-account-directory.port
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
 import type { KeyRecord } from './key-index.js';
-import { KeyLookup } from './key-lookup.service.js';
+import { KeyLookup, type Lookup } from './key-lookup.service.js';
 
 export interface VerifyOptions extends ApiKeyCheckOptions {
   requestId?: string | null;
@@ -101,9 +101,12 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   async verify(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
     if (!this.generation.parse(key)) return this.refuse('MALFORMED', { options });
 
-    const { record, cached } = await this.lookup(key);
+    // Answers held in memory come back as values, not promises: the common case awaits nothing.
+    const found = this.lookup(key);
+    const { record, cached } = found instanceof Promise ? await found : found;
     if (!record) return this.refuse('NOT_FOUND', { options, cached });
-    const account = await this.account(record.account.realm, record.account.clientId);
+    const held = this.accounts.get(accountKey(record.account.realm, record.account.clientId));
+    const account = held !== undefined ? held : await this.account(record.account.realm, record.account.clientId);
     const now = this.clock.nowMs();
     const identity: ApiKeyIdentity = {
       keyId: record.id,
@@ -174,7 +177,17 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     this.lookups.forgetAccount(realm, clientId);
   }
 
-  private async lookup(key: string): Promise<{ record: KeyRecord | null; cached: boolean }> {
+  /** The key's record from memory when every pepper version's answer is held there, else from the database. */
+  private lookup(key: string): Lookup | Promise<Lookup> {
+    for (const version of this.hashing.versions) {
+      const held = this.lookups.peek(this.hashing.hash(key, version));
+      if (held === undefined) return this.lookupInDatabase(key);
+      if (held.record) return held;
+    }
+    return { record: null, cached: true };
+  }
+
+  private async lookupInDatabase(key: string): Promise<Lookup> {
     let cached = true;
     for (const version of this.hashing.versions) {
       const found = await this.lookups.find(this.hashing.hash(key, version));

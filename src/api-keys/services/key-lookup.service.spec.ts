@@ -147,6 +147,22 @@ describe('KeyLookup', () => {
     expect((await lookup.find(unknown)).record).not.toBeNull();
   });
 
+  it('peek answers only what memory holds (the index, cached lookups), never with a query', async () => {
+    const { rows, lookup, clock, config } = setUp();
+    const indexed = rows.add(3);
+    lookup.start();
+    await lookup.loaded;
+    lookup.beforeApplicationShutdown();
+    expect(lookup.peek(indexed)).toMatchObject({ cached: true, record: { id: `key_${'3'.padStart(22, '0')}` } });
+    const unknown = hashOf(98);
+    expect(lookup.peek(unknown)).toBeUndefined();
+    await lookup.find(unknown);
+    expect(lookup.peek(unknown)).toEqual({ record: null, cached: true });
+    clock.at += config.apiKeys.cacheTtlMs;
+    expect(lookup.peek(unknown)).toBeUndefined();
+    expect(rows.byHashCalls).toBe(1);
+  });
+
   it('drops a key at once with forgetKeyHash, reads it again with refreshKey', async () => {
     const { rows, lookup, clock } = setUp();
     const hash = rows.add(1);

@@ -70,11 +70,18 @@ export class KeyLookup implements BeforeApplicationShutdown {
     await Promise.allSettled([this.polling, this.loaded]);
   }
 
-  async find(hash: string): Promise<Lookup> {
+  /** What memory holds about a key (the index or the cache), without a query; undefined: nothing. */
+  peek(hash: string): Lookup | undefined {
     const indexed = this.index.get(hash);
     if (indexed) return { record: indexed, cached: true };
     const cached = this.cache.get(hash);
     if (cached !== undefined) return { record: cached, cached: true };
+    return undefined;
+  }
+
+  async find(hash: string): Promise<Lookup> {
+    const held = this.peek(hash);
+    if (held) return held;
     const record = await this.rows.byHash(hash);
     this.remember(hash, record);
     return { record, cached: false };
