@@ -39,21 +39,22 @@ export class LeaseStore {
   }
 
   /**
-   * Takes the lease if it is free, expired, or already ours (same token). With `reportTakeover:
-   * false` the holder it replaced is not read first (one statement less; `takenOver` stays unset).
+   * Takes the lease if it is free, expired, or already ours (same token): one statement. With
+   * `reportTakeover` (the default) the holder it replaced is read first, and `takenOver` names it.
    */
   async acquire(name: string, holder: string, token: string, ttlMs: number, { reportTakeover = true } = {}): Promise<AcquireResult> {
     const now = this.clock.nowMs();
     const previous = reportTakeover ? await this.read(name) : undefined;
-    await this.sql.run(
+    // One row changed (inserted, or updated past the WHERE) means the lease is now ours: the
+    // upsert is one atomic statement, so no read is needed to learn the outcome.
+    const changed = await this.sql.run(
       `INSERT INTO leases (name, holder, token, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, acquired_at = excluded.acquired_at,
          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
        WHERE leases.token = ? OR leases.expires_at < ?`,
       [name, holder, token, now, now, now + ttlMs, token, now],
     );
-    const current = await this.read(name);
-    const acquired = current?.token === token;
+    const acquired = changed > 0;
     const takenOver = acquired && previous && previous.token !== token ? { holder: previous.holder, token: previous.token } : undefined;
     return { acquired, takenOver };
   }

@@ -52,16 +52,19 @@ export class ProvisionAccountUseCase {
       throw error;
     }
     const account = toServiceAccountView(row);
-    await this.audit.record(context, {
-      action: 'service_account.created',
-      realm,
-      clientId,
-      target: row.keycloakId,
-      // The account's owner is known here: the audit need not look it up.
-      owner: spec.owner,
-      detail: { owner: spec.owner, realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes },
-    });
-    await this.events.publish({ type: 'changed', account, context });
+    // Independent writes, made together: the audit event and the change every instance follows.
+    await Promise.all([
+      this.audit.record(context, {
+        action: 'service_account.created',
+        realm,
+        clientId,
+        target: row.keycloakId,
+        // The account's owner is known here: the audit need not look it up.
+        owner: spec.owner,
+        detail: { owner: spec.owner, realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes },
+      }),
+      this.events.publish({ type: 'changed', account, context }),
+    ]);
     return { created: true, account, changes: [{ field: 'clientId', action: 'set', from: null, to: clientId }], clientSecret };
   }
 
