@@ -1,7 +1,8 @@
 // Provisioning: BENCH_PROVISION_COUNT (50) service accounts with 2 realm roles and 2 scopes each,
 // created through Keysmith's HTTP API (Keysmith in its own process, as in production), against
 // making the same Admin REST calls directly with the admin client. Both sides are warmed, then run
-// in alternating rounds (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
+// in alternating rounds, each Keysmith round against the mean of the direct rounds before and after
+// it (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
 // and Keysmith are pinned to different cores where taskset allows. Keysmith's Keycloak calls per
 // create are counted from its call metric and must equal the baseline's.
 // Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
@@ -101,12 +102,17 @@ export default async function provisioningBench() {
     await viaKeysmith(url, headers, ids('k', 'w', WARM));
     const rounds = [];
     let keysmithCalls = 0;
+    // Each Keysmith round sits between two direct rounds and is compared with their mean: the realm
+    // grows by both sides' clients round by round, and that drift cancels instead of favouring a side.
+    let before = await direct(kc, byName, ids('d', 0, COUNT));
     for (let round = 0; round < ROUNDS; round += 1) {
-      const directMs = await direct(kc, byName, ids('d', round, COUNT));
       const callsBefore = await callsOf();
       const keysmithMs = await viaKeysmith(url, headers, ids('k', round, COUNT));
       keysmithCalls += (await callsOf()) - callsBefore;
+      const after = await direct(kc, byName, ids('d', round + 1, COUNT));
+      const directMs = (before + after) / 2;
       rounds.push({ directMs, keysmithMs, ratio: keysmithMs / directMs });
+      before = after;
     }
     const perCreate = keysmithCalls / (ROUNDS * COUNT);
     console.log(`provisioning (${pinning()}; ${ROUNDS} alternating rounds of ${COUNT} creates each, after ${WARM} unmeasured per side)`);

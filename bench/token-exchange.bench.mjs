@@ -1,6 +1,7 @@
 // Token exchange (POST /v1/token) on loopback, each figure beside a baseline measured in the same run:
 // - cache hit: one key traded again and again, against GET /v1/auth/check with the same key on the
-//   same server, in alternating rounds (median throughput ratio and p99 added);
+//   same server, in alternating rounds, each token run against the mean of the check runs before
+//   and after it (median throughput ratio and p99 added);
 // - cache miss: every request a key not traded before (so Keysmith verifies it and asks Keycloak),
 //   against the same number of client-credentials requests made directly to Keycloak with the
 //   account's secret (mean latency ratio), the two alternating in batches of 25, one request at a
@@ -114,14 +115,18 @@ export default async function tokenExchangeBench() {
     // Check and token runs alternate, so both see the same load on the machine.
     const checkRuns = [];
     const hitRuns = [];
+    // Every token run sits between two check runs, and is compared with their mean (drift cancels).
+    const checkRun = () => run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
+    checkRuns.push(await checkRun());
     for (let round = 0; round < ROUNDS; round += 1) {
-      checkRuns.push(await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } }));
       hitRuns.push(await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }));
+      checkRuns.push(await checkRun());
     }
     const check = combine(checkRuns);
     const hit = combine(hitRuns);
-    const hitRatios = hitRuns.map((r, i) => r.rps / checkRuns[i].rps);
-    const p99Added = hitRuns.map((r, i) => r.p99 - checkRuns[i].p99);
+    const around = (i, field) => (checkRuns[i][field] + checkRuns[i + 1][field]) / 2;
+    const hitRatios = hitRuns.map((r, i) => r.rps / around(i, 'rps'));
+    const p99Added = hitRuns.map((r, i) => r.p99 - around(i, 'p99'));
     // Misses and direct requests alternate in small batches, so both see the same load on the machine.
     const directForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString();
     const directRuns = [];

@@ -1,6 +1,6 @@
 // Steadier figures: pin the load generator and the servers to different cores, warm both sides,
-// alternate baseline and subject round by round, and report each figure as the median of its
-// rounds with the spread (lowest-highest).
+// alternate baseline and subject round by round with every subject run between two baseline runs,
+// and report each figure as the median of its rounds with the spread (lowest-highest).
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
@@ -60,20 +60,28 @@ export function spread(values, digits = 2) {
 
 /**
  * Runs `baseline` and `subject` alternately for ROUNDS rounds (after one unmeasured warm-up of
- * each), and returns the rounds' results and ratios (subject / baseline throughput).
+ * each), then the baseline once more, and returns the rounds' results and ratios. Each subject
+ * run sits between two baseline runs, and its ratio (subject / baseline throughput) and added p99
+ * are taken against their mean: a machine that drifts steadily faster or slower over a round
+ * moves both sides alike, so the drift cancels instead of landing in the ratio.
  */
 export async function alternate(baseline, subject, { warm = true } = {}) {
   if (warm) {
     await baseline(true);
     await subject(true);
   }
-  const rounds = [];
+  const bases = [await baseline(false)];
+  const subs = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    const base = await baseline(false);
-    const sub = await subject(false);
-    rounds.push({ base, sub, ratio: sub.rps / base.rps, p99Added: sub.p99 - base.p99 });
+    subs.push(await subject(false));
+    bases.push(await baseline(false));
   }
-  return rounds;
+  return subs.map((sub, i) => {
+    const before = bases[i];
+    const after = bases[i + 1];
+    const base = { ...before, rps: (before.rps + after.rps) / 2, p99: (before.p99 + after.p99) / 2 };
+    return { base, sub, ratio: sub.rps / base.rps, p99Added: sub.p99 - base.p99 };
+  });
 }
 
 /** One table line: throughput and p99 medians with spreads, and the ratio. */
