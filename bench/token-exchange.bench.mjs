@@ -31,6 +31,16 @@ function startKeysmith(env) {
   return new Promise((resolve) => child.once('message', (message) => resolve({ child, port: message.port })));
 }
 
+/** A bench support server in its own process; `next()` waits for its next IPC message. */
+async function startServer(script, env) {
+  const child = fork(join(root, 'bench', 'support', script), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const waiters = [];
+  child.on('message', (message) => waiters.shift()?.(message));
+  const next = () => new Promise((resolve) => waiters.push(resolve));
+  const { port } = await next();
+  return { child, port, next };
+}
+
 function run(options) {
   return new Promise((resolve, reject) => {
     const length = options.amount ? {} : { duration: DURATION };
@@ -139,6 +149,41 @@ export default async function tokenExchangeBench() {
     const direct = combine(directRuns);
     const miss = combine(missRuns);
 
+    // The floor: a bare Fastify doing only the transport work of such an endpoint (see floor-server.mjs).
+    const sample = await (await fetch(`${base}/v1/token`, { method: 'POST', headers: FORM, body: tokenForm(hot) })).json();
+    const floor = await startServer('floor-server.mjs', process.env);
+    floor.child.send({ cmd: 'setup', token: sample.access_token, tokenUrl: `${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, clientId, clientSecret: account.clientSecret });
+    await floor.next();
+    const bare = `http://127.0.0.1:${floor.port}`;
+    let floorHitRatios;
+    let floorMissRatio;
+    try {
+      const bareCheck = () => run({ url: `${bare}/check` });
+      const bareToken = () => run({ url: `${bare}/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
+      await bareCheck();
+      await bareToken();
+      const checks = [await bareCheck()];
+      const tokens = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        tokens.push(await bareToken());
+        checks.push(await bareCheck());
+      }
+      floorHitRatios = tokens.map((r, i) => r.rps / ((checks[i].rps + checks[i + 1].rps) / 2));
+      const forwards = [];
+      const directs = [];
+      for (let start = 0; start < cold.length; start += BATCH) {
+        const size = Math.min(BATCH, cold.length - start);
+        directs.push(await cycle(`${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, Array.from({ length: size }, () => directForm), FORM));
+        forwards.push(await cycle(`${bare}/forward`, cold.slice(start, start + size).map(tokenForm), FORM));
+      }
+      floorMissRatio = combine(forwards).mean / combine(directs).mean;
+    } finally {
+      const exited = new Promise((resolve) => floor.child.once('exit', resolve));
+      floor.child.kill();
+      await exited;
+    }
+
+    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(`\nToken exchange, loopback; cache hit: ${CONNECTIONS} connections, ${DURATION} s; cache miss: ${MISS_KEYS} new keys, ${MISS_CONNECTIONS} connections`);
     console.log(`${'scenario'.padEnd(52)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`);
     const row = (title, r) => console.log(`${title.padEnd(52)} ${(r.total < 1000 ? '-' : Math.round(r.rps).toString()).padStart(9)} ${r.mean.toFixed(2).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.bad).padStart(8)}`);
@@ -146,9 +191,12 @@ export default async function tokenExchangeBench() {
     row('POST /v1/token, cache hit', hit);
     row('Keycloak client credentials, direct (baseline)', direct);
     row('POST /v1/token, cache miss', miss);
-    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(`\ncache hit:  throughput ratio ${median(hitRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(p99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`);
     console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
+    console.log(
+      `floor (bare Fastify, transport only, same run): a form POST answered with a token response against an empty GET with headers, throughput ratio ${median(floorHitRatios).toFixed(2)}; ` +
+        `one loopback hop in front of Keycloak's token endpoint, mean latency ratio ${floorMissRatio.toFixed(2)}`,
+    );
   } finally {
     await fetch(`${base}/v1/realms/${REALM}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
     const exited = new Promise((resolve) => child.once('exit', resolve));
