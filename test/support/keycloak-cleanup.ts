@@ -24,7 +24,15 @@ export async function accountsMadeBy(app: INestApplicationContext): Promise<Made
 export async function accountsIn(dataDir: string): Promise<MadeAccount[]> {
   if (!onPostgres() && !existsSync(join(dataDir, 'keysmith.sqlite'))) return [];
   try {
-    const rows = await withTestDatabase(dataDir, (sql) => sql.rows<{ id: string; realm: string; client_id: string }>('SELECT "id", "realm", "client_id" FROM "service_accounts"'));
+    const rows = await withTestDatabase(dataDir, async (sql) => {
+      // A database the instances never migrated has no table: nothing to read (and no failed query logged).
+      const table =
+        sql.dialect === 'postgres'
+          ? "SELECT 1 AS found FROM information_schema.tables WHERE table_name = 'service_accounts'"
+          : "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'service_accounts'";
+      if ((await sql.rows(table)).length === 0) return [];
+      return sql.rows<{ id: string; realm: string; client_id: string }>('SELECT "id", "realm", "client_id" FROM "service_accounts"');
+    });
     return rows.map((row) => ({ id: row.id, realm: row.realm, clientId: row.client_id }));
   } catch (error) {
     process.stderr.write(`test clean-up: could not read the accounts in ${dataDir}: ${(error as Error).message}\n`);
