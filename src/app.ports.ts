@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { AccountChangeFeed, ApiKeysModule, ApiKeyVerificationService, ServiceAccountDirectory } from './api-keys/index.js';
+import { AccountChangeFeed, ApiKeysModule, ApiKeyVerificationService, KeyRevocation, ServiceAccountDirectory } from './api-keys/index.js';
 import { AuditOwnerLookup } from './audit/index.js';
 import { ApiKeyVerifier, ManagedCallerDirectory } from './auth/index.js';
 import { GrantGraphReader } from './common/grants/grant-graph.js';
@@ -7,7 +7,7 @@ import { bindPort } from './common/ports/bind-port.js';
 import { GitopsAccounts } from './gitops/index.js';
 import { KeycloakProbe, SecretRotationSupport } from './health/index.js';
 import { KeycloakChangesReader, KeycloakGrantGraphReader, KeycloakService } from './keycloak/index.js';
-import { AccountLookupService, KeycloakChanges, RotationSupportService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
+import { AccountKeys, AccountLookupService, KeycloakChanges, RotationSupportService, ServiceAccountEvents, ServiceAccountsModule, ServiceAccountsService } from './service-accounts/index.js';
 
 /**
  * Every port between features, bound to its implementation in one place. A port is an abstract
@@ -21,6 +21,7 @@ export const PORT_BINDINGS = [
   bindPort(AuditOwnerLookup, AccountLookupService),
   bindPort(ServiceAccountDirectory, ServiceAccountsService),
   bindPort(AccountChangeFeed, ServiceAccountEvents),
+  bindPort(AccountKeys, KeyRevocation),
   bindPort(GitopsAccounts, ServiceAccountsService),
   bindPort(KeycloakProbe, KeycloakService),
   bindPort(SecretRotationSupport, RotationSupportService),

@@ -5,6 +5,7 @@ import { ApiKeyVerificationService } from '../src/api-keys/services/api-key-veri
 import { ApiKeyUsageService } from '../src/api-keys/services/api-key-usage.service.js';
 import { keysCreateCommand } from '../src/api-keys/cli/keys-create.command.js';
 import { parseArgs } from '../src/common/cli/cli-command.js';
+import { setFaultPoints } from '../src/common/faults/fault-points.js';
 import { Sql } from '../src/database/sql.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -309,6 +310,24 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     expect(events.items.map((e: { target: string }) => e.target).sort()).toEqual([a.id, b.id].sort());
     // Each event belongs to the deleted account's owner, so that owner's callers can read them.
     expect(events.items.map((e: { owner: string | null }) => e.owner)).toEqual(['team-keys', 'team-keys']);
+  });
+
+  it('a delete interrupted after its row is marked deleted leaves no live key: an account made again with the same clientId does not revive the old keys', async () => {
+    const reused = await newAccount('keys-reused');
+    const old = (await issueKey(t, REALM, reused, { name: 'old', scopes: ['read:data'] })).json();
+    expect((await verify(t, old.key)).valid).toBe(true);
+    // The crash window: the row is `deleted`, and nothing after that line ran.
+    setFaultPoints('delete.row-deleted=throw');
+    try {
+      const res = await t.inject({ method: 'DELETE', url: `/v1/realms/${REALM}/service-accounts/${reused}`, headers: apiHeaders() });
+      expect(res.statusCode).toBe(500);
+    } finally {
+      setFaultPoints(undefined);
+    }
+    expect((await get(old.id)).json().status).toBe('revoked');
+    // Another team makes an account of the same clientId: the old key gets nothing from it.
+    await createAccount(t, REALM, reused, { defaultScopes: ['read:data'] });
+    expect(await verify(t, old.key)).toEqual({ valid: false, code: 'REVOKED' });
   });
 
   it("hides another owner's keys as if absent", async () => {

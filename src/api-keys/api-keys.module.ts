@@ -4,10 +4,10 @@ import { ApiKeysController } from './api-keys.controller.js';
 import { AuthCheckController } from './auth-check.controller.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { ForwardAuth } from './forward-auth.js';
-import { AccountEventsListener } from './services/account-events.listener.js';
 import { ApiKeyUsageService } from './services/api-key-usage.service.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
 import { ApiKeysService } from './services/api-keys.service.js';
+import { KeyRevocation } from './services/key-revocation.service.js';
 import { KeyCacheListener } from './services/key-cache.listener.js';
 import { KeyExpiryService } from './services/key-expiry.service.js';
 import { KeyLookup } from './services/key-lookup.service.js';
@@ -32,11 +32,11 @@ import { ApiKeyHashingStrategy, HmacPepperHashing } from './strategies/api-key-h
     KeyLookup,
     ApiKeyVerificationService,
     ApiKeysService,
-    AccountEventsListener,
+    KeyRevocation,
     KeyCacheListener,
     KeyExpiryService,
     ScopeExcessService,
   ],
-  exports: [ApiKeysService, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ForwardAuth],
+  exports: [ApiKeysService, KeyRevocation, ApiKeyVerificationService, ApiKeyUsageService, KeyExpiryService, ForwardAuth],
 })
 export class ApiKeysModule {}

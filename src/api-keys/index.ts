@@ -10,4 +10,5 @@ export { AccountChangeFeed } from './ports/account-change-feed.port.js';
 export { ServiceAccountDirectory } from './ports/service-account-directory.port.js';
 export { FixedWindowLimiter } from './services/fixed-window-limiter.js';
 export { ApiKeyVerificationService } from './services/api-key-verification.service.js';
+export { KeyRevocation } from './services/key-revocation.service.js';
 export { KeyExpiryService } from './services/key-expiry.service.js';

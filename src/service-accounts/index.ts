@@ -19,6 +19,7 @@ export { ServiceAccountCredentials } from './services/service-account-credential
 export type { ExchangeAccount } from './services/service-account-credentials.service.js';
 export { RecoverAccountUseCase } from './usecases/recover-account.usecase.js';
 export type { ClientSummaries, PlanReadMode } from './services/plan-reading.js';
+export { AccountKeys } from './ports/account-keys.port.js';
 export { KeycloakChanges } from './ports/keycloak-changes.port.js';
 export { KeycloakSyncService } from './usecases/follow-keycloak/keycloak-sync.service.js';
 export type { RealmSyncResult } from './usecases/follow-keycloak/keycloak-sync.service.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, Repository, type EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
-import { accountChange, ChangeFeed, keyChange } from '../../common/changes/index.js';
+import { ChangeFeed, keyChange } from '../../common/changes/index.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -170,28 +170,6 @@ export class ApiKeysService {
       target: row.id,
       detail: { name: row.name, hint: row.hint },
     });
-  }
-
-  /**
-   * Revokes every key of an account that is not revoked yet (the account was deleted). The events
-   * carry the account's owner, known already: no lookup per key.
-   */
-  async revokeAllOf(context: OperationContext, account: Pick<ServiceAccountView, 'realm' | 'clientId' | 'owner'>, reason: string): Promise<number> {
-    const { realm, clientId, owner } = account;
-    const rows = await this.keys
-      .createQueryBuilder('k')
-      .where('k.realm = :realm AND k.clientId = :clientId AND k.revokedAt IS NULL', { realm, clientId })
-      .getMany();
-    if (rows.length === 0) return 0;
-    const now = this.clock.now();
-    await this.changes.transaction(async (manager, changed) => {
-      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
-      changed(accountChange(realm, clientId), ...rows.map(keyChange));
-    });
-    for (const row of rows) {
-      await this.audit.record(context, { action: 'api_key.revoked', realm, clientId, owner, target: row.id, detail: { name: row.name, hint: row.hint, reason } });
-    }
-    return rows.length;
   }
 
   private newKey(

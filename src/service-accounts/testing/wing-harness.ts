@@ -21,6 +21,7 @@ import { AccountLease } from '../lease/account-lease.js';
 import type { ServiceAccountEvent, ServiceAccountEvents } from '../service-account.events.js';
 import { AccountRows } from '../services/account-rows.js';
 import { SpecChecker } from '../services/spec-checker.js';
+import type { AccountKeys } from '../ports/account-keys.port.js';
 import { DeleteAccountUseCase } from '../usecases/delete-account.usecase.js';
 import { ProvisionAccountUseCase } from '../usecases/provision-account.usecase.js';
 import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.js';
@@ -220,10 +221,13 @@ export async function wing() {
   const lease = new AccountLease(new Leases(leaseStore, clock, { value: 'instance-a' } as InstanceId), leaseStore, config);
   const provision = new ProvisionAccountUseCase(rows, gateway, audit, publisher, vault, clock, config, new Random());
   const reconcile = new ReconcileAccountUseCase(rows, gateway, audit, publisher, clock, config);
-  const remove = new DeleteAccountUseCase(rows, gateway, audit, publisher, clock);
+  /** Accounts whose keys the delete use case revoked (API keys' side of the AccountKeys port). */
+  const keysRevoked: string[] = [];
+  const keys = { revokeAllOf: async (_context: unknown, account: { realm: string; clientId: string }) => (keysRevoked.push(`${account.realm}/${account.clientId}`), 0) } as unknown as AccountKeys;
+  const remove = new DeleteAccountUseCase(rows, gateway, audit, publisher, clock, keys);
   const recover = new RecoverAccountUseCase(rows, lease, gateway, checker, reconcile, remove, audit);
   const context = systemContext('cli', 'unit-test');
-  return { db, clock, keycloak, rows, vault, checker, lease, leaseStore, provision, reconcile, remove, recover, audits, events, context, catalog: CATALOG };
+  return { db, clock, keycloak, rows, vault, checker, lease, leaseStore, provision, reconcile, remove, recover, audits, events, keysRevoked, context, catalog: CATALOG };
 }
 
 export type Wing = Awaited<ReturnType<typeof wing>>;

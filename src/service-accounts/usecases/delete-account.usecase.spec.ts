@@ -18,6 +18,7 @@ describe('DeleteAccountUseCase (delete state machine)', () => {
     expect(await w.rows.find('platform', 'orders-app')).toBeNull();
     expect(await w.rows.repository.findOneBy({ id: row.id })).toMatchObject({ state: 'deleted' });
     expect(w.events.at(-1)?.type).toBe('deleted');
+    expect(w.keysRevoked).toEqual(['platform/orders-app']);
     expect(fence.steps).toEqual(['delete client', 'mark deleted']);
   });
 
@@ -45,6 +46,18 @@ describe('DeleteAccountUseCase (delete state machine)', () => {
     setFaultPoints(`${point}=throw`);
     await expect(w.remove.execute({ context: w.context, row, fence: new ScriptedFence() })).rejects.toThrow(point);
     expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('deleting');
+  });
+
+  it('revokes the keys before the row is deleted: a crash after that leaves `deleting` with the keys revoked, and finish() completes it', async () => {
+    const { row } = await provisioned(w, 'orders-app');
+    setFaultPoints('delete.keys-revoked=throw');
+    await expect(w.remove.execute({ context: w.context, row, fence: new ScriptedFence() })).rejects.toThrow('delete.keys-revoked');
+    expect(w.keysRevoked).toEqual(['platform/orders-app']);
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('deleting');
+    setFaultPoints(undefined);
+    await w.remove.finish(w.context, row, new ScriptedFence());
+    expect(await w.rows.repository.findOneBy({ id: row.id })).toMatchObject({ state: 'deleted' });
+    expect(w.keysRevoked).toEqual(['platform/orders-app', 'platform/orders-app']);
   });
 
   it('does not touch Keycloak once the lease is lost', async () => {

@@ -8,15 +8,17 @@ import type { Fence } from '../../common/leases/leases.js';
 import { Clock } from '../../common/time/clock.js';
 import { KeycloakClientsGateway } from '../../keycloak/index.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
+import { AccountKeys } from '../ports/account-keys.port.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
 import { toServiceAccountView } from '../service-account.view.js';
 import { AccountRows, reason } from '../services/account-rows.js';
 import type { DeleteAccountCommand } from './commands.js';
 
 /**
- * Deletes an account: the row is marked `deleting`, the Keycloak client removed, then the row is
- * `deleted` (kept for history and key revocation) and API keys hear of it. An interruption leaves
- * `deleting`, which recovery finishes.
+ * Deletes an account: the row is marked `deleting`, the Keycloak client removed, the account's API
+ * keys revoked, then the row is `deleted` (kept for history) and the change published. An
+ * interruption leaves `deleting`, which recovery finishes; the keys are revoked before the row is
+ * `deleted`, so no interruption leaves live keys behind an account that is gone.
  */
 @Injectable()
 export class DeleteAccountUseCase {
@@ -26,6 +28,7 @@ export class DeleteAccountUseCase {
     private readonly audit: AuditService,
     private readonly events: ServiceAccountEvents,
     private readonly clock: Clock,
+    private readonly keys: AccountKeys,
   ) {}
 
   async execute({ context, row, onlyInSet, fence }: DeleteAccountCommand): Promise<void> {
@@ -45,12 +48,16 @@ export class DeleteAccountUseCase {
     }
   }
 
-  /** Removes the client and marks the row `deleted` (also what recovery does for a `deleting` row). */
+  /** Removes the client, revokes the keys and marks the row `deleted` (also what recovery does for a `deleting` row). */
   async finish(context: OperationContext, row: ServiceAccountEntity, fence: Fence): Promise<void> {
     await fence.check('delete client');
     if (row.keycloakId) await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: true });
     await faultPoint('delete.client-deleted');
     await fence.check('mark deleted');
+    // Keys name their account by realm and clientId: one left live would pass again for a later
+    // account of the same clientId. A failure here leaves `deleting`, and recovery tries again.
+    await this.keys.revokeAllOf(context, row, 'service account deleted');
+    await faultPoint('delete.keys-revoked');
     const now = this.clock.now();
     await this.rows.repository.update(row.id, { state: 'deleted', deletedAt: now, updatedAt: now });
     await faultPoint('delete.row-deleted');
