@@ -13,6 +13,7 @@ import { specOf } from '../../account-spec.js';
 import type { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { observedChanges, sameObservation, type KeycloakObservation, type ObservedChange } from '../../keycloak-observation.js';
 import { KeycloakChanges } from '../../ports/keycloak-changes.port.js';
+import { AccountKeys } from '../../ports/account-keys.port.js';
 import { ServiceAccountEvents } from '../../service-account.events.js';
 import { toServiceAccountView } from '../../service-account.view.js';
 import { AccountRows } from '../../services/account-rows.js';
@@ -48,6 +49,7 @@ export class ObserveAccountUseCase {
     private readonly webhooks: WebhooksService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly keys: AccountKeys,
   ) {}
 
   /** Reads the account's client in full (fields, scopes, roles): after an admin event about it. */
@@ -151,8 +153,9 @@ export class ObserveAccountUseCase {
       target: row.keycloakId,
       detail: { reason: 'the Keycloak client was deleted outside Keysmith', keys: revoke ? 'revoked' : 'refused', at: now.toISOString() },
     });
+    if (revoke) await this.keys.revokeAllOf(context, row, 'the Keycloak client was deleted outside Keysmith');
     await this.webhooks.publish('service_account.orphaned', { realm: row.realm, clientId: row.clientId, owner: row.owner, keys: revoke ? 'revoked' : 'refused' });
-    // `deleted` revokes every key of the account (the API-keys feature listens); `changed` only drops cached verifications.
+    // Every instance drops what it cached of the account (`deleted`: gone for good, as keys go).
     await this.events.publish({ type: revoke ? 'deleted' : 'changed', account, context });
     return 'orphaned';
   }
