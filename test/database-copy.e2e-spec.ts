@@ -107,6 +107,12 @@ describe('keysmith database copy: SQLite to an empty PostgreSQL database (real K
     const runs = (await copy.inject({ method: 'GET', url: '/v1/jobs/key-expiry/runs', headers: apiHeaders() })).json().items;
     expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs[0]).toMatchObject({ job: 'key-expiry', outcome: 'success' });
+    // New changes get fresh numbers after the copied ones: the sequence was moved past them.
+    const lastCopied = Number(psql(targetUrl, 'SELECT COALESCE(MAX(seq), 0) FROM changes\n').trim());
+    expect(lastCopied).toBeGreaterThan(0);
+    expect((await copy.inject({ method: 'DELETE', url: `/v1/api-keys/${keys.kept.id}`, headers: apiHeaders() })).statusCode).toBe(204);
+    expect(Number(psql(targetUrl, 'SELECT MAX(seq) FROM changes\n').trim())).toBeGreaterThan(lastCopied);
+    expect(copy.logs.records().some((line) => String(line.msg).includes('could not record a change'))).toBe(false);
   }, 120_000);
 
   it('refuses a target that is not empty and leaves it as it was', async () => {

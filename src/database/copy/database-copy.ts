@@ -108,7 +108,21 @@ export class DatabaseCopy {
       copied += rows.length;
       if (rows.length < BATCH_ROWS) break;
     }
+    await this.advanceSequences(runner, table, columns);
     return copied;
+  }
+
+  /**
+   * Moves the sequence of each serial column (the change feed's `seq`) past the values copied in
+   * with it: rows inserted with their numbers leave the sequence at its start, and the target's
+   * next row would take a number already used.
+   */
+  private async advanceSequences(runner: QueryRunner, table: string, columns: TargetColumn[]): Promise<void> {
+    for (const column of columns.filter((c) => c.type === 'integer' || c.type === 'bigint')) {
+      const [row] = (await runner.query(placeholders('SELECT pg_get_serial_sequence(?, ?) AS sequence', 'postgres'), [`"${table}"`, column.name])) as { sequence: string | null }[];
+      if (!row?.sequence) continue;
+      await runner.query(placeholders(`SELECT setval(CAST(? AS regclass), COALESCE((SELECT MAX("${column.name}") FROM "${table}"), 0) + 1, false)`, 'postgres'), [row.sequence]);
+    }
   }
 
   private async verify(runner: QueryRunner, copied: TableCopy[]): Promise<Omit<CopyReport, 'tables'>> {
