@@ -25,6 +25,16 @@ async function encrypted(db: DataSource): Promise<boolean> {
   return row.ssl;
 }
 
+/** Runs `body` on a connection opened with these variables, closed afterwards. */
+async function withConnection<T>(env: Record<string, string>, body: (db: DataSource) => Promise<T>): Promise<T> {
+  const db = await connect(env);
+  try {
+    return await body(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /**
  * Keysmith on a PostgreSQL server that takes only TLS connections (scripts/postgres.sh with
  * KEYSMITH_POSTGRES_TLS=1: its own CA and a certificate for 127.0.0.1), started by this suite
@@ -59,22 +69,12 @@ describe('PostgreSQL over TLS (DATABASE_SSL, DATABASE_SSL_CA_FILE)', () => {
   });
 
   it('require encrypts without checking the certificate', async () => {
-    const db = await connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'require' });
-    try {
-      expect(await encrypted(db)).toBe(true);
-    } finally {
-      await db.destroy();
-    }
+    expect(await withConnection({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'require' }, encrypted)).toBe(true);
   });
 
   it('verify-ca and verify-full accept the certificate of the CA in DATABASE_SSL_CA_FILE, for the host of DATABASE_URL', async () => {
     for (const mode of ['verify-ca', 'verify-full']) {
-      const db = await connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: mode, DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE });
-      try {
-        expect(await encrypted(db)).toBe(true);
-      } finally {
-        await db.destroy();
-      }
+      expect(await withConnection({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: mode, DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE }, encrypted)).toBe(true);
     }
   });
 
@@ -109,12 +109,7 @@ describe('PostgreSQL over TLS (DATABASE_SSL, DATABASE_SSL_CA_FILE)', () => {
     await source.close();
     source = undefined;
     // An empty target database on the same server (the role may create databases).
-    const admin = await connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE });
-    try {
-      await admin.query('CREATE DATABASE ks_tls_copy');
-    } finally {
-      await admin.destroy();
-    }
+    await withConnection({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE }, (admin) => admin.query('CREATE DATABASE ks_tls_copy'));
     const target = new URL(server.DATABASE_URL);
     target.pathname = '/ks_tls_copy';
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), DATABASE_URL: target.toString(), DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE, LOG_LEVEL: 'warn' };
@@ -122,13 +117,10 @@ describe('PostgreSQL over TLS (DATABASE_SSL, DATABASE_SSL_CA_FILE)', () => {
       execFile(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'database', 'copy', '--from', `sqlite:${sqliteFile}`], { env }, (error, out, err) => resolve({ code: error ? Number(error.code ?? 1) : 0, out, err }));
     });
     expect(run).toMatchObject({ code: 0 });
-    const db = await connect({ DATABASE_URL: target.toString(), DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE });
-    try {
-      const rows = (await db.query('SELECT client_id FROM service_accounts')) as Array<{ client_id: string }>;
-      expect(rows.map((r) => r.client_id)).toContain(clientId);
-    } finally {
-      await db.destroy();
-    }
+    const rows = (await withConnection({ DATABASE_URL: target.toString(), DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: server.DATABASE_SSL_CA_FILE }, (db) =>
+      db.query('SELECT client_id FROM service_accounts'),
+    )) as Array<{ client_id: string }>;
+    expect(rows.map((r) => r.client_id)).toContain(clientId);
     // The target URL carries the role's password: it never reaches the copy's output.
     expect(`${run.out}\n${run.err}`).not.toContain(decodeURIComponent(target.password));
   });

@@ -105,8 +105,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const found = this.lookup(key);
     const { record, cached } = found instanceof Promise ? await found : found;
     if (!record) return this.refuse('NOT_FOUND', { options, cached });
-    const held = this.accounts.get(accountKey(record.account.realm, record.account.clientId));
-    const account = held !== undefined ? held : await this.account(record.account.realm, record.account.clientId);
+    const snapshot = this.account(record.account.realm, record.account.clientId);
+    const account = snapshot instanceof Promise ? await snapshot : snapshot;
     const now = this.clock.nowMs();
     const identity: ApiKeyIdentity = {
       keyId: record.id,
@@ -197,14 +197,16 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     return { record: null, cached };
   }
 
-  private async account(realm: string, clientId: string): Promise<AccountSnapshot | null> {
+  /** The account's snapshot: held in memory, as a value; else read (and held), as a promise. */
+  private account(realm: string, clientId: string): AccountSnapshot | null | Promise<AccountSnapshot | null> {
     const cacheKey = accountKey(realm, clientId);
     const cached = this.accounts.get(cacheKey);
     if (cached !== undefined) return cached;
-    const view = await this.directory.findLive(realm, clientId);
-    const snapshot = view ? accountSnapshotOf(view) : null;
-    this.accounts.set(cacheKey, snapshot);
-    return snapshot;
+    return this.directory.findLive(realm, clientId).then((view) => {
+      const snapshot = view ? accountSnapshotOf(view) : null;
+      this.accounts.set(cacheKey, snapshot);
+      return snapshot;
+    });
   }
 
   private async refuse(
