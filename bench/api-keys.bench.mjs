@@ -2,7 +2,8 @@
 // figure against a bare Fastify route doing the same HMAC + Map lookup, measured in alternating
 // rounds (see support/measure.mjs): POST /v1/api-keys/verify and GET /v1/auth/check with one hot
 // key, with all BENCH_KEYS keys cycled (every request a different key), and verify called with a
-// Keycloak JWT as the caller's credential. Then the start-up load of the key index and the
+// Keycloak JWT as the caller's credential (with its floor: the baseline server given the same
+// request and hashing the token). Then the start-up load of the key index and the
 // process memory with BENCH_KEYS and BENCH_PADDED_KEYS keys.
 // Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
 import { fork } from 'node:child_process';
@@ -93,11 +94,19 @@ export default async function apiKeysBench() {
       if (only && !only.test(title)) continue;
       results.push([title, await alternate(baseRun, subjectRun), goal]);
     }
+    // The floor of the JWT-caller row: the baseline server receiving the same request, the token in
+    // its header, and looking the token up by its hash before the HMAC + Map; no Keysmith code.
+    let jwtFloor;
+    if (!only || only.test('JWT caller')) {
+      const bareVerifyJwt = runner(`${bare}/verify-jwt`, [{ method: 'POST', path: '/verify-jwt', headers: { ...json, authorization: `Bearer ${jwt}` }, body: JSON.stringify({ key: hot }) }]);
+      jwtFloor = await alternate(bareVerify, bareVerifyJwt);
+    }
 
     console.log(`\nAPI-key verification, ${KEYS.toLocaleString('en')} keys stored, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s; ${pinning()}`);
     console.log('medians, with the spread of the rounds in brackets; ratio = Keysmith / baseline of the same round');
     if (results.length) header('baseline: bare Fastify, HMAC + Map (first scenario)', results[0][1]);
     for (const [title, rounds, goal] of results) row(title, rounds, goal);
+    if (jwtFloor) row('  floor: bare Fastify, same JWT request, hashed', jwtFloor, '(no Keysmith code)');
 
     const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
     const lines = [`${memory100k.rows.toLocaleString('en').padStart(10)} keys stored: ${loaded100k.size.toLocaleString('en')} indexed in ${(loaded100k.ms / 1000).toFixed(1)} s, rss ${mb(memory100k.rss)}, heap used ${mb(memory100k.heapUsed)}`];

@@ -6,6 +6,7 @@ import { AuthGuard } from './auth/index.js';
 import type { HotDoor } from './common/http/hot-door.js';
 import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
 import { parseBody } from './common/http/zod-validation.js';
+import { REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { ignoreForwardAuthBodies } from './api-keys/index.js';
 import { AuthExchangeController, TokenExchangeController } from './token-exchange/index.js';
 
@@ -63,7 +64,10 @@ export interface HotDoorSetup {
   routes: readonly MarkedRoute[];
   handlers: Readonly<Record<string, HotPathHandler>>;
   answerError: HotPathErrorAnswer;
-  /** Adds the hooks every request gets (request-id header, access log, duration metric). */
+  /**
+   * Adds the response hook every request gets (access log, duration metric). The request-id
+   * header needs no hook here: the hot-path handlers and the error answer below set it.
+   */
   observe: (instance: FastifyInstance) => void;
   /** Routes whose bodies are ignored (forward-auth). */
   bodylessPaths: readonly string[];
@@ -86,7 +90,8 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
     if (Object.hasOwn(form, '__proto__')) done(new BadRequestException('Object contains forbidden prototype property'), undefined);
     else done(null, { ...form });
   });
-  hot.setErrorHandler((error, request, reply) => setup.answerError(error, request, reply));
+  // An error before the handler (a body that cannot be read) is answered here, with the request id.
+  hot.setErrorHandler((error, request, reply) => setup.answerError(error, request, reply.header(REQUEST_ID_HEADER, request.id)));
   for (const { name, url, methods } of setup.routes) {
     // Nest adds WebDAV methods and the like to the app's instance, with a body (forward-auth takes any method).
     for (const method of methods) if (!hot.supportedMethods.includes(method)) hot.addHttpMethod(method, { hasBody: true });

@@ -90,32 +90,37 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
   return completeOpenApiDocument(documentAuthExchange(documentForwardAuth(SwaggerModule.createDocument(app, config))));
 }
 
-/**
- * Adds the hooks every request gets, on the app's instance and the hot door's: the request-id
- * header on every answer, and one access-log line (sampled on the verification routes) and one
- * duration observation per request.
- */
-function requestObserver(app: NestFastifyApplication): (instance: FastifyInstance) => void {
+/** The per-request hooks, added to the app's instance and the hot door's (see `requestObserver`). */
+interface RequestObserver {
+  /** The request-id header on every answer (an `onSend` hook); hot-path handlers set it themselves. */
+  stampRequestId(instance: FastifyInstance): void;
+  /** One access-log line (sampled on the verification routes) and one duration observation per request. */
+  recordResponses(instance: FastifyInstance): void;
+}
+
+function requestObserver(app: NestFastifyApplication): RequestObserver {
   const duration = app
     .get(MetricsRegistry)
     .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
   const accessLog = app.get(AccessLog);
-  return (instance) => {
-    // Callback hooks, not async ones: they run on every request, and need no promise.
-    instance.addHook('onSend', (request, reply, payload, done) => {
-      reply.header(REQUEST_ID_HEADER, request.id);
-      done(null, payload);
-    });
-    instance.addHook('onResponse', (request, reply, done) => {
-      accessLog.record(request, reply);
-      duration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-      done();
-    });
+  // Callback hooks, not async ones: they run on every request, and need no promise.
+  return {
+    stampRequestId: (instance) =>
+      instance.addHook('onSend', (request, reply, payload, done) => {
+        reply.header(REQUEST_ID_HEADER, request.id);
+        done(null, payload);
+      }),
+    recordResponses: (instance) =>
+      instance.addHook('onResponse', (request, reply, done) => {
+        accessLog.record(request, reply);
+        duration.observe(
+          { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+          reply.elapsedTime / 1000,
+        );
+        done();
+      }),
   };
 }
 
@@ -134,8 +139,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   const handlers = hotPathHandlers(app);
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => problems.answer(error, request, reply);
   const hotRoutes = serveHotPaths(fastify, handlers, answerError);
-  const observe = requestObserver(app);
-  observe(fastify);
+  const observer = requestObserver(app);
+  observer.stampRequestId(fastify);
+  observer.recordResponses(fastify);
   ignoreForwardAuthBodies(fastify, BODYLESS_PATHS);
 
   for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
@@ -144,7 +150,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
   const door = hotDoorOf(app.getHttpAdapter());
-  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe, bodylessPaths: BODYLESS_PATHS });
+  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe: observer.recordResponses, bodylessPaths: BODYLESS_PATHS });
   // Serving HTTP: every live key is loaded into memory in the background (the CLI never loads it).
   app.get(ApiKeyVerificationService).startIndex();
   return app;

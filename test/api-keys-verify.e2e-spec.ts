@@ -204,12 +204,21 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
         const unknown = await verify(t, wellFormedUnknownKey());
         // Without a credential (t.inject sends the suite's own).
         const anonymous = await fetch(`${t.baseUrl}/v1/api-keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: readKey.key }) });
+        const refused = (await anonymous.json()) as { code: string; requestId: string };
+        // A body that cannot be read: answered before the handler runs, by the error handler.
+        const malformed = await fetch(`${t.baseUrl}/v1/api-keys/verify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'door-malformed-1' },
+          body: '{"key":',
+        });
+        const unreadable = (await malformed.json()) as { code: string; requestId: string };
         return {
           status: response.statusCode,
           identity: ['x-auth-client-id', 'x-auth-realm', 'x-auth-scopes', 'x-auth-key-id'].map((name) => response.headers[name]),
           requestId: typeof response.headers['x-request-id'],
           verify: { valid: verified.valid, keyId: verified.keyId, scopes: verified.scopes, unknown },
-          refusal: { status: anonymous.status, type: anonymous.headers.get('content-type'), code: ((await anonymous.json()) as { code: string }).code },
+          refusal: { status: anonymous.status, type: anonymous.headers.get('content-type'), code: refused.code, requestIdHeld: anonymous.headers.get('x-request-id') === refused.requestId },
+          malformed: { status: malformed.status, code: unreadable.code, requestId: malformed.headers.get('x-request-id'), problemRequestId: unreadable.requestId },
         };
       };
       const throughDoor = await answer();
@@ -219,7 +228,10 @@ describe('API keys: verification codes, forward auth, rate limits', () => {
       expect(await answer()).toEqual(throughDoor);
       expect(throughDoor.identity).toEqual([account, REALM, 'read:data reports:read', readKey.id]);
       expect(throughDoor.verify).toEqual({ valid: true, keyId: readKey.id, scopes: ['read:data', 'reports:read'], unknown: { valid: false, code: 'NOT_FOUND' } });
-      expect(throughDoor.refusal).toEqual({ status: 401, type: 'application/problem+json; charset=utf-8', code: 'AUTHENTICATION_REQUIRED' });
+      expect(throughDoor.refusal).toEqual({ status: 401, type: 'application/problem+json; charset=utf-8', code: 'AUTHENTICATION_REQUIRED', requestIdHeld: true });
+      // The request id reaches every answer, an error before the handler included.
+      expect(throughDoor.requestId).toBe('string');
+      expect(throughDoor.malformed).toEqual({ status: 400, code: expect.any(String), requestId: 'door-malformed-1', problemRequestId: 'door-malformed-1' });
     });
   });
 

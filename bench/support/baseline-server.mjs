@@ -1,6 +1,6 @@
 // The baseline: a bare Fastify route doing what Keysmith's fast path must at least do: one
 // HMAC-SHA256 with a pepper and one Map lookup. Keys come from the parent over IPC.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 
 const pepper = randomBytes(32);
@@ -9,6 +9,20 @@ const store = new Map();
 
 const app = Fastify({ logger: false });
 app.post('/verify', async (request) => {
+  const record = store.get(hash(request.body.key));
+  return record ? { valid: true, ...record } : { valid: false, code: 'NOT_FOUND' };
+});
+
+// The floor of a verification whose caller holds a JWT: the same request (the token in the
+// Authorization header), the token looked up by its SHA-256 (as a cache of verified tokens needs at
+// least), then the same HMAC + Map. The token is taken as verified on first sight.
+const tokens = new Set();
+app.post('/verify-jwt', async (request, reply) => {
+  const tokenHash = createHash('sha256').update(request.headers.authorization ?? '').digest('base64');
+  if (!tokens.has(tokenHash)) {
+    if (tokens.size > 0) return reply.code(401).send();
+    tokens.add(tokenHash);
+  }
   const record = store.get(hash(request.body.key));
   return record ? { valid: true, ...record } : { valid: false, code: 'NOT_FOUND' };
 });
