@@ -7,6 +7,7 @@ import { keysCreateCommand } from '../src/api-keys/cli/keys-create.command.js';
 import { parseArgs } from '../src/common/cli/cli-command.js';
 import { setFaultPoints } from '../src/common/faults/fault-points.js';
 import { Sql } from '../src/database/sql.js';
+import { RevokeKeysOfDeletedAccounts1764300020000 } from '../migrations/1764300020000-RevokeKeysOfDeletedAccounts.js';
 import { authenticateSuite } from './support/auth.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { apiHeaders, createAccount, deleteAccount, issueKey, uniqueClientId, verify } from './support/api-keys.js';
@@ -328,6 +329,34 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     // Another team makes an account of the same clientId: the old key gets nothing from it.
     await createAccount(t, REALM, reused, { defaultScopes: ['read:data'] });
     expect(await verify(t, old.key)).toEqual({ valid: false, code: 'REVOKED' });
+  });
+
+  it('an upgrade revokes the live keys that a delete interrupted in the old order left behind (migration 1764300020000)', async () => {
+    const gone = await newAccount('keys-gone');
+    const left = (await issueKey(t, REALM, gone, { name: 'left', scopes: ['read:data'] })).json();
+    const kept = (await issueKey(t, REALM, account, { name: 'kept', scopes: ['read:data'] })).json();
+    expect((await t.inject({ method: 'DELETE', url: `/v1/realms/${REALM}/service-accounts/${gone}`, headers: apiHeaders() })).statusCode).toBe(204);
+    // What a delete of the old order left when interrupted: the row deleted, its key still live.
+    const db = t.app.get(DataSource);
+    const sql = new Sql(db);
+    await sql.run('UPDATE api_keys SET revoked_at = NULL WHERE id = ?', [left.id]);
+    expect((await get(left.id)).json().status).toBe('active');
+    const before = Date.now();
+
+    const runner = db.createQueryRunner();
+    try {
+      await new RevokeKeysOfDeletedAccounts1764300020000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect((await get(left.id)).json().status).toBe('revoked');
+    expect((await get(kept.id)).json().status).toBe('active');
+    // Marked changed, as a revocation is, so the other instances' key indexes drop it.
+    const [row] = await sql.rows<{ changed_at: string | number }>('SELECT changed_at FROM api_keys WHERE id = ?', [left.id]);
+    expect(Number(row.changed_at)).toBeGreaterThanOrEqual(before);
+    // An account made again with the same clientId gives the old key nothing.
+    await createAccount(t, REALM, gone, { defaultScopes: ['read:data'] });
+    expect(await verify(t, left.key)).toEqual({ valid: false, code: 'REVOKED' });
   });
 
   it("hides another owner's keys as if absent", async () => {

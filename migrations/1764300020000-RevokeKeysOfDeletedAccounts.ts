@@ -1,0 +1,34 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Revokes every unrevoked key whose account has no live row (realm and clientId, not deleted).
+ *
+ * Deletes used to mark the account's row deleted before revoking its keys, so a delete interrupted
+ * between the two left live keys behind. Verification refused them (no live account), but an
+ * account made again with the same clientId would have given them back their standing. Deletes now
+ * revoke first; this finishes the ones interrupted before that. `changed_at` tells the other
+ * instances' key indexes, as a revocation does.
+ */
+export class RevokeKeysOfDeletedAccounts1764300020000 implements MigrationInterface {
+  name = 'RevokeKeysOfDeletedAccounts1764300020000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const postgres = queryRunner.connection.driver.options.type === 'postgres';
+    const now = new Date();
+    // SQLite's datetime columns hold UTC text, as TypeORM writes them.
+    const revokedAt = postgres ? now : now.toISOString().replace('T', ' ').replace('Z', '');
+    const [first, second] = postgres ? ['$1', '$2'] : ['?', '?'];
+    await queryRunner.query(
+      `UPDATE "api_keys" SET "revoked_at" = ${first}, "changed_at" = ${second}
+       WHERE "revoked_at" IS NULL
+         AND NOT EXISTS (
+           SELECT 1 FROM "service_accounts" "s"
+           WHERE "s"."realm" = "api_keys"."realm" AND "s"."client_id" = "api_keys"."client_id" AND "s"."deleted_at" IS NULL
+         )`,
+      [revokedAt, now.getTime()],
+    );
+  }
+
+  /** A revocation is not undone. */
+  async down(): Promise<void> {}
+}
