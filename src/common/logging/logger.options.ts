@@ -40,8 +40,8 @@ export const REDACT_PATHS = [
  *
  * nestjs-pino's request middleware (pino-http's child logger bound through AsyncLocalStorage) is
  * not bound to any route (`forRoutes: []`): on Node.js 20 an AsyncLocalStorage, once it has run,
- * keeps async hooks on for the whole process, so every promise anywhere pays for them. That cost
- * about a quarter of verification throughput and a millisecond per Keycloak call.
+ * keeps async hooks on for the whole process, so every promise anywhere pays for them (about a
+ * millisecond more per Keycloak Admin call, measured; see keycloak-call-meter.ts).
  */
 export function loggerOptions(config: AppConfig, stream?: DestinationStream): Params {
   return {
