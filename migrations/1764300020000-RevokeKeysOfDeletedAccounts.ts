@@ -15,7 +15,8 @@ export class RevokeKeysOfDeletedAccounts1764300020000 implements MigrationInterf
   async up(queryRunner: QueryRunner): Promise<void> {
     const postgres = queryRunner.connection.driver.options.type === 'postgres';
     const now = new Date();
-    // SQLite's datetime columns hold UTC text, as TypeORM writes them.
+    // As `Sql.time` and `placeholders` (src/database/sql.ts) do; migrations compile on their own
+    // (rootDir migrations/), so they cannot import them. SQLite's datetime columns hold UTC text.
     const revokedAt = postgres ? now : now.toISOString().replace('T', ' ').replace('Z', '');
     const [first, second] = postgres ? ['$1', '$2'] : ['?', '?'];
     await queryRunner.query(

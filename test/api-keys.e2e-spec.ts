@@ -326,9 +326,12 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
       setFaultPoints(undefined);
     }
     expect((await get(old.id)).json().status).toBe('revoked');
-    // Another team makes an account of the same clientId: the old key gets nothing from it.
+    // Another team makes an account of the same clientId: the old key gets nothing from it, while
+    // a key issued to the new account passes.
     await createAccount(t, REALM, reused, { defaultScopes: ['read:data'] });
     expect(await verify(t, old.key)).toEqual({ valid: false, code: 'REVOKED' });
+    const fresh = (await issueKey(t, REALM, reused, { name: 'fresh', scopes: ['read:data'] })).json();
+    expect(await verify(t, fresh.key)).toMatchObject({ valid: true, clientId: reused, scopes: ['read:data'] });
   });
 
   it('an upgrade revokes the live keys that a delete interrupted in the old order left behind (migration 1764300020000)', async () => {
@@ -354,9 +357,11 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     // Marked changed, as a revocation is, so the other instances' key indexes drop it.
     const [row] = await sql.rows<{ changed_at: string | number }>('SELECT changed_at FROM api_keys WHERE id = ?', [left.id]);
     expect(Number(row.changed_at)).toBeGreaterThanOrEqual(before);
-    // An account made again with the same clientId gives the old key nothing.
+    // An account made again with the same clientId gives the old key nothing; its own key passes.
     await createAccount(t, REALM, gone, { defaultScopes: ['read:data'] });
     expect(await verify(t, left.key)).toEqual({ valid: false, code: 'REVOKED' });
+    const fresh = (await issueKey(t, REALM, gone, { name: 'fresh', scopes: ['read:data'] })).json();
+    expect(await verify(t, fresh.key)).toMatchObject({ valid: true, clientId: gone, scopes: ['read:data'] });
   });
 
   it("hides another owner's keys as if absent", async () => {

@@ -2,7 +2,7 @@ import type { OperationContext } from '../../common/context/operation-context.js
 import type { ServiceAccountView } from '../service-account.view.js';
 
 /**
- * The API keys of an account, as deleting it needs them, bound to `ApiKeysService` in
+ * The API keys of an account, as deleting it needs them, bound to api-keys' `KeyRevocation` in
  * `src/app.ports.ts`: every key still live is revoked (and audited) before the row is marked
  * deleted, so no interruption can leave live keys behind an account that is gone. Keys name their
  * account by realm and clientId, so such a key would pass again for a later account of the same
