@@ -114,9 +114,10 @@ function requestObserver(app: NestFastifyApplication): RequestObserver {
       }),
     recordResponses: (instance) =>
       instance.addHook('onResponse', (request, reply, done) => {
-        accessLog.record(request, reply);
+        const route = request.routeOptions;
+        accessLog.record(request, reply, route);
         duration.observe(
-          { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+          { method: request.method, route: route.url ?? 'unmatched', status: String(reply.statusCode) },
           reply.elapsedTime / 1000,
         );
         done();

@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { documentForwardAuthRoute, problemDoc } from '../common/http/forward-auth-docs.js';
 
 /** Forward-auth answers here and at any path below it. */
@@ -29,6 +29,9 @@ export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
   });
 }
 
+/** The headers that tell Fastify a request has a body. */
+const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding'] as const;
+
 /**
  * Forward-auth never reads a body, whatever the method (nor does phantom-token forward-auth, whose
  * path is passed in `paths` too): Traefik copies the original Content-Type onto its bodiless
@@ -36,11 +39,13 @@ export function documentForwardAuth(document: OpenAPIObject): OpenAPIObject {
  * once the answer is sent, so the connection stays usable.
  */
 export function ignoreForwardAuthBodies(fastify: FastifyInstance, paths: readonly string[] = [FORWARD_AUTH_PATH]): void {
-  // A hook on those routes only (added as each route is registered), not one run for every request.
-  const dropBody = async (request: FastifyRequest): Promise<void> => {
-    delete request.headers['content-type'];
-    delete request.headers['content-length'];
-    delete request.headers['transfer-encoding'];
+  // A hook on those routes only (added as each route is registered), not one run for every request;
+  // a callback, not an async function (no promise per request), deleting only the headers that are
+  // there (a deletion makes later reads of the object slower).
+  const dropBody = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const headers = request.headers;
+    for (const name of BODY_HEADERS) if (headers[name] !== undefined) delete headers[name];
+    done();
   };
   fastify.addHook('onRoute', (route) => {
     if (!paths.some((prefix) => route.url === prefix || route.url.startsWith(`${prefix}/`))) return;

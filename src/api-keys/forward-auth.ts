@@ -27,7 +27,8 @@ export class ForwardAuth {
     if (!key) {
       throw new DomainError(ErrorCode.AuthenticationRequired, 'Send the API key in the X-API-Key header.', {}, { 'WWW-Authenticate': WWW_AUTHENTICATE });
     }
-    const requiredScopes = (header(request, 'x-required-scopes') ?? '').split(/[\s,]+/).filter(Boolean);
+    const required = header(request, 'x-required-scopes');
+    const requiredScopes = required ? required.split(/[\s,]+/).filter(Boolean) : [];
     const result = await this.verification.verify(key, {
       requiredScopes,
       clientAddress: request.ip,

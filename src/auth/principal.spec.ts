@@ -11,6 +11,17 @@ describe('principals', () => {
     expect(scopesOf(['audit:read'])).toEqual([]);
   });
 
+  it('answers a repeated claim as parsed the first time, in an array of its own each time', () => {
+    const first = scopesOf('keys:read keys:write');
+    first.push('keysmith:admin');
+    expect(scopesOf('keys:read keys:write')).toEqual(['keys:read', 'keys:write']);
+    // A token of an account keeps only the Keysmith scopes its account has, on every request.
+    const managed = { owner: 'team-a', enabled: true, scopes: ['api-keys:read'] };
+    for (let i = 0; i < 3; i += 1) {
+      expect(principalFromJwt({ azp: 'svc', scope: 'api-keys:read api-keys:write keysmith:admin other' }, 'platform', auth, managed).scopes).toEqual(['api-keys:read', 'other']);
+    }
+  });
+
   it('names the missing scopes', () => {
     expect(missingScopes({ scopes: ['a', 'b'] }, ['a', 'c', 'd'])).toEqual(['c', 'd']);
   });

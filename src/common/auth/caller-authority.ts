@@ -1,9 +1,13 @@
 import type { OperationContext } from '../context/operation-context.js';
 import { API_SCOPES } from './scopes.decorator.js';
 
+/** The last set keysmithScopes made: every caller asks with the one configured admin scope. */
+let ownScopes: { adminScope: string | null; scopes: ReadonlySet<string> } = { adminScope: null, scopes: new Set() };
+
 /** Keysmith's own scopes: the API scopes plus the admin scope that lifts the owner boundary. */
 export function keysmithScopes(adminScope: string): ReadonlySet<string> {
-  return new Set<string>([...API_SCOPES, adminScope]);
+  if (ownScopes.adminScope !== adminScope) ownScopes = { adminScope, scopes: new Set<string>([...API_SCOPES, adminScope]) };
+  return ownScopes.scopes;
 }
 
 /**

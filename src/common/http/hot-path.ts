@@ -24,9 +24,12 @@ export function HotPath(name: string): MethodDecorator {
   return RouteConfig({ [HOT_PATH]: name });
 }
 
-/** Is the request's route marked `@HotPath` (on the app's instance or the hot door, which copies the mark)? */
-export function isHotPath(request: FastifyRequest): boolean {
-  return typeof (request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH] === 'string';
+/**
+ * Is the route marked `@HotPath` (on the app's instance or the hot door, which copies the mark)?
+ * Takes the request's `routeOptions`, which Fastify builds anew on each read.
+ */
+export function isHotPath(route: FastifyRequest['routeOptions']): boolean {
+  return typeof (route.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH] === 'string';
 }
 
 /** A route marked `@HotPath`, as the app's instance registered it. */

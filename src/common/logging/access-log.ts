@@ -51,13 +51,14 @@ export class AccessLog {
     );
   }
 
-  record(request: FastifyRequest, reply: FastifyReply): void {
-    const route = request.routeOptions.url ?? 'unmatched';
+  /** `routeOptions`: the request's, when the caller has read them already (Fastify builds them on each read). */
+  record(request: FastifyRequest, reply: FastifyReply, routeOptions = request.routeOptions): void {
+    const route = routeOptions.url ?? 'unmatched';
     if (QUIET_ROUTES.has(route)) return;
     const status = reply.statusCode;
     const note = NOTES.get(request.raw) ?? {};
     const failed = status >= 400 || note.verdict !== undefined;
-    if (!failed && isHotPath(request) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
+    if (!failed && isHotPath(routeOptions) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
     const principal = (request as AuthenticatedRequest).principal;
     const line = {
       requestId: String(request.id),
