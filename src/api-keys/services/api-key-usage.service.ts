@@ -35,8 +35,9 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
     await this.flushUsage();
   }
 
-  record(keyId: string, at: Date): void {
-    this.buffer.record(keyId, at);
+  /** A use of the key at `atMs` (epoch milliseconds). */
+  record(keyId: string, atMs: number): void {
+    this.buffer.record(keyId, atMs);
   }
 
   /**
@@ -55,7 +56,7 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
            "last_used_at" = (SELECT CASE WHEN "api_keys"."last_used_at" IS NULL OR "api_keys"."last_used_at" < "u"."at" THEN "u"."at" ELSE "api_keys"."last_used_at" END
              FROM "u" WHERE "u"."id" = "api_keys"."id")
          WHERE "id" IN (SELECT "id" FROM "u")`,
-        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, this.sql.time(usage.lastUsedAt)]),
+        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, this.sql.time(new Date(usage.lastUsedAt))]),
       );
       // Written: a later failure must not put these back and count them twice.
       for (const [keyId] of chunk) batch.delete(keyId);

@@ -130,7 +130,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const required = options.requiredScopes ?? [];
     if (required.some((scope) => !identity.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
 
-    this.usage.record(record.id, this.clock.now());
+    this.usage.record(record.id, now);
     this.verifications.inc({ result: 'valid', cache: cached ? 'hit' : 'miss' });
     return { valid: true, identity };
   }

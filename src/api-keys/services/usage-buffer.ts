@@ -1,21 +1,23 @@
 export interface KeyUsage {
-  lastUsedAt: Date;
+  /** Epoch milliseconds. */
+  lastUsedAt: number;
   uses: number;
 }
 
 /**
  * Uses of keys aggregated in memory between flushes: one entry per key, whatever the traffic, so
- * that verification never writes to the database.
+ * that verification never writes to the database. Times are epoch milliseconds: a verification
+ * allocates no Date for it.
  */
 export class UsageBuffer {
   private pending = new Map<string, KeyUsage>();
 
-  record(keyId: string, at: Date): void {
+  record(keyId: string, atMs: number): void {
     const usage = this.pending.get(keyId);
-    if (!usage) this.pending.set(keyId, { lastUsedAt: at, uses: 1 });
+    if (!usage) this.pending.set(keyId, { lastUsedAt: atMs, uses: 1 });
     else {
       usage.uses += 1;
-      if (at > usage.lastUsedAt) usage.lastUsedAt = at;
+      if (atMs > usage.lastUsedAt) usage.lastUsedAt = atMs;
     }
   }
 
