@@ -94,9 +94,15 @@ export type ScopeEnforcement = 'enforce' | 'report';
 
 /** Issued scopes the account no longer has (null account: it is gone, so all of them). */
 export function scopeExcess(issued: readonly string[], accountScopes: readonly string[] | null): string[] {
-  const allowed = new Set(accountScopes ?? []);
+  if (accountScopes === null) return [...issued];
+  // Every verification asks, and accounts hold few scopes: a scan costs less than a Set made each time.
+  if (accountScopes.length <= SCANNED_SCOPES) return issued.filter((scope) => !accountScopes.includes(scope));
+  const allowed = new Set(accountScopes);
   return issued.filter((scope) => !allowed.has(scope));
 }
+
+/** Up to this many account scopes, scopeExcess scans the list instead of making a Set. */
+const SCANNED_SCOPES = 16;
 
 /**
  * What a key grants now: its issued scopes cut to its account's current default and optional
