@@ -69,7 +69,10 @@ describe('ApiKeyVerificationService', () => {
   it('refuses malformed keys without any lookup', async () => {
     const { service, queries } = setUp(1, new Map());
     expect(await service.check('sk_live_short')).toMatchObject({ valid: false, code: 'MALFORMED' });
+    // The right prefix and length, but a bad checksum or a character outside base62: still no lookup.
     expect(await service.check(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`)).toMatchObject({ valid: false, code: 'MALFORMED' });
+    expect(await service.check(`${key.slice(0, 20)}-${key.slice(21)}`)).toMatchObject({ valid: false, code: 'MALFORMED' });
+    expect(await service.check(key.replace('sk_live_', 'sk_prod_'))).toMatchObject({ valid: false, code: 'MALFORMED' });
     expect(queries).toEqual([]);
   });
 

@@ -2,7 +2,7 @@ import { Random } from '../../common/random/random.js';
 import { crc32 } from 'node:zlib';
 import { loadConfig } from '../../config/app-config.js';
 import { base62FromBigInt, base62FromBytes } from './base62.js';
-import { checksumOf, DEFAULT_KEY_PATTERN, hintOf, parseKey } from './api-key-format.js';
+import { checksumOf, DEFAULT_KEY_PATTERN, hasKeyShape, hintOf, parseKey } from './api-key-format.js';
 import { PrefixedChecksumKeyGeneration } from './api-key-generation.strategy.js';
 import { HmacPepperHashing } from './api-key-hashing.strategy.js';
 
@@ -48,6 +48,25 @@ describe('key format', () => {
     expect(parseKey(key.replace(/.$/, '-'), prefixes)).toBeNull();
     expect(parseKey('', prefixes)).toBeNull();
     expect(parseKey('x'.repeat(10_000), prefixes)).toBeNull();
+  });
+
+  it('tells by prefix and length alone only what parseKey refuses too', () => {
+    const { key } = generation.generate('live');
+    expect(hasKeyShape(key, prefixes)).toBe(true);
+    const variants = [
+      key.slice(0, -1),
+      `${key}x`,
+      key.replace('sk_live_', 'sk_prod_'),
+      key.replace('sk_live_', 'sk_test_'),
+      `${key.slice(0, 20)}-${key.slice(21)}`,
+      `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`,
+      '',
+      'x'.repeat(10_000),
+    ];
+    // parseKey refuses every variant; the three with a prefix and the length pass the cheap check,
+    // so verification checks them in full before any query (see ApiKeyVerificationService).
+    expect(variants.filter((variant) => parseKey(variant, prefixes))).toEqual([]);
+    expect(variants.filter((variant) => hasKeyShape(variant, prefixes))).toEqual(variants.slice(3, 6));
   });
 
   it('uses configured prefixes', () => {

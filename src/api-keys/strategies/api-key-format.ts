@@ -45,6 +45,20 @@ export function parseKey(key: string, prefixes: Record<KeyEnvironment, string>):
   return null;
 }
 
+/**
+ * The part of parseKey that costs almost nothing: one of the prefixes and the length. A key that
+ * passes it and is found by its keyed hash was issued here, so its characters and checksum are
+ * known good; parseKey is needed only for a key that is not found that way.
+ */
+export function hasKeyShape(key: string, prefixes: Record<KeyEnvironment, string>): boolean {
+  if (typeof key !== 'string') return false;
+  for (const environment of ['live', 'test'] as const) {
+    const prefix = prefixes[environment];
+    if (key.startsWith(prefix)) return key.length === prefix.length + RANDOM_CHARS + CHECKSUM_CHARS;
+  }
+  return false;
+}
+
 /** The display hint: prefix, first four random characters, an ellipsis, the last four. */
 export function hintOf(key: string, prefix: string): string {
   return `${prefix}${key.slice(prefix.length, prefix.length + 4)}…${key.slice(-4)}`;

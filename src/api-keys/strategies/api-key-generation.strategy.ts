@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Random } from '../../common/random/random.js';
 import { AppConfig } from '../../config/app-config.js';
 import { base62FromBytes } from './base62.js';
-import { checksumOf, hintOf, parseKey, RANDOM_BYTES, RANDOM_CHARS, type KeyEnvironment, type ParsedKey } from './api-key-format.js';
+import { checksumOf, hasKeyShape, hintOf, parseKey, RANDOM_BYTES, RANDOM_CHARS, type KeyEnvironment, type ParsedKey } from './api-key-format.js';
 
 export interface GeneratedKey {
   key: string;
@@ -17,6 +17,11 @@ export abstract class ApiKeyGenerationStrategy {
   abstract generate(environment: KeyEnvironment): GeneratedKey;
   /** Structure and checksum only; null when the string cannot be a key of this service. */
   abstract parse(key: string): ParsedKey | null;
+  /**
+   * A cheap part of `parse` (prefix and length): false only for strings `parse` refuses. A string
+   * that passes it and is found among the issued keys needs no `parse`: it was made by `generate`.
+   */
+  abstract hasShape(key: string): boolean;
 }
 
 /** `<prefix><32 CSPRNG bytes in base62><CRC32 in 6 base62>`, with the configured prefixes. */
@@ -38,5 +43,9 @@ export class PrefixedChecksumKeyGeneration extends ApiKeyGenerationStrategy {
 
   parse(key: string): ParsedKey | null {
     return parseKey(key, this.config.apiKeys.prefixes);
+  }
+
+  hasShape(key: string): boolean {
+    return hasKeyShape(key, this.config.apiKeys.prefixes);
   }
 }
