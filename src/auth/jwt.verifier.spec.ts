@@ -53,6 +53,13 @@ describe('JwtVerifier', () => {
     await expect(verifier.verify(await sign({}, 'ES256'))).resolves.toMatchObject({ azp: 'ci' });
   });
 
+  it('refuses a token that is not an RFC 6750 b64token as MALFORMED_CREDENTIALS, before any signature check', async () => {
+    const token = await sign({});
+    expect(await failure(`${token} x`)).toBe('MALFORMED_CREDENTIALS: The bearer token is empty or not a valid token.');
+    expect(await failure(`${token}"`)).toMatch(/^MALFORMED_CREDENTIALS/);
+    expect(await failure(token)).toBe('accepted');
+  });
+
   it('checks exp and nbf with the clock tolerance', async () => {
     expect(await failure(await sign({ exp: NOW - 29 }))).toBe('accepted');
     expect(await failure(await sign({ exp: NOW - 31 }))).toMatch(/INVALID_CREDENTIALS: .*expired/);

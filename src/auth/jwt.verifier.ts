@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { KeycloakService } from '../keycloak/index.js';
 import { invalidCredentials } from './auth.errors.js';
+import { assertB64Token } from './credentials.js';
 import { JwksProvider, JwksUnavailableError } from './jwks.provider.js';
 import { TokenClock } from './token-clock.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -18,10 +19,11 @@ export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384',
 /**
  * Verifies Keycloak access tokens for Keysmith's own API: signature against the realm's JWKS,
  * `iss` = the configured realm, `aud` contains Keysmith's audience, `exp` / `nbf` against the
- * injected clock with the configured tolerance. Every failure is a 401 INVALID_CREDENTIALS whose
- * description says which check failed, never echoing the token. A verified token is remembered
- * (by its hash) until its `exp`, so the signature is checked once per token; a new key set of
- * the realm forgets every one.
+ * injected clock with the configured tolerance. A token that is not an RFC 6750 b64token is a 400
+ * MALFORMED_CREDENTIALS; every other failure is a 401 INVALID_CREDENTIALS whose description says
+ * which check failed, never echoing the token. A verified token is remembered (by its hash) until
+ * its `exp`, so its characters and signature are checked once per token; a new key set of the
+ * realm forgets every one.
  */
 @Injectable()
 export class JwtVerifier {
@@ -42,6 +44,8 @@ export class JwtVerifier {
     const cacheKey = VerifiedTokenCache.keyOf(token);
     const known = this.verified.get(cacheKey, this.clock.nowMs(), this.jwks.keySetVersion);
     if (known) return known;
+    // Only a token verified before skips this scan: the header's characters are checked here, on first sight.
+    assertB64Token(token);
     const version = this.jwks.keySetVersion;
     const payload = await this.check(token);
     this.verified.set(cacheKey, payload, this.clock.nowMs(), version);
