@@ -4,6 +4,8 @@ import type { OperationContext } from '../common/context/operation-context.js';
 import type { ServiceAccountView } from './service-account.view.js';
 
 export type ServiceAccountEvent =
+  /** A new account: no key can be linked to it yet. */
+  | { type: 'created'; account: ServiceAccountView; context: OperationContext }
   | { type: 'changed'; account: ServiceAccountView; context: OperationContext }
   | { type: 'deleted'; account: ServiceAccountView; context: OperationContext }
   /** A new client secret was stored, or the previous one ended. */

@@ -48,7 +48,9 @@ export class ScopeExcessService implements OnApplicationBootstrap, BeforeApplica
     });
     this.events.subscribe(async (event) => {
       if (event.type === 'deleted') this.counts.delete(accountKey(event.account));
-      else await this.track(this.checkAccount(event.account, event.context));
+      // A new account has no live keys: those of an earlier account with its clientId were revoked
+      // when that one was deleted (migration 1764300020000 for deployments from before that order).
+      else if (event.type !== 'created') await this.track(this.checkAccount(event.account, event.context));
     });
     this.startup = this.report(systemContext('job', 'key-scope-check'), null).then(
       ({ items }) => items.length > 0 && this.logger.warn(`${items.length} API keys hold scopes their accounts no longer have (KEYSMITH_KEY_SCOPE_ENFORCEMENT=${this.config.apiKeys.scopeEnforcement}); see GET /v1/api-keys/scope-report`),

@@ -30,7 +30,7 @@ describe('ProvisionAccountUseCase (provisioning state machine)', () => {
     expect(w.keycloak.clients.get('orders-app')!.grants).toMatchObject({ realmRoles: ['orders-reader'], clientRoles: { billing: ['invoice-read'] }, defaultScopes: ['basic', 'profile', 'roles'] });
     expect(fence.steps).toEqual(['find client', 'create client', 'set grants', 'store secret']);
     expect(w.audits.map((a) => [a.action, a.outcome ?? 'success'])).toEqual([['service_account.created', 'success']]);
-    expect(w.events.map((e) => e.type)).toEqual(['changed']);
+    expect(w.events.map((e) => e.type)).toEqual(['created']);
   });
 
   it('refuses a client of the same name that Keysmith did not make, and writes nothing', async () => {

@@ -63,7 +63,7 @@ export class ProvisionAccountUseCase {
         owner: spec.owner,
         detail: { owner: spec.owner, realmRoles: spec.realmRoles, clientRoles: spec.clientRoles, defaultScopes: spec.defaultScopes, optionalScopes: spec.optionalScopes },
       }),
-      this.events.publish({ type: 'changed', account, context }),
+      this.events.publish({ type: 'created', account, context }),
     ]);
     return { created: true, account, changes: [{ field: 'clientId', action: 'set', from: null, to: clientId }], clientSecret };
   }
