@@ -11,6 +11,12 @@ describe('parsePrometheusText (the strict reader the metrics test uses)', () => 
     expect(families.get('g')?.samples[0].value).toBeNaN();
   });
 
+  it('reads NaN and Inf in any case, as Prometheus does (prom-client writes Nan)', () => {
+    const families = parsePrometheusText('# HELP g G.\n# TYPE g gauge\ng{i="1"} Nan\ng{i="2"} nan\ng{i="3"} +inf\ng{i="4"} -Inf\ng{i="5"} Infinity\n');
+    expect(families.get('g')?.samples.map((s) => s.value)).toEqual([NaN, NaN, Infinity, -Infinity, Infinity]);
+    expect(() => parsePrometheusText('# TYPE g gauge\ng NaNa\n')).toThrow(/not a number/);
+  });
+
   it.each([
     ['a sample without a family', 'x 1\n', /no HELP\/TYPE family/],
     ['a bad escape', '# TYPE a gauge\na{x="\\t"} 1\n', /bad escape/],
