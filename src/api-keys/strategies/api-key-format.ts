@@ -29,20 +29,28 @@ export interface ParsedKey {
 }
 
 /**
+ * The environment whose prefix the key starts with (live first), and that prefix; null for none.
+ * The one place both checks below pick the prefix, so they never disagree on it.
+ */
+function prefixOf(key: string, prefixes: Record<KeyEnvironment, string>): ParsedKey | null {
+  if (typeof key !== 'string') return null;
+  for (const environment of ['live', 'test'] as const) {
+    const prefix = prefixes[environment];
+    if (key.startsWith(prefix)) return { environment, prefix };
+  }
+  return null;
+}
+
+/**
  * Parses a key's structure and verifies its checksum; returns null for anything that is not a
  * well-formed key of one of the given prefixes. Pure string work: no lookup is needed to refuse.
  */
 export function parseKey(key: string, prefixes: Record<KeyEnvironment, string>): ParsedKey | null {
   if (typeof key !== 'string' || key.length > 128) return null;
-  for (const environment of ['live', 'test'] as const) {
-    const prefix = prefixes[environment];
-    if (!key.startsWith(prefix)) continue;
-    const tail = key.slice(prefix.length);
-    if (!TAIL.test(tail)) return null;
-    const body = key.slice(0, key.length - CHECKSUM_CHARS);
-    return checksumOf(body) === key.slice(-CHECKSUM_CHARS) ? { environment, prefix } : null;
-  }
-  return null;
+  const parsed = prefixOf(key, prefixes);
+  if (!parsed || !TAIL.test(key.slice(parsed.prefix.length))) return null;
+  const body = key.slice(0, key.length - CHECKSUM_CHARS);
+  return checksumOf(body) === key.slice(-CHECKSUM_CHARS) ? parsed : null;
 }
 
 /**
@@ -51,12 +59,8 @@ export function parseKey(key: string, prefixes: Record<KeyEnvironment, string>):
  * known good; parseKey is needed only for a key that is not found that way.
  */
 export function hasKeyShape(key: string, prefixes: Record<KeyEnvironment, string>): boolean {
-  if (typeof key !== 'string') return false;
-  for (const environment of ['live', 'test'] as const) {
-    const prefix = prefixes[environment];
-    if (key.startsWith(prefix)) return key.length === prefix.length + RANDOM_CHARS + CHECKSUM_CHARS;
-  }
-  return false;
+  const parsed = prefixOf(key, prefixes);
+  return parsed !== null && key.length === parsed.prefix.length + RANDOM_CHARS + CHECKSUM_CHARS;
 }
 
 /** The display hint: prefix, first four random characters, an ellipsis, the last four. */
