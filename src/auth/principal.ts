@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { ApiKeyIdentity } from './ports/api-key-verifier.port.js';
 import { keysmithScopes } from '../common/auth/caller-authority.js';
+import { BoundedMemo } from '../common/cache/bounded-memo.js';
 import type { ManagedCaller } from './ports/managed-caller-directory.port.js';
 import type { Principal } from '../common/context/operation-context.js';
 import type { AuthConfig } from '../config/app-config.js';
@@ -8,19 +9,11 @@ import { invalidCredentials } from './auth.errors.js';
 import { DomainError } from '../common/errors/domain-error.js';
 
 /** Parsed `scope` claims, by claim: a caller sends the same token, so the same claim, many times. */
-const parsedClaims = new Map<string, readonly string[]>();
-const PARSED_CLAIMS_HELD = 1_000;
+const parsedClaims = new BoundedMemo<string, readonly string[]>(1_000, (claim) => [...new Set(claim.split(' ').filter(Boolean))]);
 
 /** The scopes of an OAuth `scope` claim (space-separated), without duplicates; a new array each call. */
 export function scopesOf(claim: unknown): string[] {
-  if (typeof claim !== 'string') return [];
-  let scopes = parsedClaims.get(claim);
-  if (scopes === undefined) {
-    if (parsedClaims.size >= PARSED_CLAIMS_HELD) parsedClaims.clear();
-    scopes = [...new Set(claim.split(' ').filter(Boolean))];
-    parsedClaims.set(claim, scopes);
-  }
-  return [...scopes];
+  return typeof claim === 'string' ? [...parsedClaims.get(claim)] : [];
 }
 
 export function missingScopes(principal: Pick<Principal, 'scopes'>, required: readonly string[]): string[] {

@@ -20,6 +20,7 @@ import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.j
 import { SharedLimiter } from './shared-limiter.js';
 import { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
+import { BoundedMemo } from '../../common/cache/bounded-memo.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
 import type { KeyRecord } from './key-index.js';
@@ -39,8 +40,6 @@ export interface VerifyOptions extends ApiKeyCheckOptions {
 const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
 const AUDIT_TOTAL_PER_MINUTE = 60;
-/** Expiry times whose ISO strings are kept (see isoTime). */
-const ISO_TIMES_HELD = 10_000;
 
 /**
  * Verifies API keys: prefix and length first, then the key's record from memory (KeyLookup: the
@@ -62,7 +61,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly verifications: Tally<'result' | 'cache'>;
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
-  private readonly isoTimes = new Map<number, string>();
+  /** The ISO form of expiry times, for the keys verified often (a Date and its ISO string cost about 1 µs). */
+  private readonly isoTimes = new BoundedMemo<number, string>(10_000, (ms) => new Date(ms).toISOString());
 
   constructor(
     private readonly config: AppConfig,
@@ -125,7 +125,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       clientId: record.account.clientId,
       owner: account?.owner ?? '',
       scopes: account ? this.scopesOf(record, account) : [],
-      expiresAt: this.isoTime(record.expiresAt),
+      expiresAt: this.isoTimes.get(record.expiresAt),
     };
     // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
     if (!account || (record.revokedAt !== null && record.revokedAt <= now)) return this.refuse('REVOKED', { identity, options, cached });
@@ -157,20 +157,6 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       this.logger.warn(`API key ${record.id} of ${record.account.realm}/${record.account.clientId} used scopes its account no longer has: ${excess.join(', ')} (KEYSMITH_KEY_SCOPE_ENFORCEMENT=report keeps them)`);
     }
     return scopesNow(record.scopes, account.scopes, mode);
-  }
-
-  /**
-   * The ISO form of an expiry time, remembered for the keys verified often (a Date and its ISO
-   * string cost about 1 µs a verification); bounded, emptied when full.
-   */
-  private isoTime(ms: number): string {
-    let iso = this.isoTimes.get(ms);
-    if (iso === undefined) {
-      if (this.isoTimes.size >= ISO_TIMES_HELD) this.isoTimes.clear();
-      iso = new Date(ms).toISOString();
-      this.isoTimes.set(ms, iso);
-    }
-    return iso;
   }
 
   /** Starts loading every live key into memory, and reading the keys changed since (the HTTP set-up calls it). */
