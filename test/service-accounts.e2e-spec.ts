@@ -1,9 +1,11 @@
+import diagnostics from 'node:diagnostics_channel';
 import type KcAdminClient from '@keycloak/keycloak-admin-client';
 import { setFaultPoints } from '../src/common/faults/fault-points.js';
 import { KeycloakService } from '../src/keycloak/keycloak.service.js';
 import { ServiceAccountsService } from '../src/service-accounts/services/service-accounts.service.js';
 import { authenticateSuite } from './support/auth.js';
 import { clientCredentialsToken, keycloakAdmin, uniqueClientId } from './support/keycloak-admin.js';
+import { keycloakEnv } from './support/keycloak-env.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { runJob } from './support/jobs.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
@@ -196,6 +198,36 @@ describe('Service accounts (real Keycloak)', () => {
     expect(client).toMatchObject({ description: 'changed', enabled: false });
     const token = await clientCredentialsToken(realm, clientId, created.clientSecret);
     expect(token.status).not.toBe(200);
+  });
+
+  it('keeps its connections to Keycloak open across role removals (a DELETE with the roles as its body)', async () => {
+    // Warm: the pool holds a connection for each of a create's parallel reads.
+    const warm = uniqueClientId('conn-warm');
+    expect((await create(warm)).statusCode).toBe(201);
+    // Connections to Keycloak (the test's own requests to Keysmith go elsewhere).
+    const keycloakPort = new URL(keycloakEnv().KEYCLOAK_URL).port;
+    let opened = 0;
+    const count = (message: unknown) => {
+      if (String((message as { connectParams: { port: string | number } }).connectParams.port) === keycloakPort) opened += 1;
+    };
+    // Only Keysmith calls Keycloak in this window.
+    diagnostics.subscribe('undici:client:connected', count);
+    try {
+      // Each create drops the realm's default roles; the PATCH removes a realm role and a client role.
+      const clientId = uniqueClientId('conn-reuse');
+      expect((await create(clientId)).statusCode).toBe(201);
+      expect((await create(uniqueClientId('conn-reuse'))).statusCode).toBe(201);
+      const patched = await t.inject({
+        method: 'PATCH',
+        url: `${base}/${clientId}`,
+        payload: { realmRoles: { remove: ['reports-viewer'] }, clientRoles: { remove: { 'orders-api': ['read'] } } },
+      });
+      expect(patched.statusCode).toBe(200);
+      expect(patched.json()).toMatchObject({ realmRoles: ['orders-reader'], clientRoles: {} });
+    } finally {
+      diagnostics.unsubscribe('undici:client:connected', count);
+    }
+    expect(opened).toBe(0);
   });
 
   it('DELETE removes the Keycloak client and the account', async () => {

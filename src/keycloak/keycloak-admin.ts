@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { Agent, type Dispatcher } from 'undici';
 import { AppConfig, type KeycloakConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
@@ -11,6 +12,20 @@ import { KeycloakService, REQUIRED_REALM_MANAGEMENT_ROLES, type CallKind } from 
 const TOKEN_REFRESH_MARGIN_MS = 30_000;
 
 /**
+ * The connections of Admin REST calls. undici closes a connection after a request that carries a
+ * body with a method that does not expect one (`DELETE`), in case the server leaves the body
+ * unread. Keycloak reads it: `DELETE .../role-mappings/realm` and `.../role-mappings/clients/{client}` take the
+ * roles to remove as their body. Without this, every create (it drops the realm's default roles)
+ * and every role removal opened a new connection to Keycloak, which is a TLS handshake in
+ * production.
+ */
+export class AdminAgent extends Agent {
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
+    return super.dispatch(options.method === 'DELETE' && options.body != null ? { ...options, reset: false } : options, handler);
+  }
+}
+
+/**
  * The raw Admin REST client, authenticated as Keysmith's own confidential client (client
  * credentials, fetched again before expiry or after a 401), its calls bounded and retried by
  * KeycloakService's policy. Only the gateways of this folder use it: it is not part of
@@ -18,10 +33,11 @@ const TOKEN_REFRESH_MARGIN_MS = 30_000;
  * (tests included). Other code calls a gateway method.
  */
 @Injectable()
-export class KeycloakAdmin {
+export class KeycloakAdmin implements OnApplicationShutdown {
   private readonly logger = new Logger(KeycloakAdmin.name);
   private readonly settings: KeycloakConfig;
   private readonly admin: KcAdminClient;
+  private readonly agent = new AdminAgent({ keepAliveTimeout: 10_000 });
   private token?: { value: string; fetchedAt: number; refreshAt: number };
   private pendingToken?: Promise<string>;
 
@@ -31,8 +47,19 @@ export class KeycloakAdmin {
     private readonly clock: Clock,
   ) {
     this.settings = config.keycloak;
-    this.admin = new KcAdminClient({ baseUrl: this.settings.url, realmName: this.settings.adminRealm, timeout: this.settings.timeoutMs });
+    this.admin = new KcAdminClient({
+      baseUrl: this.settings.url,
+      realmName: this.settings.adminRealm,
+      timeout: this.settings.timeoutMs,
+      // Node's fetch takes undici's dispatcher option; RequestInit's type does not name it.
+      requestOptions: { dispatcher: this.agent } as RequestInit,
+    });
     this.admin.registerTokenProvider({ getAccessToken: () => this.accessToken() });
+  }
+
+  /** Closes the kept-alive connections of Admin REST calls. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.close();
   }
 
   /** KEYCLOAK_MAX_CONCURRENCY: how many calls run at once (more wait for a slot). */
