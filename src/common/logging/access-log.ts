@@ -51,8 +51,8 @@ export class AccessLog {
     );
   }
 
-  /** `routeOptions`: the request's, when the caller has read them already (Fastify builds them on each read). */
-  record(request: FastifyRequest, reply: FastifyReply, routeOptions = request.routeOptions): void {
+  /** `routeOptions`: the request's, read once by the caller (Fastify builds them anew on each read). */
+  record(request: FastifyRequest, reply: FastifyReply, routeOptions: FastifyRequest['routeOptions']): void {
     const route = routeOptions.url ?? 'unmatched';
     if (QUIET_ROUTES.has(route)) return;
     const status = reply.statusCode;
