@@ -19,7 +19,7 @@ const TOKEN_REFRESH_MARGIN_MS = 30_000;
  * and every role removal opened a new connection to Keycloak, which is a TLS handshake in
  * production.
  */
-export class AdminAgent extends Agent {
+class AdminAgent extends Agent {
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
     return super.dispatch(options.method === 'DELETE' && options.body != null ? { ...options, reset: false } : options, handler);
   }
