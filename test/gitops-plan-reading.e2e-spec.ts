@@ -25,7 +25,12 @@ describe('GitOps plan reading: client list summaries, detail reads only where ne
   let t: TestApp;
   let dir: string;
   const run = randomBytes(3).toString('hex');
-  const id = (name: string) => `pr${run}-${name}`;
+  // Keycloak lists a realm's clients ordered by clientId, and other suites delete clients of the
+  // realm while this one reads it in pages: a deletion before one of this suite's clients moves it
+  // to an earlier offset, across a page already read. Names starting `aa` sort before the clients
+  // of every other suite, so only this suite's run on the other database (its own four `aa`
+  // names, removed when it ends) sorts before them.
+  const id = (name: string) => `aa${run}-${name}`;
   const names = ['one', 'two', 'three', 'four'];
 
   function define(name: string, description = 'reader'): void {
