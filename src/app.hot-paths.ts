@@ -5,6 +5,7 @@ import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './ap
 import { AuthGuard } from './auth/index.js';
 import type { HotDoor } from './common/http/hot-door.js';
 import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
+import { explainingJsonParser } from './common/http/json-body.js';
 import { parseBody } from './common/http/zod-validation.js';
 import { REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { ignoreForwardAuthBodies } from './api-keys/index.js';
@@ -83,6 +84,9 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
   const hot = door.createInstance();
   setup.observe(hot);
   ignoreForwardAuthBodies(hot, setup.bodylessPaths);
+  // As on the app's instance: a refused JSON body is answered with the reason.
+  hot.removeContentTypeParser('application/json');
+  hot.addContentTypeParser('application/json', { parseAs: 'string' }, explainingJsonParser(hot));
   // As on the app's instance (Nest's parser): a repeated parameter becomes a list, and a
   // `__proto__` parameter is refused as in a JSON body.
   hot.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {

@@ -10,6 +10,7 @@ import { ErrorCode } from './common/errors/error-code.js';
 import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { noteForAccessLog } from './common/logging/access-log.js';
 import { serveHotPaths } from './common/http/hot-path.js';
+import { explainingJsonParser } from './common/http/json-body.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
 import { attachHotDoor, HotDoor, hotDoorOf } from './common/http/hot-door.js';
@@ -74,7 +75,9 @@ account with an owner, sees and changes only that owner's service accounts and k
 admin scope (\`keysmith:admin\` by default) lifts that boundary.
 
 **Errors** are RFC 9457 \`application/problem+json\` with a stable \`code\` and the \`requestId\`; validation errors
-list each bad field in \`errors\`.
+list each bad field in \`errors\`. A JSON body that cannot be read is 400 \`MALFORMED_REQUEST\`, whose \`detail\` says
+why: where the syntax breaks (a character position, never the body's text), or a forbidden property name
+(\`__proto__\`, or \`constructor\` holding \`prototype\`).
 
 **Paging.** Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer \`{ items, nextCursor }\`.`;
 
@@ -144,6 +147,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   observer.stampRequestId(fastify);
   observer.recordResponses(fastify);
   ignoreForwardAuthBodies(fastify, BODYLESS_PATHS);
+  // Nest's JSON parser says only "not valid JSON"; this one says why (the hot instance uses it too).
+  app.useBodyParser('application/json', {}, explainingJsonParser(fastify));
 
   for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
 

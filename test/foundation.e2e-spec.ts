@@ -88,7 +88,21 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { ...auth, 'content-type': 'application/json' }, payload: '{not json' });
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json().code).toBe('MALFORMED_REQUEST');
+    expect(res.json()).toMatchObject({ code: 'MALFORMED_REQUEST', detail: 'The body is not valid JSON (at character 2).' });
+  });
+
+  it('names the reason a JSON body is refused, on the verification routes and the others alike', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    // The verification route (served by the hot door's instance) and a route of the app's instance.
+    for (const url of ['/v1/api-keys/verify', '/v1/realms/platform/service-accounts']) {
+      const poisoned = await t.inject({ method: 'POST', url, headers: json, payload: '{"__proto__":{"owner":"x"},"clientId":"abc-def"}' });
+      expect(poisoned.statusCode).toBe(400);
+      expect(poisoned.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(poisoned.json()).toMatchObject({ code: 'MALFORMED_REQUEST', detail: expect.stringContaining('forbidden property name: "__proto__"') });
+      const broken = await t.inject({ method: 'POST', url, headers: json, payload: '{"key":"sk_live_abc" "x"}' });
+      expect(broken.json()).toMatchObject({ status: 400, code: 'MALFORMED_REQUEST', detail: 'The body is not valid JSON (at character 22).' });
+      expect(broken.body).not.toContain('sk_live_abc');
+    }
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {
