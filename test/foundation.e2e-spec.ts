@@ -84,6 +84,19 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     );
   });
 
+  it('refuses an audit window whose until is not later than its since, on the list and the export', async () => {
+    for (const path of ['/v1/audit-events', '/v1/audit-events/export']) {
+      const swapped = await t.inject({ method: 'GET', url: `${path}?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z`, headers: auth });
+      expect(swapped.statusCode).toBe(400);
+      expect(swapped.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(swapped.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'query.until', message: 'must be later than since' }] });
+      const empty = await t.inject({ method: 'GET', url: `${path}?since=2030-01-01T00:00:00Z&until=2030-01-01T01:00:00%2B01:00`, headers: auth });
+      expect(empty.json().errors).toEqual([{ field: 'query.until', message: 'must be later than since' }]);
+      const open = await t.inject({ method: 'GET', url: `${path}?since=2020-01-01T00:00:00Z&until=2030-01-01T00:00:00Z`, headers: auth });
+      expect(open.statusCode).toBe(200);
+    }
+  });
+
   it('refuses a body that is not JSON with a 4xx problem', async () => {
     const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { ...auth, 'content-type': 'application/json' }, payload: '{not json' });
     expect(res.statusCode).toBe(400);

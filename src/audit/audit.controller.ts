@@ -16,13 +16,16 @@ const filterFields = {
   clientId: z.string().max(100).optional(),
   actor: z.string().max(200).optional().describe('Actor id: client id, key id or job name'),
   since: z.iso.datetime({ offset: true }).optional().describe('Inclusive lower bound of `at`'),
-  until: z.iso.datetime({ offset: true }).optional().describe('Exclusive upper bound of `at`'),
+  until: z.iso.datetime({ offset: true }).optional().describe('Exclusive upper bound of `at`; with `since`, later than it (400 otherwise)'),
 };
 const OWNER_NOTE =
   'Each event carries the `owner` it belongs to: the owner of the account it is about, or the owner an owner-bound caller acted for. ' +
   'An owner-bound caller sees only its owner\'s events; events of no owner (Keysmith\'s own, and those recorded before owners were) only unconfined callers see.';
-const listQuery = z.strictObject({ ...filterFields, ...paginationQuery });
-const exportQuery = z.strictObject(filterFields);
+/** An empty window (`until` not after `since`) is a mistake, such as swapped bounds: it is refused, not answered empty. */
+const windowIsOpen = (query: { since?: string; until?: string }) => !query.since || !query.until || Date.parse(query.since) < Date.parse(query.until);
+const WINDOW_ERROR = { path: ['until'], message: 'must be later than since' };
+const listQuery = z.strictObject({ ...filterFields, ...paginationQuery }).refine(windowIsOpen, WINDOW_ERROR);
+const exportQuery = z.strictObject(filterFields).refine(windowIsOpen, WINDOW_ERROR);
 
 function toFilter(query: z.infer<typeof exportQuery>): AuditFilter {
   return {
