@@ -95,6 +95,21 @@ describe('definition loader', () => {
     ]);
   });
 
+  it('refuses a document whose aliases expand too far at its file and line, and reads the other documents and files', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const name of ['b', 'c', 'd', 'e', 'f']) levels.push(`${name}: &${name} [${Array(9).fill(`*${levels.length === 1 ? 'a' : String.fromCharCode(name.charCodeAt(0) - 1)}`).join(', ')}]`);
+    write('a.yaml', `${GOOD}---\n# many laughs\n${levels.join('\n')}\n`);
+    write('b.yaml', GOOD.replace('billing-worker', 'other-worker').replace('[orders-reader]', 'orders-reader'));
+    const result = await loadDefinitions(dir);
+    expect(result.issues.map(formatIssue)).toEqual([
+      `${join(dir, 'a.yaml')}:15: (document): invalid YAML: its aliases expand to too many nodes (more than 100), which could exhaust memory`,
+      `${join(dir, 'b.yaml')}:9: spec.realmRoles: Invalid input: expected array, received string`,
+    ]);
+    expect(result.definitions.map((loaded) => loaded.definition.metadata.name)).toEqual(['billing-worker']);
+    // A few aliases are fine.
+    expect(parseDefinitions('c.yaml', GOOD.replace('defaultScopes: [read:data]', 'defaultScopes: &s [read:data]\n  optionalScopes: *s')).issues).toEqual([]);
+  });
+
   it('runs checks and locates their problems', async () => {
     write('a.yaml', GOOD.replace('orders-api: [read]', 'orders-api: [read]\n    realm-management: [manage-users]'));
     const noRealmManagement: DefinitionCheck = (definition) =>

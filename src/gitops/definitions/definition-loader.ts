@@ -106,6 +106,10 @@ export async function loadDefinitions(path: string, options: LoadOptions = {}): 
   return { definitions, issues: sortIssues(issues), files };
 }
 
+/** How far aliases may expand (the yaml library's `maxAliasCount`); a document beyond it is refused. */
+const MAX_ALIAS_COUNT = 100;
+const ALIAS_BOMB = `its aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT}), which could exhaust memory`;
+
 /** Parses the text of one definition file; `file` is the name used in issues. */
 export function parseDefinitions(file: string, text: string, options: LoadOptions = {}): Omit<LoadResult, 'files'> {
   const env = options.env ?? process.env;
@@ -136,7 +140,15 @@ export function parseDefinitions(file: string, text: string, options: LoadOption
     const roots: { node: Node; prefix: FieldPath }[] = isSeq(doc.contents)
       ? doc.contents.items.map((node, index) => ({ node: node as Node, prefix: [index] }))
       : [{ node: doc.contents as Node, prefix: [] }];
-    const values: unknown[] = isSeq(doc.contents) ? (doc.toJS({ maxAliasCount: 100 }) as unknown[]) : [doc.toJS({ maxAliasCount: 100 })];
+    let values: unknown[];
+    try {
+      values = isSeq(doc.contents) ? (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown[]) : [doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })];
+    } catch (error) {
+      // The yaml library refuses aliases that expand too far (a "billion laughs" document) only here.
+      const message = error instanceof ReferenceError && /alias/i.test(error.message) ? ALIAS_BOMB : firstLine((error as Error).message);
+      issues.push({ file, line: lineAt((doc.contents as Node).range?.[0] ?? doc.range[0]), field: '(document)', message: `invalid YAML: ${message}` });
+      continue;
+    }
 
     roots.forEach((root, index) => {
       const lineOf = (path: FieldPath) => lineAt(offsetOf(root.node, path));
