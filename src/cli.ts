@@ -33,7 +33,11 @@ async function main(argv: string[]): Promise<number> {
     io.err(`unknown command "${name}"\n${help()}`);
     return 1;
   }
-  const args = argsFor(command, command.name.includes(' ') ? rest.slice(1) : rest);
+  const commandArgv = command.name.includes(' ') ? rest.slice(1) : rest;
+  if (commandArgv.includes('--help')) {
+    io.out(`usage: keysmith ${command.usage}\n\n${command.summary}`);
+    return 0;
+  }
   let context: INestApplicationContext | undefined;
   const app = async () => {
     process.env.LOG_LEVEL ??= 'warn';
@@ -44,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return context;
   };
   try {
-    return await command.run(args, io, app);
+    return await command.run(argsFor(command, commandArgv), io, app);
   } catch (error) {
     if (error instanceof CliUsageError) io.err(`${error.message}\nusage: keysmith ${command.usage}`);
     else if (error instanceof ConfigValidationError) io.err(error.message);

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -223,6 +224,22 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([{ field: 'definitions[0].metadata.name', message: expect.stringContaining('must match') }]);
+  });
+
+  it('refuses, as a process, an option the command does not take, and prints a command\'s usage on --help', async () => {
+    const cliProcess = (argv: string[]) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...argv], { env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, out, err) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, out, err }),
+        );
+      });
+    // A misspelt cap would otherwise apply (and prune) without it.
+    const misspelt = await cliProcess(['apply', dir, '--set', SET, '--prune', '--max-deletion', '0', '--auto-approve']);
+    expect(misspelt).toMatchObject({ code: 1, out: '' });
+    expect(misspelt.err).toContain('unknown option --max-deletion for keysmith apply\nusage: keysmith apply DIR');
+    const help = await cliProcess(['plan', '--help']);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toMatch(/^usage: keysmith plan DIR \[--set NAME\][^\n]*--detailed-exitcode/);
   });
 
   it('logs no secret this suite knows of', () => {

@@ -47,8 +47,24 @@ export function parseArgs(argv: string[], booleanFlags: readonly string[] = []):
   return { positionals, options };
 }
 
+/**
+ * The command line of `command`, refusing an option it does not take: a misspelt `--max-deletions`
+ * or `--detailed-exitcode` in a pipeline must fail, not run without its guard. The options a
+ * command takes are those its usage line names, so the help and the parser cannot disagree.
+ */
 export function argsFor(command: CliCommand, argv: string[]): CliArgs {
-  return parseArgs(argv, command.booleanFlags);
+  const args = parseArgs(argv, command.booleanFlags);
+  const known = optionsOf(command);
+  const unknown = Object.keys(args.options).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new CliUsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `--${name}`).join(', ')} for keysmith ${command.name}`);
+  }
+  return args;
+}
+
+/** The options `command` takes: each `--name` of its usage line. */
+export function optionsOf(command: Pick<CliCommand, 'usage'>): Set<string> {
+  return new Set([...command.usage.matchAll(/--([a-z][a-z-]*)/g)].map((match) => match[1]));
 }
 
 export function stringOption(args: CliArgs, name: string): string | undefined {
