@@ -7,16 +7,16 @@ import { ApiKeyVerificationService, documentForwardAuth, FORWARD_AUTH_PATH, igno
 import { AccessLog } from './common/logging/access-log.js';
 import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
-import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter, statusOf } from './common/errors/problem-details.filter.js';
 import { noteForAccessLog } from './common/logging/access-log.js';
-import { serveHotPaths } from './common/http/hot-path.js';
+import { hotPathName, serveHotPaths } from './common/http/hot-path.js';
 import { explainingJsonParser } from './common/http/json-body.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
 import { attachHotDoor, HotDoor, hotDoorOf } from './common/http/hot-door.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './common/metrics/metrics.registry.js';
-import { AUTH_EXCHANGE_PATH, documentAuthExchange } from './token-exchange/index.js';
+import { AUTH_EXCHANGE_PATH, documentAuthExchange, TokenExchangeController } from './token-exchange/index.js';
 
 /** Forward-auth routes: whatever body a gateway forwards is ignored. */
 const BODYLESS_PATHS = [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH];
@@ -135,7 +135,12 @@ function requestObserver(app: NestFastifyApplication): RequestObserver {
 export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  const problems = new ProblemDetailsFilter();
+  // The token endpoint answers every error in OAuth's format (RFC 6749 section 5.2), also those
+  // found before its handler runs (a body that does not parse, another media type).
+  const problems = new ProblemDetailsFilter((error, request) => {
+    const status = statusOf(error);
+    return status !== undefined && status >= 400 && status < 500 && hotPathName(request.routeOptions) === 'token' ? TokenExchangeController.answerUnreadable : undefined;
+  });
   app.useGlobalFilters(problems);
   app.enableShutdownHooks();
 

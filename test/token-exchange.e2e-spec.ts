@@ -283,6 +283,20 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
       expect((await post(`${grant}&subject_token=x&${type}&requested_token_type=urn:ietf:params:oauth:token-type:id_token`)).body.error).toBe('invalid_request');
       expect((await post(JSON.stringify({ grant_type: TOKEN_EXCHANGE_GRANT }), 'application/json')).body.error).toBe('invalid_request');
     });
+
+    it('answers a request it cannot read in OAuth\'s format too, never problem+json', async () => {
+      const post = async (body: string, type: string) => {
+        const response = await fetch(`${t.baseUrl}/v1/token`, { method: 'POST', body, headers: { 'content-type': type } });
+        return { status: response.status, type: response.headers.get('content-type'), cache: response.headers.get('cache-control'), body: (await response.json()) as Record<string, string> };
+      };
+      const oauth = (description: unknown) => ({ status: 400, type: expect.stringMatching(/^application\/json/), cache: 'no-store', body: { error: 'invalid_request', error_description: description } });
+      // A form parameter named __proto__, a JSON body that does not parse, a media type the endpoint does not take.
+      expect(await post(`__proto__=x&grant_type=${encodeURIComponent(TOKEN_EXCHANGE_GRANT)}`, 'application/x-www-form-urlencoded')).toEqual(oauth(expect.stringContaining('forbidden prototype property')));
+      expect(await post('{"subject_token":"sk_live_abc" "x"}', 'application/json')).toEqual(oauth('The request could not be read: The body is not valid JSON (at character 32).'));
+      expect(await post('--x--', 'multipart/form-data; boundary=x')).toEqual(
+        oauth('The token endpoint takes its parameters form-encoded (Content-Type: application/x-www-form-urlencoded).'),
+      );
+    });
   });
 
   describe('cache and lifecycle', () => {

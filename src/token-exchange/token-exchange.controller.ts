@@ -8,9 +8,14 @@ import { parseTokenRequest } from './dto/token-request.js';
 import { tokenResponseBody } from './dto/token-response.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { ApiTokenExchange } from './token-exchange.docs.js';
-import { TokenExchangeError } from './token-exchange.errors.js';
+import { TokenExchangeError, unreadableTokenRequest } from './token-exchange.errors.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+function sendRefusal(request: FastifyRequest, reply: FastifyReply, refusal: TokenExchangeError): void {
+  noteForAccessLog(request, { code: refusal.error });
+  void reply.status(refusal.status).headers({ ...NO_STORE, ...refusal.headers }).type('application/json').send(refusal.toBody());
+}
 
 /**
  * The OAuth 2.0 token endpoint for API keys (RFC 8693 token exchange): answers in OAuth's own
@@ -45,10 +50,17 @@ export class TokenExchangeController {
       const result = await this.exchange.exchange(subjectToken, { scopes, clientAddress: request.ip, requestId: String(request.id), via: 'token' });
       void reply.status(200).headers(NO_STORE).type('application/json').send(tokenResponseBody(result));
     } catch (error) {
-      const refusal = error instanceof TokenExchangeError ? error : this.unexpected(error, String(request.id));
-      noteForAccessLog(request, { code: refusal.error });
-      void reply.status(refusal.status).headers({ ...NO_STORE, ...refusal.headers }).type('application/json').send(refusal.toBody());
+      sendRefusal(request, reply, error instanceof TokenExchangeError ? error : this.unexpected(error, String(request.id)));
     }
+  }
+
+  /**
+   * Answers a request the endpoint could not read before its handler ran (a body that does not
+   * parse, another media type) in OAuth's format too: the app's error answer calls it for this
+   * route instead of writing problem+json.
+   */
+  static answerUnreadable(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    sendRefusal(request, reply, unreadableTokenRequest(error));
   }
 
   private unexpected(error: unknown, requestId: string): TokenExchangeError {

@@ -1,4 +1,5 @@
 import type { ApiKeyFailureCode } from '../auth/index.js';
+import { statusOf } from '../common/errors/problem-details.filter.js';
 
 /** RFC 6749 section 5.2 error codes (and RFC 8693's invalid_target) that the token endpoint answers. */
 export type OAuthErrorCode =
@@ -50,4 +51,17 @@ export class TokenExchangeError extends Error {
   toBody(): { error: OAuthErrorCode; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
+}
+
+/**
+ * A token request that could not be read before the endpoint's handler ran: a body that does not
+ * parse, or a media type the endpoint does not take. RFC 6749's `invalid_request` (400), with the
+ * framework's reason, which never quotes the body.
+ */
+export function unreadableTokenRequest(error: unknown): TokenExchangeError {
+  const description =
+    statusOf(error) === 415
+      ? 'The token endpoint takes its parameters form-encoded (Content-Type: application/x-www-form-urlencoded).'
+      : `The request could not be read: ${error instanceof Error ? error.message : 'bad request'}`;
+  return new TokenExchangeError('invalid_request', description, 'BAD_REQUEST');
 }

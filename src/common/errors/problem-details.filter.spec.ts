@@ -4,7 +4,7 @@ import { ErrorCode } from './error-code.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 
 /** Captures what the filter sends, through the minimum of Fastify's reply it uses. */
-function render(error: unknown) {
+function render(error: unknown, filter = new ProblemDetailsFilter()) {
   const sent: { status?: number; type?: string; headers?: Record<string, string>; body?: Record<string, unknown> } = {};
   const reply = {
     status(code: number) {
@@ -25,7 +25,7 @@ function render(error: unknown) {
     },
   };
   const host = { switchToHttp: () => ({ getRequest: () => ({ id: 'req-1' }), getResponse: () => reply }) } as unknown as ArgumentsHost;
-  new ProblemDetailsFilter().catch(error, host);
+  filter.catch(error, host);
   return sent;
 }
 
@@ -53,5 +53,14 @@ describe('ProblemDetailsFilter', () => {
     expect(sent.status).toBe(500);
     expect(sent.body).toMatchObject({ code: 'INTERNAL', requestId: 'req-1' });
     expect(JSON.stringify(sent.body)).not.toContain('hunter2');
+  });
+
+  it('leaves an error to the answer a route has of its own, and renders the others as problem+json', () => {
+    const seen: unknown[] = [];
+    const filter = new ProblemDetailsFilter((error) => (error instanceof RangeError ? (own) => void seen.push(own) : undefined));
+    const own = new RangeError('answered elsewhere');
+    expect(render(own, filter)).toEqual({});
+    expect(seen).toEqual([own]);
+    expect(render(new DomainError(ErrorCode.RateLimited, 'slow down'), filter)).toMatchObject({ status: 429, type: 'application/problem+json' });
   });
 });

@@ -49,9 +49,18 @@ export function problemFor(
  * The one place where errors become HTTP responses: DomainErrors keep their code, framework and
  * Fastify errors get the matching 4xx code, anything else is a generic 500 logged with its stack.
  */
+/** Answers an error in a route's own format instead of problem+json. */
+export type ErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
+
+  /**
+   * `ownAnswer`: for a route whose errors have another format by contract (the OAuth token
+   * endpoint), the answer to use for `error`; undefined for problem+json.
+   */
+  constructor(private readonly ownAnswer: (error: unknown, request: FastifyRequest) => ErrorAnswer | undefined = () => undefined) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -60,6 +69,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   /** Answers `error` as problem+json; also used by the hot-path routes, which bypass Nest's filters. */
   answer(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    const own = this.ownAnswer(error, request);
+    if (own) return own(error, request, reply);
     const { body, headers } = this.toProblem(error, String(request.id));
     noteForAccessLog(request, { code: body.code });
     if (body.status >= 500 && body.code !== ErrorCode.Internal) this.logger.warn({ code: body.code, requestId: body.requestId }, `${body.code}: ${body.detail}`);
@@ -89,7 +100,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-function statusOf(error: unknown): number | undefined {
+/** The HTTP status an error carries (Nest's HttpException, Fastify's errors), if any. */
+export function statusOf(error: unknown): number | undefined {
   if (error instanceof HttpException) return error.getStatus();
   const candidate = (error as { statusCode?: unknown })?.statusCode;
   return typeof candidate === 'number' ? candidate : undefined;

@@ -29,7 +29,13 @@ export function HotPath(name: string): MethodDecorator {
  * Takes the request's `routeOptions`, which Fastify builds anew on each read.
  */
 export function isHotPath(route: FastifyRequest['routeOptions']): boolean {
-  return typeof (route.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH] === 'string';
+  return hotPathName(route) !== undefined;
+}
+
+/** The hot-path name of the route (`@HotPath(name)`), or undefined for another route. */
+export function hotPathName(route: FastifyRequest['routeOptions']): string | undefined {
+  const name = (route.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH];
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** A route marked `@HotPath`, as the app's instance registered it. */
