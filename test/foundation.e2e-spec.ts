@@ -97,6 +97,24 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     }
   });
 
+  it('refuses control characters in names, labels and descriptions, naming the field', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    const errorsOf = async (url: string, body: unknown) => {
+      const res = await t.inject({ method: 'POST', url, headers: json, payload: JSON.stringify(body) });
+      expect(res.statusCode).toBe(400);
+      return res.json().errors;
+    };
+    expect(await errorsOf('/v1/realms/platform/service-accounts', { clientId: 'ctl-chars', owner: 'team', description: 'ok\n\u001b[2Jcleared' })).toEqual([
+      { field: 'description', message: 'must not contain control characters other than tabs and line breaks' },
+    ]);
+    expect(await errorsOf('/v1/realms/platform/service-accounts/ctl-chars/api-keys', { name: 'ci\nforged line', scopes: [] })).toEqual([
+      { field: 'name', message: 'must not contain control characters (such as a newline, a tab or NUL)' },
+    ]);
+    expect(await errorsOf('/v1/gitops/apply', { definitions: [], source: 'c0ffee\u0000' })).toEqual([
+      { field: 'source', message: 'must not contain control characters (such as a newline, a tab or NUL)' },
+    ]);
+  });
+
   it('refuses a body that is not JSON with a 4xx problem', async () => {
     const res = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: { ...auth, 'content-type': 'application/json' }, payload: '{not json' });
     expect(res.statusCode).toBe(400);

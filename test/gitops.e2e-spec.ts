@@ -237,6 +237,9 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const misspelt = await cliProcess(['apply', dir, '--set', SET, '--prune', '--max-deletion', '0', '--auto-approve']);
     expect(misspelt).toMatchObject({ code: 1, out: '' });
     expect(misspelt.err).toContain('unknown option --max-deletion for keysmith apply\nusage: keysmith apply DIR');
+    const forged = await cliProcess(['apply', dir, '--set', SET, '--source', 'c0ffee\nforged line', '--auto-approve']);
+    expect(forged).toMatchObject({ code: 1, out: '' });
+    expect(forged.err).toContain('--source: must not contain control characters');
     const help = await cliProcess(['plan', '--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toMatch(/^usage: keysmith plan DIR \[--set NAME\][^\n]*--detailed-exitcode/);

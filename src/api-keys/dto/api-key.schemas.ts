@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { labelText } from '../../common/http/text.js';
 
 export const KEY_STATUSES = ['active', 'expiring', 'expired', 'revoked'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
@@ -6,7 +7,7 @@ export type KeyStatus = (typeof KEY_STATUSES)[number];
 const scope = z.string().min(1).max(255).regex(/^\S+$/, 'must not contain spaces');
 
 export const issueApiKeySchema = z.strictObject({
-  name: z.string().min(1).max(100).describe('What the key is for, such as ci-deployer'),
+  name: labelText(100).min(1).describe('What the key is for, such as ci-deployer'),
   scopes: z
     .array(scope)
     .max(100)

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { flag, stringOption, type CliCommand, type CliIo } from '../../common/cli/cli-command.js';
+import { CliUsageError, flag, stringOption, type CliArgs, type CliCommand, type CliIo } from '../../common/cli/cli-command.js';
 import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
+import { sourceLabelSchema } from '../dto/gitops.schemas.js';
 import { renderApply, renderPlan } from '../render/gitops-renderer.js';
 import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
@@ -27,7 +28,7 @@ export const applyCommand: CliCommand = {
     const options = {
       ...sets,
       realms: realmsOption(args),
-      source: stringOption(args, 'source') ?? null,
+      source: sourceOption(args),
       maxDeletions: intOption(args, 'max-deletions'),
       forceDeletions: flag(args, 'force-deletions'),
       refresh: flag(args, 'refresh'),
@@ -75,4 +76,13 @@ async function confirm(io: CliIo): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** `--source LABEL`, held to the rule the HTTP API holds `source` to. */
+function sourceOption(args: CliArgs): string | null {
+  const label = stringOption(args, 'source');
+  if (label === undefined) return null;
+  const parsed = sourceLabelSchema.safeParse(label);
+  if (!parsed.success) throw new CliUsageError(`--source: ${parsed.error.issues[0].message}`);
+  return parsed.data;
 }

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { labelText } from '../../common/http/text.js';
 import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
 import { MAX_BUNDLE_DEFINITIONS } from '../definitions/definition.schema.js';
 import { setOptionErrors } from '../usecases/desired-accounts.js';
 
 const setName = z.string().regex(SET_NAME_PATTERN, SET_NAME_RULE);
+
+/** A provenance label (`source`, `--source`), such as a commit sha. */
+export const sourceLabelSchema = labelText(200).min(1);
 
 const bundleFields = {
   definitions: z.array(z.unknown()).max(MAX_BUNDLE_DEFINITIONS),
@@ -58,7 +62,7 @@ export const applyRequestSchema = z
   .strictObject({
     ...bundleFields,
     /** A provenance label (such as a commit sha) recorded on every audit event and account; it is not the set. */
-    source: z.string().min(1).max(200).optional().describe('A provenance label such as a commit sha, recorded on every audit event and account. Not the set: it never decides what is pruned.'),
+    source: sourceLabelSchema.optional().describe('A provenance label such as a commit sha, recorded on every audit event and account. Not the set: it never decides what is pruned.'),
     maxDeletions: z.number().int().min(0).max(10_000).optional(),
     forceDeletions: z.boolean().default(false),
     refresh: refreshField,

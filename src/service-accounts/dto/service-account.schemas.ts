@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText } from '../../common/http/text.js';
 
 export const CLIENT_ID_PATTERN = /^[a-z][a-z0-9-]{2,62}$/;
 
@@ -37,7 +38,7 @@ export const apiKeyPolicySchema = z
 
 /** The desired state of a service account: the body of POST and PUT, and a GitOps spec. */
 export const serviceAccountSpecSchema = z.strictObject({
-  description: z.string().max(500).default(''),
+  description: freeText(500).default(''),
   owner: z.string().min(1).max(100).regex(/^[A-Za-z0-9._:@-]+$/, 'may use letters, digits and . _ : @ -'),
   enabled: z.boolean().default(true),
   realmRoles: uniqueNames.default([]),
@@ -60,7 +61,7 @@ const clientRoleChanges = z.strictObject({
 
 /** PATCH: change only what is named; roles and scopes by add / remove lists. */
 export const patchServiceAccountSchema = z.strictObject({
-  description: z.string().max(500).optional(),
+  description: freeText(500).optional(),
   owner: serviceAccountSpecSchema.shape.owner.optional(),
   enabled: z.boolean().optional(),
   secretRotation: secretRotationSchema.partial().optional(),
