@@ -45,13 +45,13 @@ export function problemFor(
   };
 }
 
+/** Answers an error in a route's own format instead of problem+json. */
+export type ErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+
 /**
  * The one place where errors become HTTP responses: DomainErrors keep their code, framework and
  * Fastify errors get the matching 4xx code, anything else is a generic 500 logged with its stack.
  */
-/** Answers an error in a route's own format instead of problem+json. */
-export type ErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
-
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
