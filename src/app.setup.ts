@@ -77,7 +77,7 @@ admin scope (\`keysmith:admin\` by default) lifts that boundary.
 **Errors** are RFC 9457 \`application/problem+json\` with a stable \`code\` and the \`requestId\`; validation errors
 list each bad field in \`errors\`. A JSON body that cannot be read is 400 \`MALFORMED_REQUEST\`, whose \`detail\` says
 why: where the syntax breaks (a character position, never the body's text), or a forbidden property name
-(\`__proto__\`, or \`constructor\` holding \`prototype\`).
+(\`__proto__\`, or \`constructor\` holding \`prototype\`). An empty body sent as JSON is read as no body.
 
 **Paging.** Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer \`{ items, nextCursor }\`.`;
 

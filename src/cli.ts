@@ -6,7 +6,7 @@ import { AppModule } from './app.module.js';
 import { argsFor, CliUsageError, type CliIo } from './common/cli/cli-command.js';
 import { COMMANDS } from './cli.commands.js';
 import { ConfigValidationError } from './config/app-config.js';
-import { DomainError } from './common/errors/domain-error.js';
+import { detailOf, DomainError } from './common/errors/domain-error.js';
 
 /**
  * `keysmith`: the command line for pipelines and operators (GitOps, first keys). Works in-process
@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CliUsageError) io.err(`${error.message}\nusage: keysmith ${command.usage}`);
     else if (error instanceof ConfigValidationError) io.err(error.message);
-    else if (error instanceof DomainError) io.err(`${error.code}: ${error.detail}`);
+    else if (error instanceof DomainError) io.err(`${error.code}: ${detailOf(error)}`);
     else io.err(`error: ${(error as Error).message}`);
     return 1;
   } finally {

@@ -136,6 +136,19 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     }
   });
 
+  it('reads an empty body sent as JSON as no body, on the verification routes and the others alike', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    const verify = await t.inject({ method: 'POST', url: '/v1/api-keys/verify', headers: json, payload: '' });
+    expect(verify.statusCode).toBe(400);
+    expect(verify.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'key', message: 'is required' }] });
+    const create = await t.inject({ method: 'POST', url: '/v1/realms/platform/service-accounts', headers: json, payload: '' });
+    expect(create.json().errors).toEqual(expect.arrayContaining([{ field: 'clientId', message: 'is required' }, { field: 'owner', message: 'is required' }]));
+    // A DELETE from a client that sends the header on every request reaches its route.
+    const revoke = await t.inject({ method: 'DELETE', url: '/v1/api-keys/key_0000000000000000000000', headers: json, payload: '' });
+    expect(revoke.statusCode).toBe(404);
+    expect(revoke.json()).toMatchObject({ code: 'API_KEY_NOT_FOUND' });
+  });
+
   it('serves the OpenAPI document and Swagger UI', async () => {
     const doc = await t.inject({ method: 'GET', url: '/openapi.json' });
     expect(doc.statusCode).toBe(200);

@@ -200,6 +200,28 @@ describe('Service accounts (real Keycloak)', () => {
     expect(token.status).not.toBe(200);
   });
 
+  it('PATCH judges the scope lists it results in: a scope in both is refused, a swap goes through', async () => {
+    const clientId = uniqueClientId('patch-kinds');
+    const created = (await create(clientId)).json();
+    const both = await t.inject({ method: 'PATCH', url: `${base}/${clientId}`, payload: { optionalScopes: { add: ['read:data'] } } });
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'optionalScopes', message: 'read:data is also a default scope' }] });
+    const optionalInKeycloak = async () => (await kc.clients.listOptionalClientScopes({ realm, id: created.keycloakId })).map((scope) => scope.name).sort();
+    expect(await optionalInKeycloak()).toEqual(['write:data']);
+
+    const swap = await t.inject({
+      method: 'PATCH',
+      url: `${base}/${clientId}`,
+      payload: { defaultScopes: { remove: ['read:data'], add: ['write:data'] }, optionalScopes: { remove: ['write:data'], add: ['read:data'] } },
+    });
+    expect(swap.statusCode).toBe(200);
+    expect(swap.json()).toMatchObject({ defaultScopes: ['write:data'], optionalScopes: ['read:data'] });
+    expect(await optionalInKeycloak()).toEqual(['read:data']);
+    const defaults = (await kc.clients.listDefaultClientScopes({ realm, id: created.keycloakId })).map((scope) => scope.name);
+    expect(defaults).toContain('write:data');
+    expect(defaults).not.toContain('read:data');
+  });
+
   it('keeps its connections to Keycloak open across role removals (a DELETE with the roles as its body)', async () => {
     // Warm: the pool holds a connection for each of a create's parallel reads.
     const warm = uniqueClientId('conn-warm');
@@ -281,6 +303,20 @@ describe('Service accounts (real Keycloak)', () => {
       const res = await t.inject({ method: 'POST', url: base, payload: { ...body(uniqueClientId('bad')), colour: 'red', enabled: 'yes' } });
       expect(res.statusCode).toBe(400);
       expect(res.json().errors).toEqual(expect.arrayContaining([{ field: 'colour', message: 'is not a known field' }, { field: 'enabled', message: expect.any(String) }]));
+    });
+
+    it('a scope both default and optional (POST and PUT): 400 naming it, nothing made', async () => {
+      const clientId = uniqueClientId('both-kinds');
+      const overlap = { defaultScopes: ['read:data', 'write:data'], optionalScopes: ['reports:read', 'write:data'] };
+      const expected = { code: 'VALIDATION_FAILED', errors: [{ field: 'optionalScopes.1', message: 'write:data is also a default scope' }] };
+      const created = await create(clientId, overlap);
+      expect(created.statusCode).toBe(400);
+      expect(created.json()).toMatchObject(expected);
+      const { clientId: _ignored, ...spec } = body(clientId, overlap);
+      const put = await t.inject({ method: 'PUT', url: `${base}/${clientId}`, payload: spec });
+      expect(put.statusCode).toBe(400);
+      expect(put.json()).toMatchObject(expected);
+      await expectNothingMade(clientId);
     });
 
     it('unknown realm and client roles: 422 UNKNOWN_ROLE naming each', async () => {

@@ -1,5 +1,5 @@
 /** The public surface of the service-accounts feature: other features and the app import only this file. */
-export { clientIdSchema, serviceAccountSpecSchema } from './dto/service-account.schemas.js';
+export { clientIdSchema, oneKindPerScope, serviceAccountSpecSchema } from './dto/service-account.schemas.js';
 export type { ServiceAccountSpec } from './dto/service-account.schemas.js';
 export { SET_NAME_PATTERN, SET_NAME_RULE, setTransition } from './gitops-set.js';
 export type { SetRequest } from './gitops-set.js';

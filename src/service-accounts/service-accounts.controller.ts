@@ -11,7 +11,7 @@ import {
   createServiceAccountSchema,
   listServiceAccountsQuery,
   patchServiceAccountSchema,
-  serviceAccountSpecSchema,
+  serviceAccountBodySchema,
   type CreateServiceAccountInput,
   type PatchServiceAccountInput,
   rotateSecretSchema,
@@ -108,7 +108,7 @@ export class ServiceAccountsController {
       'Grants the account does not hold yet are judged by what they really give (403 GRANT_FORBIDDEN with `violations`); ' +
       'grants it already holds are not judged again (the drift job reports them).',
   })
-  @ApiZodBody(serviceAccountSpecSchema)
+  @ApiZodBody(serviceAccountBodySchema)
   @ApiJson(200, 'Updated: the service account plus `changes`', S.withChanges, ETAG_HEADER)
   @ApiJson(201, 'Created: the service account plus `changes` and `clientSecret`', S.withChangesAndSecret, ETAG_HEADER)
   @ApiHeader(ifMatchHeader)
@@ -117,7 +117,7 @@ export class ServiceAccountsController {
     @Ctx() context: OperationContext,
     @Param('realm', realmParam) realm: string,
     @Param('clientId', clientIdParam) clientId: string,
-    @Body(new ZodPipe(serviceAccountSpecSchema)) body: ServiceAccountSpec,
+    @Body(new ZodPipe(serviceAccountBodySchema)) body: ServiceAccountSpec,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {

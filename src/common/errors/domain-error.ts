@@ -27,6 +27,17 @@ export class DomainError extends Error {
 }
 
 /**
+ * The error's detail on one line, for answers that carry a DomainError as a string (a plan's or an
+ * apply's account entry, the CLI): a validation error's detail is generic, so its field errors
+ * follow it, as `field: message` pairs.
+ */
+export function detailOf(error: DomainError): string {
+  const errors = error.code === ErrorCode.ValidationFailed ? (error.extensions.errors as FieldError[] | undefined) : undefined;
+  if (!errors?.length) return error.detail;
+  return `${error.detail} ${errors.map(({ field, message }) => `${field}: ${message}`).join('; ')}`;
+}
+
+/**
  * An internal error that knows its public form. The problem filter renders such errors through
  * `toDomainError()`, so features can keep their own error classes without the filter knowing them.
  */

@@ -10,12 +10,19 @@ const FORBIDDEN = 'The body holds a forbidden property name: "__proto__", or "co
  * Fastify's own JSON parser (secure-json-parse: `__proto__` and `constructor.prototype` refused),
  * with the reason in the 400 it answers: Fastify says "not valid JSON" for both a syntax error and
  * a forbidden property name. The reason names where the syntax breaks (a character position) but
- * never quotes the body, which may hold a key or a secret. Both Fastify instances of the app (see
- * hot-door.ts) parse JSON with it.
+ * never quotes the body, which may hold a key or a secret. An empty body is no body, as without the
+ * header (Fastify refuses it): clients and scripts that send `Content-Type: application/json` on
+ * every request, a DELETE or a rotation without options included, are served; a route that needs
+ * a body then names its missing fields. Both Fastify instances of the app (see hot-door.ts) parse
+ * JSON with it.
  */
 export function explainingJsonParser(instance: FastifyInstance): JsonBodyParser {
   const parse = instance.getDefaultJsonParser('error', 'error');
   return (request, body, done) => {
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
     // Nest hands the app's parser a Buffer, the hot instance a string.
     const text = typeof body === 'string' ? body : body.toString('utf8');
     parse(request, text, (error: Error | null, value?: unknown) => {

@@ -108,7 +108,14 @@ describe('definition loader', () => {
     ]);
     expect(result.definitions.map((loaded) => loaded.definition.metadata.name)).toEqual(['billing-worker']);
     // A few aliases are fine.
-    expect(parseDefinitions('c.yaml', GOOD.replace('defaultScopes: [read:data]', 'defaultScopes: &s [read:data]\n  optionalScopes: *s')).issues).toEqual([]);
+    expect(parseDefinitions('c.yaml', GOOD.replace('orders-api: [read]', 'orders-api: &r [read]\n    reports-api: *r')).issues).toEqual([]);
+  });
+
+  it('refuses a scope that is both a default and an optional scope, at its line, before any Keycloak call', () => {
+    const text = GOOD.replace('defaultScopes: [read:data]', 'defaultScopes: [read:data, write:data]\n  optionalScopes:\n    - reports:read\n    - write:data');
+    const { definitions, issues } = parseDefinitions('x.yaml', text);
+    expect(issues.map(formatIssue)).toEqual(['x.yaml:15: spec.optionalScopes[1]: write:data is also a default scope']);
+    expect(definitions).toEqual([]);
   });
 
   it('runs checks and locates their problems', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientIdSchema, serviceAccountSpecSchema } from '../../service-accounts/index.js';
+import { clientIdSchema, oneKindPerScope, serviceAccountSpecSchema } from '../../service-accounts/index.js';
 
 export const DEFINITION_API_VERSION = 'keysmith/v1';
 export const DEFINITION_KIND = 'ServiceAccount';
@@ -22,7 +22,7 @@ export const definitionSchema = z.strictObject({
   apiVersion: z.literal(DEFINITION_API_VERSION),
   kind: z.literal(DEFINITION_KIND),
   metadata: definitionMetadataSchema,
-  spec: definitionSpecSchema.prefault({}),
+  spec: definitionSpecSchema.superRefine(oneKindPerScope).prefault({}),
 });
 
 export type Definition = z.output<typeof definitionSchema>;

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { AuditService } from '../../audit/index.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
-import { DomainError } from '../../common/errors/domain-error.js';
+import { detailOf, DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { GitopsAccounts, type AccountChange } from '../ports/gitops-accounts.port.js';
 import type { ClientSummaries, ServiceAccountView } from '../../service-accounts/index.js';
@@ -128,7 +128,7 @@ export function secretLocation(realm: string, clientId: string): string {
 }
 
 function failure(realm: string, clientId: string, action: FailedAccount['action'], error: unknown): FailedAccount {
-  if (error instanceof DomainError) return { realm, clientId, action, code: error.code, detail: error.detail };
+  if (error instanceof DomainError) return { realm, clientId, action, code: error.code, detail: detailOf(error) };
   // An unexpected error's message could hold anything: report only its kind.
   return { realm, clientId, action, code: ErrorCode.Internal, detail: `unexpected ${(error as Error)?.name ?? 'error'}; see the server log` };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OperationContext } from '../../common/context/operation-context.js';
-import { DomainError, type FieldError } from '../../common/errors/domain-error.js';
+import { detailOf, DomainError, type FieldError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
@@ -48,7 +48,7 @@ export class AssignSetUseCase {
         summary[outcome].push(clientId);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        summary.failed.push({ clientId, code: error.code, detail: error.detail });
+        summary.failed.push({ clientId, code: error.code, detail: detailOf(error) });
       }
     }
     summary.ok = summary.failed.length === 0;

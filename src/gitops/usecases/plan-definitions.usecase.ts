@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { AppConfig } from '../../config/app-config.js';
-import { DomainError } from '../../common/errors/domain-error.js';
+import { detailOf, DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { ServiceAccountSpec } from '../../service-accounts/index.js';
 import type { ClientSummaries, ServiceAccountView } from '../../service-accounts/index.js';
@@ -98,7 +98,7 @@ export class PlanDefinitionsUseCase {
       };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return { ...base, action: 'error', changes: [], forbidden: [], violations: [], error: { code: error.code, detail: error.detail } };
+      return { ...base, action: 'error', changes: [], forbidden: [], violations: [], error: { code: error.code, detail: detailOf(error) } };
     }
   }
 }

@@ -36,7 +36,10 @@ export const apiKeyPolicySchema = z
     path: ['defaultTtlDays'],
   });
 
-/** The desired state of a service account: the body of POST and PUT, and a GitOps spec. */
+/**
+ * The desired state of a service account: a GitOps spec, and the body of PUT (and of POST with the
+ * clientId) once `oneKindPerScope` is added (see `serviceAccountBodySchema`).
+ */
 export const serviceAccountSpecSchema = z.strictObject({
   description: freeText(500).default(''),
   owner: z.string().min(1).max(100).regex(/^[A-Za-z0-9._:@-]+$/, 'may use letters, digits and . _ : @ -'),
@@ -50,7 +53,22 @@ export const serviceAccountSpecSchema = z.strictObject({
 });
 export type ServiceAccountSpec = z.infer<typeof serviceAccountSpecSchema>;
 
-export const createServiceAccountSchema = serviceAccountSpecSchema.extend({ clientId: clientIdSchema });
+/**
+ * Keycloak links a client scope to a client once, as a default or as an optional scope: a scope in
+ * both lists is refused before anything is read or written (PATCH, whose lists are changes, is
+ * judged on the result, see SpecChecker.resolveCatalog). A refinement, added where a spec is parsed
+ * (zod's `extend` and `omit` do not take refined objects).
+ */
+export function oneKindPerScope(spec: { defaultScopes: string[]; optionalScopes: string[] }, context: z.RefinementCtx): void {
+  spec.optionalScopes.forEach((scope, index) => {
+    if (spec.defaultScopes.includes(scope)) context.addIssue({ code: 'custom', path: ['optionalScopes', index], message: `${scope} is also a default scope` });
+  });
+}
+
+/** The body of PUT. */
+export const serviceAccountBodySchema = serviceAccountSpecSchema.superRefine(oneKindPerScope);
+
+export const createServiceAccountSchema = serviceAccountSpecSchema.extend({ clientId: clientIdSchema }).superRefine(oneKindPerScope);
 export type CreateServiceAccountInput = z.infer<typeof createServiceAccountSchema>;
 
 const roleChanges = z.strictObject({ add: uniqueNames.default([]), remove: uniqueNames.default([]) });
