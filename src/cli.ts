@@ -5,7 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { argsFor, CliUsageError, type CliIo } from './common/cli/cli-command.js';
 import { COMMANDS } from './cli.commands.js';
-import { ConfigValidationError } from './config/app-config.js';
+import { ConfigValidationError, loadConfig } from './config/app-config.js';
 import { detailOf, DomainError } from './common/errors/domain-error.js';
 
 /**
@@ -44,6 +44,9 @@ async function main(argv: string[]): Promise<number> {
     // The CLI never runs scheduled jobs: that is the server's work.
     process.env.KEYSMITH_SCHEDULER = 'off';
     process.env.KEYSMITH_KEYCLOAK_SYNC = 'off';
+    // As the server does: a bad variable stops the command with its name and reason (caught
+    // below), before Nest would print its own report with a stack trace.
+    if (!context) loadConfig();
     context ??= await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
     return context;
   };

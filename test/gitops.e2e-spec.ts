@@ -227,9 +227,9 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
   });
 
   it('refuses, as a process, an option the command does not take, and prints a command\'s usage on --help', async () => {
-    const cliProcess = (argv: string[]) =>
+    const cliProcess = (argv: string[], env: Record<string, string> = {}) =>
       new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...argv], { env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, out, err) =>
+        execFile(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...argv], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } }, (error, out, err) =>
           resolve({ code: error ? Number(error.code ?? 1) : 0, out, err }),
         );
       });
@@ -240,6 +240,12 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const forged = await cliProcess(['apply', dir, '--set', SET, '--source', 'c0ffee\nforged line', '--auto-approve']);
     expect(forged).toMatchObject({ code: 1, out: '' });
     expect(forged.err).toContain('--source: must not contain control characters');
+    // A bad variable is named with its reason, before anything runs, with no stack trace.
+    const misconfigured = await cliProcess(['plan', dir], { KEYCLOAK_MAX_CONCURRENCY: 'four' });
+    expect(misconfigured).toMatchObject({ code: 1, out: '' });
+    expect(misconfigured.err).toMatch(/^Invalid configuration:\n/);
+    expect(misconfigured.err).toContain('\n  - KEYCLOAK_MAX_CONCURRENCY: must be a whole number from 1 to 64\n');
+    expect(misconfigured.err).not.toMatch(/\bat \S+ \(|ExceptionHandler/);
     const help = await cliProcess(['plan', '--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toMatch(/^usage: keysmith plan DIR \[--set NAME\][^\n]*--detailed-exitcode/);

@@ -44,6 +44,10 @@ describe('loadConfig', () => {
     const problems = problemsOf({ PORT: 'eighty', KEYCLOAK_URL: 'ftp://kc', KEYCLOAK_MAX_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
     expect(problems.map((p) => p.variable).sort()).toEqual(['DATABASE_URL', 'KEYCLOAK_CLIENT_SECRET', 'KEYCLOAK_MAX_CONCURRENCY', 'KEYCLOAK_URL', 'PORT']);
     expect(problems.find((p) => p.variable === 'KEYCLOAK_CLIENT_SECRET')?.message).toBe('is required');
+    // A value given but wrong says why, not that it is missing.
+    expect(problems.find((p) => p.variable === 'PORT')?.message).toBe('must be a whole number from 0 to 65535');
+    expect(problems.find((p) => p.variable === 'KEYCLOAK_MAX_CONCURRENCY')?.message).toMatch(/^must be a whole number from 1 to \d+$/);
+    expect(problemsOf({ ...base, KEYSMITH_API_KEY_CACHE_TTL_MS: 'abc' })).toEqual([{ variable: 'KEYSMITH_API_KEY_CACHE_TTL_MS', message: 'must be a whole number from 0 to 5000' }]);
   });
 
   it('reads trusted proxies as IPv4 and IPv6 addresses, CIDRs and proxy-addr names', () => {

@@ -294,7 +294,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ? []
     : parsed.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? '(environment)'),
-        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+        // zod 4 leaves the input out of its issues: whether the variable was given is read here.
+        message: issue.code === 'invalid_type' && input[String(issue.path[0])] === undefined ? 'is required' : issue.message,
       }));
   if (parsed.success) {
     const env = parsed.data;

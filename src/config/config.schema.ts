@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { wholeNumber } from '../common/http/text.js';
 import { databaseEnvShape } from './database-config.js';
 
 const csv = z
@@ -24,7 +25,7 @@ export function isProxyRange(value: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const intFrom = wholeNumber;
 
 // A key prefix is matched by secret scanners: lower-case letters, digits and '_', ending with '_'.
 const keyPrefix = z.string().regex(/^[a-z][a-z0-9_]{1,14}_$/, 'must be 3 to 16 characters of a-z, 0-9 and _, starting with a letter and ending with _');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { wholeNumber } from '../common/http/text.js';
 
 /**
  * How PostgreSQL connections are encrypted, as libpq's `sslmode` names it: `disable`, `require`
@@ -20,7 +21,7 @@ export const databaseEnvShape = {
     .default('sqlite:./data/keysmith.sqlite'),
   DATABASE_SSL: z.enum(DATABASE_SSL_MODES).default('disable'),
   DATABASE_SSL_CA_FILE: z.string().min(1).optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_POOL_SIZE: wholeNumber(1, 500).default(10),
 };
 
 const databaseEnvSchema = z.object(databaseEnvShape);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { labelText } from '../../common/http/text.js';
+import { paginationQuery } from '../../common/http/pagination.js';
 
 export const KEY_STATUSES = ['active', 'expiring', 'expired', 'revoked'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
@@ -24,8 +25,7 @@ export const rotateApiKeySchema = z.strictObject({
 
 export const listApiKeysQuery = z.strictObject({
   status: z.enum(KEY_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  ...paginationQuery,
 });
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;
 

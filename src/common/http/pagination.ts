@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DomainError } from '../errors/domain-error.js';
+import { wholeNumber } from './text.js';
 
 export const paginationQuery = {
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: wholeNumber(1, 500).default(50),
   cursor: z.string().max(200).optional(),
 };
 

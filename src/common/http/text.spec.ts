@@ -1,4 +1,4 @@
-import { freeText, labelText } from './text.js';
+import { freeText, labelText, wholeNumber } from './text.js';
 
 describe('text fields', () => {
   it('takes a label of printable text in any script, and refuses control characters', () => {
@@ -14,5 +14,13 @@ describe('text fields', () => {
       expect(freeText(500).safeParse(bad).error?.issues[0].message).toBe('must not contain control characters other than tabs and line breaks');
     }
     expect(freeText(5).safeParse('toolong').success).toBe(false);
+  });
+
+  it('reads a whole number written as text, with one message for every way it is wrong', () => {
+    const limit = wholeNumber(1, 500);
+    expect(['50', ' 7 ', '500'].map((text) => limit.parse(text))).toEqual([50, 7, 500]);
+    for (const bad of ['abc', '1.5', '0', '501', '', 'Infinity']) {
+      expect(limit.safeParse(bad).error?.issues.map((issue) => issue.message)).toEqual(['must be a whole number from 1 to 500']);
+    }
   });
 });

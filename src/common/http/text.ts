@@ -16,3 +16,13 @@ export function labelText(max: number) {
 export function freeText(max: number) {
   return z.string().max(max).regex(ONLY_LINE_BREAKS, 'must not contain control characters other than tabs and line breaks');
 }
+
+/**
+ * A whole number written as text (a query parameter, an environment variable), with one message
+ * for every way it can be wrong: zod's own messages for `abc` or `1.5` ("expected number,
+ * received NaN") name a type the caller never wrote.
+ */
+export function wholeNumber(min: number, max: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}

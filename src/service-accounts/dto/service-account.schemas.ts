@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { freeText } from '../../common/http/text.js';
+import { paginationQuery } from '../../common/http/pagination.js';
 
 export const CLIENT_ID_PATTERN = /^[a-z][a-z0-9-]{2,62}$/;
 
@@ -101,8 +102,7 @@ export type PatchServiceAccountInput = z.infer<typeof patchServiceAccountSchema>
 export const listServiceAccountsQuery = z.strictObject({
   owner: z.string().max(100).optional(),
   clientId: z.string().max(63).optional().describe('clientId prefix'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  ...paginationQuery,
 });
 
 export const rotateSecretSchema = z.strictObject({
