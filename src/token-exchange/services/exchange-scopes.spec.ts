@@ -22,11 +22,22 @@ describe('planScopes', () => {
   });
 
   it('refuses leaving out a default scope, whether the key lacks it or did not ask for it', () => {
-    expect(planScopes({ ...account, requested: undefined, keyScopes: ['write:data'] })).toMatchObject({ ok: false, scopes: ['read:data'], description: expect.stringContaining('does not hold') });
-    expect(planScopes({ ...account, requested: ['write:data'], keyScopes: ['read:data', 'write:data'] })).toMatchObject({
-      ok: false,
-      scopes: ['read:data'],
-      description: expect.stringContaining('were not requested'),
+    const lacking = planScopes({ ...account, requested: undefined, keyScopes: ['write:data'] });
+    expect(lacking).toMatchObject({ ok: false, scopes: ['read:data'] });
+    expect(!lacking.ok && lacking.description).toBe(
+      "Keycloak adds the account's default scope read:data to every token, but the key does not hold it. Make scopes that keys may leave out optional scopes of the account.",
+    );
+    const unasked = planScopes({ ...account, requested: ['write:data'], keyScopes: ['read:data', 'write:data'] });
+    expect(unasked).toMatchObject({ ok: false, scopes: ['read:data'], description: expect.stringContaining('default scope read:data to every token, but it was not requested.') });
+    const twoDefaults = { ...account, defaultScopes: ['read:data', 'reports:read'], optionalScopes: ['write:data'] };
+    expect(planScopes({ ...twoDefaults, requested: ['write:data'], keyScopes: ['read:data', 'reports:read', 'write:data'] })).toMatchObject({
+      description: expect.stringContaining('default scopes read:data reports:read to every token, but they were not requested.'),
+    });
+    expect(planScopes({ ...twoDefaults, requested: undefined, keyScopes: ['read:data', 'write:data'] })).toMatchObject({
+      description: expect.stringContaining('default scope reports:read to every token, but the key does not hold it.'),
+    });
+    expect(planScopes({ ...twoDefaults, requested: undefined, keyScopes: ['write:data'] })).toMatchObject({
+      description: expect.stringContaining('default scopes read:data reports:read to every token, but the key does not hold all of them.'),
     });
   });
 

@@ -37,7 +37,8 @@ export function planScopes(input: ScopeInputs): ScopePlan {
 
   const forced = sorted(input.defaultScopes.filter((scope) => !base.has(scope) && !wanted.includes(scope)));
   if (forced.length) {
-    const why = forced.every((scope) => held.has(scope)) ? 'were not requested' : 'the key does not hold all of them';
+    const one = forced.length === 1;
+    const why = forced.every((scope) => held.has(scope)) ? `${one ? 'it was' : 'they were'} not requested` : one ? 'the key does not hold it' : 'the key does not hold all of them';
     return refuse(
       forced,
       `Keycloak adds the account's default scope${plural(forced)} ${forced.join(' ')} to every token, but ${why}. ` +
