@@ -24,7 +24,22 @@ export function toDesired(loaded: LoadedDefinition): DesiredAccount {
 export function serverOf(args: CliArgs): GitopsServerClient | undefined {
   const server = stringOption(args, 'server');
   if (args.options.server === true) throw new CliUsageError('--server needs a URL');
-  return server ? GitopsServerClient.fromEnv(server) : undefined;
+  return server ? GitopsServerClient.fromEnv(serverUrl(server)) : undefined;
+}
+
+/**
+ * The base URL of a running Keysmith: http or https, with a path prefix when it is served below
+ * one. A user name or password in it is refused without being repeated (error output lands in
+ * pipeline logs): the credential goes in KEYSMITH_TOKEN.
+ */
+export function serverUrl(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new CliUsageError('--server: must be an http:// or https:// URL, such as https://keysmith.example.com');
+  }
+  if (url.username || url.password) throw new CliUsageError('--server: must not hold a user name or password; give the token or key in KEYSMITH_TOKEN');
+  if (url.search || url.hash) throw new CliUsageError('--server: must not hold a query or a fragment; give the base URL Keysmith is served at');
+  return url.href.replace(/\/+$/, '');
 }
 
 export function realmsOption(args: CliArgs): string[] {

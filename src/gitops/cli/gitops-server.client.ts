@@ -31,7 +31,9 @@ export class GitopsServerClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new Error(`cannot reach ${this.server}: ${(error as Error).message}`, { cause: error });
+      // fetch says only "fetch failed"; its cause says why (connect ECONNREFUSED, getaddrinfo ENOTFOUND, a TLS error).
+      const cause = (error as Error).cause as Error | undefined;
+      throw new Error(`cannot reach ${this.server}: ${cause?.message ?? (error as Error).message}`, { cause: error });
     }
     const text = await response.text();
     const parsed = safeJson(text);
