@@ -92,10 +92,4 @@ export class LeaseStore {
     );
     return row ? { ...row, acquiredAt: Number(row.acquiredAt), heartbeatAt: Number(row.heartbeatAt), expiresAt: Number(row.expiresAt) } : undefined;
   }
-
-  /** Names (with a prefix) whose lease is held and not expired: rows a live instance is working on. */
-  async liveNames(prefix: string): Promise<Set<string>> {
-    const rows = await this.sql.rows<{ name: string }>(`SELECT name FROM leases WHERE name LIKE ? AND expires_at >= ?`, [`${prefix}%`, this.clock.nowMs()]);
-    return new Set(rows.map((row) => row.name));
-  }
 }

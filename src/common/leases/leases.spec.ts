@@ -87,16 +87,6 @@ describe('LeaseStore', () => {
     expect(await store.read('account:r/x')).toBeUndefined();
     await db.destroy();
   });
-
-  it('lists the names a live holder has under a prefix', async () => {
-    const { db, clock, store } = await setUp();
-    await store.acquire('account:r/live', 'a', 't1', 5_000);
-    await store.acquire('account:r/stale', 'a', 't2', 1_000);
-    await store.acquire('job:drift', 'a', 't3', 5_000);
-    clock.ms += 2_000;
-    expect([...(await store.liveNames('account:'))]).toEqual(['account:r/live']);
-    await db.destroy();
-  });
 });
 
 describe('Leases', () => {
