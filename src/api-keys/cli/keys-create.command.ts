@@ -17,9 +17,12 @@ export const keysCreateCommand: CliCommand = {
     const realm = requireOption(args, 'realm');
     const clientId = requireOption(args, 'client');
     const ttl = stringOption(args, 'ttl-days');
+    // The API takes a key without scopes; from an operator's command line an empty list is a slip.
+    const scopes = listOption(args, 'scopes');
+    if (scopes.length === 0) throw new CliUsageError('--scopes is required: the key\'s scopes, comma-separated (a subset of the account\'s)');
     const parsed = issueApiKeySchema.safeParse({
       name: stringOption(args, 'name') ?? 'cli',
-      scopes: listOption(args, 'scopes'),
+      scopes,
       ttlDays: ttl === undefined ? undefined : Number(ttl),
       environment: stringOption(args, 'environment') ?? 'live',
     });
