@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIssue, loadDefinitions, parseDefinitions, type DefinitionCheck } from './definition-loader.js';
+import { formatIssue, loadDefinitions, MAX_DEFINITION_FILE_BYTES, parseDefinitions, type DefinitionCheck } from './definition-loader.js';
 import { definitionJsonSchema } from './definition.schema.js';
 
 const GOOD = `apiVersion: keysmith/v1
@@ -116,6 +116,34 @@ describe('definition loader', () => {
     const { definitions, issues } = parseDefinitions('x.yaml', text);
     expect(issues.map(formatIssue)).toEqual(['x.yaml:15: spec.optionalScopes[1]: write:data is also a default scope']);
     expect(definitions).toEqual([]);
+  });
+
+  it('follows symbolic links to files and folders, walks a folder reached twice once, and reports a link to nothing', async () => {
+    const named = (name: string) => GOOD.replace('billing-worker', name);
+    write('defs/own.yaml', named('own-one'));
+    write('shared/linked.yaml', named('linked-file'));
+    write('shared/more/deep.yaml', named('linked-folder'));
+    symlinkSync(join(dir, 'shared/linked.yaml'), join(dir, 'defs/linked.yaml'));
+    symlinkSync(join(dir, 'shared/more'), join(dir, 'defs/more'));
+    symlinkSync(join(dir, 'shared/more'), join(dir, 'defs/more-again'));
+    // A loop back to the folder being loaded.
+    symlinkSync(join(dir, 'defs'), join(dir, 'shared/more/loop'));
+    symlinkSync(join(dir, 'missing.yaml'), join(dir, 'defs/gone.yaml'));
+    const result = await loadDefinitions(join(dir, 'defs'));
+    expect(result.definitions.map((loaded) => loaded.definition.metadata.name).sort()).toEqual(['linked-file', 'linked-folder', 'own-one']);
+    expect(result.issues.map(formatIssue)).toEqual([`${join(dir, 'defs/gone.yaml')}:0: (file): is a symbolic link to nothing (or to a loop of links)`]);
+  });
+
+  it('reports a file too big or not UTF-8 at the file, and reads the others', async () => {
+    write('a.yaml', GOOD);
+    write('big.json', ' '.repeat(MAX_DEFINITION_FILE_BYTES + 1));
+    writeFileSync(join(dir, 'latin1.yaml'), Buffer.from(GOOD.replace('Nightly billing export', 'Export f\xfcr Z\xfcrich').replace('billing-worker', 'other-worker'), 'latin1'));
+    const result = await loadDefinitions(dir);
+    expect(result.issues.map(formatIssue)).toEqual([
+      `${join(dir, 'big.json')}:0: (file): is 5.0 MB, more than a definition file may hold (5 MB)`,
+      `${join(dir, 'latin1.yaml')}:0: (file): is not UTF-8 text`,
+    ]);
+    expect(result.definitions.map((loaded) => loaded.definition.metadata.name)).toEqual(['billing-worker']);
   });
 
   it('runs checks and locates their problems', async () => {

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -45,6 +45,8 @@ export interface LoadResult {
 }
 
 const DEFINITION_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+/** A definition file holds a few accounts; anything this big is not one (and is not read into memory). */
+export const MAX_DEFINITION_FILE_BYTES = 5 * 1024 * 1024;
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
 const VARIABLE = /\$(\$)?\{([^}]*)\}/g;
 const WHOLE_VARIABLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -64,21 +66,62 @@ export function sortIssues(issues: DefinitionIssue[]): DefinitionIssue[] {
   return [...issues].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.field.localeCompare(b.field));
 }
 
-/** Every definition file under `path` (a folder walked recursively, or one file), in a stable order. */
-export async function findDefinitionFiles(path: string): Promise<string[]> {
-  const info = await stat(path);
-  if (info.isFile()) return [path];
-  const found: string[] = [];
-  const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+export interface FoundFiles {
+  files: string[];
+  /** Symbolic links to nothing: a definition (or a folder of them) that is missing, never skipped silently. */
+  problems: DefinitionIssue[];
+}
+
+/**
+ * Every definition file under `path` (a folder walked recursively, or one file), in a stable order.
+ * Symbolic links are followed, to files and to folders, as git checks them out: a shared file
+ * linked into an environment's folder is part of it, and skipping it would make `--prune` delete
+ * its accounts. A folder reached twice (a link loop, or two links to one folder) is walked once; a
+ * file reached twice is read twice, and its accounts are then reported as defined twice.
+ */
+export async function findDefinitionFiles(path: string): Promise<FoundFiles> {
+  const found: FoundFiles = { files: [], problems: [] };
+  if ((await stat(path)).isFile()) found.files.push(path);
+  else await walk(path, new Set([await realpath(path)]), found);
+  return found;
+}
+
+async function walk(folder: string, walked: Set<string>, found: FoundFiles): Promise<void> {
+  const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) found.push(...(await findDefinitionFiles(full)));
-    } else if (entry.isFile() && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-      found.push(full);
+    const full = join(folder, entry.name);
+    let kind = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = await stat(full);
+        kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
+      } catch {
+        found.problems.push({ file: full, line: 0, field: '(file)', message: 'is a symbolic link to nothing (or to a loop of links)' });
+        continue;
+      }
+    }
+    if (kind === 'folder' && !entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) {
+      const real = await realpath(full);
+      if (walked.has(real)) continue;
+      walked.add(real);
+      await walk(full, walked, found);
+    } else if (kind === 'file' && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      found.files.push(full);
     }
   }
-  return found;
+}
+
+/** A definition file's text, or why it cannot be read as one: too big, unreadable, not UTF-8. */
+async function readDefinitionFile(file: string): Promise<{ text: string } | { problem: string }> {
+  try {
+    const { size } = await stat(file);
+    if (size > MAX_DEFINITION_FILE_BYTES) return { problem: `is ${(size / 1024 / 1024).toFixed(1)} MB, more than a definition file may hold (${MAX_DEFINITION_FILE_BYTES / 1024 / 1024} MB)` };
+    const bytes = await readFile(file);
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return { problem: 'is not UTF-8 text' };
+    return { problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
 }
 
 /**
@@ -88,16 +131,23 @@ export async function findDefinitionFiles(path: string): Promise<string[]> {
  */
 export async function loadDefinitions(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   let files: string[];
+  const issues: DefinitionIssue[] = [];
   try {
-    files = await findDefinitionFiles(path);
+    const found = await findDefinitionFiles(path);
+    files = found.files;
+    issues.push(...found.problems);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message;
     return { definitions: [], files: [], issues: [{ file: path, line: 0, field: '(path)', message: reason }] };
   }
   const definitions: LoadedDefinition[] = [];
-  const issues: DefinitionIssue[] = [];
   for (const file of files) {
-    const parsed = parseDefinitions(file, await readFile(file, 'utf8'), options);
+    const read = await readDefinitionFile(file);
+    if ('problem' in read) {
+      issues.push({ file, line: 0, field: '(file)', message: read.problem });
+      continue;
+    }
+    const parsed = parseDefinitions(file, read.text, options);
     definitions.push(...parsed.definitions);
     issues.push(...parsed.issues);
   }
