@@ -118,12 +118,13 @@ describe('definition loader', () => {
     expect(definitions).toEqual([]);
   });
 
-  it('follows symbolic links to files and folders, walks a folder reached twice once, and reports a link to nothing', async () => {
+  it('follows symbolic links to files and folders, reads what it reaches twice once, and reports a link to nothing', async () => {
     const named = (name: string) => GOOD.replace('billing-worker', name);
     write('defs/own.yaml', named('own-one'));
     write('shared/linked.yaml', named('linked-file'));
     write('shared/more/deep.yaml', named('linked-folder'));
     symlinkSync(join(dir, 'shared/linked.yaml'), join(dir, 'defs/linked.yaml'));
+    symlinkSync(join(dir, 'shared/linked.yaml'), join(dir, 'defs/linked-again.yaml'));
     symlinkSync(join(dir, 'shared/more'), join(dir, 'defs/more'));
     symlinkSync(join(dir, 'shared/more'), join(dir, 'defs/more-again'));
     // A loop back to the folder being loaded.

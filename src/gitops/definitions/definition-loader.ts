@@ -76,8 +76,8 @@ export interface FoundFiles {
  * Every definition file under `path` (a folder walked recursively, or one file), in a stable order.
  * Symbolic links are followed, to files and to folders, as git checks them out: a shared file
  * linked into an environment's folder is part of it, and skipping it would make `--prune` delete
- * its accounts. A folder reached twice (a link loop, or two links to one folder) is walked once; a
- * file reached twice is read twice, and its accounts are then reported as defined twice.
+ * its accounts. A folder or a file reached twice (a link loop, two links to one file) is read once,
+ * at the first path in name order.
  */
 export async function findDefinitionFiles(path: string): Promise<FoundFiles> {
   const found: FoundFiles = { files: [], problems: [] };
@@ -86,7 +86,8 @@ export async function findDefinitionFiles(path: string): Promise<FoundFiles> {
   return found;
 }
 
-async function walk(folder: string, walked: Set<string>, found: FoundFiles): Promise<void> {
+/** `seen`: the real paths of the folders walked and the files found so far. */
+async function walk(folder: string, seen: Set<string>, found: FoundFiles): Promise<void> {
   const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
     const full = join(folder, entry.name);
@@ -100,14 +101,13 @@ async function walk(folder: string, walked: Set<string>, found: FoundFiles): Pro
         continue;
       }
     }
-    if (kind === 'folder' && !entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) {
-      const real = await realpath(full);
-      if (walked.has(real)) continue;
-      walked.add(real);
-      await walk(full, walked, found);
-    } else if (kind === 'file' && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-      found.files.push(full);
-    }
+    const wanted = kind === 'folder' ? !entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name) : kind === 'file' && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase());
+    if (!wanted) continue;
+    const real = await realpath(full);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    if (kind === 'folder') await walk(full, seen, found);
+    else found.files.push(full);
   }
 }
 
