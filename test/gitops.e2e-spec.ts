@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,8 @@ import { ServiceAccountsService } from '../src/service-accounts/services/service
 import { KeycloakService } from '../src/keycloak/index.js';
 import { keycloakAdmin } from './support/keycloak-admin.js';
 import { keycloakEnv } from './support/keycloak-env.js';
+import { keysmithEnv } from './support/keysmith-env.js';
+import { poll } from './support/poll.js';
 import { runJob } from './support/jobs.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { expectNoSecretInLogs } from './support/secret-scan.js';
@@ -249,6 +251,49 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     const help = await cliProcess(['plan', '--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toMatch(/^usage: keysmith plan DIR \[--set NAME\][^\n]*--detailed-exitcode/);
+  });
+
+  it('stops an in-process apply on SIGTERM: the accounts under way are finished, no other is started, and the summary says which', async () => {
+    const stopDir = mkdtempSync(join(tmpdir(), 'keysmith-gitops-stop-'));
+    const names = Array.from({ length: 6 }, (_, i) => id(`stop-${i}`));
+    try {
+      for (const name of names) write(stopDir, `${name}.yaml`, definition(name.slice(id('').length), '  realmRoles: [orders-reader]\n'));
+      // Two accounts at a time (twice KEYCLOAK_MAX_CONCURRENCY), the first one held for 4 s once its client exists.
+      const env = keysmithEnv(t.dataDir, { KEYCLOAK_MAX_CONCURRENCY: '1', KEYSMITH_FAULT_POINTS: 'provision.client-created=pause:4000@1', LOG_LEVEL: 'warn' });
+      const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'apply', stopDir, '--set', 'stop-test', '--auto-approve', '--json'], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const kc = await keycloakAdmin();
+      const firstClient = () => Promise.all(names.slice(0, 2).map((clientId) => kc.clients.find({ realm: REALM, clientId, search: false })));
+      await poll(firstClient, (found) => found.some((clients) => clients.length > 0), 60_000);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(1);
+
+      expect(err).toContain('SIGTERM: finishing the accounts under way, starting no other');
+      const summary = JSON.parse(out) as { ok: boolean; applied: { clientId: string; action: string }[]; failed: unknown[]; stopped: { reason: string; notStarted: { clientId: string }[] } };
+      expect(summary).toMatchObject({ ok: false, failed: [], stopped: { reason: 'SIGTERM received' } });
+      const created = summary.applied.map((account) => account.clientId);
+      const notStarted = summary.stopped.notStarted.map((account) => account.clientId);
+      expect(notStarted.length).toBeGreaterThan(0);
+      expect([...created, ...notStarted].sort()).toEqual([...names].sort());
+      // Nothing half-made: what was started is complete in Keycloak and Keysmith, the rest is not there at all.
+      for (const clientId of created) {
+        expect((await kc.clients.find({ realm: REALM, clientId, search: false })).length).toBe(1);
+        expect((await t.inject({ method: 'GET', url: `/v1/realms/${REALM}/service-accounts/${clientId}`, headers: await authHeader() })).json()).toMatchObject({ state: 'active', gitopsSet: 'stop-test' });
+      }
+      for (const clientId of notStarted) {
+        expect(await kc.clients.find({ realm: REALM, clientId, search: false })).toEqual([]);
+        expect((await t.inject({ method: 'GET', url: `/v1/realms/${REALM}/service-accounts/${clientId}`, headers: await authHeader() })).statusCode).toBe(404);
+      }
+    } finally {
+      rmSync(stopDir, { recursive: true, force: true });
+    }
   });
 
   it('logs no secret this suite knows of', () => {

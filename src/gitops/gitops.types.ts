@@ -110,6 +110,10 @@ export const applySummarySchema = z
       .optional()
       .describe('Deletions refused by the cap; nothing at all is applied then'),
     unassigned: z.array(accountRefSchema).describe('GitOps accounts with no set absent from the definitions: never pruned'),
+    stopped: z
+      .object({ reason: z.string(), notStarted: z.array(accountRefSchema) })
+      .optional()
+      .describe('The apply was asked to stop (the CLI on SIGINT or SIGTERM): the accounts under way were finished, these were not started'),
     ok: z.boolean(),
   })
   .meta({ title: 'ApplySummary' });

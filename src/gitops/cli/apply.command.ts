@@ -1,9 +1,11 @@
 import { createInterface } from 'node:readline/promises';
+import type { INestApplicationContext } from '@nestjs/common';
 import { CliUsageError, flag, stringOption, type CliArgs, type CliCommand, type CliIo } from '../../common/cli/cli-command.js';
 import type { ApplySummary, GitopsPlan } from '../gitops.types.js';
 import { sourceLabelSchema } from '../dto/gitops.schemas.js';
 import { renderApply, renderPlan } from '../render/gitops-renderer.js';
-import { ApplyDefinitionsUseCase } from '../usecases/apply-definitions.usecase.js';
+import { ApplyDefinitionsUseCase, type ApplyOptions } from '../usecases/apply-definitions.usecase.js';
+import type { DesiredAccount } from '../usecases/desired-accounts.js';
 import { PlanDefinitionsUseCase } from '../usecases/plan-definitions.usecase.js';
 import { definitionsDir } from './gitops-args.js';
 import { cliContext } from '../../common/cli/cli-operator.js';
@@ -58,12 +60,34 @@ export const applyCommand: CliCommand = {
           ...(options.source ? { source: options.source } : {}),
           ...(options.maxDeletions !== undefined ? { maxDeletions: options.maxDeletions } : {}),
         })
-      : await (await app()).get(ApplyDefinitionsUseCase).execute(cliContext(options.source), desired, options);
+      : await applyInProcess(await app(), desired, options, io);
     if (flag(args, 'json')) io.out(JSON.stringify(summary, null, 2));
     else for (const line of renderApply(summary)) io.out(line);
     return summary.ok ? 0 : 1;
   },
 };
+
+/**
+ * Runs the apply in this process. A first SIGINT or SIGTERM (Ctrl-C, a pipeline cancelled) lets the
+ * accounts under way finish and starts no other, so nothing is left half-made and the summary says
+ * what was not started; a second one ends the process at once (what it leaves is completed by the
+ * server's recovery job).
+ */
+async function applyInProcess(context: INestApplicationContext, desired: DesiredAccount[], options: ApplyOptions, io: CliIo): Promise<ApplySummary> {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    io.err(`${signal}: finishing the accounts under way, starting no other (${signal} again to stop at once)`);
+    controller.abort(`${signal} received`);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await context.get(ApplyDefinitionsUseCase).execute(cliContext(options.source), desired, { ...options, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
 
 async function confirm(io: CliIo): Promise<boolean> {
   if (!process.stdin.isTTY) {

@@ -77,13 +77,18 @@ export function renderApply(summary: ApplySummary): string[] {
     if (item.secret) lines.push(`    client secret: not printed; read it with ${item.secret} (scope secrets:read)`);
   }
   for (const item of summary.failed) lines.push(`✗ ${item.realm}/${item.clientId}: ${item.action} failed: ${item.code}: ${item.detail}`);
+  if (summary.stopped) {
+    lines.push(`■ stopped (${summary.stopped.reason}): the accounts under way were finished; not started, run apply again for them:`);
+    for (const item of summary.stopped.notStarted) lines.push(`  ${item.realm}/${item.clientId}`);
+  }
   lines.push(...unassignedLines(summary.unassigned));
   const unassignedNamed = summary.applied.filter((a) => a.unassigned).length;
   const labels = [...(summary.set ? [`set ${summary.set}`] : []), ...(summary.source ? [`source ${summary.source}`] : [])];
   const count = (action: string) => summary.applied.filter((a) => a.action === action).length;
   if (lines.length) lines.push('');
   lines.push(
-    `Apply ${summary.ok ? 'complete' : 'failed'}: ${count('created')} created, ${count('updated')} changed, ${count('deleted')} deleted, ${count('unchanged')} unchanged, ${summary.failed.length} failed` +
+    `Apply ${summary.ok ? 'complete' : summary.stopped ? 'stopped' : 'failed'}: ${count('created')} created, ${count('updated')} changed, ${count('deleted')} deleted, ${count('unchanged')} unchanged, ${summary.failed.length} failed` +
+      (summary.stopped ? `, ${summary.stopped.notStarted.length} not started` : '') +
       (unassignedNamed ? `, ${unassignedNamed} left without a set` : '') +
       (labels.length ? ` (${labels.join(', ')})` : '') +
       '.',

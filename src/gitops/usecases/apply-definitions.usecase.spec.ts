@@ -19,6 +19,8 @@ class FakeAccounts implements GitopsAccounts {
   readonly failOn = new Set<string>();
   readonly removed: string[] = [];
   readonly sources: (string | null)[] = [];
+  /** Called as each upsert starts, before it writes. */
+  onUpsert: (clientId: string) => void = () => undefined;
 
   seed(clientId: string, managedBy: 'api' | 'gitops', spec: Partial<ServiceAccountSpec> = {}, gitopsSet: string | null = managedBy === 'gitops' ? 'apps' : null) {
     const full = definitionSchema.parse({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name: clientId, realm: 'platform', owner: spec.owner ?? 'team-a' }, spec: {} }).spec;
@@ -57,6 +59,7 @@ class FakeAccounts implements GitopsAccounts {
 
   async upsert(context: OperationContext, realm: string, clientId: string, spec: ServiceAccountSpec, options: { managedBy?: 'api' | 'gitops'; source?: string | null; set?: SetRequest }) {
     this.sources.push(options.source ?? null);
+    this.onUpsert(clientId);
     if (this.failOn.has(clientId)) throw new DomainError(ErrorCode.UnknownRole, `Unknown in realm ${realm}: realm role nope.`);
     if (this.forbiddenGrants(spec).length) throw new DomainError(ErrorCode.GrantForbidden, 'forbidden');
     const { changes } = await this.plan(realm, clientId, spec);
@@ -160,6 +163,30 @@ describe('GitOps plan and apply use cases', () => {
     expect(accounts.sources).toEqual(['abc123', 'abc123', 'abc123']);
     expect(accounts.rows.get('brand-new')!).toMatchObject({ managedBy: 'gitops', gitopsSet: 'apps' });
     expect(audits).toEqual([expect.objectContaining({ action: 'gitops.applied', outcome: 'failure' })]);
+  });
+
+  it('stops when asked: finishes the accounts under way, starts no other, deletes nothing more, and says what was not started', async () => {
+    accounts.seed('orphan-one', 'gitops');
+    const desired = Array.from({ length: 20 }, (_, i) => def(`account-${String(i).padStart(2, '0')}`));
+    const controller = new AbortController();
+    accounts.onUpsert = (clientId) => {
+      if (clientId === 'account-00') controller.abort('SIGTERM received');
+    };
+    const summary = await applier.execute(context, desired, { prune: true, set: 'apps', signal: controller.signal });
+
+    expect(summary.ok).toBe(false);
+    expect(summary.stopped?.reason).toBe('SIGTERM received');
+    const notStarted = summary.stopped!.notStarted.map((a) => a.clientId);
+    // The accounts already under way (up to twice KEYCLOAK_MAX_CONCURRENCY) were finished; every other one was left alone.
+    expect(summary.applied.map((a) => a.action)).toEqual(summary.applied.map(() => 'created'));
+    expect(summary.applied.length).toBeGreaterThanOrEqual(1);
+    expect(summary.applied.length).toBeLessThanOrEqual(8);
+    expect([...summary.applied.map((a) => a.clientId), ...notStarted].sort()).toEqual([...desired.map((d) => d.definition.metadata.name), 'orphan-one'].sort());
+    for (const clientId of notStarted) expect(accounts.rows.has(clientId) === (clientId === 'orphan-one')).toBe(true);
+    expect(accounts.removed).toEqual([]);
+    expect(renderApply(summary).join('\n')).toContain(`■ stopped (SIGTERM received): the accounts under way were finished; not started, run apply again for them:\n  platform/${notStarted[0]}`);
+    expect(renderApply(summary).at(-1)).toBe(`Apply stopped: ${summary.applied.length} created, 0 changed, 0 deleted, 0 unchanged, 0 failed, ${notStarted.length} not started (set apps).`);
+    expect(audits).toEqual([expect.objectContaining({ action: 'gitops.applied', outcome: 'failure', detail: expect.objectContaining({ stopped: 'SIGTERM received', notStarted: notStarted.length }) })]);
   });
 
   it('prunes only GitOps-managed accounts, only with prune, and refuses to exceed the deletion cap', async () => {

@@ -24,6 +24,11 @@ export interface ApplyOptions extends BundleOptions {
   /** At most this many deletions per run (default KEYSMITH_GITOPS_MAX_DELETIONS, 10) unless `forceDeletions`. */
   maxDeletions?: number;
   forceDeletions?: boolean;
+  /**
+   * Asks the apply to stop: accounts under way are finished (nothing is left half-made), the rest
+   * are not started and are listed in `stopped`. Its reason says why (`aborted with SIGTERM`).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -62,9 +67,22 @@ export class ApplyDefinitionsUseCase {
     const clients = options.refresh ? undefined : await this.planner.clientLists(desired, options, existing);
     const applied: AppliedAccount[] = [];
     const failed: FailedAccount[] = [];
+    const notStarted: AccountRef[] = [];
+    const { signal } = options;
     const limit = pLimit(ACCOUNTS_PER_KEYCLOAK_CALL * this.config.keycloak.maxConcurrency);
-    await Promise.all(desired.map((item) => limit(() => this.applyOne(ctx, item, { existing, clients }, options, applied, failed))));
+    await Promise.all(
+      desired.map((item) =>
+        limit(() => {
+          if (signal?.aborted) notStarted.push({ realm: item.definition.metadata.realm, clientId: item.definition.metadata.name });
+          else return this.applyOne(ctx, item, { existing, clients }, options, applied, failed);
+        }),
+      ),
+    );
     for (const account of deletions) {
+      if (signal?.aborted) {
+        notStarted.push({ realm: account.realm, clientId: account.clientId });
+        continue;
+      }
       try {
         // Deleted only while still in this set: another apply may have moved it since the selection.
         await this.accounts.remove(ctx, account.realm, account.clientId, { onlyInSet: set! });
@@ -76,13 +94,27 @@ export class ApplyDefinitionsUseCase {
 
     applied.sort(byName);
     failed.sort(byName);
+    notStarted.sort(byName);
+    const stopped = signal?.aborted ? { reason: stopReason(signal), notStarted } : undefined;
+    await this.recordApplied(ctx, set, applied, failed, stopped);
+    return { set, source, applied, failed, unassigned, ...(stopped ? { stopped } : {}), ok: failed.length === 0 && !stopped };
+  }
+
+  private async recordApplied(ctx: OperationContext, set: string | null, applied: AppliedAccount[], failed: FailedAccount[], stopped?: { reason: string; notStarted: AccountRef[] }) {
     const count = (action: AppliedAccount['action']) => applied.filter((a) => a.action === action).length;
     await this.audit.record(ctx, {
       action: 'gitops.applied',
-      outcome: failed.length ? 'failure' : 'success',
-      detail: { set, created: count('created'), updated: count('updated'), deleted: count('deleted'), unchanged: count('unchanged'), failed: failed.map((f) => `${f.realm}/${f.clientId}: ${f.code}`) },
+      outcome: failed.length || stopped ? 'failure' : 'success',
+      detail: {
+        set,
+        created: count('created'),
+        updated: count('updated'),
+        deleted: count('deleted'),
+        unchanged: count('unchanged'),
+        failed: failed.map((f) => `${f.realm}/${f.clientId}: ${f.code}`),
+        ...(stopped ? { stopped: stopped.reason, notStarted: stopped.notStarted.length } : {}),
+      },
     });
-    return { set, source, applied, failed, unassigned, ok: failed.length === 0 };
   }
 
   private async applyOne(
@@ -125,6 +157,11 @@ const byName = (a: AccountRef, b: AccountRef) => a.realm.localeCompare(b.realm) 
 /** Where the client secret of an account created by apply can be read (scope `secrets:read`). */
 export function secretLocation(realm: string, clientId: string): string {
   return `GET /v1/realms/${encodeURIComponent(realm)}/service-accounts/${encodeURIComponent(clientId)}/secret`;
+}
+
+/** The reason an apply stopped: the abort reason when it is a sentence, else a plain one. */
+function stopReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'asked to stop';
 }
 
 function failure(realm: string, clientId: string, action: FailedAccount['action'], error: unknown): FailedAccount {
