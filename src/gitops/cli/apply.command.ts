@@ -76,11 +76,14 @@ export const applyCommand: CliCommand = {
 async function applyInProcess(context: INestApplicationContext, desired: DesiredAccount[], options: ApplyOptions, io: CliIo): Promise<ApplySummary> {
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
-    io.err(`${signal}: finishing the accounts under way, starting no other (${signal} again to stop at once)`);
+    // Either signal next takes Node's default: the process ends at once.
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    io.err(`${signal}: finishing the accounts under way, starting no other (a second signal stops at once)`);
     controller.abort(`${signal} received`);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     return await context.get(ApplyDefinitionsUseCase).execute(cliContext(options.source), desired, { ...options, signal: controller.signal });
   } finally {
