@@ -44,10 +44,12 @@ async function main(argv: string[]): Promise<number> {
     // The CLI never runs scheduled jobs: that is the server's work.
     process.env.KEYSMITH_SCHEDULER = 'off';
     process.env.KEYSMITH_KEYCLOAK_SYNC = 'off';
-    // As the server does: a bad variable stops the command with its name and reason (caught
-    // below), before Nest would print its own report with a stack trace.
-    if (!context) loadConfig();
-    context ??= await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
+    if (!context) {
+      // As the server does: a bad variable stops the command with its name and reason (caught
+      // below), before Nest would print its own report with a stack trace.
+      loadConfig();
+      context = await NestFactory.createApplicationContext(AppModule.register({ logStream: process.stderr }), { logger: ['error', 'warn'] });
+    }
     return context;
   };
   try {

@@ -147,6 +147,10 @@ describe('Foundation: health, errors, request ids, docs, metrics', () => {
     const revoke = await t.inject({ method: 'DELETE', url: '/v1/api-keys/key_0000000000000000000000', headers: json, payload: '' });
     expect(revoke.statusCode).toBe(404);
     expect(revoke.json()).toMatchObject({ code: 'API_KEY_NOT_FOUND' });
+    // The body no longer stops such a request first: the credential check still does.
+    const anonymous = await t.inject({ method: 'DELETE', url: '/v1/api-keys/key_0000000000000000000000', headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toMatchObject({ code: 'AUTHENTICATION_REQUIRED' });
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {

@@ -8,8 +8,9 @@ export class GitopsServerClient {
     private readonly token: string | undefined,
   ) {}
 
+  /** `server`: a base URL as `serverUrl` (gitops-cli.support.ts) checks and returns it, without a trailing slash. */
   static fromEnv(server: string, env: Record<string, string | undefined> = process.env): GitopsServerClient {
-    return new GitopsServerClient(server.replace(/\/+$/, ''), env.KEYSMITH_TOKEN?.trim() || undefined);
+    return new GitopsServerClient(server, env.KEYSMITH_TOKEN?.trim() || undefined);
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
