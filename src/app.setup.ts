@@ -104,7 +104,7 @@ interface RequestObserver {
 function requestObserver(app: NestFastifyApplication): RequestObserver {
   const duration = app
     .get(MetricsRegistry)
-    .histogram('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
+    .histogramTally('keysmith_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status'], [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
   const accessLog = app.get(AccessLog);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { HistogramTally } from './histogram-tally.js';
 import { Tally } from './tally.js';
 
 /**
@@ -63,5 +64,19 @@ export class MetricsRegistry {
   histogram<L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
     checkLabels(name, labelNames);
     return (this.registry.getSingleMetric(name) as Histogram<L>) ?? new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+
+  /**
+   * A histogram for per-request paths (see HistogramTally): the same exposition as `histogram`,
+   * for less CPU per observation. Asking twice for one name returns the same one.
+   */
+  histogramTally<L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): HistogramTally<L> {
+    const known = this.registry.getSingleMetric(name) as unknown;
+    if (known instanceof HistogramTally) return known as HistogramTally<L>;
+    checkLabels(name, labelNames);
+    const tally = new HistogramTally<L>(name, help, labelNames, buckets);
+    // The registry reads a metric through `name`, `help`, `type`, `get` and `reset` only.
+    this.registry.registerMetric(tally as unknown as Metric);
+    return tally;
   }
 }
