@@ -3,8 +3,10 @@
 // rounds (see support/measure.mjs): POST /v1/api-keys/verify and GET /v1/auth/check with one hot
 // key, with all BENCH_KEYS keys cycled (every request a different key), and verify called with a
 // Keycloak JWT as the caller's credential (with its floor: the baseline server given the same
-// request and hashing the token). Then the start-up load of the key index and the
-// process memory with BENCH_KEYS and BENCH_PADDED_KEYS keys.
+// request and hashing the token). Each row also gets a cost ratio: both servers loaded at the same
+// time on the same core, their CPU time per request compared (support/measure.mjs `together`).
+// Then the start-up load of the key index and the process memory with BENCH_KEYS and
+// BENCH_PADDED_KEYS keys.
 // Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminToken, keycloakEnv } from './support.mjs';
-import { alternate, CONNECTIONS, DURATION, header, load, pin, pinning, ROUNDS, row } from './support/measure.mjs';
+import { alternate, CONNECTIONS, DURATION, header, load, pin, pinning, ROUNDS, row, together } from './support/measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
@@ -92,7 +94,9 @@ export default async function apiKeysBench() {
     const results = [];
     for (const [title, baseRun, subjectRun, goal] of scenarios) {
       if (only && !only.test(title)) continue;
-      results.push([title, await alternate(baseRun, subjectRun), goal]);
+      const rounds = await alternate(baseRun, subjectRun);
+      const costs = await together({ pid: baseline.child.pid, run: baseRun }, { pid: keysmith.child.pid, run: subjectRun });
+      results.push([title, rounds, goal, costs]);
     }
     // The floor of the JWT-caller row: the baseline server receiving the same request, the token in
     // its header, and looking the token up by its hash before the HMAC + Map; no Keysmith code.
@@ -103,9 +107,10 @@ export default async function apiKeysBench() {
     }
 
     console.log(`\nAPI-key verification, ${KEYS.toLocaleString('en')} keys stored, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s; ${pinning()}`);
-    console.log('medians, with the spread of the rounds in brackets; ratio = Keysmith / baseline of the same round');
+    console.log('medians, with the spread of the rounds in brackets; ratio = Keysmith / baseline of the same round (throughput, alternating runs);');
+    console.log('cost ratio = baseline / Keysmith CPU time per request, both loaded at the same time on the same core (steadier; see README)');
     if (results.length) header('baseline: bare Fastify, HMAC + Map (first scenario)', results[0][1]);
-    for (const [title, rounds, goal] of results) row(title, rounds, goal);
+    for (const [title, rounds, goal, costs] of results) row(title, rounds, goal, costs);
     if (jwtFloor) row('  floor: bare Fastify, same JWT request, hashed', jwtFloor, '(no Keysmith code)');
 
     const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;

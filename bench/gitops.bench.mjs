@@ -2,9 +2,9 @@
 // each BENCH_ROUNDS (3) times with the median and spread, the number of Keycloak Admin REST calls,
 // and Keycloak's CPU during the applies. Full mode: plan of 10,000 (goal ≤ 30 s), apply of 1,000
 // (goal ≤ 60 s). BENCH_QUICK=1: 200 and 50, a sanity check. Everything made is pruned afterwards.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keycloakEnv, root, startKeysmith, suffix } from './support.mjs';
+import { root, startKeysmith, suffix } from './support.mjs';
 import { ROUNDS, median, spread } from './support/measure.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -33,19 +33,20 @@ function definition(name, i) {
   };
 }
 
-/** Keycloak's JVM on this bench's port (found by command lines, read only), for its CPU time from /proc. */
+/**
+ * Keycloak's JVM, for its CPU time from /proc: the id scripts/keycloak.sh writes once the server is
+ * ready (it looks the Java process up, since kc.sh sometimes exec-s Java and sometimes runs it as a
+ * child); BENCH_KEYCLOAK_PID for a server started another way.
+ */
 function keycloakPid() {
-  const port = new URL(keycloakEnv().KEYCLOAK_URL).port;
-  const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((pid) => {
-    try {
-      return { pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
-    } catch {
-      return { pid, cmdline: '' };
-    }
-  });
-  // kc.sh starts the JVM with -Dkc.script.pid=<its own pid>; the script's arguments name the port.
-  const script = processes.find((p) => p.cmdline.includes('kc.sh') && p.cmdline.includes(`--http-port=${port}`));
-  return process.env.BENCH_KEYCLOAK_PID ?? processes.find((p) => script && p.cmdline.includes(`-Dkc.script.pid=${script.pid}\0`))?.pid;
+  if (process.env.BENCH_KEYCLOAK_PID) return process.env.BENCH_KEYCLOAK_PID;
+  const cacheDir = process.env.KEYCLOAK_CACHE_DIR ?? join(root, '.cache/keycloak');
+  try {
+    const pid = readFileSync(join(cacheDir, 'keycloak.pid'), 'utf8').trim();
+    return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-Dkc.') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 100 ticks a second. */

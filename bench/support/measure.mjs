@@ -2,6 +2,7 @@
 // alternate baseline and subject round by round with every subject run between two baseline runs,
 // and report each figure as the median of its rounds with the spread (lowest-highest).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 
@@ -84,20 +85,52 @@ export async function alternate(baseline, subject, { warm = true } = {}) {
   });
 }
 
+/** CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN without /proc. */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The CPU cost per request of two servers loaded at the same time: both run on the same core(s)
+ * (see `pin`), so a machine that turns slower or faster mid-run (other tenants, frequency) slows
+ * both alike, within the round, where alternating rounds only cancel drift between rounds. Each
+ * side is `{ pid, run }` with `run(warm)` a load function as `alternate` takes. Returns per round
+ * the microseconds of CPU per request on each side and `cost` = baseline's / subject's: the
+ * throughput ratio the subject would reach if each had a core to itself. Needs /proc (NaN without).
+ */
+export async function together(baseline, subject) {
+  await Promise.all([baseline.run(true), subject.run(true)]);
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const before = [cpuSeconds(baseline.pid), cpuSeconds(subject.pid)];
+    const [base, sub] = await Promise.all([baseline.run(false), subject.run(false)]);
+    const baseUs = ((cpuSeconds(baseline.pid) - before[0]) / base.total) * 1e6;
+    const subUs = ((cpuSeconds(subject.pid) - before[1]) / sub.total) * 1e6;
+    rounds.push({ baseUs, subUs, cost: baseUs / subUs });
+  }
+  return rounds;
+}
+
 /** One table line: throughput and p99 medians with spreads, and the ratio. */
-export function row(title, rounds, goal = '') {
+export function row(title, rounds, goal = '', costs = null) {
   const rps = rounds.map((r) => r.sub.rps);
   const p99 = rounds.map((r) => r.sub.p99);
   const bad = rounds.reduce((sum, r) => sum + r.sub.bad, 0);
   const ratio = rounds.map((r) => r.ratio);
+  const cost = costs ? spread(costs.map((r) => r.cost)) : '';
   console.log(
-    `${title.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${spread(ratio).padStart(17)} ${String(bad).padStart(7)}  ${goal}`,
+    `${title.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${spread(ratio).padStart(17)} ${cost.padStart(17)} ${String(bad).padStart(7)}  ${goal}`,
   );
 }
 
 export function header(baselineTitle, rounds) {
-  console.log(`${'scenario'.padEnd(46)} ${'req/s'.padStart(20)} ${'p99 ms'.padStart(14)} ${'ratio'.padStart(17)} ${'non-2xx'.padStart(7)}  goal`);
+  console.log(`${'scenario'.padEnd(46)} ${'req/s'.padStart(20)} ${'p99 ms'.padStart(14)} ${'ratio'.padStart(17)} ${'cost ratio'.padStart(17)} ${'non-2xx'.padStart(7)}  goal`);
   const rps = rounds.map((r) => r.base.rps);
   const p99 = rounds.map((r) => r.base.p99);
-  console.log(`${baselineTitle.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${'1'.padStart(17)}`);
+  console.log(`${baselineTitle.padEnd(46)} ${spread(rps, 0).padStart(20)} ${spread(p99, 0).padStart(14)} ${'1'.padStart(17)} ${'1'.padStart(17)}`);
 }

@@ -54,3 +54,15 @@ describe('MetricsRegistry.histogramTally', () => {
     expect(() => metrics.histogramTally('test_bad_seconds', 'Bad', ['le'], BUCKETS)).toThrow(/reserved/);
   });
 });
+
+describe('HistogramTally without labels', () => {
+  it('keeps one series', async () => {
+    const metrics = new MetricsRegistry();
+    const tally = metrics.histogramTally('test_plain_seconds', 'Plain', [], BUCKETS);
+    tally.observe({}, 0.005);
+    tally.observe({}, 0.05);
+    const lines = await samples(metrics.registry, 'test_plain_seconds');
+    expect(lines).toContain('test_plain_seconds_bucket{le="0.01"} 1');
+    expect(lines).toContain('test_plain_seconds_count 2');
+  });
+});
