@@ -60,22 +60,43 @@ export function spread(values, digits = 2) {
 }
 
 /**
+ * Waits until none of `pids` uses more than a tenth of a core (or 15 s have passed). A server can
+ * go on working after its load stops: Keysmith writes the last-use times of the keys it verified
+ * every few seconds, for up to 100k keys after a cycled run, and that took the next baseline run's
+ * core for 2-3 s (its throughput read low, Keysmith's ratio high). No-op without /proc.
+ */
+export async function settle(pids) {
+  const until = performance.now() + 15_000;
+  while (performance.now() < until) {
+    const before = pids.map(cpuSeconds);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const busy = pids.some((pid, i) => cpuSeconds(pid) - before[i] > 0.025);
+    if (!busy) return;
+  }
+}
+
+/**
  * Runs `baseline` and `subject` alternately for ROUNDS rounds (after one unmeasured warm-up of
  * each), then the baseline once more, and returns the rounds' results and ratios. Each subject
  * run sits between two baseline runs, and its ratio (subject / baseline throughput) and added p99
  * are taken against their mean: a machine that drifts steadily faster or slower over a round
- * moves both sides alike, so the drift cancels instead of landing in the ratio.
+ * moves both sides alike, so the drift cancels instead of landing in the ratio. With `pids` (the
+ * servers' process ids), every run starts once the servers are quiet (see `settle`).
  */
-export async function alternate(baseline, subject, { warm = true } = {}) {
+export async function alternate(baseline, subject, { warm = true, pids = [] } = {}) {
+  const run = async (side, warmUp) => {
+    await settle(pids);
+    return side(warmUp);
+  };
   if (warm) {
-    await baseline(true);
-    await subject(true);
+    await run(baseline, true);
+    await run(subject, true);
   }
-  const bases = [await baseline(false)];
+  const bases = [await run(baseline, false)];
   const subs = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    subs.push(await subject(false));
-    bases.push(await baseline(false));
+    subs.push(await run(subject, false));
+    bases.push(await run(baseline, false));
   }
   return subs.map((sub, i) => {
     const before = bases[i];
@@ -101,9 +122,12 @@ export function cpuSeconds(pid) {
  * both alike, within the round, where alternating rounds only cancel drift between rounds. Each
  * side is `{ pid, run }` with `run(warm)` a load function as `alternate` takes. Returns per round
  * the microseconds of CPU per request on each side and `cost` = baseline's / subject's: the
- * throughput ratio the subject would reach if each had a core to itself. Needs /proc (NaN without).
+ * throughput ratio the subject would reach if each had a core to itself. Work a server does after
+ * a round (Keysmith's last-use writes) lands in its next round, so it is counted as its own cost.
+ * Needs /proc (NaN without).
  */
 export async function together(baseline, subject) {
+  await settle([baseline.pid, subject.pid]);
   await Promise.all([baseline.run(true), subject.run(true)]);
   const rounds = [];
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -111,7 +135,7 @@ export async function together(baseline, subject) {
     const [base, sub] = await Promise.all([baseline.run(false), subject.run(false)]);
     const baseUs = ((cpuSeconds(baseline.pid) - before[0]) / base.total) * 1e6;
     const subUs = ((cpuSeconds(subject.pid) - before[1]) / sub.total) * 1e6;
-    rounds.push({ baseUs, subUs, cost: baseUs / subUs });
+    rounds.push({ baseUs, subUs, cost: baseUs / subUs, bad: base.bad + sub.bad });
   }
   return rounds;
 }
@@ -120,7 +144,8 @@ export async function together(baseline, subject) {
 export function row(title, rounds, goal = '', costs = null) {
   const rps = rounds.map((r) => r.sub.rps);
   const p99 = rounds.map((r) => r.sub.p99);
-  const bad = rounds.reduce((sum, r) => sum + r.sub.bad, 0);
+  // Non-2xx answers of the measured runs, the cost rounds' (either side) included.
+  const bad = rounds.reduce((sum, r) => sum + r.sub.bad, 0) + (costs ?? []).reduce((sum, r) => sum + r.bad, 0);
   const ratio = rounds.map((r) => r.ratio);
   const cost = costs ? spread(costs.map((r) => r.cost)) : '';
   console.log(
