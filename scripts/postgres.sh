@@ -103,9 +103,12 @@ start() {
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
     -o "-k $dir -c listen_addresses=127.0.0.1 -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 $tls_options" >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
-  # Two calls: CREATE DATABASE cannot run inside a transaction block.
+  # Two calls: CREATE DATABASE cannot run inside a transaction block. pg_signal_backend: the tests
+  # drop their databases WITH (FORCE), which must also end an autovacuum worker busy in one (a
+  # process of no role; without it the drop fails "must be a member of the role whose process is
+  # being terminated"). A throw-away server: production gives Keysmith's role no such grant.
   as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
-    -c "CREATE ROLE keysmith LOGIN CREATEDB PASSWORD '$password'"
+    -c "CREATE ROLE keysmith LOGIN CREATEDB PASSWORD '$password'" -c "GRANT pg_signal_backend TO keysmith"
   as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
     -c "CREATE DATABASE keysmith OWNER keysmith"
   printf 'DATABASE_URL=postgres://keysmith:%s@127.0.0.1:%s/keysmith\nKEYSMITH_POSTGRES_DIR=%s\n' "$password" "$port" "$dir" >"$dir/postgres.env"
