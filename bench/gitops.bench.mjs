@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, startKeysmith, suffix } from './support.mjs';
-import { ROUNDS, median, spread } from './support/measure.mjs';
+import { cpuSeconds, ROUNDS, median, spread } from './support/measure.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const APPLY_COUNT = Number(process.env.BENCH_GITOPS_APPLY ?? (QUICK ? 50 : 1000));
@@ -47,13 +47,6 @@ function keycloakPid() {
   } catch {
     return undefined;
   }
-}
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 100 ticks a second. */
-function cpuSeconds(pid) {
-  if (!pid) return NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function line(title, seconds, extra, goal) {
