@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { configureApp, createFastifyAdapter } from './app.setup.js';
+import { armShutdownDeadline } from './common/lifecycle/shutdown-deadline.js';
 import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config.js';
 
 async function bootstrap(): Promise<void> {
@@ -22,6 +23,7 @@ async function bootstrap(): Promise<void> {
   await configureApp(app);
   const config = app.get(AppConfig);
   const logger = new Logger('Keysmith');
+  armShutdownDeadline(app, { timeoutMs: config.shutdownTimeoutMs, logger: new Logger('Shutdown') });
   if (config.masterKeySource !== 'env') {
     logger.warn(
       `KEYSMITH_MASTER_KEY is not set: using the local key file in ${config.dataDir}. Production must set KEYSMITH_MASTER_KEY.`,

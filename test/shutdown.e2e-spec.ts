@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebhooksService } from '../src/webhooks/webhooks.service.js';
+import { removeRunClients } from './chaos/invariants.js';
+import { adminToken, authHeaders } from './support/auth.js';
+import { closeAllInstances, ensureBuilt, startInstance, type KeysmithInstance } from './support/instances.js';
+import { keycloakEnv } from './support/keycloak-env.js';
 import { createTestApp } from './support/test-app.js';
 import { dropTestDatabase } from './support/test-database.js';
 
@@ -52,4 +57,65 @@ describe('shutdown: background work stops before the database closes', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+});
+
+// A close waits for its lifecycle hooks (the job scheduler for its runs); one that never settles
+// must not keep the process alive: KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS bounds it (armShutdownDeadline).
+describe('shutdown: a close that cannot finish is bounded', () => {
+  let token: string;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    token = await adminToken();
+  }, 300_000);
+
+  afterAll(async () => {
+    await closeAllInstances();
+  });
+
+  const send = async (instance: KeysmithInstance, method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${instance.url}${path}`, {
+      method,
+      headers: { ...authHeaders(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('SIGTERM during a job run that hangs: the process exits with 1 after the timeout, naming the hook still waiting; without a hang it ends on the signal', async () => {
+    const realm = keycloakEnv().KEYSMITH_MANAGED_REALMS.split(',')[0].trim();
+    const clientId = `shutdown-${randomBytes(3).toString('hex')}`;
+    // The second read of role mappings is the drift job's (the first is the create's): it stalls for ten minutes.
+    const instance = await startInstance({
+      name: 'stuck',
+      env: { KEYSMITH_SCHEDULER: 'off', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '2', KEYSMITH_FAULT_POINTS: 'keycloak.list-role-mappings=pause:600000@2' },
+    });
+    try {
+      expect((await send(instance, 'POST', `/v1/realms/${realm}/service-accounts`, { clientId, owner: 'shutdown' })).status).toBe(201);
+      const started = await send(instance, 'POST', '/v1/jobs/drift/run', {});
+      expect(started.status).toBe(202);
+      const run = await send(instance, 'GET', `/v1/jobs/drift/runs/${String(started.body.runId)}`);
+      expect(run.body.outcome).toBe('running');
+
+      await instance.kill('SIGTERM');
+
+      expect(instance.exitStatus).toEqual({ code: 1, signal: null });
+      const log = instance.output();
+      expect(log).toContain('SIGTERM: closing (at most 2 s, KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS)');
+      expect(log).toMatch(/the close did not finish within 2 s; still waiting for [^"]*JobsService\.beforeApplicationShutdown[^"]*; exiting/);
+
+      // The same instance without the stall, closing during another run (the drift run's lease outlives
+      // the process): the close finishes and the process ends on the signal.
+      await instance.restart({ KEYSMITH_FAULT_POINTS: '' });
+      const before = instance.output().length;
+      expect((await send(instance, 'POST', '/v1/jobs/key-expiry/run', {})).status).toBe(202);
+      await instance.kill('SIGTERM');
+      expect(instance.exitStatus).toEqual({ code: null, signal: 'SIGTERM' });
+      const after = instance.output().slice(before);
+      expect(after).toContain('SIGTERM: closing');
+      expect(after).not.toContain('did not finish');
+    } finally {
+      await removeRunClients(realm, clientId);
+    }
+  }, 180_000);
 });

@@ -123,6 +123,8 @@ export class AppConfig {
   };
   /** The per-account lease: its length (renewed while a change runs) and how long a change waits for it. */
   readonly accountLease: { ttlMs: number; waitMs: number };
+  /** How long a close on a signal may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
   /**
    * Proxies whose X-Forwarded-For is believed (addresses, CIDRs or proxy-addr names). The client
    * address is the right-most X-Forwarded-For entry that is not one of them; empty: the peer address.
@@ -180,6 +182,7 @@ export class AppConfig {
     this.webhooks = webhookSettings(env);
     this.jobs = jobSettings(env);
     this.accountLease = { ttlMs: env.KEYSMITH_ACCOUNT_LEASE_SECONDS * 1000, waitMs: env.KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS * 1000 };
+    this.shutdownTimeoutMs = env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS * 1000;
     this.trustedProxies = env.KEYSMITH_TRUSTED_PROXIES;
     this.gitops = { maxDeletions: env.KEYSMITH_GITOPS_MAX_DELETIONS };
     this.apiKeys = apiKeySettings(env);

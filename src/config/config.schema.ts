@@ -88,6 +88,8 @@ export const envSchema = z.object({
   KEYSMITH_JOB_LEASE_SECONDS: wholeNumber(5, 3600).default(60),
   KEYSMITH_ACCOUNT_LEASE_SECONDS: wholeNumber(2, 3600).default(30),
   KEYSMITH_ACCOUNT_LEASE_WAIT_SECONDS: wholeNumber(0, 3600).default(30),
+  /** How long a close on SIGTERM or SIGINT may take before the process exits anyway (see armShutdownDeadline). */
+  KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: wholeNumber(1, 3600).default(25),
   KEYSMITH_KEY_EXPIRY_WARNING_DAYS: csv.pipe(z.array(z.string().regex(/^\d+$/, 'must be whole days').transform(Number))).default([14, 7, 1]),
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_DRIFT_REPAIR: bool.default(false),

@@ -173,6 +173,12 @@ export class KeysmithInstance {
     this.stopped = false;
   }
 
+  /** How the last process ended: its exit code, or the signal that ended it; undefined while it runs. */
+  get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    if (!this.child || this.running) return undefined;
+    return { code: this.child.exitCode, signal: this.child.signalCode };
+  }
+
   get isStopped(): boolean {
     return this.stopped && this.running;
   }
