@@ -96,10 +96,16 @@ export class Cluster {
     return up.length ? prng.pick(up) : undefined;
   }
 
-  async availableSoon(prng: Prng): Promise<KeysmithInstance> {
+  /** An available instance, waiting for one up to `waitMs`; then an error with each instance's state. */
+  async availableSoon(prng: Prng, waitMs = 180_000): Promise<KeysmithInstance> {
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const instance = this.available(prng);
       if (instance) return instance;
+      if (Date.now() > deadline) {
+        const states = this.instances.map((i) => `${i.name}: ${i.running ? 'running' : 'down'}${i.isStopped ? ', stopped' : ''}${this.busy.has(i) ? ', held by a fault or restart' : ''}`);
+        throw new Error(`no instance available for ${waitMs / 1000} s (${states.join('; ')})`);
+      }
       await sleep(200);
     }
   }
