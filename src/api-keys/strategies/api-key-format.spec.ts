@@ -1,10 +1,11 @@
 import { Random } from '../../common/random/random.js';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { loadConfig } from '../../config/app-config.js';
 import { base62FromBigInt, base62FromBytes } from './base62.js';
 import { checksumOf, DEFAULT_KEY_PATTERN, hasKeyShape, hintOf, parseKey } from './api-key-format.js';
 import { PrefixedChecksumKeyGeneration } from './api-key-generation.strategy.js';
-import { HmacPepperHashing } from './api-key-hashing.strategy.js';
+import { HMAC_MEMO_SIZE, HmacPepperHashing } from './api-key-hashing.strategy.js';
 
 const prefixes = { live: 'sk_live_', test: 'sk_test_' };
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
@@ -100,6 +101,28 @@ describe('HMAC pepper hashing', () => {
     expect(v2.currentVersion).toBe(2);
     expect(v2.versions).toEqual([2, 1]);
     expect(() => v1.hash(key, 2)).toThrow(RangeError);
+  });
+
+  it('answers from its memo exactly what the HMAC gives, per version, for the newest HMAC_MEMO_SIZE keys', () => {
+    const hashing = new HmacPepperHashing(loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: '2' }));
+    const pepper = (version: number) => Buffer.from(hkdfSync('sha256', Buffer.from('ab'.repeat(32), 'hex'), 'keysmith', `keysmith/api-key-pepper/v${version}`, 32));
+    const hmac = (key: string, version: number) => createHmac('sha256', pepper(version)).update(key).digest('hex');
+    const memo = (hashing as unknown as { memos: Map<number, Map<string, string>> }).memos;
+    const key = 'sk_live_memoised';
+
+    expect(hashing.hash(key, 2)).toBe(hmac(key, 2));
+    expect(hashing.hash(key, 2)).toBe(hmac(key, 2));
+    expect(hashing.hash(key, 1)).toBe(hmac(key, 1));
+    // The memo holds digests only: neither the key nor its HMAC is a key of it.
+    expect([...memo.get(2)!.keys()]).not.toContain(key);
+    expect([...memo.get(2)!.keys()]).toEqual([expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/)]);
+
+    for (let i = 0; i < HMAC_MEMO_SIZE + 5; i += 1) hashing.hash(`sk_live_filler${i}`, 2);
+    expect(memo.get(2)!.size).toBe(HMAC_MEMO_SIZE);
+    expect(memo.get(1)!.size).toBe(1);
+    // The first key was dropped for newer ones, and is hashed again to the same value.
+    expect(hashing.hash(key, 2)).toBe(hmac(key, 2));
+    expect(hashing.hash('sk_live_filler7', 2)).toBe(hmac('sk_live_filler7', 2));
   });
 
   it('draws the random part from the injected source', () => {
