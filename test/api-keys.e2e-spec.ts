@@ -283,6 +283,23 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     const after = (await get(issued.id)).json();
     expect(after.useCount).toBe(5);
     expect(Date.parse(after.lastUsedAt)).toBeGreaterThanOrEqual(Date.parse(issued.createdAt));
+
+    // A later batch adds to the count and moves lastUsedAt on; a key not used in it is left alone.
+    const second = (await issueKey(t, REALM, account, { name: 'usage-2', scopes: [] })).json();
+    const idle = (await issueKey(t, REALM, account, { name: 'usage-idle', scopes: [] })).json();
+    t.clock.advance(60_000);
+    try {
+      for (let i = 0; i < 2; i += 1) expect((await verify(t, issued.key)).valid).toBe(true);
+      for (let i = 0; i < 3; i += 1) expect((await verify(t, second.key)).valid).toBe(true);
+      expect(await usage.flushUsage()).toBe(2);
+    } finally {
+      t.clock.reset();
+    }
+    const later = (await get(issued.id)).json();
+    expect(later.useCount).toBe(7);
+    expect(Date.parse(later.lastUsedAt) - Date.parse(after.lastUsedAt)).toBeGreaterThanOrEqual(60_000);
+    expect((await get(second.id)).json()).toMatchObject({ useCount: 3 });
+    expect((await get(idle.id)).json()).toMatchObject({ useCount: 0, lastUsedAt: null });
   });
 
   it('fails keys of a disabled account with CLIENT_DISABLED, and accepts them again when enabled', async () => {
