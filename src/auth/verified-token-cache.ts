@@ -1,11 +1,13 @@
 import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import { dropOldestWhenFull } from '../common/cache/drop-oldest.js';
 
 /**
  * Tokens whose signature and claims were checked, by a SHA-256 of the token (never the token), each
  * until its `exp`, so a caller pays the signature check once per token. Bounded: when full, the
- * oldest entry goes. `version` is the key set's: a different one empties the cache, so a key
- * Keycloak withdrew stops every token it signed as soon as Keysmith sees the new set.
+ * oldest eighth goes (see dropOldestWhenFull). `version` is the key set's: a different one empties
+ * the cache, so a key Keycloak withdrew stops every token it signed as soon as Keysmith sees the
+ * new set.
  */
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, { payload: JWTPayload; untilMs: number }>();
@@ -45,11 +47,7 @@ export class VerifiedTokenCache {
       this.entries.clear();
       this.version = version;
     }
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
+    dropOldestWhenFull(this.entries, this.maxEntries);
     this.entries.set(key, { payload: Object.freeze({ ...payload }), untilMs });
   }
 }

@@ -1,3 +1,5 @@
+import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
+
 export interface LimitDecision {
   allowed: boolean;
   /** Whole seconds until the window resets, when refused. */
@@ -6,7 +8,8 @@ export interface LimitDecision {
 
 /**
  * Counts events per key in fixed windows of `perSeconds`, in memory. Bounded: when more than
- * `maxKeys` keys are tracked, windows that have ended are dropped, then the oldest keys.
+ * `maxKeys` keys are tracked, windows that have ended are dropped, then the oldest keys (an eighth of
+ * `maxKeys` at a time, see dropOldestWhenFull).
  */
 export class FixedWindowLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
@@ -40,10 +43,6 @@ export class FixedWindowLimiter {
     for (const [key, window] of this.windows) {
       if (now >= window.start + windowMs) this.windows.delete(key);
     }
-    while (this.windows.size >= this.maxKeys) {
-      const oldest = this.windows.keys().next();
-      if (oldest.done) break;
-      this.windows.delete(oldest.value);
-    }
+    dropOldestWhenFull(this.windows, this.maxKeys);
   }
 }

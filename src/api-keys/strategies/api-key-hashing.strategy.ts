@@ -1,6 +1,7 @@
 import { createHmac, hash as digest, hkdfSync, type KeyObject, createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
+import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
 
 /**
  * How keys are stored: a keyed hash per pepper version. An injection token: replace the class to
@@ -54,8 +55,7 @@ export class HmacPepperHashing extends ApiKeyHashingStrategy {
     const known = memo.get(digestOfKey);
     if (known !== undefined) return known;
     const hashed = createHmac('sha256', pepper).update(key, 'utf8').digest('hex');
-    // The oldest entry makes room: a Map iterates in insertion order.
-    if (memo.size >= HMAC_MEMO_SIZE) memo.delete(memo.keys().next().value as string);
+    dropOldestWhenFull(memo, HMAC_MEMO_SIZE);
     memo.set(digestOfKey, hashed);
     return hashed;
   }

@@ -1,3 +1,5 @@
+import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
+
 /** A token Keycloak issued for a key, as cached. Never logged. */
 export interface CachedToken {
   accessToken: string;
@@ -16,7 +18,7 @@ const SERVE_FRACTION = 0.8;
 
 /**
  * Tokens per key and scope set, each until shortly before it expires (80 % of its lifetime), so a
- * caller always gets at least a fifth of the lifetime. Bounded: the oldest entry goes first.
+ * caller always gets at least a fifth of the lifetime. Bounded: the oldest entries go first (an eighth at a time, see dropOldestWhenFull).
  * Concurrent misses for one entry share one Keycloak request. Dropping a key or an account bumps
  * a generation, so a request already under way when it happened does not refill the cache.
  */
@@ -99,11 +101,7 @@ export class ExchangedTokenCache {
   private store(cacheKey: string, token: CachedToken): void {
     if (this.maxEntries <= 0) return;
     this.entries.delete(cacheKey);
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
+    dropOldestWhenFull(this.entries, this.maxEntries);
     this.entries.set(cacheKey, token);
   }
 }
