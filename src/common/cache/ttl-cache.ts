@@ -1,10 +1,10 @@
 import { dropOldestWhenFull } from './drop-oldest.js';
 
 /**
- * A bounded map with a time-to-live; when full, the oldest eighth of its entries goes (Map iteration
- * order is insertion order; see dropOldestWhenFull). Hits do not re-insert: with entries living at most a few seconds, recency adds
- * little, and a delete + set on every hit makes V8's Map rehash often (it halved verification
- * throughput with a full cache). Time comes from the caller so tests can move it. A `ttlMs` or
+ * A bounded map with a time-to-live; when full, the oldest eighth of its entries goes (Map
+ * iteration order is insertion order; see dropOldestWhenFull). Hits do not re-insert: with entries
+ * living at most a few seconds, recency adds little, and a delete + set on every hit makes V8's Map
+ * rehash often (it halved verification throughput with a full cache). Time comes from the caller so tests can move it. A `ttlMs` or
  * `maxEntries` of 0 disables caching.
  */
 export class TtlCache<K, V> {

@@ -59,6 +59,14 @@ describe('armShutdownDeadline', () => {
     ]);
   });
 
+  it('leaves a provider whose hook cannot be replaced (a frozen value) as it is, and times the others', () => {
+    const frozen = Object.freeze({ onModuleDestroy: () => undefined });
+    const stuck = new StuckScheduler();
+    armed = armShutdownDeadline(appWith(frozen, stuck), { timeoutMs: 1_000, logger, exit: jest.fn() });
+    void stuck.beforeApplicationShutdown();
+    expect(armed.pending()).toEqual(['StuckScheduler.beforeApplicationShutdown']);
+  });
+
   it('arms once: a second signal starts no second timer, and the listeners are gone after the first', () => {
     const exit = jest.fn();
     const before = process.listenerCount('SIGTERM');

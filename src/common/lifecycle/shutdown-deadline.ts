@@ -32,7 +32,9 @@ export function armShutdownDeadline(app: INestApplication, options: ShutdownDead
       const original = instance[hook];
       if (typeof original !== 'function') continue;
       const label = `${instance.constructor?.name ?? wrapper.name}.${hook}`;
-      instance[hook] = async (...args: unknown[]) => {
+      // Reflect.set, not an assignment: a provider whose hook cannot be replaced (a frozen value)
+      // is left as it is, untimed, instead of failing the start.
+      Reflect.set(instance, hook, async (...args: unknown[]) => {
         const id = next++;
         running.set(id, label);
         try {
@@ -40,7 +42,7 @@ export function armShutdownDeadline(app: INestApplication, options: ShutdownDead
         } finally {
           running.delete(id);
         }
-      };
+      });
     }
   }
   const exit = options.exit ?? ((code: number) => process.exit(code));

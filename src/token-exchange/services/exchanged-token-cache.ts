@@ -18,9 +18,10 @@ const SERVE_FRACTION = 0.8;
 
 /**
  * Tokens per key and scope set, each until shortly before it expires (80 % of its lifetime), so a
- * caller always gets at least a fifth of the lifetime. Bounded: the oldest entries go first (an eighth at a time, see dropOldestWhenFull).
- * Concurrent misses for one entry share one Keycloak request. Dropping a key or an account bumps
- * a generation, so a request already under way when it happened does not refill the cache.
+ * caller always gets at least a fifth of the lifetime. Bounded: the oldest entries go first (an
+ * eighth at a time, see dropOldestWhenFull). Concurrent misses for one entry share one Keycloak
+ * request. Dropping a key or an account bumps a generation, so a request already under way when it
+ * happened does not refill the cache.
  */
 export class ExchangedTokenCache {
   private readonly entries = new Map<string, CachedToken>();
