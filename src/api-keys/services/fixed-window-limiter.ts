@@ -1,4 +1,4 @@
-import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
+import { dropOldest } from '../../common/cache/drop-oldest.js';
 
 export interface LimitDecision {
   allowed: boolean;
@@ -8,8 +8,8 @@ export interface LimitDecision {
 
 /**
  * Counts events per key in fixed windows of `perSeconds`, in memory. Bounded: when more than
- * `maxKeys` keys are tracked, windows that have ended are dropped, then the oldest keys (an eighth of
- * `maxKeys` at a time, see dropOldestWhenFull).
+ * `maxKeys` keys are tracked, windows that have ended are dropped, then the oldest keys, until an
+ * eighth of `maxKeys` is free.
  */
 export class FixedWindowLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
@@ -43,6 +43,11 @@ export class FixedWindowLimiter {
     for (const [key, window] of this.windows) {
       if (now >= window.start + windowMs) this.windows.delete(key);
     }
-    dropOldestWhenFull(this.windows, this.maxKeys);
+    // The sweep reads every key. When it frees less than an eighth of `maxKeys`, the oldest keys
+    // make up the rest, so the next sweep waits for that many new keys: windows ending one by one
+    // as new keys come (one new client address a second, say) would otherwise sweep on every one.
+    const room = Math.max(1, this.maxKeys >> 3);
+    const over = this.windows.size - (this.maxKeys - room);
+    if (over > 0) dropOldest(this.windows, over);
   }
 }

@@ -69,6 +69,21 @@ describe('FixedWindowLimiter', () => {
     expect(l.hit('k', 1, 60).allowed).toBe(true);
   });
 
+  it('when full, frees an eighth of its room: windows that ended first, then the oldest keys', () => {
+    now = 0;
+    const l = new FixedWindowLimiter(() => now, 16);
+    for (let i = 0; i < 16; i += 1) {
+      now = i * 1_000;
+      l.hit(`k${i}`, 1, 60);
+    }
+    // k0's window has ended, k1's has not: the sweep frees k0, and k1 goes too for an eighth (2) of room.
+    now = 60_500;
+    expect(l.hit('x', 1, 60).allowed).toBe(true);
+    expect(l.hit('k1', 1, 60).allowed).toBe(true);
+    expect(l.hit('k2', 1, 60).allowed).toBe(false);
+    expect(l.hit('k15', 1, 60).allowed).toBe(false);
+  });
+
   it('keeps a bounded number of keys', () => {
     now = 0;
     const l = limiter();

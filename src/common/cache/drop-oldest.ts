@@ -10,9 +10,14 @@
  */
 export function dropOldestWhenFull<K, V>(entries: Map<K, V>, maxEntries: number): void {
   if (entries.size < maxEntries) return;
-  let excess = entries.size - maxEntries + Math.max(1, maxEntries >> 3);
+  dropOldest(entries, entries.size - maxEntries + Math.max(1, maxEntries >> 3));
+}
+
+/** Drops the `count` oldest entries of an insertion-ordered Map in one pass. */
+export function dropOldest<K, V>(entries: Map<K, V>, count: number): void {
+  let left = count;
   for (const key of entries.keys()) {
-    if (excess-- <= 0) break;
+    if (left-- <= 0) break;
     entries.delete(key);
   }
 }
