@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Gauge } from 'prom-client';
 import { AuditService } from '../../audit/index.js';
 import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
@@ -19,9 +19,11 @@ export const POLICY_VIOLATION_LOG_CODE = 'GRANT_POLICY_VIOLATION';
  * `keysmith_policy_violations`. It never changes an account. Runs at start-up and in the drift job.
  */
 @Injectable()
-export class PolicyViolationsService implements OnApplicationBootstrap {
+export class PolicyViolationsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PolicyViolationsService.name);
   private readonly gauge: Gauge<'realm'>;
+  private startup?: Promise<unknown>;
+  private stopping = false;
 
   constructor(
     private readonly accounts: ServiceAccountsService,
@@ -34,7 +36,16 @@ export class PolicyViolationsService implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     // Never block the start on Keycloak; a failed check is logged and the drift job checks again.
-    void this.reportAll(systemContext('job', 'startup')).catch((error) => this.logger.warn(`start-up policy check deferred: ${(error as Error).message}`));
+    this.startup = this.reportAll(systemContext('job', 'startup')).catch((error) => this.logger.warn(`start-up policy check deferred: ${(error as Error).message}`));
+  }
+
+  /**
+   * The start-up check reads the database: a close stops it after the account under way and waits
+   * for that one, so no query of it reaches a closed database (the drift job checks them all).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.startup;
   }
 
   /** The violations of an account's current grants, all of them judged as an operator grants them. */
@@ -64,9 +75,11 @@ export class PolicyViolationsService implements OnApplicationBootstrap {
   async reportAll(context: OperationContext): Promise<number> {
     let total = 0;
     for (const realm of this.config.managedRealms) {
+      if (this.stopping) break;
       let count = 0;
       let complete = true;
       for (const account of await this.accounts.listAll(realm)) {
+        if (this.stopping) return total;
         try {
           const violations = await this.check(account);
           if (violations.length === 0) continue;
