@@ -1,4 +1,4 @@
-import { dropOldest } from '../../common/cache/drop-oldest.js';
+import { keepAnEighthFree } from '../../common/cache/drop-oldest.js';
 
 export interface LimitDecision {
   allowed: boolean;
@@ -46,8 +46,6 @@ export class FixedWindowLimiter {
     // The sweep reads every key. When it frees less than an eighth of `maxKeys`, the oldest keys
     // make up the rest, so the next sweep waits for that many new keys: windows ending one by one
     // as new keys come (one new client address a second, say) would otherwise sweep on every one.
-    const room = Math.max(1, this.maxKeys >> 3);
-    const over = this.windows.size - (this.maxKeys - room);
-    if (over > 0) dropOldest(this.windows, over);
+    keepAnEighthFree(this.windows, this.maxKeys);
   }
 }

@@ -9,13 +9,12 @@
  * pays that walk once per `maxEntries / 8` inserts.
  */
 export function dropOldestWhenFull<K, V>(entries: Map<K, V>, maxEntries: number): void {
-  if (entries.size < maxEntries) return;
-  dropOldest(entries, entries.size - maxEntries + Math.max(1, maxEntries >> 3));
+  if (entries.size >= maxEntries) keepAnEighthFree(entries, maxEntries);
 }
 
-/** Drops the `count` oldest entries of an insertion-ordered Map in one pass. */
-export function dropOldest<K, V>(entries: Map<K, V>, count: number): void {
-  let left = count;
+/** Drops the oldest entries, in one pass, until an eighth of `maxEntries` (one at least) is free. */
+export function keepAnEighthFree<K, V>(entries: Map<K, V>, maxEntries: number): void {
+  let left = entries.size - (maxEntries - Math.max(1, maxEntries >> 3));
   for (const key of entries.keys()) {
     if (left-- <= 0) break;
     entries.delete(key);

@@ -45,6 +45,7 @@ export function armShutdownDeadline(app: INestApplication, options: ShutdownDead
       });
     }
   }
+  const pending = () => [...new Set(running.values())];
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let begun = false;
   const begin = (signal: string) => {
@@ -53,7 +54,7 @@ export function armShutdownDeadline(app: INestApplication, options: ShutdownDead
     for (const other of SIGNALS) process.removeListener(other, begin);
     options.logger.log(`${signal}: closing (at most ${options.timeoutMs / 1000} s, KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS)`);
     setTimeout(() => {
-      const waiting = [...new Set(running.values())];
+      const waiting = pending();
       options.logger.error(
         `the close did not finish within ${options.timeoutMs / 1000} s; still waiting for ${waiting.length ? waiting.join(', ') : 'the HTTP server or the database to close'}; exiting`,
       );
@@ -61,5 +62,5 @@ export function armShutdownDeadline(app: INestApplication, options: ShutdownDead
     }, options.timeoutMs).unref();
   };
   for (const signal of SIGNALS) process.once(signal, begin);
-  return { begin, pending: () => [...new Set(running.values())] };
+  return { begin, pending };
 }
