@@ -1,5 +1,5 @@
-import { BadRequestException, type INestApplicationContext } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { BadRequestException, type INestApplicationContext, type Type } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
 import { AuthGuard } from './auth/index.js';
@@ -26,34 +26,58 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
   const exchange = app.get(AuthExchangeController);
   // Each route's guard decision with its metadata read once, here.
   const authorize = {
-    verify: guard.authorizer([ApiKeysController.prototype.verify, ApiKeysController]),
-    check: guard.authorizer([AuthCheckController.prototype.check, AuthCheckController]),
-    exchange: guard.authorizer([AuthExchangeController.prototype.exchangeAtGateway, AuthExchangeController]),
-    token: guard.authorizer([TokenExchangeController.prototype.token, TokenExchangeController]),
+    verify: gate(guard, [ApiKeysController.prototype.verify, ApiKeysController]),
+    check: gate(guard, [AuthCheckController.prototype.check, AuthCheckController]),
+    exchange: gate(guard, [AuthExchangeController.prototype.exchangeAtGateway, AuthExchangeController]),
+    token: gate(guard, [TokenExchangeController.prototype.token, TokenExchangeController]),
   };
 
   return {
     'api-keys.verify': async (request, reply) => {
-      await authorize.verify(request);
+      if (authorize.verify) await authorize.verify(request);
       const result = await keys.verify(request, parseBody(verifyApiKeySchema, request.body));
-      void reply.code(200).send(result);
+      sendJson(reply, result);
     },
     'auth.check': async (request, reply) => {
-      await authorize.check(request);
+      if (authorize.check) await authorize.check(request);
       await check.check(request, reply);
       sendEmpty(reply);
     },
     'auth.exchange': async (request, reply) => {
-      await authorize.exchange(request);
+      if (authorize.exchange) await authorize.exchange(request);
       await exchange.exchangeAtGateway(request, reply);
       sendEmpty(reply);
     },
     // The controller answers by itself (`@Res()`), in OAuth's format, errors included.
     token: async (request, reply) => {
-      await authorize.token(request);
+      if (authorize.token) await authorize.token(request);
       await token.token(request, reply);
     },
   };
+}
+
+/**
+ * The guard's decision for a route, as `AuthGuard.authorizer` makes it; undefined for a public
+ * route (`@PublicRoute`), which every caller passes: its handler then awaits nothing (an await
+ * costs a turn of the microtask queue even for a value).
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
+function gate(guard: AuthGuard, targets: Array<Function | Type>): ((request: FastifyRequest) => Promise<boolean>) | undefined {
+  return guard.isPublic(targets) ? undefined : guard.authorizer(targets);
+}
+
+/** JSON texts of frozen answers (a valid key's verdict is one frozen object per identity; see ApiKeysController). */
+const serialized = new WeakMap<object, string>();
+
+/** Answers 200 with `value` as JSON, as Fastify serializes it; a frozen value is serialized once. */
+function sendJson(reply: FastifyReply, value: object): void {
+  const frozen = Object.isFrozen(value);
+  let body = frozen ? serialized.get(value) : undefined;
+  if (body === undefined) {
+    body = JSON.stringify(value);
+    if (frozen) serialized.set(value, body);
+  }
+  void reply.code(200).type('application/json; charset=utf-8').send(body);
 }
 
 function sendEmpty(reply: FastifyReply): void {

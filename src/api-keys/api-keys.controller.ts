@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { ApiKeyIdentity } from '../auth/index.js';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
 import { HotPath } from '../common/http/hot-path.js';
 import { Ctx, type OperationContext } from '../common/context/operation-context.js';
@@ -85,7 +86,7 @@ export class ApiKeysController {
   @ApiProblems(400, 401, 403)
   async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>): Promise<VerifyResult> {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
-    if (result.valid) return { valid: true, ...result.identity };
+    if (result.valid) return validVerdict(result.identity);
     noteForAccessLog(request, { verdict: result.code });
     return { valid: false, code: result.code, ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
   }
@@ -139,4 +140,19 @@ export class ApiKeysController {
   async revoke(@Ctx() ctx: OperationContext, @Param('id', new ZodPipe(keyIdParam)) id: string): Promise<void> {
     await this.keys.revoke(ctx, id);
   }
+}
+
+/**
+ * The answer for a valid key, one frozen object per identity (identities are shared and frozen;
+ * see ApiKeyVerificationService): the hot path serializes it once (see app.hot-paths.ts).
+ */
+const verdicts = new WeakMap<ApiKeyIdentity, VerifyResult>();
+
+function validVerdict(identity: ApiKeyIdentity): VerifyResult {
+  let verdict = verdicts.get(identity);
+  if (verdict === undefined) {
+    verdict = Object.freeze({ valid: true as const, ...identity });
+    verdicts.set(identity, verdict);
+  }
+  return verdict;
 }

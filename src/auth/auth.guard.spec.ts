@@ -103,6 +103,25 @@ describe('AuthGuard with API keys', () => {
     await expect(guard.authorize({ headers: {} } as AuthenticatedRequest, [handler({ [PUBLIC_ROUTE]: true }), class {}])).resolves.toBe(true);
   });
 
+  it("makes a caller's principal once per identity, a new one for a changed identity, and says which routes are public", async () => {
+    const first = keyRequest();
+    const second = keyRequest();
+    await outcome(guard, first);
+    await outcome(guard, second);
+    expect(second.principal).toBe(first.principal);
+    expect(Object.isFrozen(first.principal) && Object.isFrozen(first.principal?.scopes)).toBe(true);
+
+    // The verifier shares an identity until the key or its account changes; a changed one is a new object.
+    verifier.next = { valid: true, identity: { ...identity, scopes: ['audit:read', 'api-keys:verify'] } };
+    const third = keyRequest();
+    await outcome(guard, third);
+    expect(third.principal).not.toBe(first.principal);
+    expect(third.principal?.scopes).toEqual(['audit:read', 'api-keys:verify']);
+
+    expect(guard.isPublic([handler({ [PUBLIC_ROUTE]: true }), class {}])).toBe(true);
+    expect(guard.isPublic([handler({ [REQUIRED_SCOPES]: ['audit:read'] }), class {}])).toBe(false);
+  });
+
   it('refuses a route without declared scopes even for a valid credential', async () => {
     expect(await outcome(guard, keyRequest(), {})).toMatchObject({ status: 'INSUFFICIENT_SCOPE', extensions: { required: [] } });
   });

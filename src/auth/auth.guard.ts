@@ -1,4 +1,4 @@
-import type { Tally } from '../common/metrics/tally.js';
+import type { Tally, TallyCell } from '../common/metrics/tally.js';
 import { Injectable, Logger, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiKeyVerifier, type ApiKeyFailureCode } from './ports/api-key-verifier.port.js';
@@ -11,7 +11,7 @@ import { AuditService } from '../audit/index.js';
 import { Clock } from '../common/time/clock.js';
 import { MetricsRegistry } from '../common/metrics/metrics.registry.js';
 import { authenticationRequired, insufficientScope, invalidCredentials, rateLimited } from './auth.errors.js';
-import { readCredentials } from './credentials.js';
+import { readCredentials, type Credentials } from './credentials.js';
 import { JwtVerifier } from './jwt.verifier.js';
 import { clientOf, missingScopes, principalFromApiKey, principalFromJwt } from './principal.js';
 import { ManagedCallerDirectory } from './ports/managed-caller-directory.port.js';
@@ -36,6 +36,15 @@ const API_KEY_FAILURES: Record<ApiKeyFailureCode, string> = {
 export class AuthGuard implements CanActivate {
   private readonly logger = new Logger(AuthGuard.name);
   private readonly outcomes: Tally<'method' | 'outcome'>;
+  /** The count of accepted callers per method, kept (see Tally.cell). */
+  private readonly accepted: Record<'bearer' | 'api-key', TallyCell<'method' | 'outcome'>>;
+  /**
+   * The principal last made of a verified API key's identity or a verified token's claims (with
+   * the managed account it was judged against): both are the same objects while nothing about the
+   * caller changes (see ApiKeyVerificationService.identityOf and the verified-token cache), so a
+   * caller's principal is made once, not on every request. Principals are frozen.
+   */
+  private readonly principals = new WeakMap<object, { managed: unknown; principal: Principal }>();
   /** Refusals audited per caller and code in the current minute (bounded, reset each minute). */
   private refusalWindow = { minute: -1, counts: new Map<string, number>() };
 
@@ -50,6 +59,7 @@ export class AuthGuard implements CanActivate {
     private readonly clock: Clock,
   ) {
     this.outcomes = metrics.tally('keysmith_auth_requests_total', 'Authentication of Keysmith API calls by method and outcome', ['method', 'outcome']);
+    this.accepted = { bearer: this.outcomes.cell({ method: 'bearer', outcome: 'ok' }), 'api-key': this.outcomes.cell({ method: 'api-key', outcome: 'ok' }) };
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -72,14 +82,20 @@ export class AuthGuard implements CanActivate {
    */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
   authorizer(targets: Array<Function | Type>): (request: AuthenticatedRequest) => Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return () => Promise.resolve(true);
+    if (this.isPublic(targets)) return () => Promise.resolve(true);
     const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
     return (request) => this.decide(request, required);
   }
 
+  /** Is the route declared by `targets` public (`@PublicRoute`): no credential asked, every caller passes? */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
+  isPublic(targets: Array<Function | Type>): boolean {
+    return this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) === true;
+  }
+
   private async decide(request: AuthenticatedRequest, required: readonly string[]): Promise<boolean> {
 
-    let method = 'none';
+    let method: Credentials['kind'] = 'none';
     let subject: string | null = null;
     try {
       const credentials = readCredentials(request.headers);
@@ -93,7 +109,7 @@ export class AuthGuard implements CanActivate {
         throw insufficientScope([], principal.scopes, 'This route declares no scopes, so it is refused for every caller (deny by default).');
       }
       if (missingScopes(principal, required).length > 0) throw insufficientScope([...required], principal.scopes);
-      this.outcomes.inc({ method, outcome: 'ok' });
+      this.accepted[credentials.kind].inc();
       return true;
     } catch (error) {
       this.outcomes.inc({ method, outcome: error instanceof DomainError ? error.code.toLowerCase() : 'error' });
@@ -130,13 +146,23 @@ export class AuthGuard implements CanActivate {
     const payload = await this.jwt.verify(token);
     const realm = this.config.jwt.realm;
     const managed = await this.callers.findCaller(realm, clientOf(payload));
-    return principalFromJwt(payload, realm, this.config.auth, managed);
+    return this.principalOf(payload, managed, () => principalFromJwt(payload, realm, this.config.auth, managed));
+  }
+
+  /** The principal of `source` judged against `managed`: made once while both stay the same objects (see `principals`). */
+  private principalOf(source: object, managed: unknown, make: () => Principal): Principal {
+    const known = this.principals.get(source);
+    if (known !== undefined && known.managed === managed) return known.principal;
+    const principal = make();
+    Object.freeze(principal.scopes);
+    this.principals.set(source, { managed, principal: Object.freeze(principal) });
+    return principal;
   }
 
   private async fromApiKey(key: string, clientAddress: string): Promise<Principal> {
     // Scopes are checked here, not by the verifier, so a 403 can name what is required and provided.
     const result = await this.apiKeys.check(key, { clientAddress });
-    if (result.valid) return principalFromApiKey(result.identity, this.config.auth);
+    if (result.valid) return this.principalOf(result.identity, null, () => principalFromApiKey(result.identity, this.config.auth));
     switch (result.code) {
       case 'RATE_LIMITED':
         throw rateLimited(result.retryAfterSeconds ?? 1);

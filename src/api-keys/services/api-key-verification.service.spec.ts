@@ -33,11 +33,14 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       return row ? recordOf(row as unknown as Parameters<typeof recordOf>[0]) : null;
     },
   } as unknown as KeyRows;
-  const account = { enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: accountScopes, optionalScopes: [], effective: { enabled: true, scopes: accountScopes } } as unknown as ServiceAccountView;
+  const viewWith = (scopes: string[]) =>
+    ({ enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: scopes, optionalScopes: [], effective: { enabled: true, scopes } }) as unknown as ServiceAccountView;
+  let account = viewWith(accountScopes);
   const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();
+  const metrics = new MetricsRegistry();
   const service = new ApiKeyVerificationService(
     config,
     clock,
@@ -47,10 +50,14 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     directory,
     usage,
     audit,
-    new MetricsRegistry(),
+    metrics,
     { enabled: false } as SharedWindowCounter,
   );
-  return { service, queries, usage, audit, config, clock };
+  /** The account as Keycloak has it from now on (the service learns of it at its next read). */
+  const changeAccountScopes = (scopes: string[]) => {
+    account = viewWith(scopes);
+  };
+  return { service, queries, usage, audit, config, clock, metrics, changeAccountScopes };
 }
 
 const row = (id: string, scopes = '["read:data"]') => ({
@@ -100,6 +107,36 @@ describe('ApiKeyVerificationService', () => {
     const { service } = setUp(1, new Map([[hash, row('key_3', '["audit:read","read:data"]')]]));
     expect(await service.check(key)).toMatchObject({ valid: true, identity: { scopes: ['read:data'] } });
     expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_SCOPE', identity: { scopes: ['read:data'] } });
+  });
+
+  it('shares one frozen identity between verifications of a key until its account changes', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service, changeAccountScopes } = setUp(1, new Map([[hash, row('key_5', '["audit:read","read:data"]')]]), {}, ['audit:read', 'read:data']);
+    // The first check reads the key's row; the index then holds a record of its own, shared from there on.
+    await service.check(key);
+    const first = await service.check(key);
+    const second = await service.check(key);
+    if (!first.valid || !second.valid) throw new Error('the key should pass');
+    expect(second.identity).toBe(first.identity);
+    expect(Object.isFrozen(first.identity) && Object.isFrozen(first.identity.scopes)).toBe(true);
+    expect(first.identity.scopes).toEqual(['audit:read', 'read:data']);
+
+    // The account loses a scope: once its snapshot is dropped (as a change does), the key grants less.
+    changeAccountScopes(['read:data']);
+    service.forgetAccount('platform', 'billing');
+    const after = await service.check(key);
+    if (!after.valid) throw new Error('the key should pass');
+    expect(after.identity).not.toBe(first.identity);
+    expect(after.identity.scopes).toEqual(['read:data']);
+    expect(await service.check(key, { requiredScopes: ['audit:read'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_SCOPE' });
+  });
+
+  it('counts a key holding scopes its account lost at every verification, the identity shared or not', async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service, metrics } = setUp(1, new Map([[hash, row('key_6', '["audit:read","read:data"]')]]));
+    for (let i = 0; i < 3; i += 1) expect(await service.check(key)).toMatchObject({ valid: true, identity: { scopes: ['read:data'] } });
+    expect(await metrics.registry.metrics()).toContain('keysmith_api_key_scope_excess_verifications_total{mode="enforce"} 3');
+    expect(await metrics.registry.metrics()).toContain('keysmith_api_key_verifications_total{result="valid",cache="hit"} 2');
   });
 
   it('keeps the issued scopes in report mode', async () => {

@@ -1,4 +1,4 @@
-import type { Tally } from '../../common/metrics/tally.js';
+import type { Tally, TallyCell } from '../../common/metrics/tally.js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { AuditService } from '../../audit/index.js';
@@ -39,6 +39,16 @@ export interface VerifyOptions extends ApiKeyCheckOptions {
 /** Failures that say the credential itself is bad; on forward-auth these count against a client address. */
 const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
+
+/**
+ * A key's identity as built for one snapshot of its account (see `identityOf`), with the issued
+ * scopes that account no longer has. Identities are frozen: every verification of the key shares one.
+ */
+interface Grant {
+  account: AccountSnapshot | null;
+  identity: ApiKeyIdentity;
+  excess: readonly string[];
+}
 const AUDIT_TOTAL_PER_MINUTE = 60;
 
 /**
@@ -59,6 +69,14 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly auditLimiter: FixedWindowLimiter;
   private suppressedAudits = 0;
   private readonly verifications: Tally<'result' | 'cache'>;
+  /** The two counts every valid key adds to, kept (see Tally.cell). */
+  private readonly validCounts: Record<'hit' | 'miss', TallyCell<'result' | 'cache'>>;
+  /**
+   * The identity last built per key record (a record is replaced, never changed, when its key
+   * changes), reused while the key's account snapshot is the same object: a snapshot lives at most
+   * the cache TTL, and a change to the account drops it at once.
+   */
+  private readonly grants = new WeakMap<KeyRecord, Grant>();
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
   /** The ISO form of expiry times, for the keys verified often (a Date and its ISO string cost about 1 µs). */
@@ -92,6 +110,10 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       ['mode'],
     );
     this.verifications = metrics.tally('keysmith_api_key_verifications_total', 'API key verifications by result and cache use', ['result', 'cache']);
+    this.validCounts = {
+      hit: this.verifications.cell({ result: 'valid', cache: 'hit' }),
+      miss: this.verifications.cell({ result: 'valid', cache: 'miss' }),
+    };
   }
 
   check(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
@@ -119,14 +141,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const snapshot = this.account(record.account.realm, record.account.clientId);
     const account = snapshot instanceof Promise ? await snapshot : snapshot;
     const now = this.clock.nowMs();
-    const identity: ApiKeyIdentity = {
-      keyId: record.id,
-      realm: record.account.realm,
-      clientId: record.account.clientId,
-      owner: account?.owner ?? '',
-      scopes: account ? this.scopesOf(record, account) : [],
-      expiresAt: this.isoTimes.get(record.expiresAt),
-    };
+    const identity = this.identityOf(record, account);
     // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
     if (!account || (record.revokedAt !== null && record.revokedAt <= now)) return this.refuse('REVOKED', { identity, options, cached });
     if (record.expiresAt <= now) return this.refuse('EXPIRED', { identity, options, cached });
@@ -139,24 +154,42 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     if (required.some((scope) => !identity.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
 
     this.usage.record(record.id, now);
-    this.verifications.inc({ result: 'valid', cache: cached ? 'hit' : 'miss' });
+    (cached ? this.validCounts.hit : this.validCounts.miss).inc();
     return { valid: true, identity };
   }
 
   /**
-   * A key grants only those of its issued scopes that its account still has (within the cache
-   * TTL of an account change). In report mode it keeps them all, and the excess is logged (at most
-   * once a minute per key) and counted.
+   * Who the key is and what it grants now. A key grants only those of its issued scopes that its
+   * account still has (within the cache TTL of an account change); in report mode it keeps them
+   * all. Built once per record and account snapshot (see `grants`); an excess is counted and
+   * logged (at most once a minute per key) at every verification all the same.
    */
-  private scopesOf(record: KeyRecord, account: AccountSnapshot): string[] {
-    const excess = scopeExcess(record.scopes, account.scopes);
-    if (excess.length === 0) return [...record.scopes];
+  private identityOf(record: KeyRecord, account: AccountSnapshot | null): ApiKeyIdentity {
+    let grant = this.grants.get(record);
+    if (grant === undefined || grant.account !== account) {
+      const mode = this.config.apiKeys.scopeEnforcement;
+      const excess = account ? scopeExcess(record.scopes, account.scopes) : [];
+      const identity: ApiKeyIdentity = {
+        keyId: record.id,
+        realm: record.account.realm,
+        clientId: record.account.clientId,
+        owner: account?.owner ?? '',
+        scopes: Object.freeze(account ? scopesNow(record.scopes, account.scopes, mode) : []) as string[],
+        expiresAt: this.isoTimes.get(record.expiresAt),
+      };
+      grant = { account, identity: Object.freeze(identity), excess };
+      this.grants.set(record, grant);
+    }
+    if (grant.excess.length > 0) this.noteExcess(record, grant.excess);
+    return grant.identity;
+  }
+
+  private noteExcess(record: KeyRecord, excess: readonly string[]): void {
     const mode = this.config.apiKeys.scopeEnforcement;
     this.excessUses.inc({ mode });
     if (mode === 'report' && this.excessLogLimiter.hit(record.id, 1, 60).allowed) {
       this.logger.warn(`API key ${record.id} of ${record.account.realm}/${record.account.clientId} used scopes its account no longer has: ${excess.join(', ')} (KEYSMITH_KEY_SCOPE_ENFORCEMENT=report keeps them)`);
     }
-    return scopesNow(record.scopes, account.scopes, mode);
   }
 
   /** Starts loading every live key into memory, and reading the keys changed since (the HTTP set-up calls it). */

@@ -25,7 +25,8 @@ const doors = new WeakMap<object, HotDoor>();
 export class HotDoor {
   private hot: Listener | null = null;
   private served: readonly HotRoute[] = [];
-  private exact = new Set<string>();
+  /** Methods by exact path: looked up by the path as it comes, with no key string built per request. */
+  private exact = new Map<string, Set<string>>();
   private prefixes: Array<{ prefix: string; methods: ReadonlySet<string> }> = [];
 
   /** `options`: the app instance's own Fastify options, which the hot instance is created with. */
@@ -49,12 +50,15 @@ export class HotDoor {
 
   /** Sends requests for `routes` to `instance` from now on (it must be ready). */
   open(instance: FastifyInstance, routes: readonly HotRoute[]): void {
-    this.exact = new Set();
+    this.exact = new Map();
     this.prefixes = [];
     for (const { methods, url } of routes) {
       const star = url.indexOf('*');
-      if (star === -1) for (const method of methods) this.exact.add(`${method} ${url}`);
-      else this.prefixes.push({ prefix: url.slice(0, star), methods: new Set(methods) });
+      if (star === -1) {
+        const known = this.exact.get(url) ?? new Set<string>();
+        for (const method of methods) known.add(method);
+        this.exact.set(url, known);
+      } else this.prefixes.push({ prefix: url.slice(0, star), methods: new Set(methods) });
     }
     this.hot = (request, response) => instance.routing(request, response);
     this.served = routes.map(({ methods, url }) => ({ methods: [...methods], url }));
@@ -73,7 +77,7 @@ export class HotDoor {
   private matches(method: string, url: string): boolean {
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    if (this.exact.has(`${method} ${path}`)) return true;
+    if (this.exact.get(path)?.has(method)) return true;
     for (const { prefix, methods } of this.prefixes) if (path.startsWith(prefix) && methods.has(method)) return true;
     return false;
   }

@@ -22,6 +22,7 @@ export interface AccessLogNote {
 }
 
 const NOTES = new WeakMap<object, AccessLogNote>();
+const NO_NOTE: AccessLogNote = Object.freeze({});
 
 /** Adds to the access-log line of `request` (the raw Node request is the key Fastify's hooks share). */
 export function noteForAccessLog(request: FastifyRequest, note: AccessLogNote): void {
@@ -56,7 +57,7 @@ export class AccessLog {
     const route = routeOptions.url ?? 'unmatched';
     if (QUIET_ROUTES.has(route)) return;
     const status = reply.statusCode;
-    const note = NOTES.get(request.raw) ?? {};
+    const note = NOTES.get(request.raw) ?? NO_NOTE;
     const failed = status >= 400 || note.verdict !== undefined;
     if (!failed && isHotPath(routeOptions) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
     const principal = (request as AuthenticatedRequest).principal;

@@ -1,8 +1,8 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 
-// randomInt takes ranges below 2^48.
-const FRACTION_RANGE = 2 ** 48 - 1;
+/** Fractions drawn from the CSPRNG at once: one call per 512 (access-log sampling asks on every verification). */
+const POOL_SIZE = 512;
 
 /**
  * The source of randomness: key material, nonces, jitter. Inject it instead of calling
@@ -14,8 +14,15 @@ export class Random {
     return randomBytes(size);
   }
 
-  /** A number in [0, 1), for jitter and sampling. */
+  private readonly pool = new Uint32Array(POOL_SIZE);
+  private next = POOL_SIZE;
+
+  /** A number in [0, 1) with 32 random bits, for jitter and sampling. */
   fraction(): number {
-    return randomInt(FRACTION_RANGE) / FRACTION_RANGE;
+    if (this.next === POOL_SIZE) {
+      randomFillSync(this.pool);
+      this.next = 0;
+    }
+    return this.pool[this.next++] / 2 ** 32;
   }
 }
