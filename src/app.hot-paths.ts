@@ -4,7 +4,7 @@ import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
 import { AuthGuard } from './auth/index.js';
 import type { HotDoor } from './common/http/hot-door.js';
-import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute } from './common/http/hot-path.js';
+import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute, type RouteMark } from './common/http/hot-path.js';
 import { explainingJsonParser } from './common/http/json-body.js';
 import { parseBody } from './common/http/zod-validation.js';
 import { REQUEST_ID_HEADER } from './common/http/request-id.js';
@@ -90,10 +90,11 @@ export interface HotDoorSetup {
   handlers: Readonly<Record<string, HotPathHandler>>;
   answerError: HotPathErrorAnswer;
   /**
-   * Adds the response hook every request gets (access log, duration metric). The request-id
-   * header needs no hook here: the hot-path handlers and the error answer below set it.
+   * What the app instance's response hook does (access log, duration metric), for one answered
+   * request of `route`; each hot route calls it from a hook of its own, with its mark made once.
+   * The request-id header needs no hook here: the hot-path handlers and the error answer below set it.
    */
-  observe: (instance: FastifyInstance) => void;
+  observe: (request: FastifyRequest, reply: FastifyReply, route: RouteMark) => void;
   /** Routes whose bodies are ignored (forward-auth). */
   bodylessPaths: readonly string[];
 }
@@ -106,7 +107,6 @@ export interface HotDoorSetup {
  */
 export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: HotDoorSetup): Promise<void> {
   const hot = door.createInstance();
-  setup.observe(hot);
   ignoreForwardAuthBodies(hot, setup.bodylessPaths);
   // As on the app's instance: a refused JSON body is answered with the reason.
   hot.removeContentTypeParser('application/json');
@@ -123,12 +123,19 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
   for (const { name, url, methods } of setup.routes) {
     // Nest adds WebDAV methods and the like to the app's instance, with a body (forward-auth takes any method).
     for (const method of methods) if (!hot.supportedMethods.includes(method)) hot.addHttpMethod(method, { hasBody: true });
+    // The mark the app's instance has too: the access log samples these routes by it.
+    const config = { [HOT_PATH]: name };
+    const mark: RouteMark = Object.freeze({ url, config });
     hot.route({
       method: [...methods],
       url,
-      // The mark the app's instance has too: the access log samples these routes by it.
-      config: { [HOT_PATH]: name },
+      config,
       handler: hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`),
+      // A route's own hook (a request that matches no route is answered by the app's instance).
+      onResponse: (request, reply, done) => {
+        setup.observe(request, reply, mark);
+        done();
+      },
     });
   }
   await hot.ready();

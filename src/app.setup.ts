@@ -9,7 +9,7 @@ import { AppConfig } from './config/app-config.js';
 import { ErrorCode } from './common/errors/error-code.js';
 import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter, statusOf } from './common/errors/problem-details.filter.js';
 import { noteForAccessLog } from './common/logging/access-log.js';
-import { hotPathName, serveHotPaths } from './common/http/hot-path.js';
+import { hotPathName, serveHotPaths, type RouteMark } from './common/http/hot-path.js';
 import { explainingJsonParser } from './common/http/json-body.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
@@ -99,6 +99,8 @@ interface RequestObserver {
   stampRequestId(instance: FastifyInstance): void;
   /** One access-log line (sampled on the verification routes) and one duration observation per request. */
   recordResponses(instance: FastifyInstance): void;
+  /** What `recordResponses` does for one answered request of `route` (the hot door's routes call it from their own hook). */
+  recordResponse(request: FastifyRequest, reply: FastifyReply, route: RouteMark): void;
 }
 
 function requestObserver(app: NestFastifyApplication): RequestObserver {
@@ -108,6 +110,10 @@ function requestObserver(app: NestFastifyApplication): RequestObserver {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
   const accessLog = app.get(AccessLog);
+  const recordResponse = (request: FastifyRequest, reply: FastifyReply, route: RouteMark): void => {
+    accessLog.record(request, reply, route);
+    duration.observe({ method: request.method, route: route.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  };
   // Callback hooks, not async ones: they run on every request, and need no promise.
   return {
     stampRequestId: (instance) =>
@@ -117,14 +123,10 @@ function requestObserver(app: NestFastifyApplication): RequestObserver {
       }),
     recordResponses: (instance) =>
       instance.addHook('onResponse', (request, reply, done) => {
-        const route = request.routeOptions;
-        accessLog.record(request, reply, route);
-        duration.observe(
-          { method: request.method, route: route.url ?? 'unmatched', status: String(reply.statusCode) },
-          reply.elapsedTime / 1000,
-        );
+        recordResponse(request, reply, request.routeOptions);
         done();
       }),
+    recordResponse,
   };
 }
 
@@ -161,7 +163,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
   const door = hotDoorOf(app.getHttpAdapter());
-  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe: observer.recordResponses, bodylessPaths: BODYLESS_PATHS });
+  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe: observer.recordResponse, bodylessPaths: BODYLESS_PATHS });
   // Serving HTTP: every live key is loaded into memory in the background (the CLI never loads it).
   app.get(ApiKeyVerificationService).startIndex();
   return app;

@@ -25,15 +25,22 @@ export function HotPath(name: string): MethodDecorator {
 }
 
 /**
- * Is the route marked `@HotPath` (on the app's instance or the hot door, which copies the mark)?
- * Takes the request's `routeOptions`, which Fastify builds anew on each read.
+ * What the per-request hooks read of a route: its URL pattern and its config. The request's
+ * `routeOptions` has both, but Fastify builds it anew on each read; the hot door's routes hand
+ * their hooks one made at start-up.
  */
-export function isHotPath(route: FastifyRequest['routeOptions']): boolean {
+export interface RouteMark {
+  readonly url?: string;
+  readonly config?: unknown;
+}
+
+/** Is the route marked `@HotPath` (on the app's instance or the hot door, which copies the mark)? */
+export function isHotPath(route: RouteMark): boolean {
   return hotPathName(route) !== undefined;
 }
 
 /** The hot-path name of the route (`@HotPath(name)`), or undefined for another route. */
-export function hotPathName(route: FastifyRequest['routeOptions']): string | undefined {
+export function hotPathName(route: RouteMark): string | undefined {
   const name = (route.config as unknown as Record<string, unknown> | undefined)?.[HOT_PATH];
   return typeof name === 'string' ? name : undefined;
 }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { AppConfig } from '../../config/app-config.js';
 import type { AuthenticatedRequest } from '../context/operation-context.js';
-import { isHotPath } from '../http/hot-path.js';
+import { isHotPath, type RouteMark } from '../http/hot-path.js';
 import { Random } from '../random/random.js';
 import { REDACT_PATHS } from './logger.options.js';
 
@@ -52,8 +52,8 @@ export class AccessLog {
     );
   }
 
-  /** `routeOptions`: the request's, read once by the caller (Fastify builds them anew on each read). */
-  record(request: FastifyRequest, reply: FastifyReply, routeOptions: FastifyRequest['routeOptions']): void {
+  /** `routeOptions`: the request's route, read once by the caller (see RouteMark). */
+  record(request: FastifyRequest, reply: FastifyReply, routeOptions: RouteMark): void {
     const route = routeOptions.url ?? 'unmatched';
     if (QUIET_ROUTES.has(route)) return;
     const status = reply.statusCode;
