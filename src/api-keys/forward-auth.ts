@@ -9,8 +9,8 @@ const WWW_AUTHENTICATE = 'ApiKey realm="keysmith", header="X-API-Key"';
 
 export interface ForwardAuthGrant {
   identity: ApiKeyIdentity;
-  /** The X-Auth-* headers the gateway forwards upstream (shared between requests: copy to change). */
-  headers: Readonly<Record<string, string>>;
+  /** The X-Auth-* headers the gateway forwards upstream. */
+  headers: Record<string, string>;
 }
 
 /**
@@ -20,9 +20,6 @@ export interface ForwardAuthGrant {
  */
 @Injectable()
 export class ForwardAuth {
-  /** The headers of an identity, made once per identity (identities are shared and frozen; see ApiKeyVerificationService). */
-  private readonly identityHeaders = new WeakMap<ApiKeyIdentity, Readonly<Record<string, string>>>();
-
   constructor(private readonly verification: ApiKeyVerificationService) {}
 
   async authorize(request: FastifyRequest): Promise<ForwardAuthGrant> {
@@ -40,17 +37,15 @@ export class ForwardAuth {
     });
     if (result.valid) {
       const { identity } = result;
-      let headers = this.identityHeaders.get(identity);
-      if (headers === undefined) {
-        headers = Object.freeze({
+      return {
+        identity,
+        headers: {
           'x-auth-client-id': identity.clientId,
           'x-auth-realm': identity.realm,
           'x-auth-scopes': identity.scopes.join(' '),
           'x-auth-key-id': identity.keyId,
-        });
-        this.identityHeaders.set(identity, headers);
-      }
-      return { identity, headers };
+        },
+      };
     }
     switch (result.code) {
       case 'RATE_LIMITED':

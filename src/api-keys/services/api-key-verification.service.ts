@@ -12,7 +12,7 @@ import {
 import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
-import { scopeExcess, scopesNow } from '../api-key.view.js';
+import { scopeExcess, scopesNow, type ScopeEnforcement } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
@@ -22,6 +22,7 @@ import { SharedWindowCounter } from '../../common/redis/redis-window-counter.js'
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import { BoundedMemo } from '../../common/cache/bounded-memo.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
+import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
 import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
 import type { KeyRecord } from './key-index.js';
 import { KeyLookup, type Lookup } from './key-lookup.service.js';
@@ -39,6 +40,8 @@ export interface VerifyOptions extends ApiKeyCheckOptions {
 /** Failures that say the credential itself is bad; on forward-auth these count against a client address. */
 const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
+/** Identities kept for the keys verified lately (about 0.7 KB each with what is made from them). */
+const GRANTS = 10_000;
 
 /**
  * A key's identity as built for one snapshot of its account (see `identityOf`), with the issued
@@ -74,9 +77,10 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   /**
    * The identity last built per key record (a record is replaced, never changed, when its key
    * changes), reused while the key's account snapshot is the same object: a snapshot lives at most
-   * the cache TTL, and a change to the account drops it at once.
+   * the cache TTL, and a change to the account drops it at once. Bounded (GRANTS): the keys
+   * verified lately, not every key the index holds (see BYTES_PER_KEY).
    */
-  private readonly grants = new WeakMap<KeyRecord, Grant>();
+  private readonly grants = new Map<KeyRecord, Grant>();
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
   /** The ISO form of expiry times, for the keys verified often (a Date and its ISO string cost about 1 µs). */
@@ -174,10 +178,12 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
         realm: record.account.realm,
         clientId: record.account.clientId,
         owner: account?.owner ?? '',
-        scopes: Object.freeze(account ? scopesNow(record.scopes, account.scopes, mode) : []) as string[],
+        scopes: scopesGranted(record, account, excess, mode),
         expiresAt: this.isoTimes.get(record.expiresAt),
       };
       grant = { account, identity: Object.freeze(identity), excess };
+      if (this.grants.has(record)) this.grants.delete(record);
+      else dropOldestWhenFull(this.grants, GRANTS);
       this.grants.set(record, grant);
     }
     if (grant.excess.length > 0) this.noteExcess(record, grant.excess);
@@ -310,6 +316,13 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       this.logger.error({ err: error }, 'could not record a failed API key verification');
     }
   }
+}
+
+/** What the key grants now (see identityOf), frozen: the index's own frozen list when nothing is cut. */
+function scopesGranted(record: KeyRecord, account: AccountSnapshot | null, excess: readonly string[], mode: ScopeEnforcement): string[] {
+  if (!account) return Object.freeze([] as string[]) as string[];
+  if (excess.length > 0) return Object.freeze(scopesNow(record.scopes, account.scopes, mode)) as string[];
+  return (Object.isFrozen(record.scopes) ? record.scopes : Object.freeze([...record.scopes])) as string[];
 }
 
 function accountKey(realm: string, clientId: string): string {
