@@ -40,6 +40,7 @@ export interface VerifyOptions extends ApiKeyCheckOptions {
 /** Failures that say the credential itself is bad; on forward-auth these count against a client address. */
 const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'CLIENT_DISABLED']);
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
+const AUDIT_TOTAL_PER_MINUTE = 60;
 /** Identities kept for the keys verified lately (about 0.7 KB each with what is made from them). */
 const GRANTS = 10_000;
 
@@ -52,7 +53,6 @@ interface Grant {
   identity: ApiKeyIdentity;
   excess: readonly string[];
 }
-const AUDIT_TOTAL_PER_MINUTE = 60;
 
 /**
  * Verifies API keys: prefix and length first, then the key's record from memory (KeyLookup: the
