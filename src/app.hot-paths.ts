@@ -1,4 +1,4 @@
-import { BadRequestException, type INestApplicationContext, type Type } from '@nestjs/common';
+import { BadRequestException, type INestApplicationContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
@@ -24,12 +24,12 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
   const check = app.get(AuthCheckController);
   const token = app.get(TokenExchangeController);
   const exchange = app.get(AuthExchangeController);
-  // Each route's guard decision with its metadata read once, here.
+  // Each route's guard decision with its metadata read once, here (none for a public route).
   const authorize = {
-    verify: gate(guard, [ApiKeysController.prototype.verify, ApiKeysController]),
-    check: gate(guard, [AuthCheckController.prototype.check, AuthCheckController]),
-    exchange: gate(guard, [AuthExchangeController.prototype.exchangeAtGateway, AuthExchangeController]),
-    token: gate(guard, [TokenExchangeController.prototype.token, TokenExchangeController]),
+    verify: guard.authorizer([ApiKeysController.prototype.verify, ApiKeysController]),
+    check: guard.authorizer([AuthCheckController.prototype.check, AuthCheckController]),
+    exchange: guard.authorizer([AuthExchangeController.prototype.exchangeAtGateway, AuthExchangeController]),
+    token: guard.authorizer([TokenExchangeController.prototype.token, TokenExchangeController]),
   };
 
   return {
@@ -54,16 +54,6 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
       await token.token(request, reply);
     },
   };
-}
-
-/**
- * The guard's decision for a route, as `AuthGuard.authorizer` makes it; undefined for a public
- * route (`@PublicRoute`), which every caller passes: its handler then awaits nothing (an await
- * costs a turn of the microtask queue even for a value).
- */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
-function gate(guard: AuthGuard, targets: Array<Function | Type>): ((request: FastifyRequest) => Promise<boolean>) | undefined {
-  return guard.isPublic(targets) ? undefined : guard.authorizer(targets);
 }
 
 /** JSON texts of frozen answers (a valid key's verdict is one frozen object per identity; see ApiKeysController). */

@@ -182,7 +182,8 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
         expiresAt: this.isoTimes.get(record.expiresAt),
       };
       grant = { account, identity: Object.freeze(identity), excess };
-      if (this.grants.has(record)) this.grants.delete(record);
+      // A record's new grant goes last (newest); a new record may first need room.
+      if (grant !== undefined) this.grants.delete(record);
       else dropOldestWhenFull(this.grants, GRANTS);
       this.grants.set(record, grant);
     }
