@@ -138,6 +138,28 @@ describe('Caller authority', () => {
       }
     });
 
+    it("one token of a managed client loses at once what its account loses, and regains it with the account", async () => {
+      // The same token throughout: its claims do not change, only the account Keysmith judges it by.
+      const token = remember(t.secrets, await tokenFor(accountA, secrets.get(accountA)));
+      const readAudit = () => t.inject({ method: 'GET', url: '/v1/audit-events?limit=1', headers: authHeaders(token) });
+      const patch = async (body: unknown) => expect((await t.inject({ method: 'PATCH', url: `${base}/${accountA}`, payload: body })).statusCode).toBe(200);
+      expect((await readAudit()).statusCode).toBe(200);
+      try {
+        await patch({ defaultScopes: { remove: ['audit:read'] } });
+        expectRefused(await readAudit(), 403, 'INSUFFICIENT_SCOPE');
+        await patch({ defaultScopes: { add: ['audit:read'] } });
+        expect((await readAudit()).statusCode).toBe(200);
+
+        await patch({ enabled: false });
+        const refused = await readAudit();
+        expectRefused(refused, 401, 'INVALID_CREDENTIALS');
+        expect(refused.json().detail).toMatch(/is disabled/);
+      } finally {
+        await patch({ enabled: true, defaultScopes: { add: ['audit:read'] } });
+      }
+      expect((await readAudit()).statusCode).toBe(200);
+    });
+
     it('a token of a client Keysmith does not manage is refused unless the operator trusts it', async () => {
       const kc = await keycloakAdmin();
       const clientId = uniqueClientId('authz-stranger');
