@@ -1,11 +1,13 @@
 import { BadRequestException, type INestApplicationContext } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parse as parseQueryString } from 'fast-querystring';
 import { ApiKeysController, AuthCheckController, verifyApiKeySchema } from './api-keys/index.js';
 import { AuthGuard } from './auth/index.js';
-import type { HotDoor } from './common/http/hot-door.js';
+import type { DoorRoute, HotDoor } from './common/http/hot-door.js';
 import { HOT_PATH, hotPathRouteHandler, type HotPathErrorAnswer, type HotPathHandler, type MarkedRoute, type RouteMark } from './common/http/hot-path.js';
-import { explainingJsonParser } from './common/http/json-body.js';
+import type { HotReply, HotRequest } from './common/http/hot-request.js';
+import { explainingJsonParser, parseJsonBody } from './common/http/json-body.js';
+import type { LeanBody } from './common/http/lean-lane.js';
 import { parseBody } from './common/http/zod-validation.js';
 import { REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { ignoreForwardAuthBodies } from './api-keys/index.js';
@@ -56,11 +58,17 @@ export function hotPathHandlers(app: INestApplicationContext): Record<string, Ho
   };
 }
 
+/**
+ * The hot-path routes the lean lane serves (see lean-lane.ts), by what their bodies are. The token
+ * endpoint is not among them: its body is a form, and its cost is Keycloak's.
+ */
+const LEAN_BODIES: Readonly<Record<string, LeanBody>> = { 'api-keys.verify': 'json', 'auth.check': 'none', 'auth.exchange': 'none' };
+
 /** JSON texts of frozen answers (a valid key's verdict is one frozen object per identity; see ApiKeysController). */
 const serialized = new WeakMap<object, string>();
 
 /** Answers 200 with `value` as JSON, as Fastify serializes it; a frozen value is serialized once. */
-function sendJson(reply: FastifyReply, value: object): void {
+function sendJson(reply: HotReply, value: object): void {
   const frozen = Object.isFrozen(value);
   let body = frozen ? serialized.get(value) : undefined;
   if (body === undefined) {
@@ -70,7 +78,7 @@ function sendJson(reply: FastifyReply, value: object): void {
   void reply.code(200).type('application/json; charset=utf-8').send(body);
 }
 
-function sendEmpty(reply: FastifyReply): void {
+function sendEmpty(reply: HotReply): void {
   void reply.code(200).send();
 }
 
@@ -84,7 +92,9 @@ export interface HotDoorSetup {
    * request of `route`; each hot route calls it from a hook of its own, with its mark made once.
    * The request-id header needs no hook here: the hot-path handlers and the error answer below set it.
    */
-  observe: (request: FastifyRequest, reply: FastifyReply, route: RouteMark) => void;
+  observe: (request: HotRequest, reply: HotReply, route: RouteMark) => void;
+  /** Reports what fails after an answer is sent (see LeanLaneOptions.fault). */
+  fault: (error: unknown, requestId: string) => void;
   /** Routes whose bodies are ignored (forward-auth). */
   bodylessPaths: readonly string[];
 }
@@ -93,14 +103,16 @@ export interface HotDoorSetup {
  * Opens the hot door (see hot-door.ts): a bare Fastify instance with the app's options serves the
  * routes marked `@HotPath` with the same handlers, error answer, hooks and body parsers as the
  * app's instance, which keeps serving them too (for a URL the door does not match, and once the
- * app is closing). Call after `app.init()`, when the app's routes are registered.
+ * app is closing). The lean lane (lean-lane.ts) serves the plainest requests of the routes in
+ * LEAN_BODIES with the same handlers, without a Fastify instance. Call after `app.init()`, when
+ * the app's routes are registered.
  */
 export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: HotDoorSetup): Promise<void> {
   const hot = door.createInstance();
   ignoreForwardAuthBodies(hot, setup.bodylessPaths);
   // As on the app's instance: a refused JSON body is answered with the reason.
   hot.removeContentTypeParser('application/json');
-  hot.addContentTypeParser('application/json', { parseAs: 'string' }, explainingJsonParser(hot));
+  hot.addContentTypeParser('application/json', { parseAs: 'string' }, explainingJsonParser());
   // As on the app's instance (Nest's parser): a repeated parameter becomes a list, and a
   // `__proto__` parameter is refused as in a JSON body.
   hot.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -110,17 +122,22 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
   });
   // An error before the handler (a body that cannot be read) is answered here, with the request id.
   hot.setErrorHandler((error, request, reply) => setup.answerError(error, request, reply.header(REQUEST_ID_HEADER, request.id)));
+  const lane = door.createLeanLane({ parseJson: parseJsonBody, answerError: setup.answerError, observe: setup.observe, fault: setup.fault });
+  const routes: DoorRoute[] = [];
   for (const { name, url, methods } of setup.routes) {
     // Nest adds WebDAV methods and the like to the app's instance, with a body (forward-auth takes any method).
     for (const method of methods) if (!hot.supportedMethods.includes(method)) hot.addHttpMethod(method, { hasBody: true });
     // The mark the app's instance has too: the access log samples these routes by it.
     const config = { [HOT_PATH]: name };
     const mark: RouteMark = Object.freeze({ url, config });
+    const handler = hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`);
+    const body = LEAN_BODIES[name];
+    routes.push({ url, methods, lean: body === undefined ? undefined : lane.route(mark, body, handler) });
     hot.route({
       method: [...methods],
       url,
       config,
-      handler: hotPathRouteHandler(name, setup.handlers, setup.answerError, `${methods.join(',')} ${url}`),
+      handler,
       // A route's own hook (a request that matches no route is answered by the app's instance).
       onResponse: (request, reply, done) => {
         setup.observe(request, reply, mark);
@@ -136,5 +153,5 @@ export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: Ho
   app.addHook('onClose', (_instance, done) => {
     hot.close().then(() => done(), done);
   });
-  door.open(hot, setup.routes);
+  door.open(hot, routes);
 }

@@ -10,6 +10,7 @@ import { ErrorCode } from './common/errors/error-code.js';
 import { PROBLEM_CONTENT_TYPE, problemFor, ProblemDetailsFilter, statusOf } from './common/errors/problem-details.filter.js';
 import { noteForAccessLog } from './common/logging/access-log.js';
 import { hotPathName, serveHotPaths, type RouteMark } from './common/http/hot-path.js';
+import type { HotReply, HotRequest } from './common/http/hot-request.js';
 import { explainingJsonParser } from './common/http/json-body.js';
 import { completeOpenApiDocument } from './common/http/openapi-document.js';
 import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
@@ -100,7 +101,7 @@ interface RequestObserver {
   /** One access-log line (sampled on the verification routes) and one duration observation per request. */
   recordResponses(instance: FastifyInstance): void;
   /** What `recordResponses` does for one answered request of `route` (the hot door's routes call it from their own hook). */
-  recordResponse(request: FastifyRequest, reply: FastifyReply, route: RouteMark): void;
+  recordResponse(request: HotRequest, reply: HotReply, route: RouteMark): void;
 }
 
 function requestObserver(app: NestFastifyApplication): RequestObserver {
@@ -110,7 +111,7 @@ function requestObserver(app: NestFastifyApplication): RequestObserver {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]);
   const accessLog = app.get(AccessLog);
-  const recordResponse = (request: FastifyRequest, reply: FastifyReply, route: RouteMark): void => {
+  const recordResponse = (request: HotRequest, reply: HotReply, route: RouteMark): void => {
     accessLog.record(request, reply, route);
     duration.observe({ method: request.method, route: route.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   };
@@ -148,14 +149,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
 
   const fastify = app.getHttpAdapter().getInstance();
   const handlers = hotPathHandlers(app);
-  const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => problems.answer(error, request, reply);
+  const answerError = (error: unknown, request: HotRequest, reply: HotReply) => problems.answer(error, request, reply);
   const hotRoutes = serveHotPaths(fastify, handlers, answerError);
   const observer = requestObserver(app);
   observer.stampRequestId(fastify);
   observer.recordResponses(fastify);
   ignoreForwardAuthBodies(fastify, BODYLESS_PATHS);
   // Nest's JSON parser says only "not valid JSON"; this one says why (the hot instance uses it too).
-  app.useBodyParser('application/json', {}, explainingJsonParser(fastify));
+  app.useBodyParser('application/json', {}, explainingJsonParser());
 
   for (const deprecation of app.get(AppConfig).deprecations) new NestLogger('Config').warn(deprecation);
 
@@ -163,7 +164,17 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   await app.init();
   const door = hotDoorOf(app.getHttpAdapter());
-  if (door) await openHotDoor(door, fastify, { routes: hotRoutes, handlers, answerError, observe: observer.recordResponse, bodylessPaths: BODYLESS_PATHS });
+  if (door) {
+    const hotPathLogger = new NestLogger('HotPath');
+    await openHotDoor(door, fastify, {
+      routes: hotRoutes,
+      handlers,
+      answerError,
+      observe: observer.recordResponse,
+      fault: (error, requestId) => hotPathLogger.error({ err: error, requestId }, 'A hot-path request failed after its answer was sent'),
+      bodylessPaths: BODYLESS_PATHS,
+    });
+  }
   // Serving HTTP: every live key is loaded into memory in the background (the CLI never loads it).
   app.get(ApiKeyVerificationService).startIndex();
   return app;

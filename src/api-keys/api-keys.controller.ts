@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiKeyIdentity } from '../auth/index.js';
 import { RequireScopes } from '../common/auth/scopes.decorator.js';
@@ -24,6 +23,7 @@ import { ApiKeyVerificationService } from './services/api-key-verification.servi
 import { ApiKeysService } from './services/api-keys.service.js';
 import { ScopeExcessService } from './services/scope-excess.service.js';
 import { DEFAULT_KEY_PATTERN } from './strategies/api-key-format.js';
+import type { HotRequest } from '../common/http/hot-request.js';
 
 const realmParam = z.string().min(1).max(100);
 const scopeReportQuery = z.strictObject({ realm: realmParam.optional().describe('Only this realm') });
@@ -84,7 +84,7 @@ export class ApiKeysController {
   @ApiZodBody(verifyApiKeySchema)
   @ApiJson(200, 'The verdict', verifyResultSchema)
   @ApiProblems(400, 401, 403)
-  async verify(@Req() request: FastifyRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>): Promise<VerifyResult> {
+  async verify(@Req() request: HotRequest, @Body(new ZodPipe(verifyApiKeySchema)) body: z.infer<typeof verifyApiKeySchema>): Promise<VerifyResult> {
     const result = await this.verification.verify(body.key, { requiredScopes: body.requiredScopes, requestId: String(request.id) });
     if (result.valid) return validVerdict(result.identity);
     noteForAccessLog(request, { verdict: result.code });

@@ -1,10 +1,10 @@
 import { All, Controller, HttpCode, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { HotPath } from '../common/http/hot-path.js';
 import { FORWARD_AUTH_PATH } from './auth-check.openapi.js';
 import { ForwardAuth } from './forward-auth.js';
+import type { HotReply, HotRequest } from '../common/http/hot-request.js';
 
 /**
  * Forward authentication for gateways (nginx `auth_request`, Caddy `forward_auth`, Traefik
@@ -23,7 +23,7 @@ export class AuthCheckController {
   @PublicRoute()
   @HttpCode(200)
   @ApiExcludeEndpoint()
-  async check(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async check(@Req() request: HotRequest, @Res({ passthrough: true }) reply: HotReply): Promise<void> {
     const { headers } = await this.forwardAuth.authorize(request);
     void reply.headers(headers);
   }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import type { ApiKeyIdentity } from '../auth/index.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { ApiKeyVerificationService } from './services/api-key-verification.service.js';
+import type { HotRequest } from '../common/http/hot-request.js';
 
 const WWW_AUTHENTICATE = 'ApiKey realm="keysmith", header="X-API-Key"';
 
@@ -22,7 +22,7 @@ export interface ForwardAuthGrant {
 export class ForwardAuth {
   constructor(private readonly verification: ApiKeyVerificationService) {}
 
-  async authorize(request: FastifyRequest): Promise<ForwardAuthGrant> {
+  async authorize(request: HotRequest): Promise<ForwardAuthGrant> {
     const key = header(request, 'x-api-key');
     if (!key) {
       throw new DomainError(ErrorCode.AuthenticationRequired, 'Send the API key in the X-API-Key header.', {}, { 'WWW-Authenticate': WWW_AUTHENTICATE });
@@ -63,7 +63,7 @@ export class ForwardAuth {
   }
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
+function header(request: HotRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

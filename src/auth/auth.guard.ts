@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { ApiKeyVerifier, type ApiKeyFailureCode } from './ports/api-key-verifier.port.js';
 import { PUBLIC_ROUTE, REQUIRED_SCOPES } from '../common/auth/scopes.decorator.js';
 import type { AuthenticatedRequest, Principal } from '../common/context/operation-context.js';
+import type { HotRequest } from '../common/http/hot-request.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
@@ -72,7 +73,7 @@ export class AuthGuard implements CanActivate {
    * Nest's guards, call it with their controller method.
    */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
-  authorize(request: AuthenticatedRequest, targets: Array<Function | Type>): Promise<boolean> {
+  authorize(request: HotRequest, targets: Array<Function | Type>): Promise<boolean> {
     return this.authorizer(targets)?.(request) ?? Promise.resolve(true);
   }
 
@@ -83,7 +84,7 @@ export class AuthGuard implements CanActivate {
    * costs a turn of the microtask queue even for a value).
    */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest hands the guard a handler as Function.
-  authorizer(targets: Array<Function | Type>): ((request: AuthenticatedRequest) => Promise<boolean>) | undefined {
+  authorizer(targets: Array<Function | Type>): ((request: HotRequest) => Promise<boolean>) | undefined {
     if (this.isPublic(targets)) return undefined;
     const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
     return (request) => this.decide(request, required);
@@ -95,7 +96,7 @@ export class AuthGuard implements CanActivate {
     return this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) === true;
   }
 
-  private async decide(request: AuthenticatedRequest, required: readonly string[]): Promise<boolean> {
+  private async decide(request: HotRequest, required: readonly string[]): Promise<boolean> {
 
     let method: Credentials['kind'] = 'none';
     let subject: string | null = null;
@@ -125,7 +126,7 @@ export class AuthGuard implements CanActivate {
    * and a valid credential without a scope the route needs. At most 5 a minute per caller and code,
    * so a misconfigured client cannot flood the log.
    */
-  private async auditRefusal(request: AuthenticatedRequest, error: DomainError, subject: string | null): Promise<void> {
+  private async auditRefusal(request: HotRequest, error: DomainError, subject: string | null): Promise<void> {
     if (!subject || (error.code !== ErrorCode.InsufficientScope && error.code !== ErrorCode.InvalidCredentials)) return;
     const minute = Math.floor(this.clock.nowMs() / 60_000);
     if (this.refusalWindow.minute !== minute || this.refusalWindow.counts.size > 10_000) this.refusalWindow = { minute, counts: new Map() };

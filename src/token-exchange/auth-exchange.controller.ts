@@ -1,6 +1,5 @@
 import { All, Controller, HttpCode, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForwardAuth } from '../api-keys/index.js';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { HotPath } from '../common/http/hot-path.js';
@@ -9,6 +8,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { AUTH_EXCHANGE_PATH } from './auth-exchange.openapi.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { TokenExchangeError } from './token-exchange.errors.js';
+import type { HotReply, HotRequest } from '../common/http/hot-request.js';
 
 /**
  * Phantom-token forward auth: answers exactly as forward auth does (the same ForwardAuth decision,
@@ -28,7 +28,7 @@ export class AuthExchangeController {
   @PublicRoute()
   @HttpCode(200)
   @ApiExcludeEndpoint()
-  async exchangeAtGateway(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async exchangeAtGateway(@Req() request: HotRequest, @Res({ passthrough: true }) reply: HotReply): Promise<void> {
     const { identity, headers } = await this.forwardAuth.authorize(request);
     try {
       const token = await this.exchange.exchangeFor(identity, { clientAddress: request.ip, requestId: String(request.id), via: 'forward-auth' });

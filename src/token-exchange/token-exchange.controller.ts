@@ -1,6 +1,5 @@
 import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../common/auth/scopes.decorator.js';
 import { HotPath } from '../common/http/hot-path.js';
 import { noteForAccessLog } from '../common/logging/access-log.js';
@@ -9,10 +8,11 @@ import { tokenResponseBody } from './dto/token-response.js';
 import { TokenExchangeService } from './services/token-exchange.service.js';
 import { ApiTokenExchange } from './token-exchange.docs.js';
 import { TokenExchangeError, unreadableTokenRequest } from './token-exchange.errors.js';
+import type { HotReply, HotRequest } from '../common/http/hot-request.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-function sendRefusal(request: FastifyRequest, reply: FastifyReply, refusal: TokenExchangeError): void {
+function sendRefusal(request: HotRequest, reply: HotReply, refusal: TokenExchangeError): void {
   noteForAccessLog(request, { code: refusal.error });
   void reply.status(refusal.status).headers({ ...NO_STORE, ...refusal.headers }).type('application/json').send(refusal.toBody());
 }
@@ -44,7 +44,7 @@ export class TokenExchangeController {
       'but a token already issued lives until its `exp` (the account\'s access-token lifespan, 300 s by default). Rate-limited per key and per address like forward auth.',
   })
   @ApiTokenExchange()
-  async token(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async token(@Req() request: HotRequest, @Res() reply: HotReply): Promise<void> {
     try {
       const { subjectToken, scopes } = parseTokenRequest(request.headers['content-type'], request.body);
       const result = await this.exchange.exchange(subjectToken, { scopes, clientAddress: request.ip, requestId: String(request.id), via: 'token' });
@@ -59,7 +59,7 @@ export class TokenExchangeController {
    * parse, another media type) in OAuth's format too: the app's error answer calls it for this
    * route instead of writing problem+json.
    */
-  static answerUnreadable(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  static answerUnreadable(error: unknown, request: HotRequest, reply: HotReply): void {
     sendRefusal(request, reply, unreadableTokenRequest(error));
   }
 

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { noteForAccessLog } from '../logging/access-log.js';
 import { DomainError, isConvertibleToDomainError } from './domain-error.js';
 import { ERROR_CATALOG, ErrorCode } from './error-code.js';
+import type { HotReply, HotRequest } from '../http/hot-request.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -46,7 +47,7 @@ export function problemFor(
 }
 
 /** Answers an error in a route's own format instead of problem+json. */
-export type ErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+export type ErrorAnswer = (error: unknown, request: HotRequest, reply: HotReply) => void;
 
 /**
  * The one place where errors become HTTP responses: DomainErrors keep their code, framework and
@@ -60,7 +61,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
    * `ownAnswer`: for a route whose errors have another format by contract (the OAuth token
    * endpoint), the answer to use for `error`; undefined for problem+json.
    */
-  constructor(private readonly ownAnswer: (error: unknown, request: FastifyRequest) => ErrorAnswer | undefined = () => undefined) {}
+  constructor(private readonly ownAnswer: (error: unknown, request: HotRequest) => ErrorAnswer | undefined = () => undefined) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -68,7 +69,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   /** Answers `error` as problem+json; also used by the hot-path routes, which bypass Nest's filters. */
-  answer(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  answer(error: unknown, request: HotRequest, reply: HotReply): void {
     const own = this.ownAnswer(error, request);
     if (own) return own(error, request, reply);
     const { body, headers } = this.toProblem(error, String(request.id));

@@ -59,6 +59,28 @@ describe('HotDoor', () => {
     expect(await servedBy(base, 'GET', '/other')).toBe('main');
   });
 
+  it("lets a route's lean lane serve a request first, and the hot instance serve what the lane leaves", async () => {
+    const { door, hot, base } = await setUp();
+    const seen: string[] = [];
+    door.open(hot, [
+      ...HOT_ROUTES.slice(1),
+      {
+        methods: ['POST'],
+        url: '/verify',
+        lean: (request, response, path) => {
+          seen.push(path);
+          if (request.headers['x-lean'] !== 'yes') return false;
+          response.end('lean');
+          return true;
+        },
+      },
+    ]);
+    expect(await (await fetch(`${base}/verify?q=1`, { method: 'POST', headers: { 'x-lean': 'yes' } })).text()).toBe('lean');
+    expect(await servedBy(base, 'POST', '/verify')).toBe('hot');
+    expect(await servedBy(base, 'GET', '/check')).toBe('hot');
+    expect(seen).toEqual(['/verify', '/verify']);
+  });
+
   it('sends everything to the app instance again once closed', async () => {
     const { door, hot, base } = await setUp();
     door.open(hot, HOT_ROUTES);

@@ -1,6 +1,7 @@
 import { RouteConfig } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { routeMethods, type HotRoute } from './hot-door.js';
+import type { HotReply, HotRequest } from './hot-request.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** The route-config entry naming a route's hot-path handler. */
@@ -10,10 +11,10 @@ export const HOT_PATH = 'keysmithHotPath';
  * Answers a hot-path request completely (it always sends the reply) or throws; what it throws is
  * answered like any error of a Nest route.
  */
-export type HotPathHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+export type HotPathHandler = (request: HotRequest, reply: HotReply) => Promise<void>;
 
 /** Answers an error thrown by a hot-path handler (the app passes the problem+json filter's `answer`). */
-export type HotPathErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+export type HotPathErrorAnswer = (error: unknown, request: HotRequest, reply: HotReply) => void;
 
 /**
  * Marks a Nest route as served on the hot path by the handler registered under `name` with
@@ -68,17 +69,20 @@ export function serveHotPaths(fastify: FastifyInstance, handlers: Readonly<Recor
   return marked;
 }
 
-/** The Fastify route handler that runs `handlers[name]` and answers what it throws with `answerError`. */
+/**
+ * The route handler (of a Fastify instance, or the lean lane) that runs `handlers[name]` and
+ * answers what it throws with `answerError`.
+ */
 export function hotPathRouteHandler(
   name: string,
   handlers: Readonly<Record<string, HotPathHandler>>,
   answerError: HotPathErrorAnswer,
   route: string,
-): (request: FastifyRequest, reply: FastifyReply) => void {
+): (request: HotRequest, reply: HotReply) => void {
   const handle = handlers[name];
   if (!handle) throw new Error(`No hot-path handler is registered for "${name}" (${route}).`);
   // Not async: the handler answers by itself, so Fastify must not send the promise's value.
-  return function hotPath(request: FastifyRequest, reply: FastifyReply): void {
+  return function hotPath(request: HotRequest, reply: HotReply): void {
     // Set here rather than by an onSend hook, which the hot door's instance does without (one
     // hook less on every verification); errors are answered on the same reply, with it.
     reply.header(REQUEST_ID_HEADER, request.id);

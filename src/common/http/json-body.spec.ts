@@ -1,8 +1,8 @@
-import Fastify, { type FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { explainingJsonParser, jsonBodyProblem } from './json-body.js';
 
 function parseWith(body: string | Buffer): Promise<{ error: Error | null; value?: unknown }> {
-  const parser = explainingJsonParser(Fastify());
+  const parser = explainingJsonParser();
   return new Promise((resolve) => parser({} as FastifyRequest, body, (error, value) => resolve({ error, value })));
 }
 

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { AppConfig } from '../../config/app-config.js';
-import type { AuthenticatedRequest } from '../context/operation-context.js';
 import { isHotPath, type RouteMark } from '../http/hot-path.js';
+import type { HotReply, HotRequest } from '../http/hot-request.js';
 import { Random } from '../random/random.js';
 import { REDACT_PATHS } from './logger.options.js';
 
@@ -25,7 +24,7 @@ const NOTES = new WeakMap<object, AccessLogNote>();
 const NO_NOTE: AccessLogNote = Object.freeze({});
 
 /** Adds to the access-log line of `request` (the raw Node request is the key Fastify's hooks share). */
-export function noteForAccessLog(request: FastifyRequest, note: AccessLogNote): void {
+export function noteForAccessLog(request: Pick<HotRequest, 'raw'>, note: AccessLogNote): void {
   const key: object = request.raw ?? request;
   NOTES.set(key, { ...NOTES.get(key), ...note });
 }
@@ -53,14 +52,14 @@ export class AccessLog {
   }
 
   /** `routeOptions`: the request's route, read once by the caller (see RouteMark). */
-  record(request: FastifyRequest, reply: FastifyReply, routeOptions: RouteMark): void {
+  record(request: HotRequest, reply: HotReply, routeOptions: RouteMark): void {
     const route = routeOptions.url ?? 'unmatched';
     if (QUIET_ROUTES.has(route)) return;
     const status = reply.statusCode;
     const note = NOTES.get(request.raw) ?? NO_NOTE;
     const failed = status >= 400 || note.verdict !== undefined;
     if (!failed && isHotPath(routeOptions) && !(this.random.fraction() < this.config.logVerifySampleRate)) return;
-    const principal = (request as AuthenticatedRequest).principal;
+    const principal = request.principal;
     const line = {
       requestId: String(request.id),
       method: request.method,
