@@ -302,6 +302,40 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     expect((await get(idle.id)).json()).toMatchObject({ useCount: 0, lastUsedAt: null });
   });
 
+  it('writes the time of a last use to the millisecond, and never moves it back', async () => {
+    const issued = (await issueKey(t, REALM, account, { name: 'usage-time', scopes: [] })).json();
+    const usage = t.app.get(ApiKeyUsageService);
+    await usage.flushUsage();
+    const at = Date.parse('2031-05-06T07:08:09.123Z');
+    usage.record(issued.id, at);
+    usage.record(issued.id, at - 5_000);
+    expect(await usage.flushUsage()).toBe(1);
+    expect((await get(issued.id)).json()).toMatchObject({ useCount: 2, lastUsedAt: '2031-05-06T07:08:09.123Z' });
+    // A batch holding only an older use (another instance's, flushed later) counts it and keeps the time.
+    usage.record(issued.id, at - 60_000);
+    expect(await usage.flushUsage()).toBe(1);
+    expect((await get(issued.id)).json()).toMatchObject({ useCount: 3, lastUsedAt: '2031-05-06T07:08:09.123Z' });
+    usage.record(issued.id, at + 1);
+    await usage.flushUsage();
+    expect((await get(issued.id)).json()).toMatchObject({ useCount: 4, lastUsedAt: '2031-05-06T07:08:09.124Z' });
+  });
+
+  it('writes the uses of more keys than one statement takes, each to its own row', async () => {
+    const first = (await issueKey(t, REALM, account, { name: 'usage-many-1', scopes: [] })).json();
+    const last = (await issueKey(t, REALM, account, { name: 'usage-many-2', scopes: [] })).json();
+    const usage = t.app.get(ApiKeyUsageService);
+    await usage.flushUsage();
+    const at = Date.parse('2031-01-02T03:04:05.006Z');
+    usage.record(first.id, at);
+    // Ids of no stored key fill the batch beyond one statement (1,000 keys); they change nothing.
+    for (let i = 0; i < 1_500; i += 1) usage.record(`key_absent_${i}`, at);
+    usage.record(last.id, at + 1);
+    usage.record(last.id, at + 2);
+    expect(await usage.flushUsage()).toBe(1_502);
+    expect((await get(first.id)).json()).toMatchObject({ useCount: 1, lastUsedAt: '2031-01-02T03:04:05.006Z' });
+    expect((await get(last.id)).json()).toMatchObject({ useCount: 2, lastUsedAt: '2031-01-02T03:04:05.008Z' });
+  });
+
   it('fails keys of a disabled account with CLIENT_DISABLED, and accepts them again when enabled', async () => {
     const toggled = await newAccount('keys-toggle');
     const issued = (await issueKey(t, REALM, toggled, { name: 'toggle', scopes: [] })).json();

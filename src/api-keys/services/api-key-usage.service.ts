@@ -1,8 +1,32 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
-import { Sql } from '../../database/sql.js';
+import { Sql, type SqlDialect } from '../../database/sql.js';
 import { UsageBuffer, type KeyUsage } from './usage-buffer.js';
+
+/** Keys written by one statement. */
+const USAGE_BATCH = 1000;
+
+/**
+ * The statement that adds a batch of uses (one JSON parameter, `[[id, uses, lastUsedMs], ...]`):
+ * each key's use count grows by its uses, and its last use moves forward only (an older time, from
+ * another instance's later flush, leaves it). SQLite keeps times as UTC text to the millisecond
+ * (see `Sql.time`), which `strftime` writes from epoch milliseconds.
+ */
+function usageUpdate(dialect: SqlDialect): string {
+  const uses =
+    dialect === 'postgres'
+      ? `SELECT "e"->>0 AS "id", CAST("e"->>1 AS integer) AS "n", to_timestamp(CAST("e"->>2 AS bigint) / 1000.0) AS "at"
+         FROM jsonb_array_elements(CAST(? AS jsonb)) AS "e"`
+      : `SELECT json_extract("value", '$[0]') AS "id", json_extract("value", '$[1]') AS "n",
+           strftime('%Y-%m-%d %H:%M:%f', json_extract("value", '$[2]') / 1000.0, 'unixepoch') AS "at"
+         FROM json_each(?)`;
+  return `WITH "u" AS (${uses})
+    UPDATE "api_keys" SET
+      "use_count" = "api_keys"."use_count" + "u"."n",
+      "last_used_at" = CASE WHEN "api_keys"."last_used_at" IS NULL OR "api_keys"."last_used_at" < "u"."at" THEN "u"."at" ELSE "api_keys"."last_used_at" END
+    FROM "u" WHERE "u"."id" = "api_keys"."id"`;
+}
 
 /**
  * Records `lastUsedAt` and the use count of keys without a database write per verification:
@@ -17,12 +41,14 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<number> | undefined;
   private readonly sql: Sql;
+  private readonly update: string;
 
   constructor(
     dataSource: DataSource,
     private readonly config: AppConfig,
   ) {
     this.sql = new Sql(dataSource);
+    this.update = usageUpdate(this.sql.dialect);
   }
 
   onModuleInit(): void {
@@ -41,24 +67,19 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
   }
 
   /**
-   * One UPDATE per 500 keys, each atomic on its own: no explicit transaction, which on SQLite's
-   * single connection would interleave with other features' transactions. `UPDATE ... FROM` joins
-   * the 500 values to their rows by primary key; correlated subqueries into the VALUES list, as
-   * before, scanned it for every row (100,000 keys: 3.3 s of CPU on SQLite, now 0.6 s).
+   * One UPDATE per 1,000 keys, each atomic on its own: no explicit transaction, which on SQLite's
+   * single connection would interleave with other features' transactions. The keys travel as one
+   * JSON parameter (`[[id, uses, lastUsedMs], ...]`), read by the database (`json_each` on SQLite,
+   * `jsonb_array_elements` on PostgreSQL) and joined to their rows by primary key: the statement's
+   * text is the same for every batch, so the process neither builds a long VALUES list nor binds
+   * three parameters per key, nor formats a time per key (100,000 keys cycled: about 3 µs of every
+   * verification's CPU went to these writes, with 500 keys a statement).
    */
   private async write(batch: Map<string, KeyUsage>): Promise<void> {
     const entries = [...batch];
-    for (let i = 0; i < entries.length; i += 500) {
-      const chunk = entries.slice(i, i + 500);
-      const at = this.sql.timeParam;
-      await this.sql.run(
-        `WITH "u"("id", "n", "at") AS (VALUES ${chunk.map(() => `(?, CAST(? AS integer), ${at})`).join(', ')})
-         UPDATE "api_keys" SET
-           "use_count" = "api_keys"."use_count" + "u"."n",
-           "last_used_at" = CASE WHEN "api_keys"."last_used_at" IS NULL OR "api_keys"."last_used_at" < "u"."at" THEN "u"."at" ELSE "api_keys"."last_used_at" END
-         FROM "u" WHERE "u"."id" = "api_keys"."id"`,
-        chunk.flatMap(([keyId, usage]) => [keyId, usage.uses, this.sql.time(new Date(usage.lastUsedAt))]),
-      );
+    for (let i = 0; i < entries.length; i += USAGE_BATCH) {
+      const chunk = entries.slice(i, i + USAGE_BATCH);
+      await this.sql.run(this.update, [JSON.stringify(chunk.map(([keyId, usage]) => [keyId, usage.uses, usage.lastUsedAt]))]);
       // Written: a later failure must not put these back and count them twice.
       for (const [keyId] of chunk) batch.delete(keyId);
     }
