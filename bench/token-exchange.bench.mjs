@@ -1,7 +1,8 @@
 // Token exchange (POST /v1/token) on loopback, each figure beside a baseline measured in the same run:
 // - cache hit: one key traded again and again, against GET /v1/auth/check with the same key on the
 //   same server, in alternating rounds, each token run against the mean of the check runs before
-//   and after it (median throughput ratio and p99 added);
+//   and after it (median throughput ratio and p99 added); the same for the phantom-token route
+//   (GET /v1/auth/exchange, what a gateway calls on every request), also a cache hit;
 // - cache miss: every request a key not traded before (so Keysmith verifies it and asks Keycloak),
 //   against the same number of client-credentials requests made directly to Keycloak with the
 //   account's secret (mean latency ratio), the two alternating in batches of 25, one request at a
@@ -121,6 +122,7 @@ export default async function tokenExchangeBench() {
     // JIT warm-up, not measured.
     await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
     await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
+    await run({ url: `${base}/v1/auth/exchange`, headers: { 'x-api-key': hot } });
 
     // Check and token runs alternate, so both see the same load on the machine.
     const checkRuns = [];
@@ -132,11 +134,23 @@ export default async function tokenExchangeBench() {
       hitRuns.push(await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }));
       checkRuns.push(await checkRun());
     }
+    // The same for the phantom-token route, with check runs of its own around each of its runs.
+    const gatewayChecks = [await checkRun()];
+    const gatewayRuns = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      gatewayRuns.push(await run({ url: `${base}/v1/auth/exchange`, headers: { 'x-api-key': hot } }));
+      gatewayChecks.push(await checkRun());
+    }
     const check = combine(checkRuns);
     const hit = combine(hitRuns);
-    const around = (i, field) => (checkRuns[i][field] + checkRuns[i + 1][field]) / 2;
+    const gateway = combine(gatewayRuns);
+    const between = (checks) => (i, field) => (checks[i][field] + checks[i + 1][field]) / 2;
+    const around = between(checkRuns);
     const hitRatios = hitRuns.map((r, i) => r.rps / around(i, 'rps'));
     const p99Added = hitRuns.map((r, i) => r.p99 - around(i, 'p99'));
+    const aroundGateway = between(gatewayChecks);
+    const gatewayRatios = gatewayRuns.map((r, i) => r.rps / aroundGateway(i, 'rps'));
+    const gatewayP99Added = gatewayRuns.map((r, i) => r.p99 - aroundGateway(i, 'p99'));
     // Misses and direct requests alternate in small batches, so both see the same load on the machine.
     const directForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString();
     const directRuns = [];
@@ -156,6 +170,7 @@ export default async function tokenExchangeBench() {
     await floor.next();
     const bare = `http://127.0.0.1:${floor.port}`;
     let floorHitRatios;
+    let floorGatewayRatios;
     let floorMissRatio;
     try {
       const bareCheck = () => run({ url: `${bare}/check` });
@@ -169,6 +184,15 @@ export default async function tokenExchangeBench() {
         checks.push(await bareCheck());
       }
       floorHitRatios = tokens.map((r, i) => r.rps / ((checks[i].rps + checks[i + 1].rps) / 2));
+      const bareGateway = () => run({ url: `${bare}/exchange` });
+      await bareGateway();
+      const bareChecks = [await bareCheck()];
+      const gateways = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        gateways.push(await bareGateway());
+        bareChecks.push(await bareCheck());
+      }
+      floorGatewayRatios = gateways.map((r, i) => r.rps / ((bareChecks[i].rps + bareChecks[i + 1].rps) / 2));
       const forwards = [];
       const directs = [];
       for (let start = 0; start < cold.length; start += BATCH) {
@@ -189,12 +213,17 @@ export default async function tokenExchangeBench() {
     const row = (title, r) => console.log(`${title.padEnd(52)} ${(r.total < 1000 ? '-' : Math.round(r.rps).toString()).padStart(9)} ${r.mean.toFixed(2).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.bad).padStart(8)}`);
     row('GET /v1/auth/check, cache hit (baseline)', check);
     row('POST /v1/token, cache hit', hit);
+    row('GET /v1/auth/exchange (phantom token), cache hit', gateway);
     row('Keycloak client credentials, direct (baseline)', direct);
     row('POST /v1/token, cache miss', miss);
     console.log(`\ncache hit:  throughput ratio ${median(hitRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(p99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`);
+    console.log(
+      `phantom-token cache hit: throughput ratio ${median(gatewayRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(gatewayP99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`,
+    );
     console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
     console.log(
       `floor (bare Fastify, transport only, same run): a form POST answered with a token response against an empty GET with headers, throughput ratio ${median(floorHitRatios).toFixed(2)}; ` +
+        `an empty GET answered with the token in Authorization against one without, throughput ratio ${median(floorGatewayRatios).toFixed(2)}; ` +
         `one loopback hop in front of Keycloak's token endpoint, mean latency ratio ${floorMissRatio.toFixed(2)}`,
     );
   } finally {

@@ -21,6 +21,7 @@ interface Observed {
   requestId: string;
   status: number;
   route: string | undefined;
+  elapsedMs: number;
 }
 
 let app: FastifyInstance;
@@ -76,7 +77,7 @@ beforeAll(async () => {
     answerError: (error, request, reply) => problems.answer(error, request, reply),
     observe: (request, reply, route) => {
       // Fastify's request carries a logger; the lane's does not.
-      observed.push({ lane: 'log' in request ? 'fastify' : 'lean', requestId: request.id, status: reply.statusCode, route: route.url });
+      observed.push({ lane: 'log' in request ? 'fastify' : 'lean', requestId: request.id, status: reply.statusCode, route: route.url, elapsedMs: reply.elapsedTime });
       if (failObserver) throw new Error('the observer failed');
     },
     fault: (error) => faults.push(error),
@@ -101,8 +102,11 @@ interface Answer {
   body: string;
 }
 
-/** A request with exactly the given headers and body bytes (fetch would add or change some). */
-function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: string | string[]): Promise<Answer> {
+/**
+ * A request with exactly the given headers and body bytes (fetch would add or change some). A
+ * number in the body's list is a pause of that many milliseconds before the next chunk.
+ */
+function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: string | Array<string | number>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest({ ...base, method, path, headers }, (response) => {
       let text = '';
@@ -114,9 +118,15 @@ function send(method: string, path: string, headers: OutgoingHttpHeaders, body?:
       });
     });
     outgoing.on('error', reject);
-    // A list is sent as that many chunks (the request then has Transfer-Encoding: chunked).
-    for (const chunk of Array.isArray(body) ? body : body === undefined ? [] : [body]) outgoing.write(chunk);
-    outgoing.end();
+    // A list is sent as that many chunks (without a Content-Length, with Transfer-Encoding: chunked).
+    const chunks = Array.isArray(body) ? body : body === undefined ? [] : [body];
+    void (async () => {
+      for (const chunk of chunks) {
+        if (typeof chunk === 'number') await new Promise((resolve) => setTimeout(resolve, chunk));
+        else outgoing.write(chunk);
+      }
+      outgoing.end();
+    })();
   });
 }
 
@@ -167,6 +177,15 @@ describe('the lean lane of the hot door', () => {
     expect(exact.status).toBe(200);
     expect(exact.headers).toMatchObject({ 'x-auth-client-id': 'svc-a', 'x-auth-scopes': 'read write', 'content-length': '0' });
     expect(lanes()).toEqual(['lean', 'fastify', 'lean', 'fastify', 'lean', 'fastify', 'lean']);
+  });
+
+  it("counts a request's duration from its arrival, the reading of its body included", async () => {
+    const body = JSON.stringify({ key: 'sk_test_abc' });
+    const answer = await send('POST', '/verify', { ...json('empty', 'req-5'), 'content-length': Buffer.byteLength(body) }, [body.slice(0, 4), 80, body.slice(4)]);
+    expect(answer.status).toBe(200);
+    expect(observed).toEqual([expect.objectContaining({ lane: 'lean', requestId: 'req-5' })]);
+    // The body's second half came 80 ms after its first.
+    expect(observed[0].elapsedMs).toBeGreaterThanOrEqual(75);
   });
 
   it('resolves the caller address through the trusted proxies, as Fastify does', async () => {

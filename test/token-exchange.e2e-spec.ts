@@ -389,6 +389,30 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
       expect((await t.inject({ method: 'GET', url: '/v1/auth/check', headers: { 'x-api-key': plainKey.key } })).statusCode).toBeLessThan(300);
     });
 
+    it("follows a change of the account's scopes at once, though it reuses a key's scope plan between changes", async () => {
+      const moving = uniqueClientId('exchange-gw-plan');
+      await createAccount(moving, { defaultScopes: ['read:data'], optionalScopes: ['write:data'] });
+      const reader = await key(moving, ['read:data'], 'plan');
+      const call = () => t.inject({ method: 'GET', url: '/v1/auth/exchange', headers: { 'x-api-key': reader.key } });
+      expect((await call()).statusCode).toBe(200);
+      expect((await call()).statusCode).toBe(200);
+      // write:data becomes a default scope: Keycloak would add it to the key's token, which the key lacks.
+      const widened = await t.inject({ method: 'PATCH', url: `${base}/${moving}`, payload: { optionalScopes: { remove: ['write:data'] }, defaultScopes: { add: ['write:data'] } } });
+      expect(widened.statusCode).toBe(200);
+      const refused = await call();
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'TOKEN_EXCHANGE_REFUSED', reason: 'SCOPE_NOT_GRANTABLE' });
+      // Refused by the new plan, before Keycloak is asked (not by the check of the token it would answer).
+      expect(refused.json().detail).toMatch(/default scope write:data to every token, but the key does not hold it/);
+      expect(refused.headers.authorization).toBeUndefined();
+      const narrowed = await t.inject({ method: 'PATCH', url: `${base}/${moving}`, payload: { defaultScopes: { remove: ['write:data'] }, optionalScopes: { add: ['write:data'] } } });
+      expect(narrowed.statusCode).toBe(200);
+      const again = await call();
+      expect(again.statusCode).toBe(200);
+      t.secrets.add(String(again.headers.authorization).slice('Bearer '.length));
+      expect((await verifyDownstream(String(again.headers.authorization).slice('Bearer '.length))).scope).toBe('read:data');
+    });
+
     it('is described in the OpenAPI document with the OAuth token endpoint', async () => {
       const document = (await t.inject({ method: 'GET', url: '/openapi.json' })).json();
       expect(document.paths['/v1/auth/exchange'].get.responses['200'].headers.Authorization).toBeDefined();

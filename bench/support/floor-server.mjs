@@ -1,6 +1,8 @@
 // The floor under the token-exchange goals: a bare Fastify doing only the transport work that any
 // token endpoint in front of Keycloak must do, with no verification, cache or audit.
 // - GET /check: an empty 200 with two headers (what forward auth answers);
+// - GET /exchange: the same, plus `Authorization: Bearer <the given token>` (what phantom-token
+//   forward auth answers);
 // - POST /token: reads a form body and answers a token response of the given token's length;
 // - POST /forward: reads a form body and makes the client-credentials request to Keycloak
 //   (undici, kept-alive connections) with the account given, answering Keycloak's body.
@@ -15,6 +17,9 @@ const app = Fastify({ logger: false });
 app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, parse(body)));
 app.get('/check', (_request, reply) => {
   reply.header('x-auth-client-id', 'bench').header('x-auth-key-id', 'key_0').send();
+});
+app.get('/exchange', (_request, reply) => {
+  reply.header('x-auth-client-id', 'bench').header('x-auth-key-id', 'key_0').header('authorization', `Bearer ${setup.token}`).header('cache-control', 'no-store').send();
 });
 app.post('/token', (request, reply) => {
   if (request.body.subject_token === undefined) return reply.code(400).send({ error: 'invalid_request' });

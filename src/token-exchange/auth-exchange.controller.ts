@@ -32,7 +32,7 @@ export class AuthExchangeController {
     const { identity, headers } = await this.forwardAuth.authorize(request);
     try {
       const token = await this.exchange.exchangeFor(identity, { clientAddress: request.ip, requestId: String(request.id), via: 'forward-auth' });
-      void reply.headers({ ...headers, authorization: `Bearer ${token.accessToken}`, 'cache-control': 'no-store' });
+      void reply.headers(headers).header('authorization', `Bearer ${token.accessToken}`).header('cache-control', 'no-store');
     } catch (error) {
       throw error instanceof TokenExchangeError ? asProblem(error) : error;
     }

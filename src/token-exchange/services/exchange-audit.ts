@@ -30,16 +30,32 @@ export class ExchangeAuditSampler {
     this.limiter = new FixedWindowLimiter(now, 10_000);
   }
 
+  /** Records `entry` if the sampling admits it. */
   async record(entry: ExchangeAuditEntry): Promise<void> {
-    const { identity } = entry;
-    const perKey = this.limiter.hit(`${entry.outcome}|${identity.keyId}`, PER_KEY_PER_MINUTE, 60);
+    const suppressed = this.admit(entry.outcome, entry.identity);
+    if (suppressed !== undefined) await this.write(entry, suppressed);
+  }
+
+  /**
+   * Decides at once whether an event of `outcome` for this key is recorded: undefined when it is
+   * left out (counted for the next one), else how many were left out before it, for `write`. A
+   * caller that writes later (after its answer) makes the event only when it is admitted.
+   */
+  admit(outcome: ExchangeAuditEntry['outcome'], identity: ApiKeyIdentity): number | undefined {
+    const perKey = this.limiter.hit(`${outcome}|${identity.keyId}`, PER_KEY_PER_MINUTE, 60);
     const total = perKey.allowed ? this.limiter.hit('*', TOTAL_PER_MINUTE, 60) : perKey;
     if (!total.allowed) {
       this.suppressed += 1;
-      return;
+      return undefined;
     }
     const suppressed = this.suppressed;
     this.suppressed = 0;
+    return suppressed;
+  }
+
+  /** Writes an admitted event (`suppressed`: what `admit` answered); a failure is logged, not thrown. */
+  async write(entry: ExchangeAuditEntry, suppressed: number): Promise<void> {
+    const { identity } = entry;
     try {
       await this.audit.record(
         { actor: { type: 'api-key', id: identity.keyId }, requestId: entry.requestId, owner: null, source: null, callerScopes: null },

@@ -1,4 +1,4 @@
-import type { Tally } from '../../common/metrics/tally.js';
+import type { Tally, TallyCell } from '../../common/metrics/tally.js';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ApiKeyVerificationService } from '../../api-keys/index.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
@@ -15,7 +15,7 @@ import { KeycloakService, type TokenResult } from '../../keycloak/index.js';
 import { ServiceAccountCredentials, type ExchangeAccount } from '../../service-accounts/index.js';
 import { TokenExchangeError } from '../token-exchange.errors.js';
 import { ExchangeAuditSampler } from './exchange-audit.js';
-import { planScopes, splitScopes, unexpectedScopes } from './exchange-scopes.js';
+import { planScopes, splitScopes, unexpectedScopes, type ScopePlan } from './exchange-scopes.js';
 import { ExchangedTokenCache, type CachedToken } from './exchanged-token-cache.js';
 
 export interface ExchangeOptions {
@@ -37,6 +37,12 @@ export interface ExchangeResult {
   cached: boolean;
   /** The cache entry the token came from: the same object for every hand-out of one token. */
   entry: CachedToken;
+}
+
+interface PlannedExchange {
+  plan: ScopePlan;
+  /** The token cache's key (empty when the plan refuses). */
+  cacheKey: string;
 }
 
 const KEY_FAILURES: Record<string, string> = {
@@ -62,6 +68,10 @@ export class TokenExchangeService implements OnModuleInit {
   private readonly accounts: TtlCache<string, ExchangeAccount | null>;
   private readonly exchanges: Tally<'via' | 'outcome' | 'cache'>;
   private readonly sampler: ExchangeAuditSampler;
+  /** The counters of tokens handed out, by route and cache use: kept cells (see Tally.cell). */
+  private readonly issued: Record<ExchangeOptions['via'], Record<'hit' | 'miss', TallyCell<'via' | 'outcome' | 'cache'>>>;
+  /** Plans of exchanges that name no scope, by account snapshot and key identity (see planFor). */
+  private readonly defaultPlans = new WeakMap<ExchangeAccount, WeakMap<ApiKeyIdentity, PlannedExchange>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -78,6 +88,11 @@ export class TokenExchangeService implements OnModuleInit {
     this.accounts = new TtlCache(10_000, config.apiKeys.cacheTtlMs, now);
     this.sampler = new ExchangeAuditSampler(audit, now);
     this.exchanges = metrics.tally('keysmith_token_exchanges_total', 'API keys traded for Keycloak tokens, by route, outcome and token cache use', ['via', 'outcome', 'cache']);
+    const issued = (via: ExchangeOptions['via']) => ({
+      hit: this.exchanges.cell({ via, outcome: 'issued', cache: 'hit' }),
+      miss: this.exchanges.cell({ via, outcome: 'issued', cache: 'miss' }),
+    });
+    this.issued = { token: issued('token'), 'forward-auth': issued('forward-auth') };
   }
 
   onModuleInit(): void {
@@ -102,7 +117,9 @@ export class TokenExchangeService implements OnModuleInit {
   /** Exchanges a key that was verified already (forward auth verifies it with its own rules). */
   async exchangeFor(identity: ApiKeyIdentity, options: ExchangeOptions): Promise<ExchangeResult> {
     try {
-      const account = await this.account(identity.realm, identity.clientId);
+      // A cached account and token are used as they are: no await (a turn of the microtask queue) on the hit path.
+      const cachedAccount = this.accounts.get(accountKey(identity.realm, identity.clientId));
+      const account = cachedAccount !== undefined ? cachedAccount : await this.account(identity.realm, identity.clientId);
       if (!account) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.REVOKED, 'REVOKED');
       if (!account.enabled) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.CLIENT_DISABLED, 'CLIENT_DISABLED');
       if (!account.tokenExchange) {
@@ -112,10 +129,11 @@ export class TokenExchangeService implements OnModuleInit {
           'EXCHANGE_NOT_ENABLED',
         );
       }
-      const plan = planScopes({ requested: options.scopes, keyScopes: identity.scopes, ...account, baseScopes: this.config.baseClientScopes });
+      const { plan, cacheKey } = this.planFor(identity, account, options.scopes);
       if (!plan.ok) throw new TokenExchangeError('invalid_scope', plan.description, 'SCOPE_NOT_GRANTABLE', { scopes: plan.scopes });
-      const cacheKey = ExchangedTokenCache.keyOf(identity.keyId, plan.wanted);
-      const { token, hit } = await this.tokens.getOrFetch(cacheKey, () => this.fetchToken(identity, account, plan));
+      let token = this.tokens.get(cacheKey);
+      let hit = true;
+      if (token === undefined) ({ token, hit } = await this.tokens.getOrFetch(cacheKey, () => this.fetchToken(identity, account, plan)));
       const result = {
         identity,
         accessToken: token.accessToken,
@@ -124,10 +142,13 @@ export class TokenExchangeService implements OnModuleInit {
         cached: hit,
         entry: token,
       };
-      this.exchanges.inc({ via: options.via, outcome: 'issued', cache: hit ? 'hit' : 'miss' });
-      // After the answer is written: the audit write (sampled, failures logged) stays off the token's latency.
-      const entry = { identity, outcome: 'success' as const, requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } };
-      setImmediate(() => void this.sampler.record(entry));
+      this.issued[options.via][hit ? 'hit' : 'miss'].inc();
+      // Sampled at once; an admitted event is written after the answer, off the token's latency (failures logged).
+      const suppressed = this.sampler.admit('success', identity);
+      if (suppressed !== undefined) {
+        const entry = { identity, outcome: 'success' as const, requestId: options.requestId ?? null, detail: { via: options.via, scopes: token.scopes, cached: hit } };
+        setImmediate(() => void this.sampler.write(entry, suppressed));
+      }
       return result;
     } catch (error) {
       const refusal = error instanceof TokenExchangeError ? error : unavailable(error);
@@ -157,6 +178,31 @@ export class TokenExchangeService implements OnModuleInit {
   forgetAll(): void {
     this.accounts.clear();
     this.tokens.forgetAll();
+  }
+
+  /**
+   * The scope plan of an exchange and the token cache's key for it. An exchange that names no
+   * scopes (forward auth, most token requests) reuses the plan made for the same account snapshot
+   * and key identity: both are replaced, never changed, when they change (see TtlCache here and
+   * ApiKeyVerificationService.identityOf), so a plan is made again at the first exchange after.
+   */
+  private planFor(identity: ApiKeyIdentity, account: ExchangeAccount, requested: string[] | undefined): PlannedExchange {
+    const make = (): PlannedExchange => {
+      const plan = planScopes({ requested, keyScopes: identity.scopes, ...account, baseScopes: this.config.baseClientScopes });
+      return { plan, cacheKey: plan.ok ? ExchangedTokenCache.keyOf(identity.keyId, plan.wanted) : '' };
+    };
+    if (requested !== undefined) return make();
+    let byIdentity = this.defaultPlans.get(account);
+    if (byIdentity === undefined) {
+      byIdentity = new WeakMap();
+      this.defaultPlans.set(account, byIdentity);
+    }
+    let planned = byIdentity.get(identity);
+    if (planned === undefined) {
+      planned = make();
+      byIdentity.set(identity, planned);
+    }
+    return planned;
   }
 
   private async account(realm: string, clientId: string): Promise<ExchangeAccount | null> {
