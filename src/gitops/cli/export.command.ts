@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CliUsageError, requireOption, stringOption, type CliCommand } from '../../common/cli/cli-command.js';
+import { makeDirectories } from '../../common/cli/output-directory.js';
 import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
 import { ExportDefinitionsUseCase } from '../usecases/export-definitions.usecase.js';
 
@@ -15,16 +16,24 @@ export const exportCommand: CliCommand = {
     const out = stringOption(args, 'out');
     const set = stringOption(args, 'set');
     if (set !== undefined && !SET_NAME_PATTERN.test(set)) throw new CliUsageError(`--set: ${SET_NAME_RULE}`);
+    // The output directory first: a pipeline learns of a bad --out before the export reads Keycloak.
+    const directory = out === undefined ? undefined : join(out, realm);
+    if (directory !== undefined) {
+      try {
+        await makeDirectories(directory);
+      } catch (error) {
+        throw new CliUsageError(`--out: cannot make the directory ${directory}: ${(error as Error).message}`);
+      }
+    }
     const definitions = await (await app()).get(ExportDefinitionsUseCase).execute(realm, set);
-    if (!out) {
+    if (directory === undefined) {
       io.out(definitions.map((definition) => stringify(definition).trimEnd()).join('\n---\n'));
       return 0;
     }
-    await mkdir(join(out, realm), { recursive: true });
     for (const definition of definitions) {
-      await writeFile(join(out, realm, `${definition.metadata.name}.yaml`), stringify(definition));
+      await writeFile(join(directory, `${definition.metadata.name}.yaml`), stringify(definition));
     }
-    io.err(`wrote ${definitions.length} definition(s) to ${join(out, realm)}`);
+    io.err(`wrote ${definitions.length} definition(s) to ${directory}`);
     return 0;
   },
 };
