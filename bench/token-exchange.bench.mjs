@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { adminToken, keycloakEnv, root, suffix } from './support.mjs';
+import { alternate, ROUNDS } from './support/measure.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = 50;
@@ -24,7 +25,6 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const KEY_TYPE = 'urn:keysmith:params:oauth:token-type:api-key';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const BATCH = 25;
-const ROUNDS = 3;
 
 function startKeysmith(env) {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -124,33 +124,14 @@ export default async function tokenExchangeBench() {
     await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
     await run({ url: `${base}/v1/auth/exchange`, headers: { 'x-api-key': hot } });
 
-    // Check and token runs alternate, so both see the same load on the machine.
-    const checkRuns = [];
-    const hitRuns = [];
-    // Every token run sits between two check runs, and is compared with their mean (drift cancels).
+    // Check and exchange runs alternate, so both see the same load on the machine: every exchange run
+    // sits between two check runs and is compared with their mean (drift cancels; see `alternate`).
     const checkRun = () => run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
-    checkRuns.push(await checkRun());
-    for (let round = 0; round < ROUNDS; round += 1) {
-      hitRuns.push(await run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }));
-      checkRuns.push(await checkRun());
-    }
-    // The same for the phantom-token route, with check runs of its own around each of its runs.
-    const gatewayChecks = [await checkRun()];
-    const gatewayRuns = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      gatewayRuns.push(await run({ url: `${base}/v1/auth/exchange`, headers: { 'x-api-key': hot } }));
-      gatewayChecks.push(await checkRun());
-    }
-    const check = combine(checkRuns);
-    const hit = combine(hitRuns);
-    const gateway = combine(gatewayRuns);
-    const between = (checks) => (i, field) => (checks[i][field] + checks[i + 1][field]) / 2;
-    const around = between(checkRuns);
-    const hitRatios = hitRuns.map((r, i) => r.rps / around(i, 'rps'));
-    const p99Added = hitRuns.map((r, i) => r.p99 - around(i, 'p99'));
-    const aroundGateway = between(gatewayChecks);
-    const gatewayRatios = gatewayRuns.map((r, i) => r.rps / aroundGateway(i, 'rps'));
-    const gatewayP99Added = gatewayRuns.map((r, i) => r.p99 - aroundGateway(i, 'p99'));
+    const hitRounds = await alternate(checkRun, () => run({ url: `${base}/v1/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }), { warm: false });
+    const gatewayRounds = await alternate(checkRun, () => run({ url: `${base}/v1/auth/exchange`, headers: { 'x-api-key': hot } }), { warm: false });
+    const check = combine(hitRounds.map((r) => r.base));
+    const hit = combine(hitRounds.map((r) => r.sub));
+    const gateway = combine(gatewayRounds.map((r) => r.sub));
     // Misses and direct requests alternate in small batches, so both see the same load on the machine.
     const directForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString();
     const directRuns = [];
@@ -169,30 +150,13 @@ export default async function tokenExchangeBench() {
     floor.child.send({ cmd: 'setup', token: sample.access_token, tokenUrl: `${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, clientId, clientSecret: account.clientSecret });
     await floor.next();
     const bare = `http://127.0.0.1:${floor.port}`;
-    let floorHitRatios;
-    let floorGatewayRatios;
+    let floorHitRounds;
+    let floorGatewayRounds;
     let floorMissRatio;
     try {
       const bareCheck = () => run({ url: `${bare}/check` });
-      const bareToken = () => run({ url: `${bare}/token`, method: 'POST', headers: FORM, body: tokenForm(hot) });
-      await bareCheck();
-      await bareToken();
-      const checks = [await bareCheck()];
-      const tokens = [];
-      for (let round = 0; round < ROUNDS; round += 1) {
-        tokens.push(await bareToken());
-        checks.push(await bareCheck());
-      }
-      floorHitRatios = tokens.map((r, i) => r.rps / ((checks[i].rps + checks[i + 1].rps) / 2));
-      const bareGateway = () => run({ url: `${bare}/exchange` });
-      await bareGateway();
-      const bareChecks = [await bareCheck()];
-      const gateways = [];
-      for (let round = 0; round < ROUNDS; round += 1) {
-        gateways.push(await bareGateway());
-        bareChecks.push(await bareCheck());
-      }
-      floorGatewayRatios = gateways.map((r, i) => r.rps / ((bareChecks[i].rps + bareChecks[i + 1].rps) / 2));
+      floorHitRounds = await alternate(bareCheck, () => run({ url: `${bare}/token`, method: 'POST', headers: FORM, body: tokenForm(hot) }));
+      floorGatewayRounds = await alternate(bareCheck, () => run({ url: `${bare}/exchange` }));
       const forwards = [];
       const directs = [];
       for (let start = 0; start < cold.length; start += BATCH) {
@@ -208,6 +172,8 @@ export default async function tokenExchangeBench() {
     }
 
     const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const ratio = (rounds) => median(rounds.map((r) => r.ratio)).toFixed(2);
+    const p99Added = (rounds) => median(rounds.map((r) => r.p99Added)).toFixed(2);
     console.log(`\nToken exchange, loopback; cache hit: ${CONNECTIONS} connections, ${DURATION} s; cache miss: ${MISS_KEYS} new keys, ${MISS_CONNECTIONS} connections`);
     console.log(`${'scenario'.padEnd(52)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`);
     const row = (title, r) => console.log(`${title.padEnd(52)} ${(r.total < 1000 ? '-' : Math.round(r.rps).toString()).padStart(9)} ${r.mean.toFixed(2).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.bad).padStart(8)}`);
@@ -216,14 +182,14 @@ export default async function tokenExchangeBench() {
     row('GET /v1/auth/exchange (phantom token), cache hit', gateway);
     row('Keycloak client credentials, direct (baseline)', direct);
     row('POST /v1/token, cache miss', miss);
-    console.log(`\ncache hit:  throughput ratio ${median(hitRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(p99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`);
+    console.log(`\ncache hit:  throughput ratio ${ratio(hitRounds)} (goal >= 0.8), p99 added ${p99Added(hitRounds)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`);
     console.log(
-      `phantom-token cache hit: throughput ratio ${median(gatewayRatios).toFixed(2)} (goal >= 0.8), p99 added ${median(gatewayP99Added).toFixed(2)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`,
+      `phantom-token cache hit: throughput ratio ${ratio(gatewayRounds)} (goal >= 0.8), p99 added ${p99Added(gatewayRounds)} ms (goal <= 1 ms); medians of ${ROUNDS} alternating rounds`,
     );
     console.log(`cache miss: mean latency ratio ${(miss.mean / direct.mean).toFixed(2)} (goal <= 1.2)`);
     console.log(
-      `floor (bare Fastify, transport only, same run): a form POST answered with a token response against an empty GET with headers, throughput ratio ${median(floorHitRatios).toFixed(2)}; ` +
-        `an empty GET answered with the token in Authorization against one without, throughput ratio ${median(floorGatewayRatios).toFixed(2)}; ` +
+      `floor (bare Fastify, transport only, same run): a form POST answered with a token response against an empty GET with headers, throughput ratio ${ratio(floorHitRounds)}; ` +
+        `an empty GET answered with the token in Authorization against one without, throughput ratio ${ratio(floorGatewayRounds)}; ` +
         `one loopback hop in front of Keycloak's token endpoint, mean latency ratio ${floorMissRatio.toFixed(2)}`,
     );
   } finally {
