@@ -102,6 +102,12 @@ describe('loadConfig', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(first.masterKey.toString('hex'));
   });
 
+  it('refuses a data directory it cannot make, rather than retrying for ever', () => {
+    // /proc answers ENOENT to mkdir although /proc exists: Node's recursive mkdir loops on it.
+    const env = { KEYCLOAK_CLIENT_SECRET: 'x-secret-x', KEYSMITH_DATA_DIR: '/proc/keysmith-data' };
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
   it('never serialises secrets', () => {
     const text = JSON.stringify(loadConfig(base));
     expect(text).not.toContain(base.KEYCLOAK_CLIENT_SECRET);

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from '../common/fs/directories.js';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { validateCronExpression } from 'cron';
@@ -358,7 +359,7 @@ function readOrCreateLocalMasterKey(dataDir: string): { key: Buffer; created: bo
     }
     return { key, created: false };
   }
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirectories(dirname(file));
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { makeDirectories } from '../common/fs/directories.js';
 import { dirname, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -33,7 +33,7 @@ export async function databaseOptions(database: DatabaseConfig): Promise<DataSou
     };
   }
   const file = resolve(database.path);
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirectories(dirname(file));
   return { ...shared, type: 'sqlite', database: file, enableWAL: true, busyTimeout: 10_000, driver: QUIET_SQLITE3 };
 }
 

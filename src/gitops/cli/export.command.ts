@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CliUsageError, requireOption, stringOption, type CliCommand } from '../../common/cli/cli-command.js';
-import { makeDirectories } from '../../common/cli/output-directory.js';
+import { makeDirectories } from '../../common/fs/directories.js';
 import { SET_NAME_PATTERN, SET_NAME_RULE } from '../../service-accounts/index.js';
 import { ExportDefinitionsUseCase } from '../usecases/export-definitions.usecase.js';
 
@@ -20,7 +20,7 @@ export const exportCommand: CliCommand = {
     const directory = out === undefined ? undefined : join(out, realm);
     if (directory !== undefined) {
       try {
-        await makeDirectories(directory);
+        makeDirectories(directory);
       } catch (error) {
         throw new CliUsageError(`--out: cannot make the directory ${directory}: ${(error as Error).message}`);
       }
