@@ -4,7 +4,9 @@
 // in alternating rounds, each Keysmith round against the mean of the direct rounds before and after
 // it (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
 // and Keysmith are pinned to different cores where taskset allows. Keysmith's Keycloak calls per
-// create are counted from its call metric and must equal the baseline's.
+// create are counted from its call metric and must equal the baseline's. Each side's CPU time per
+// create is printed too (every thread, /proc/<pid>/stat): the direct side's is what the admin
+// client's HTTP calls cost, Keysmith's that plus its own work (HTTP request, checks, SQL, audit).
 // Needs `npm run build` and the local Keycloak (scripts/keycloak.sh start).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { adminToken, keycloakEnv, suffix } from './support.mjs';
-import { median, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
+import { cpuSeconds, median, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
@@ -30,6 +32,7 @@ const DIRECT_CALLS_PER_CREATE = 8;
 
 async function direct(kc, byName, ids) {
   const started = performance.now();
+  const cpuBefore = cpuSeconds(process.pid);
   for (const clientId of ids) {
     await kc.clients.find({ realm, clientId, search: false });
     const { id } = await kc.clients.create({
@@ -48,16 +51,17 @@ async function direct(kc, byName, ids) {
     const dflt = byName.get(`default-roles-${realm}`);
     await kc.users.delRealmRoleMappings({ realm, id: user.id, roles: [{ id: dflt.id, name: dflt.name }] });
   }
-  return performance.now() - started;
+  return { ms: performance.now() - started, cpuMs: (cpuSeconds(process.pid) - cpuBefore) * 1000 };
 }
 
-async function viaKeysmith(url, headers, ids) {
+async function viaKeysmith(url, headers, ids, pid) {
   const started = performance.now();
+  const cpuBefore = cpuSeconds(pid);
   for (const clientId of ids) {
     const res = await fetch(`${url}/v1/realms/${realm}/service-accounts`, { method: 'POST', headers, body: JSON.stringify({ ...spec, clientId }) });
     if (res.status !== 201) throw new Error(`create ${clientId}: ${res.status} ${await res.text()}`);
   }
-  return performance.now() - started;
+  return { ms: performance.now() - started, cpuMs: (cpuSeconds(pid) - cpuBefore) * 1000 };
 }
 
 function startKeysmithProcess(env) {
@@ -99,7 +103,7 @@ export default async function provisioningBench() {
   try {
     // Warm both sides (token, connections, realm catalog, guard-rail graph, JIT), unmeasured.
     await direct(kc, byName, ids('d', 'w', WARM));
-    await viaKeysmith(url, headers, ids('k', 'w', WARM));
+    await viaKeysmith(url, headers, ids('k', 'w', WARM), keysmith.child.pid);
     const rounds = [];
     let keysmithCalls = 0;
     // Each Keysmith round sits between two direct rounds and is compared with their mean: the realm
@@ -107,11 +111,12 @@ export default async function provisioningBench() {
     let before = await direct(kc, byName, ids('d', 0, COUNT));
     for (let round = 0; round < ROUNDS; round += 1) {
       const callsBefore = await callsOf();
-      const keysmithMs = await viaKeysmith(url, headers, ids('k', round, COUNT));
+      const keysmithRun = await viaKeysmith(url, headers, ids('k', round, COUNT), keysmith.child.pid);
       keysmithCalls += (await callsOf()) - callsBefore;
       const after = await direct(kc, byName, ids('d', round + 1, COUNT));
-      const directMs = (before + after) / 2;
-      rounds.push({ directMs, keysmithMs, ratio: keysmithMs / directMs });
+      const directMs = (before.ms + after.ms) / 2;
+      const keysmithMs = keysmithRun.ms;
+      rounds.push({ directMs, keysmithMs, ratio: keysmithMs / directMs, directCpuMs: (before.cpuMs + after.cpuMs) / 2, keysmithCpuMs: keysmithRun.cpuMs });
       before = after;
     }
     const perCreate = keysmithCalls / (ROUNDS * COUNT);
@@ -120,6 +125,12 @@ export default async function provisioningBench() {
     console.log(`${'direct admin-client calls (baseline)'.padEnd(46)} ${spread(rounds.map((r) => r.directMs / COUNT)).padStart(20)} ${'1'.padStart(17)}`);
     console.log(`${'create through Keysmith (2 roles, 2 scopes)'.padEnd(46)} ${spread(rounds.map((r) => r.keysmithMs / COUNT)).padStart(20)} ${spread(rounds.map((r) => r.ratio)).padStart(17)}  <= 1.1`);
     console.log(`Keycloak calls per create: Keysmith ${perCreate.toFixed(2)}, baseline ${DIRECT_CALLS_PER_CREATE}; median ratio ${median(rounds.map((r) => r.ratio)).toFixed(2)}`);
+    // NaN without /proc: the line is then left out.
+    if (rounds.every((r) => Number.isFinite(r.directCpuMs) && Number.isFinite(r.keysmithCpuMs))) {
+      console.log(
+        `CPU per create (every thread): Keysmith ${spread(rounds.map((r) => r.keysmithCpuMs / COUNT))} ms, the direct admin client ${spread(rounds.map((r) => r.directCpuMs / COUNT))} ms`,
+      );
+    }
   } finally {
     // Clean up what the benchmark made.
     for (const clientId of made.direct) {
