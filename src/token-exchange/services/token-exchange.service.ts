@@ -118,8 +118,8 @@ export class TokenExchangeService implements OnModuleInit {
   async exchangeFor(identity: ApiKeyIdentity, options: ExchangeOptions): Promise<ExchangeResult> {
     try {
       // A cached account and token are used as they are: no await (a turn of the microtask queue) on the hit path.
-      const cachedAccount = this.accounts.get(accountKey(identity.realm, identity.clientId));
-      const account = cachedAccount !== undefined ? cachedAccount : await this.account(identity.realm, identity.clientId);
+      const found = this.account(identity.realm, identity.clientId);
+      const account = found instanceof Promise ? await found : found;
       if (!account) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.REVOKED, 'REVOKED');
       if (!account.enabled) throw new TokenExchangeError('invalid_grant', KEY_FAILURES.CLIENT_DISABLED, 'CLIENT_DISABLED');
       if (!account.tokenExchange) {
@@ -205,13 +205,15 @@ export class TokenExchangeService implements OnModuleInit {
     return planned;
   }
 
-  private async account(realm: string, clientId: string): Promise<ExchangeAccount | null> {
+  /** The account as held in memory, as a value; else read (and held), as a promise. */
+  private account(realm: string, clientId: string): ExchangeAccount | null | Promise<ExchangeAccount | null> {
     const cacheKey = accountKey(realm, clientId);
     const cached = this.accounts.get(cacheKey);
     if (cached !== undefined) return cached;
-    const account = await this.credentials.forExchange(realm, clientId);
-    this.accounts.set(cacheKey, account);
-    return account;
+    return this.credentials.forExchange(realm, clientId).then((account) => {
+      this.accounts.set(cacheKey, account);
+      return account;
+    });
   }
 
   private async fetchToken(identity: ApiKeyIdentity, account: ExchangeAccount, plan: { wanted: string[]; keycloakScope: string }): Promise<Omit<CachedToken, 'refreshAt'>> {
