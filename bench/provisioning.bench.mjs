@@ -1,8 +1,9 @@
 // Provisioning: BENCH_PROVISION_COUNT (50) service accounts with 2 realm roles and 2 scopes each,
 // created through Keysmith's HTTP API (Keysmith in its own process, as in production), against
-// making the same Admin REST calls directly with the admin client. Both sides are warmed, then run
-// in alternating rounds, each Keysmith round against the mean of the direct rounds before and after
-// it (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
+// making the same Admin REST calls directly with the admin client, twice: in a fresh process (after
+// a few creates a side) and in the steady state (after BENCH_PROVISION_WARM more, once the JIT has
+// settled). Each time in alternating rounds, each Keysmith round against the mean of the direct
+// rounds before and after it (support/measure.mjs: BENCH_ROUNDS, median and spread); the bench process
 // and Keysmith are pinned to different cores where taskset allows. Keysmith's Keycloak calls per
 // create are counted from its call metric and must equal the baseline's. Each side's CPU time per
 // create is printed too (every thread, /proc/<pid>/stat): the direct side's is what the admin
@@ -15,11 +16,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { adminToken, keycloakEnv, suffix } from './support.mjs';
-import { cpuSeconds, median, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
+import { cpuSeconds, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
-const WARM = 5;
+/**
+ * Unmeasured creates a side before the steady-state rounds, made WARM_LANES at a time. V8's
+ * optimizing compiler takes about a thousand creates to settle on Keysmith's path (HTTP in, checks,
+ * SQL, the admin client): it compiled in the background for 6.6 ms of CPU a create over creates
+ * 6-105, 3.1 ms over 301-400 and 1.0 ms over 1,001-1,100 (`--trace-opt`); the direct side's path is
+ * a small part of Keysmith's.
+ */
+const WARM = Number(process.env.BENCH_PROVISION_WARM ?? 1000);
+/** Creates a side before the fresh-process rounds. */
+const FRESH_WARM = 5;
+const WARM_LANES = 4;
 const realm = 'platform';
 const spec = { owner: 'bench', realmRoles: ['orders-reader', 'reports-viewer'], defaultScopes: ['read:data', 'reports:read'] };
 
@@ -64,6 +75,11 @@ async function viaKeysmith(url, headers, ids, pid) {
   return { ms: performance.now() - started, cpuMs: (cpuSeconds(pid) - cpuBefore) * 1000 };
 }
 
+/** Runs `side` over `list` in WARM_LANES lanes at once (the warm-up and the clean-up: unmeasured). */
+function warm(side, list) {
+  return Promise.all(Array.from({ length: WARM_LANES }, (_, lane) => side(list.filter((_, i) => i % WARM_LANES === lane))));
+}
+
 function startKeysmithProcess(env) {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = fork(join(here, 'support', 'keysmith-server.mjs'), [], { env, execArgv: profile, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -84,11 +100,16 @@ export default async function provisioningBench() {
   pin(process.pid, 'load');
   const keysmith = startKeysmithProcess(env);
   const kc = new KcAdminClient({ baseUrl: kcEnv.KEYCLOAK_URL, realmName: 'master' });
-  await kc.auth({ grantType: 'client_credentials', clientId: kcEnv.KEYCLOAK_CLIENT_ID, clientSecret: kcEnv.KEYCLOAK_CLIENT_SECRET });
+  const headers = { authorization: '', 'content-type': 'application/json' };
+  // Both sides' tokens, taken again before each phase: a run outlasts a token's lifespan.
+  const authenticate = async () => {
+    await kc.auth({ grantType: 'client_credentials', clientId: kcEnv.KEYCLOAK_CLIENT_ID, clientSecret: kcEnv.KEYCLOAK_CLIENT_SECRET });
+    headers.authorization = `Bearer ${await adminToken()}`;
+  };
+  await authenticate();
   const byName = new Map((await kc.roles.find({ realm })).map((r) => [r.name, r]));
   const { port } = await keysmith.next();
   const url = `http://127.0.0.1:${port}`;
-  const headers = { authorization: `Bearer ${await adminToken()}`, 'content-type': 'application/json' };
   const run = suffix();
   const made = { direct: [], keysmith: [] };
   const ids = (side, round, n) => {
@@ -100,49 +121,73 @@ export default async function provisioningBench() {
     const text = await (await fetch(`${url}/metrics`)).text();
     return [...text.matchAll(/^keysmith_keycloak_requests_total\{[^}]*\}\s+(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
-  try {
-    // Warm both sides (token, connections, realm catalog, guard-rail graph, JIT), unmeasured.
-    await direct(kc, byName, ids('d', 'w', WARM));
-    await viaKeysmith(url, headers, ids('k', 'w', WARM), keysmith.child.pid);
+  /**
+   * ROUNDS alternating rounds of COUNT creates a side. Each Keysmith round sits between two direct
+   * rounds and is compared with their mean: the realm grows by both sides' clients round by round,
+   * and that drift cancels instead of favouring a side.
+   */
+  const measure = async (phase) => {
     const rounds = [];
     let keysmithCalls = 0;
-    // Each Keysmith round sits between two direct rounds and is compared with their mean: the realm
-    // grows by both sides' clients round by round, and that drift cancels instead of favouring a side.
-    let before = await direct(kc, byName, ids('d', 0, COUNT));
+    let before = await direct(kc, byName, ids('d', `${phase}0`, COUNT));
     for (let round = 0; round < ROUNDS; round += 1) {
       const callsBefore = await callsOf();
-      const keysmithRun = await viaKeysmith(url, headers, ids('k', round, COUNT), keysmith.child.pid);
+      const keysmithRun = await viaKeysmith(url, headers, ids('k', `${phase}${round}`, COUNT), keysmith.child.pid);
       keysmithCalls += (await callsOf()) - callsBefore;
-      const after = await direct(kc, byName, ids('d', round + 1, COUNT));
+      const after = await direct(kc, byName, ids('d', `${phase}${round + 1}`, COUNT));
       const directMs = (before.ms + after.ms) / 2;
-      const keysmithMs = keysmithRun.ms;
-      rounds.push({ directMs, keysmithMs, ratio: keysmithMs / directMs, directCpuMs: (before.cpuMs + after.cpuMs) / 2, keysmithCpuMs: keysmithRun.cpuMs });
+      rounds.push({ directMs, keysmithMs: keysmithRun.ms, ratio: keysmithRun.ms / directMs, directCpuMs: (before.cpuMs + after.cpuMs) / 2, keysmithCpuMs: keysmithRun.cpuMs });
       before = after;
     }
-    const perCreate = keysmithCalls / (ROUNDS * COUNT);
-    console.log(`provisioning (${pinning()}; ${ROUNDS} alternating rounds of ${COUNT} creates each, after ${WARM} unmeasured per side)`);
-    console.log(`${'scenario'.padEnd(46)} ${'ms per account'.padStart(20)} ${'ratio'.padStart(17)}  goal`);
-    console.log(`${'direct admin-client calls (baseline)'.padEnd(46)} ${spread(rounds.map((r) => r.directMs / COUNT)).padStart(20)} ${'1'.padStart(17)}`);
-    console.log(`${'create through Keysmith (2 roles, 2 scopes)'.padEnd(46)} ${spread(rounds.map((r) => r.keysmithMs / COUNT)).padStart(20)} ${spread(rounds.map((r) => r.ratio)).padStart(17)}  <= 1.1`);
-    console.log(`Keycloak calls per create: Keysmith ${perCreate.toFixed(2)}, baseline ${DIRECT_CALLS_PER_CREATE}; median ratio ${median(rounds.map((r) => r.ratio)).toFixed(2)}`);
-    // NaN without /proc: the line is then left out.
-    if (rounds.every((r) => Number.isFinite(r.directCpuMs) && Number.isFinite(r.keysmithCpuMs))) {
-      console.log(
-        `CPU per create (every thread): Keysmith ${spread(rounds.map((r) => r.keysmithCpuMs / COUNT))} ms, the direct admin client ${spread(rounds.map((r) => r.directCpuMs / COUNT))} ms`,
-      );
-    }
+    return { rounds, callsPerCreate: keysmithCalls / (ROUNDS * COUNT) };
+  };
+  const report = (title, { rounds, callsPerCreate }, goal) => {
+    const perAccount = (key) => spread(rounds.map((r) => r[key] / COUNT));
+    console.log(`${title.padEnd(46)} ${perAccount('directMs').padStart(20)} ${perAccount('keysmithMs').padStart(20)} ${spread(rounds.map((r) => r.ratio)).padStart(17)}  ${goal}`);
+    // NaN without /proc: the CPU figures are then left out.
+    const cpu = rounds.every((r) => Number.isFinite(r.directCpuMs) && Number.isFinite(r.keysmithCpuMs))
+      ? `; CPU per create (every thread): Keysmith ${perAccount('keysmithCpuMs')} ms, the direct admin client ${perAccount('directCpuMs')} ms`
+      : '';
+    console.log(`  Keycloak calls per create: Keysmith ${callsPerCreate.toFixed(2)}, baseline ${DIRECT_CALLS_PER_CREATE}${cpu}`);
+  };
+  try {
+    // A fresh process: both sides warmed with a few creates (token, connections, realm catalog,
+    // guard-rail graph), as a Keysmith that has served little provisioning runs.
+    await direct(kc, byName, ids('d', 'w', FRESH_WARM));
+    await viaKeysmith(url, headers, ids('k', 'w', FRESH_WARM), keysmith.child.pid);
+    const fresh = await measure('f');
+    await authenticate();
+    // The steady state: WARM creates more a side, unmeasured, until the JIT has settled.
+    await warm((list) => direct(kc, byName, list), ids('d', 'warm', WARM));
+    await authenticate();
+    await warm((list) => viaKeysmith(url, headers, list, keysmith.child.pid), ids('k', 'warm', WARM));
+    await authenticate();
+    const steady = await measure('s');
+    console.log(`provisioning (${pinning()}; ${ROUNDS} alternating rounds of ${COUNT} creates a side, each against the mean of the direct rounds around it)`);
+    console.log(`${'scenario: create (2 roles, 2 scopes)'.padEnd(46)} ${'direct, ms/account'.padStart(20)} ${'Keysmith, ms/acc.'.padStart(20)} ${'ratio'.padStart(17)}  goal`);
+    report(`fresh process (after ${FRESH_WARM} creates a side)`, fresh, '(reading)');
+    report(`steady state (after ${FRESH_WARM + ROUNDS * COUNT + WARM} Keysmith creates)`, steady, '<= 1.1');
   } finally {
-    // Clean up what the benchmark made.
-    for (const clientId of made.direct) {
-      const [client] = await kc.clients.find({ realm, clientId, search: false });
-      if (client) await kc.clients.del({ realm, id: client.id });
-    }
+    // Clean up what the benchmark made; what cannot be deleted is counted, and Keysmith stopped all the same.
+    await authenticate().catch(() => undefined);
     let left = 0;
-    for (const clientId of made.keysmith) {
-      const res = await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: headers.authorization } }).catch(() => null);
-      if (!res || (res.status !== 204 && res.status !== 404)) left += 1;
-    }
-    if (left) console.warn(`  (clean-up: ${left} accounts made through Keysmith could not be deleted)`);
+    await warm(async (list) => {
+      for (const clientId of list) {
+        try {
+          const [client] = await kc.clients.find({ realm, clientId, search: false });
+          if (client) await kc.clients.del({ realm, id: client.id });
+        } catch {
+          left += 1;
+        }
+      }
+    }, made.direct);
+    await warm(async (list) => {
+      for (const clientId of list) {
+        const res = await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: headers.authorization } }).catch(() => null);
+        if (!res || (res.status !== 204 && res.status !== 404)) left += 1;
+      }
+    }, made.keysmith);
+    if (left) console.warn(`  (clean-up: ${left} accounts could not be deleted)`);
     keysmith.child.kill('SIGTERM');
     await new Promise((resolve) => keysmith.child.once('exit', resolve));
     rmSync(dataDir, { recursive: true, force: true });
