@@ -21,7 +21,7 @@ import { cpuSeconds, pin, pinning, ROUNDS, spread } from './support/measure.mjs'
 const here = dirname(fileURLToPath(import.meta.url));
 const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
 /**
- * Unmeasured creates a side before the steady-state rounds, made WARM_LANES at a time. V8's
+ * Unmeasured creates a side before the steady-state rounds, made LANES at a time. V8's
  * optimizing compiler takes about a thousand creates to settle on Keysmith's path (HTTP in, checks,
  * SQL, the admin client): it compiled in the background for 6.6 ms of CPU a create over creates
  * 6-105, 3.1 ms over 301-400 and 1.0 ms over 1,001-1,100 (`--trace-opt`); the direct side's path is
@@ -30,7 +30,8 @@ const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
 const WARM = Number(process.env.BENCH_PROVISION_WARM ?? 1000);
 /** Creates a side before the fresh-process rounds. */
 const FRESH_WARM = 5;
-const WARM_LANES = 4;
+/** Requests in flight at once where nothing is measured (the steady-state warm-up and the clean-up). */
+const LANES = 4;
 const realm = 'platform';
 const spec = { owner: 'bench', realmRoles: ['orders-reader', 'reports-viewer'], defaultScopes: ['read:data', 'reports:read'] };
 
@@ -75,9 +76,9 @@ async function viaKeysmith(url, headers, ids, pid) {
   return { ms: performance.now() - started, cpuMs: (cpuSeconds(pid) - cpuBefore) * 1000 };
 }
 
-/** Runs `side` over `list` in WARM_LANES lanes at once (the warm-up and the clean-up: unmeasured). */
-function warm(side, list) {
-  return Promise.all(Array.from({ length: WARM_LANES }, (_, lane) => side(list.filter((_, i) => i % WARM_LANES === lane))));
+/** Runs `side` (one request after another) over `list` in LANES lanes at once. */
+function inLanes(side, list) {
+  return Promise.all(Array.from({ length: LANES }, (_, lane) => side(list.filter((_, i) => i % LANES === lane))));
 }
 
 function startKeysmithProcess(env) {
@@ -158,9 +159,9 @@ export default async function provisioningBench() {
     const fresh = await measure('f');
     await authenticate();
     // The steady state: WARM creates more a side, unmeasured, until the JIT has settled.
-    await warm((list) => direct(kc, byName, list), ids('d', 'warm', WARM));
+    await inLanes((list) => direct(kc, byName, list), ids('d', 'warm', WARM));
     await authenticate();
-    await warm((list) => viaKeysmith(url, headers, list, keysmith.child.pid), ids('k', 'warm', WARM));
+    await inLanes((list) => viaKeysmith(url, headers, list, keysmith.child.pid), ids('k', 'warm', WARM));
     await authenticate();
     const steady = await measure('s');
     console.log(`provisioning (${pinning()}; ${ROUNDS} alternating rounds of ${COUNT} creates a side, each against the mean of the direct rounds around it)`);
@@ -171,7 +172,7 @@ export default async function provisioningBench() {
     // Clean up what the benchmark made; what cannot be deleted is counted, and Keysmith stopped all the same.
     await authenticate().catch(() => undefined);
     let left = 0;
-    await warm(async (list) => {
+    await inLanes(async (list) => {
       for (const clientId of list) {
         try {
           const [client] = await kc.clients.find({ realm, clientId, search: false });
@@ -181,7 +182,7 @@ export default async function provisioningBench() {
         }
       }
     }, made.direct);
-    await warm(async (list) => {
+    await inLanes(async (list) => {
       for (const clientId of list) {
         const res = await fetch(`${url}/v1/realms/${realm}/service-accounts/${clientId}`, { method: 'DELETE', headers: { authorization: headers.authorization } }).catch(() => null);
         if (!res || (res.status !== 204 && res.status !== 404)) left += 1;

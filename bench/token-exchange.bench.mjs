@@ -117,11 +117,15 @@ export default async function tokenExchangeBench() {
       apiKeyPolicy: { rateLimit: null, tokenExchange: true },
     });
     const issue = (name) => api(base, token, 'POST', `/v1/realms/${REALM}/service-accounts/${clientId}/api-keys`, { name, scopes: ['read:data'] });
+    /** `count` new keys, named `prefix-0`, `prefix-1`, ... */
+    const issueKeys = async (prefix, count) => {
+      const keys = [];
+      for (let i = 0; i < count; i += 1) keys.push((await issue(`${prefix}-${i}`)).key);
+      return keys;
+    };
     const hot = (await issue('hot')).key;
-    const cold = [];
-    for (let i = 0; i < MISS_KEYS; i += 1) cold.push((await issue(`cold-${i}`)).key);
-    const warmKeys = [];
-    for (let i = 0; i < MISS_WARM; i += 1) warmKeys.push((await issue(`warm-${i}`)).key);
+    const cold = await issueKeys('cold', MISS_KEYS);
+    const warmKeys = await issueKeys('warm', MISS_WARM);
 
     // JIT warm-up, not measured.
     await run({ url: `${base}/v1/auth/check`, headers: { 'x-api-key': hot } });
