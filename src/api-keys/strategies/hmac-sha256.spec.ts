@@ -21,12 +21,17 @@ describe('HmacSha256', () => {
     expect(hmac.hex('Ā')).not.toBe(hmac.hex('\u0000'));
   });
 
-  it('leaves no trace of one message in the next (the buffers are reused)', () => {
+  it('leaves no trace of one message in the next, nor of any message once it returns (the buffers are reused)', () => {
     const secret = randomBytes(32);
     const hmac = new HmacSha256(secret);
+    const key = 'sk_live_' + 'K'.repeat(49);
     hmac.hex('x'.repeat(400));
     expect(hmac.hex('short')).toBe(reference(secret, 'short'));
     expect(hmac.hex('')).toBe(reference(secret, ''));
+    expect(hmac.hex(key)).toBe(reference(secret, key));
+    const inner = (hmac as unknown as { inner: Buffer }).inner;
+    expect(inner.includes(Buffer.from('sk_live_'))).toBe(false);
+    expect(inner.subarray(64).every((byte) => byte === 0)).toBe(true);
   });
 
   it('takes secrets of any length as RFC 2104 does: shorter than a block, a whole block, and longer (hashed first)', () => {
