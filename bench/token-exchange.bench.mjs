@@ -142,16 +142,17 @@ export default async function tokenExchangeBench() {
     const gateway = combine(gatewayRounds.map((r) => r.sub));
     // Misses and direct requests alternate in small batches, so both see the same load on the machine;
     // both are warmed first with as many requests, unmeasured.
+    const keycloakTokenUrl = `${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`;
     const directForm = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: account.clientSecret }).toString();
     if (warmKeys.length) {
-      await cycle(`${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, warmKeys.map(() => directForm), FORM);
+      await cycle(keycloakTokenUrl, warmKeys.map(() => directForm), FORM);
       await cycle(`${base}/v1/token`, warmKeys.map(tokenForm), FORM);
     }
     const directRuns = [];
     const missRuns = [];
     for (let start = 0; start < cold.length; start += BATCH) {
       const batch = cold.slice(start, start + BATCH);
-      directRuns.push(await cycle(`${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, batch.map(() => directForm), FORM));
+      directRuns.push(await cycle(keycloakTokenUrl, batch.map(() => directForm), FORM));
       missRuns.push(await cycle(`${base}/v1/token`, batch.map(tokenForm), FORM));
     }
     const direct = combine(directRuns);
@@ -160,7 +161,7 @@ export default async function tokenExchangeBench() {
     // The floor: a bare Fastify doing only the transport work of such an endpoint (see floor-server.mjs).
     const sample = await (await fetch(`${base}/v1/token`, { method: 'POST', headers: FORM, body: tokenForm(hot) })).json();
     const floor = await startServer('floor-server.mjs', process.env);
-    floor.child.send({ cmd: 'setup', token: sample.access_token, tokenUrl: `${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, clientId, clientSecret: account.clientSecret });
+    floor.child.send({ cmd: 'setup', token: sample.access_token, tokenUrl: keycloakTokenUrl, clientId, clientSecret: account.clientSecret });
     await floor.next();
     const bare = `http://127.0.0.1:${floor.port}`;
     let floorHitRounds;
@@ -174,7 +175,7 @@ export default async function tokenExchangeBench() {
       const directs = [];
       for (let start = 0; start < cold.length; start += BATCH) {
         const size = Math.min(BATCH, cold.length - start);
-        directs.push(await cycle(`${kc.KEYCLOAK_URL}/realms/${REALM}/protocol/openid-connect/token`, Array.from({ length: size }, () => directForm), FORM));
+        directs.push(await cycle(keycloakTokenUrl, Array.from({ length: size }, () => directForm), FORM));
         forwards.push(await cycle(`${bare}/forward`, cold.slice(start, start + size).map(tokenForm), FORM));
       }
       floorMissRatio = combine(forwards).mean / combine(directs).mean;
