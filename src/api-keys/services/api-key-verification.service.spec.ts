@@ -36,7 +36,14 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   const viewWith = (scopes: string[]) =>
     ({ enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: scopes, optionalScopes: [], effective: { enabled: true, scopes } }) as unknown as ServiceAccountView;
   let account = viewWith(accountScopes);
-  const directory = { findLive: async () => account, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
+  // Reads of the account: counted, and held back while a test holds them.
+  const accountReads = { count: 0, gate: Promise.resolve() };
+  const findLive = async () => {
+    accountReads.count += 1;
+    await accountReads.gate;
+    return account;
+  };
+  const directory = { findLive, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();
@@ -57,7 +64,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   const changeAccountScopes = (scopes: string[]) => {
     account = viewWith(scopes);
   };
-  return { service, queries, usage, audit, config, clock, metrics, changeAccountScopes };
+  return { service, queries, usage, audit, config, clock, metrics, changeAccountScopes, accountReads };
 }
 
 const row = (id: string, scopes = '["read:data"]') => ({
@@ -100,6 +107,26 @@ describe('ApiKeyVerificationService', () => {
     service.forgetKeyHash(hash);
     await service.check(key);
     expect(queries).toHaveLength(2);
+  });
+
+  it("reads a key's account once for every verification that needs it while the read runs", async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    const { service, queries, accountReads, clock, config: serviceConfig } = setUp(1, new Map([[hash, row('key_2')]]));
+    expect((await service.check(key)).valid).toBe(true);
+    expect(accountReads.count).toBe(1);
+    // The account's entry expires; fifty verifications of its key then arrive together.
+    clock.at += serviceConfig.apiKeys.cacheTtlMs;
+    let release = () => {};
+    accountReads.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const checks = Array.from({ length: 50 }, () => service.check(key));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(accountReads.count).toBe(2);
+    release();
+    for (const result of await Promise.all(checks)) expect(result.valid).toBe(true);
+    expect(accountReads.count).toBe(2);
+    expect(queries).toHaveLength(1);
   });
 
   it('grants only the issued scopes the account still has', async () => {

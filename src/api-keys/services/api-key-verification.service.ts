@@ -248,16 +248,9 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     return { record: null, cached };
   }
 
-  /** The account's snapshot: held in memory, as a value; else read (and held), as a promise. */
+  /** The account's snapshot: held in memory, as a value; else read (once for all who ask meanwhile, and held), as a promise. */
   private account(realm: string, clientId: string): AccountSnapshot | null | Promise<AccountSnapshot | null> {
-    const cacheKey = accountKey(realm, clientId);
-    const cached = this.accounts.get(cacheKey);
-    if (cached !== undefined) return cached;
-    return this.directory.findLive(realm, clientId).then((view) => {
-      const snapshot = view ? accountSnapshotOf(view) : null;
-      this.accounts.set(cacheKey, snapshot);
-      return snapshot;
-    });
+    return this.accounts.getOrLoad(accountKey(realm, clientId), () => this.directory.findLive(realm, clientId).then((view) => (view ? accountSnapshotOf(view) : null)));
   }
 
   private async refuse(

@@ -40,14 +40,12 @@ export class AccountLookupService implements ManagedCallerDirectory, AuditOwnerL
   }
 
   async findCaller(realm: string, clientId: string): Promise<ManagedCaller | null> {
-    const key = cacheKey(realm, clientId);
-    const cached = this.callers.get(key);
-    if (cached !== undefined) return cached;
-    const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: Not('provisioning') } });
-    const effective = row ? effectiveStateOf(row) : null;
-    const caller = row && effective ? { owner: row.owner, enabled: effective.enabled, scopes: effective.scopes } : null;
-    this.callers.set(key, caller);
-    return caller;
+    // One query however many requests of the caller arrive while its entry is missing (see TtlCache.getOrLoad).
+    return this.callers.getOrLoad(cacheKey(realm, clientId), async () => {
+      const row = await this.accounts.findOne({ where: { realm, clientId, deletedAt: IsNull(), state: Not('provisioning') } });
+      const effective = row ? effectiveStateOf(row) : null;
+      return row && effective ? { owner: row.owner, enabled: effective.enabled, scopes: effective.scopes } : null;
+    });
   }
 
   async ownerOf(realm: string, clientId: string): Promise<string | null> {

@@ -205,15 +205,9 @@ export class TokenExchangeService implements OnModuleInit {
     return planned;
   }
 
-  /** The account as held in memory, as a value; else read (and held), as a promise. */
+  /** The account as held in memory, as a value; else read (once for all who ask meanwhile, and held), as a promise. */
   private account(realm: string, clientId: string): ExchangeAccount | null | Promise<ExchangeAccount | null> {
-    const cacheKey = accountKey(realm, clientId);
-    const cached = this.accounts.get(cacheKey);
-    if (cached !== undefined) return cached;
-    return this.credentials.forExchange(realm, clientId).then((account) => {
-      this.accounts.set(cacheKey, account);
-      return account;
-    });
+    return this.accounts.getOrLoad(accountKey(realm, clientId), () => this.credentials.forExchange(realm, clientId));
   }
 
   private async fetchToken(identity: ApiKeyIdentity, account: ExchangeAccount, plan: { wanted: string[]; keycloakScope: string }): Promise<Omit<CachedToken, 'refreshAt'>> {
