@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/app-config.js';
 import { base62FromBigInt, base62FromBytes } from './base62.js';
 import { checksumOf, DEFAULT_KEY_PATTERN, hasKeyShape, hintOf, parseKey } from './api-key-format.js';
 import { PrefixedChecksumKeyGeneration } from './api-key-generation.strategy.js';
-import { HMAC_MEMO_SIZE, HmacPepperHashing } from './api-key-hashing.strategy.js';
+import { HMAC_MEMO_SIZE, HmacPepperHashing, MEMO_PROBE_EVERY, MEMO_REST, MEMO_WINDOW } from './api-key-hashing.strategy.js';
 
 const prefixes = { live: 'sk_live_', test: 'sk_test_' };
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
@@ -117,7 +117,8 @@ describe('HMAC pepper hashing', () => {
     expect([...memo.get(2)!.keys()]).not.toContain(key);
     expect([...memo.get(2)!.keys()]).toEqual([expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/)]);
 
-    for (let i = 0; i < HMAC_MEMO_SIZE + 5; i += 1) hashing.hash(`sk_live_filler${i}`, 2);
+    // Each filler twice: half the lookups hit, so the memo stays in use (see the next test).
+    for (let i = 0; i < HMAC_MEMO_SIZE + 5; i += 1) for (const _ of [1, 2]) hashing.hash(`sk_live_filler${i}`, 2);
     expect(memo.get(2)!.size).toBeLessThanOrEqual(HMAC_MEMO_SIZE);
     expect(memo.get(2)!.size).toBeGreaterThan((HMAC_MEMO_SIZE * 7) / 8);
     expect(memo.get(1)!.size).toBe(1);
@@ -125,6 +126,35 @@ describe('HMAC pepper hashing', () => {
     expect(memo.get(2)!.has(hash('sha256', key, 'base64'))).toBe(false);
     expect(hashing.hash(key, 2)).toBe(hmac(key, 2));
     expect(hashing.hash('sk_live_filler7', 2)).toBe(hmac('sk_live_filler7', 2));
+  });
+
+  it('sets its memo aside while keys do not repeat, and takes it up again once they do', () => {
+    const hashing = new HmacPepperHashing(loadConfig(env));
+    const pepper = Buffer.from(hkdfSync('sha256', Buffer.from('ab'.repeat(32), 'hex'), 'keysmith', 'keysmith/api-key-pepper/v1', 32));
+    const hmac = (key: string) => createHmac('sha256', pepper).update(key).digest('hex');
+    let next = 0;
+    const fresh = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const key = `sk_live_fresh${next++}`;
+        // Spot checks: the answer never depends on the memo.
+        if (i % 997 === 0) expect(hashing.hash(key, 1)).toBe(hmac(key));
+        else hashing.hash(key, 1);
+      }
+    };
+    // A window of keys never seen before: every lookup missed, and each key was remembered.
+    fresh(MEMO_WINDOW);
+    expect(hashing.remembered(1)).toBe(MEMO_WINDOW);
+    // Set aside: only the probes go through the memo.
+    fresh(MEMO_PROBE_EVERY * 100);
+    expect(hashing.remembered(1)).toBe(MEMO_WINDOW + 100);
+    // One key repeated for the rest of the pause: its probes hit, so the memo is taken up again.
+    const hot = 'sk_live_hot';
+    for (let i = 0; i < MEMO_REST - MEMO_PROBE_EVERY * 100; i++) hashing.hash(hot, 1);
+    expect(hashing.hash(hot, 1)).toBe(hmac(hot));
+    const before = hashing.remembered(1);
+    fresh(100);
+    expect(hashing.remembered(1)).toBe(before + 100);
+    expect(before + 100).toBeLessThan(HMAC_MEMO_SIZE);
   });
 
   it('draws the random part from the injected source', () => {
