@@ -8,7 +8,7 @@ import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { PrefixedChecksumKeyGeneration } from '../strategies/api-key-generation.strategy.js';
 import { HmacPepperHashing } from '../strategies/api-key-hashing.strategy.js';
 import type { ApiKeyUsageService } from './api-key-usage.service.js';
-import { ApiKeyVerificationService } from './api-key-verification.service.js';
+import { ApiKeyVerificationService, GRANTS } from './api-key-verification.service.js';
 import type { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 import { KeyLookup } from './key-lookup.service.js';
 import type { SharedWindowCounter } from '../../common/redis/redis-window-counter.js';
@@ -127,6 +127,30 @@ describe('ApiKeyVerificationService', () => {
     for (const result of await Promise.all(checks)) expect(result.valid).toBe(true);
     expect(accountReads.count).toBe(2);
     expect(queries).toHaveLength(1);
+  });
+
+  it('keeps identities for the GRANTS keys verified last only', async () => {
+    const generation = new PrefixedChecksumKeyGeneration(config, new Random());
+    const hashing = new HmacPepperHashing(config);
+    const keys = Array.from({ length: GRANTS + 1 }, () => generation.generate('live').key);
+    const rows = new Map(keys.map((each, i) => [hashing.hash(each, 1), row(`key_${i}`)]));
+    const { service } = setUp(1, rows);
+    const identityOf = async (each: string) => {
+      const result = await service.check(each);
+      if (!result.valid) throw new Error(`key refused: ${result.code}`);
+      return result.identity;
+    };
+    // The first verification reads the key's row; later ones find it in the index.
+    await identityOf(keys[0]);
+    const first = await identityOf(keys[0]);
+    expect(await identityOf(keys[0])).toBe(first);
+    for (const each of keys.slice(1)) await identityOf(each);
+    // The newest are kept; the first key's was dropped to make room, and is made again (equal, not the same).
+    const newest = await identityOf(keys[GRANTS]);
+    expect(await identityOf(keys[GRANTS])).toBe(newest);
+    const again = await identityOf(keys[0]);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
   });
 
   it('grants only the issued scopes the account still has', async () => {

@@ -42,7 +42,7 @@ const CREDENTIAL_FAILURES = new Set<ApiKeyFailureCode>(['MALFORMED', 'NOT_FOUND'
 const AUDIT_PER_SOURCE_PER_MINUTE = 5;
 const AUDIT_TOTAL_PER_MINUTE = 60;
 /** Identities kept for the keys verified lately (about 0.7 KB each with what is made from them). */
-const GRANTS = 10_000;
+export const GRANTS = 10_000;
 
 /**
  * A key's identity as built for one snapshot of its account (see `identityOf`), with the issued
@@ -171,6 +171,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   private identityOf(record: KeyRecord, account: AccountSnapshot | null): ApiKeyIdentity {
     let grant = this.grants.get(record);
     if (grant === undefined || grant.account !== account) {
+      const held = grant !== undefined;
       const mode = this.config.apiKeys.scopeEnforcement;
       const excess = account ? scopeExcess(record.scopes, account.scopes) : [];
       const identity: ApiKeyIdentity = {
@@ -183,7 +184,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
       };
       grant = { account, identity: Object.freeze(identity), excess };
       // A record's new grant goes last (newest); a new record may first need room.
-      if (grant !== undefined) this.grants.delete(record);
+      if (held) this.grants.delete(record);
       else dropOldestWhenFull(this.grants, GRANTS);
       this.grants.set(record, grant);
     }
