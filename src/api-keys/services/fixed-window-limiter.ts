@@ -8,11 +8,16 @@ export interface LimitDecision {
 
 /**
  * Counts events per key in fixed windows of `perSeconds`, in memory. Bounded: when more than
- * `maxKeys` keys are tracked, windows that have ended are dropped, then the oldest keys, until an
- * eighth of `maxKeys` is free.
+ * `maxKeys` keys are tracked, windows that have ended are dropped, then the windows nearest their
+ * end, until an eighth of `maxKeys` is free.
+ *
+ * The map is kept in the order windows started (a key whose new window starts moves to the end), so
+ * what goes first is what would end first: a key in constant use is never the one whose live window
+ * is dropped. Each window keeps its own end, so a sweep started by a key with a short window does
+ * not take the live windows of keys with longer ones.
  */
 export class FixedWindowLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new Map<string, { endsAt: number; count: number }>();
 
   constructor(
     private readonly now: () => number,
@@ -22,30 +27,30 @@ export class FixedWindowLimiter {
   /** Counts one event for `key` and says whether it is within `limit` events per `perSeconds`. */
   hit(key: string, limit: number, perSeconds: number): LimitDecision {
     const now = this.now();
-    const windowMs = perSeconds * 1000;
     let window = this.windows.get(key);
-    if (!window || now >= window.start + windowMs) {
-      window = { start: now, count: 0 };
-      if (!this.windows.has(key)) this.makeRoom(now, windowMs);
+    if (!window || now >= window.endsAt) {
+      if (window) this.windows.delete(key);
+      else this.makeRoom(now);
+      window = { endsAt: now + perSeconds * 1000, count: 0 };
       this.windows.set(key, window);
     }
     window.count += 1;
     if (window.count <= limit) return { allowed: true, retryAfterSeconds: 0 };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)) };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
   }
 
   forget(key: string): void {
     this.windows.delete(key);
   }
 
-  private makeRoom(now: number, windowMs: number): void {
+  private makeRoom(now: number): void {
     if (this.windows.size < this.maxKeys) return;
     for (const [key, window] of this.windows) {
-      if (now >= window.start + windowMs) this.windows.delete(key);
+      if (now >= window.endsAt) this.windows.delete(key);
     }
-    // The sweep reads every key. When it frees less than an eighth of `maxKeys`, the oldest keys
-    // make up the rest, so the next sweep waits for that many new keys: windows ending one by one
-    // as new keys come (one new client address a second, say) would otherwise sweep on every one.
+    // The sweep reads every key. When it frees less than an eighth of `maxKeys`, the windows that
+    // started first make up the rest, so the next sweep waits for that many new keys: windows ending
+    // one by one as new keys come (one new client address a second, say) would otherwise sweep on every one.
     keepAnEighthFree(this.windows, this.maxKeys);
   }
 }

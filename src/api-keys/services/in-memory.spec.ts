@@ -84,6 +84,38 @@ describe('FixedWindowLimiter', () => {
     expect(l.hit('k15', 1, 60).allowed).toBe(false);
   });
 
+  it('when full, never drops the live window of a key in constant use, however long ago it was first seen', () => {
+    now = 0;
+    const l = new FixedWindowLimiter(() => now, 16);
+    l.hit('hot', 1, 60);
+    for (let i = 1; i < 16; i += 1) {
+      now = i * 1_000;
+      l.hit(`k${i}`, 1, 60);
+    }
+    // hot's second window starts; it is now the newest, so making room takes k1 (ended) and k2 (nearest its end).
+    now = 60_000;
+    expect(l.hit('hot', 1, 60).allowed).toBe(true);
+    expect(l.hit('hot', 1, 60).allowed).toBe(false);
+    now = 61_500;
+    expect(l.hit('new', 1, 60).allowed).toBe(true);
+    expect(l.hit('hot', 1, 60)).toEqual({ allowed: false, retryAfterSeconds: 59 });
+    expect(l.hit('k2', 1, 60).allowed).toBe(true);
+    expect(l.hit('k3', 1, 60).allowed).toBe(false);
+  });
+
+  it('judges each window by its own length when sweeping: a short window does not end a longer one', () => {
+    now = 0;
+    const l = new FixedWindowLimiter(() => now, 4);
+    l.hit('minute', 1, 60);
+    l.hit('a', 1, 1);
+    l.hit('b', 1, 1);
+    l.hit('c', 1, 1);
+    // Full; 'a', 'b' and 'c' have ended, 'minute' has not: the sweep frees the three short ones only.
+    now = 2_000;
+    expect(l.hit('d', 1, 1).allowed).toBe(true);
+    expect(l.hit('minute', 1, 60)).toEqual({ allowed: false, retryAfterSeconds: 58 });
+  });
+
   it('keeps a bounded number of keys', () => {
     now = 0;
     const l = limiter();
