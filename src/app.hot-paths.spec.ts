@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { openHotDoor } from './app.hot-paths.js';
 import { DomainError } from './common/errors/domain-error.js';
@@ -51,6 +51,10 @@ async function behave(request: HotRequest, reply: HotReply): Promise<void> {
     case 'bad-header':
       void reply.code(200).header('x-auth-client-id', 'a\nb').send();
       return;
+    case 'slow':
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      void reply.code(200).send();
+      return;
     case 'twice':
       void reply.code(200).send();
       void reply.code(200).send();
@@ -70,8 +74,9 @@ beforeAll(async () => {
   await openHotDoor(door, app, {
     routes: [
       { name: 'api-keys.verify', url: '/verify', methods: ['POST'] },
-      { name: 'auth.check', url: '/check', methods: ['GET', 'HEAD', 'POST', 'DELETE'] },
-      { name: 'auth.check', url: '/check/*', methods: ['GET', 'HEAD', 'POST', 'DELETE'] },
+      // As Nest registers @All: QUERY among them.
+      { name: 'auth.check', url: '/check', methods: ['GET', 'HEAD', 'POST', 'DELETE', 'QUERY'] },
+      { name: 'auth.check', url: '/check/*', methods: ['GET', 'HEAD', 'POST', 'DELETE', 'QUERY'] },
       { name: 'token', url: '/token', methods: ['POST'] },
     ],
     handlers,
@@ -178,6 +183,36 @@ describe('the lean lane of the hot door', () => {
     expect(exact.status).toBe(200);
     expect(exact.headers).toMatchObject({ 'x-auth-client-id': 'svc-a', 'x-auth-scopes': 'read write', 'content-length': '0' });
     expect(lanes()).toEqual(['lean', 'fastify', 'lean', 'fastify', 'lean', 'fastify', 'lean']);
+  });
+
+  it('answers forward-auth with the QUERY method, with or without a body, as it answers GET', async () => {
+    const get = await send('GET', '/check/orders', { 'x-behave': 'empty', 'x-request-id': 'req-q' });
+    const lean = await send('QUERY', '/check/orders', { 'x-behave': 'empty', 'x-request-id': 'req-q' });
+    const encoded = await send('QUERY', '/check/%6Frders', { 'x-behave': 'empty', 'x-request-id': 'req-q' });
+    const body = '{"select":"*"}';
+    const withBody = await send('QUERY', '/check/orders', { 'x-behave': 'empty', 'x-request-id': 'req-q', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, body);
+    for (const answer of [lean, encoded, withBody]) expect(answer).toEqual(get);
+    expect(get.status).toBe(200);
+    expect(lanes()).toEqual(['lean', 'lean', 'fastify', 'fastify']);
+  });
+
+  it('records no answer to a caller that left before it, as Fastify records none', async () => {
+    for (const path of ['/check/orders', '/check/%6Frders']) {
+      const socket = connect(base.port, base.host);
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Behave: slow\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.destroy();
+      // The handler answers after 100 ms, to no one.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(observed).toEqual([]);
+    expect(faults).toEqual([]);
+    // A caller that waits is recorded, on either path.
+    await send('GET', '/check/orders', { 'x-behave': 'slow' });
+    await send('GET', '/check/%6Frders', { 'x-behave': 'slow' });
+    expect(lanes()).toEqual(['lean', 'fastify']);
   });
 
   it("counts a request's duration from its arrival, the reading of its body included", async () => {

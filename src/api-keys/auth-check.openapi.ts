@@ -45,6 +45,9 @@ export function ignoreForwardAuthBodies(fastify: FastifyInstance, paths: readonl
   const dropBody = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const headers = request.headers;
     for (const name of BODY_HEADERS) if (headers[name] !== undefined) delete headers[name];
+    // Fastify refuses a QUERY request that has no Content-Type (RFC 10008 wants one); forward-auth
+    // takes any method and ignores the body, so such a request's body is read as text and dropped.
+    if (request.method === 'QUERY') headers['content-type'] = 'text/plain';
     done();
   };
   fastify.addHook('onRoute', (route) => {

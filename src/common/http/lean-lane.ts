@@ -254,6 +254,8 @@ class LeanReply implements HotReply {
       throw error;
     }
     this.raw.end(body);
+    // As Fastify's response hook, which runs once the answer is written: not for a caller already gone.
+    if (this.raw.destroyed) return this;
     try {
       this.options.observe(this.request, this, this.request.routeOptions);
     } catch (error) {
