@@ -38,7 +38,8 @@ export function serverUrl(value: string): string {
     throw new CliUsageError('--server: must be an http:// or https:// URL, such as https://keysmith.example.com');
   }
   if (url.username || url.password) throw new CliUsageError('--server: must not hold a user name or password; give the token or key in KEYSMITH_TOKEN');
-  if (url.search || url.hash) throw new CliUsageError('--server: must not hold a query or a fragment; give the base URL Keysmith is served at');
+  // A bare `?` or `#` leaves url.search and url.hash empty, yet the routes would be appended after it.
+  if (url.search || url.hash || /[?#]/.test(value)) throw new CliUsageError('--server: must not hold a query or a fragment; give the base URL Keysmith is served at');
   return url.href.replace(/\/+$/, '');
 }
 

@@ -32,9 +32,7 @@ export class GitopsServerClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      // fetch says only "fetch failed"; its cause says why (connect ECONNREFUSED, getaddrinfo ENOTFOUND, a TLS error).
-      const cause = (error as Error).cause as Error | undefined;
-      throw new Error(`cannot reach ${this.server}: ${cause?.message ?? (error as Error).message}`, { cause: error });
+      throw new Error(`cannot reach ${this.server}: ${unreachableReason(error)}`, { cause: error });
     }
     const text = await response.text();
     const parsed = safeJson(text);
@@ -64,4 +62,16 @@ export function bundleBody(options: { prune: boolean; set: string | null; adoptF
     ...(options.adoptUnassigned ? { adoptUnassigned: true } : {}),
     realms: options.realms,
   };
+}
+
+/**
+ * Why a request never got an answer. fetch says only "fetch failed"; its cause says why (connect
+ * ECONNREFUSED, getaddrinfo ENOTFOUND, a TLS error). A host with IPv6 and IPv4 addresses fails with
+ * an AggregateError whose own message is empty: the first of its errors says why.
+ */
+export function unreachableReason(error: unknown): string {
+  const cause = (error as Error).cause as (Error & { code?: string; errors?: unknown[] }) | undefined;
+  const inner = Array.isArray(cause?.errors) ? cause.errors.map((each) => (each as Error)?.message) : [];
+  const reasons = [cause?.message, ...inner, cause?.code, (error as Error).message];
+  return reasons.find((reason): reason is string => typeof reason === 'string' && reason.length > 0) ?? 'no reason given';
 }

@@ -130,6 +130,9 @@ describe('definition loader', () => {
     // A loop back to the folder being loaded.
     symlinkSync(join(dir, 'defs'), join(dir, 'shared/more/loop'));
     symlinkSync(join(dir, 'missing.yaml'), join(dir, 'defs/gone.yaml'));
+    // Links to nothing under names the walk skips anyway (a hidden or tool folder) are skipped too.
+    symlinkSync(join(dir, 'missing'), join(dir, 'defs/node_modules'));
+    symlinkSync(join(dir, 'missing'), join(dir, 'defs/.cache'));
     const result = await loadDefinitions(join(dir, 'defs'));
     expect(result.definitions.map((loaded) => loaded.definition.metadata.name).sort()).toEqual(['linked-file', 'linked-folder', 'own-one']);
     expect(result.issues.map(formatIssue)).toEqual([`${join(dir, 'defs/gone.yaml')}:0: (file): is a symbolic link to nothing (or to a loop of links)`]);

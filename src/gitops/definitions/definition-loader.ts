@@ -97,18 +97,26 @@ async function walk(folder: string, seen: Set<string>, found: FoundFiles): Promi
         const target = await stat(full);
         kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
       } catch {
-        found.problems.push({ file: full, line: 0, field: '(file)', message: 'is a symbolic link to nothing (or to a loop of links)' });
+        // Only a link the walk would read, as a folder or as a file: a dangling `node_modules` or `.cache` is skipped as it would be.
+        if (wanted('folder', entry.name) || wanted('file', entry.name)) {
+          found.problems.push({ file: full, line: 0, field: '(file)', message: 'is a symbolic link to nothing (or to a loop of links)' });
+        }
         continue;
       }
     }
-    const wanted = kind === 'folder' ? !entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name) : kind === 'file' && DEFINITION_EXTENSIONS.has(extname(entry.name).toLowerCase());
-    if (!wanted) continue;
+    if (!wanted(kind, entry.name)) continue;
     const real = await realpath(full);
     if (seen.has(real)) continue;
     seen.add(real);
     if (kind === 'folder') await walk(full, seen, found);
     else found.files.push(full);
   }
+}
+
+/** Does the walk read an entry of this kind and name: a folder not hidden nor skipped, a file with a definition extension? */
+function wanted(kind: string, name: string): boolean {
+  if (kind === 'folder') return !name.startsWith('.') && !SKIPPED_DIRECTORIES.has(name);
+  return kind === 'file' && DEFINITION_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
 /** A definition file's text, or why it cannot be read as one: too big, unreadable, not UTF-8. */

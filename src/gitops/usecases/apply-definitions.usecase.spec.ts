@@ -189,6 +189,20 @@ describe('GitOps plan and apply use cases', () => {
     expect(audits).toEqual([expect.objectContaining({ action: 'gitops.applied', outcome: 'failure', detail: expect.objectContaining({ stopped: 'SIGTERM received', notStarted: notStarted.length }) })]);
   });
 
+  it('is complete, not stopped, when the stop comes once every account has started', async () => {
+    const controller = new AbortController();
+    accounts.onUpsert = (clientId) => {
+      if (clientId === 'last-one') controller.abort('SIGTERM received');
+    };
+    const summary = await applier.execute(context, [def('last-one')], { prune: true, set: 'apps', signal: controller.signal });
+    expect(controller.signal.aborted).toBe(true);
+    expect(summary.ok).toBe(true);
+    expect(summary.stopped).toBeUndefined();
+    expect(summary.applied.map((a) => [a.clientId, a.action])).toEqual([['last-one', 'created']]);
+    expect(renderApply(summary).join('\n')).not.toContain('stopped');
+    expect(audits).toEqual([expect.objectContaining({ action: 'gitops.applied', outcome: 'success' })]);
+  });
+
   it('prunes only GitOps-managed accounts, only with prune, and refuses to exceed the deletion cap', async () => {
     for (const name of ['orphan-one', 'orphan-two', 'orphan-three']) accounts.seed(name, 'gitops');
     accounts.seed('made-by-api', 'api');

@@ -95,7 +95,8 @@ export class ApplyDefinitionsUseCase {
     applied.sort(byName);
     failed.sort(byName);
     notStarted.sort(byName);
-    const stopped = signal?.aborted ? { reason: stopReason(signal), notStarted } : undefined;
+    // A stop that came once every account had started held nothing back: the apply is complete.
+    const stopped = signal?.aborted && notStarted.length > 0 ? { reason: stopReason(signal), notStarted } : undefined;
     await this.recordApplied(ctx, set, applied, failed, stopped);
     return { set, source, applied, failed, unassigned, ...(stopped ? { stopped } : {}), ok: failed.length === 0 && !stopped };
   }
