@@ -48,6 +48,18 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.variable === 'PORT')?.message).toBe('must be a whole number from 0 to 65535');
     expect(problems.find((p) => p.variable === 'KEYCLOAK_MAX_CONCURRENCY')?.message).toMatch(/^must be a whole number from 1 to \d+$/);
     expect(problemsOf({ ...base, KEYSMITH_API_KEY_CACHE_TTL_MS: 'abc' })).toEqual([{ variable: 'KEYSMITH_API_KEY_CACHE_TTL_MS', message: 'must be a whole number from 0 to 5000' }]);
+    expect(problemsOf({ ...base, KEYSMITH_LOG_VERIFY_SAMPLE_RATE: 'abc', KEYSMITH_SECRET_HEALTH_RATE: 'abc' })).toEqual([
+      { variable: 'KEYSMITH_LOG_VERIFY_SAMPLE_RATE', message: 'must be a number between 0 and 1' },
+      { variable: 'KEYSMITH_SECRET_HEALTH_RATE', message: 'must be a number above 0, at most 100' },
+    ]);
+  });
+
+  it('takes a blank value as no value, as an empty one, rather than as the number 0', () => {
+    const config = loadConfig({ ...base, PORT: ' ', KEYSMITH_GITOPS_MAX_DELETIONS: '\t' });
+    expect(config.port).toBe(loadConfig(base).port);
+    expect(config.gitops.maxDeletions).toBe(loadConfig(base).gitops.maxDeletions);
+    expect(loadConfig(base).gitops.maxDeletions).toBeGreaterThan(0);
+    expect(problemsOf({ ...base, KEYCLOAK_CLIENT_SECRET: '  ' })).toEqual([{ variable: 'KEYCLOAK_CLIENT_SECRET', message: 'is required' }]);
   });
 
   it('reads trusted proxies as IPv4 and IPv6 addresses, CIDRs and proxy-addr names', () => {

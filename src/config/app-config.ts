@@ -292,7 +292,8 @@ function apiKeySettings(env: Env): AppConfig['apiKeys'] {
  * `<data dir>/master.key` (mode 0600).
  */
 export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
-  const input = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  // An empty or blank value is no value (a blank one would read as the number 0).
+  const input = Object.fromEntries(Object.entries(source).filter(([, value]) => value === undefined || value.trim() !== ''));
   const parsed = envSchema.safeParse(input);
   const problems = parsed.success
     ? []

@@ -42,7 +42,7 @@ export const envSchema = z.object({
   PORT: wholeNumber(0, 65535).default(8080),
   /** Retired: `true` still means "log every verification" (a sample rate of 1); `false` means the default rate. */
   KEYSMITH_LOG_VERIFY_REQUESTS: bool.optional(),
-  KEYSMITH_LOG_VERIFY_SAMPLE_RATE: z.coerce.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+  KEYSMITH_LOG_VERIFY_SAMPLE_RATE: z.coerce.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...databaseEnvShape,
   KEYSMITH_DATA_DIR: z.string().min(1).default('./data'),
@@ -94,7 +94,11 @@ export const envSchema = z.object({
   KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER: bool.default(false),
   KEYSMITH_DRIFT_REPAIR: bool.default(false),
   /** Token requests a second the secret health check makes at most (10,000 accounts in 84 minutes at 2). */
-  KEYSMITH_SECRET_HEALTH_RATE: z.coerce.number().positive().max(100).default(2),
+  KEYSMITH_SECRET_HEALTH_RATE: z.coerce
+    .number({ error: 'must be a number above 0, at most 100' })
+    .positive('must be a number above 0, at most 100')
+    .max(100, 'must be a number above 0, at most 100')
+    .default(2),
   /** Spread one run's checks over this many minutes (fewer accounts, wider spacing); 0: only the rate limits. */
   KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES: wholeNumber(0, 24 * 60).default(100),
   KEYSMITH_SECRET_HEALTH_REPAIR: bool.default(false),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDirectories } from './directories.js';
@@ -14,6 +14,18 @@ describe('makeDirectories', () => {
     makeDirectories(join(dir, 'a', 'b', 'c'));
     expect(statSync(join(dir, 'a', 'b', 'c')).isDirectory()).toBe(true);
     expect(() => makeDirectories(join(dir, 'a', 'b'))).not.toThrow();
+  });
+
+  it('refuses a symbolic link to nothing where a directory should be, as mkdir -p does, rather than taking it as made', () => {
+    symlinkSync(join(dir, 'not-mounted'), join(dir, 'out'));
+    expect(() => makeDirectories(join(dir, 'out'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => makeDirectories(join(dir, 'out', 'platform'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(lstatSync(join(dir, 'out')).isSymbolicLink()).toBe(true);
+    // A link to a directory is one.
+    makeDirectories(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), join(dir, 'linked'));
+    expect(() => makeDirectories(join(dir, 'linked', 'below'))).not.toThrow();
+    expect(statSync(join(dir, 'real', 'below')).isDirectory()).toBe(true);
   });
 
   it('refuses a path through a file', () => {

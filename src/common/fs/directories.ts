@@ -27,8 +27,11 @@ export function makeDirectories(path: string): void {
     try {
       mkdirSync(directory);
     } catch (error) {
-      // Made meanwhile by another process: as good.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Made meanwhile by another process is as good; a link to nothing, or a file made meanwhile, is not.
+      const made = statSync(directory, { throwIfNoEntry: false });
+      if (!made) throw Object.assign(new Error(`ENOENT: a symbolic link to nothing, ${directory}`), { code: 'ENOENT' });
+      if (!made.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, ${directory}`), { code: 'ENOTDIR' });
     }
   }
 }
