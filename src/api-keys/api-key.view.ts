@@ -85,7 +85,7 @@ export type ScopeExcessReport = z.infer<typeof scopeExcessReportSchema>;
 
 /** The status by state and time: revocation wins, then expiry, then a pending rotation. */
 export function statusOf(row: Pick<ApiKeyEntity, 'revokedAt' | 'expiresAt' | 'rotatedToId'>, now: Date): KeyStatus {
-  if (row.revokedAt && row.revokedAt <= now) return 'revoked';
+  if (row.revokedAt) return 'revoked';
   if (row.expiresAt <= now) return 'expired';
   return row.rotatedToId ? 'expiring' : 'active';
 }

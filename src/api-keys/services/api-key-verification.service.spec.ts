@@ -153,6 +153,13 @@ describe('ApiKeyVerificationService', () => {
     expect(again).toEqual(first);
   });
 
+  it("refuses a key revoked by an instance whose clock is ahead of this one's", async () => {
+    const hash = new HmacPepperHashing(config).hash(key, 1);
+    // Revoked a minute after this instance's now, by the revoker's clock.
+    const { service } = setUp(1, new Map([[hash, { ...row('key_9'), revoked_at: '2030-01-01 00:01:00.000' }]]));
+    expect(await service.check(key)).toMatchObject({ valid: false, code: 'REVOKED' });
+  });
+
   it('grants only the issued scopes the account still has', async () => {
     const hash = new HmacPepperHashing(config).hash(key, 1);
     const { service } = setUp(1, new Map([[hash, row('key_3', '["audit:read","read:data"]')]]));

@@ -147,7 +147,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const now = this.clock.nowMs();
     const identity = this.identityOf(record, account);
     // An account that is gone had its keys revoked; if that has not landed yet, say so anyway.
-    if (!account || (record.revokedAt !== null && record.revokedAt <= now)) return this.refuse('REVOKED', { identity, options, cached });
+    if (!account || record.revokedAt !== null) return this.refuse('REVOKED', { identity, options, cached });
     if (record.expiresAt <= now) return this.refuse('EXPIRED', { identity, options, cached });
     if (!account.enabled) return this.refuse('CLIENT_DISABLED', { identity, options, cached });
     if (account.rateLimit) {
