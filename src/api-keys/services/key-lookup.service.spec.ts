@@ -22,6 +22,8 @@ class FakeKeyRows {
   readonly table = new Map<string, Row>();
   byHashCalls = 0;
   pages = 0;
+  /** Held reads answer what the table held when they started, once the gate opens. */
+  gate: Promise<void> = Promise.resolve();
 
   constructor(private readonly clock: FixedClock) {}
 
@@ -41,16 +43,33 @@ class FakeKeyRows {
 
   async byHash(hash: string): Promise<KeyRecord | null> {
     this.byHashCalls += 1;
-    return this.table.get(hash) ?? null;
+    const row = this.table.get(hash);
+    const then = row ? { ...row } : null;
+    await this.gate;
+    return then;
   }
 
   async livePage(now: Date, beforeId: string | null, limit: number): Promise<HashedKeyRecord[]> {
     this.pages += 1;
-    return [...this.table]
+    const page = [...this.table]
       .filter(([, r]) => r.revokedAt === null && r.expiresAt > now.getTime() && (beforeId === null || r.id < beforeId))
       .sort(([, a], [, b]) => b.id.localeCompare(a.id))
       .slice(0, limit)
-      .map(([hash, record]) => ({ hash, record }));
+      .map(([hash, record]) => ({ hash, record: { ...record } }));
+    await this.gate;
+    return page;
+  }
+
+  /** Holds every read from now on until the returned function is called. */
+  hold(): () => void {
+    let open = () => {};
+    this.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    return () => {
+      this.gate = Promise.resolve();
+      open();
+    };
   }
 
   async changedSince(sinceMs: number, after: { changedAt: number; id: string } | null, limit: number): Promise<ChangedKeyRecord[]> {
@@ -177,6 +196,42 @@ describe('KeyLookup', () => {
     rows.table.get(other)!.expiresAt = clock.at + 1_000;
     await lookup.refreshKey(other);
     expect(lookup.index.get(other)?.expiresAt).toBe(clock.at + 1_000);
+  });
+
+  it('does not keep what a read that started before a key was forgotten (revoked here) found', async () => {
+    const { rows, lookup, clock } = setUp();
+    const hash = rows.add(1);
+    const release = rows.hold();
+    const lookupUnderWay = lookup.find(hash);
+    // The key is revoked here while the read is under way: the read found it live.
+    rows.table.get(hash)!.revokedAt = clock.at;
+    lookup.forgetKeyHash(hash);
+    release();
+    expect((await lookupUnderWay).record?.revokedAt).toBeNull();
+    expect(lookup.peek(hash)).toBeUndefined();
+    // The next lookup reads the row again and finds it revoked.
+    expect((await lookup.find(hash)).record?.revokedAt).toBe(clock.at);
+    expect(rows.byHashCalls).toBe(2);
+    // A read that starts after the forget is kept.
+    const other = rows.add(2);
+    lookup.forgetKeyHash(other);
+    await lookup.find(other);
+    expect(lookup.index.get(other)).toBeDefined();
+  });
+
+  it('leaves out of its start-up load a key forgotten while the page holding it was read', async () => {
+    const { rows, lookup, clock } = setUp();
+    const revoked = rows.add(1);
+    const kept = rows.add(2);
+    const release = rows.hold();
+    lookup.start();
+    rows.table.get(revoked)!.revokedAt = clock.at;
+    lookup.forgetKeyHash(revoked);
+    release();
+    await lookup.loaded;
+    await lookup.beforeApplicationShutdown();
+    expect(lookup.index.get(revoked)).toBeUndefined();
+    expect(lookup.index.get(kept)).toBeDefined();
   });
 
   it('applies what another instance changed at its next read of changes: revoked, rotated, issued', async () => {

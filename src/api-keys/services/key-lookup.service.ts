@@ -43,6 +43,14 @@ export class KeyLookup implements BeforeApplicationShutdown {
   private polling: Promise<void> | undefined;
   /** The start-up load: every live key read, or stopped at the budget. */
   loaded: Promise<void> = Promise.resolve();
+  /**
+   * Forgets counted, and when each key was last forgotten while a read was under way: a read that
+   * started before a key was forgotten (a revocation) may hold its old state, so it is not kept.
+   * Held only while reads run.
+   */
+  private forgets = 0;
+  private readonly forgottenAt = new Map<string, number>();
+  private reads = 0;
 
   constructor(
     private readonly rows: KeyRows,
@@ -82,8 +90,7 @@ export class KeyLookup implements BeforeApplicationShutdown {
   async find(hash: string): Promise<Lookup> {
     const held = this.peek(hash);
     if (held) return held;
-    const record = await this.rows.byHash(hash);
-    this.remember(hash, record);
+    const record = await this.read(hash);
     return { record, cached: false };
   }
 
@@ -91,12 +98,42 @@ export class KeyLookup implements BeforeApplicationShutdown {
   forgetKeyHash(hash: string): void {
     this.index.delete(hash);
     this.cache.delete(hash);
+    this.forgets += 1;
+    if (this.reads > 0) this.forgottenAt.set(hash, this.forgets);
   }
 
   /** Reads one key again now (after a change another instance announced). */
   async refreshKey(hash: string): Promise<void> {
     this.forgetKeyHash(hash);
-    this.remember(hash, await this.rows.byHash(hash));
+    await this.read(hash);
+  }
+
+  /** Reads a key's row and keeps it, unless the key was forgotten while the read ran. */
+  private async read(hash: string): Promise<KeyRecord | null> {
+    const started = this.startRead();
+    try {
+      const record = await this.rows.byHash(hash);
+      if (!this.forgottenSince(hash, started)) this.remember(hash, record);
+      return record;
+    } finally {
+      this.endRead();
+    }
+  }
+
+  /** Marks a read under way; answers the forget count it started at. */
+  private startRead(): number {
+    this.reads += 1;
+    return this.forgets;
+  }
+
+  private endRead(): void {
+    this.reads -= 1;
+    if (this.reads === 0) this.forgottenAt.clear();
+  }
+
+  /** Was the key forgotten after a read that started at `started` (its state then may be gone)? */
+  private forgottenSince(hash: string, started: number): boolean {
+    return (this.forgottenAt.get(hash) ?? 0) > started;
   }
 
   /** Drops the cached lookups of an account's keys (the index holds nothing of the account but its name). */
@@ -128,11 +165,16 @@ export class KeyLookup implements BeforeApplicationShutdown {
     const started = this.clock.nowMs();
     let beforeId: string | null = null;
     while (!this.stopped && !this.index.full) {
-      const page = await this.rows.livePage(this.clock.now(), beforeId, PAGE_SIZE);
-      // A key forgotten or refreshed meanwhile keeps its newer state: only keys not held yet are added.
-      for (const { hash, record } of page) if (!this.index.get(hash)) this.index.put(hash, record);
-      if (page.length < PAGE_SIZE) break;
-      beforeId = page[page.length - 1].record.id;
+      const pageStarted = this.startRead();
+      try {
+        const page = await this.rows.livePage(this.clock.now(), beforeId, PAGE_SIZE);
+        // A key refreshed meanwhile keeps its newer state, and one forgotten meanwhile (revoked) stays out.
+        for (const { hash, record } of page) if (!this.index.get(hash) && !this.forgottenSince(hash, pageStarted)) this.index.put(hash, record);
+        if (page.length < PAGE_SIZE) break;
+        beforeId = page[page.length - 1].record.id;
+      } finally {
+        this.endRead();
+      }
     }
     const note = this.index.full ? ` (memory budget reached at ${this.index.maxKeys}; further keys are looked up by query)` : '';
     this.logger.log(`API key index: ${this.index.size} live keys loaded in ${this.clock.nowMs() - started} ms${note}`);
