@@ -385,6 +385,24 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     expect(await verify(t, fresh.key)).toMatchObject({ valid: true, clientId: reused, scopes: ['read:data'] });
   });
 
+  it('a key asked for while its account is being deleted waits for the deletion and is refused: no live key is left behind', async () => {
+    const doomed = await newAccount('keys-racing');
+    // The deletion holds the account's lease, stalled after its Keycloak client is gone.
+    setFaultPoints('delete.client-deleted=pause:1500');
+    try {
+      const deletion = t.inject({ method: 'DELETE', url: `/v1/realms/${REALM}/service-accounts/${doomed}`, headers: apiHeaders() });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const issued = await issueKey(t, REALM, doomed, { name: 'late', scopes: ['read:data'] });
+      expect((await deletion).statusCode).toBe(204);
+      expect(issued.statusCode).toBe(404);
+      expect(issued.json().code).toBe('SERVICE_ACCOUNT_NOT_FOUND');
+    } finally {
+      setFaultPoints(undefined);
+    }
+    const live = await new Sql(t.app.get(DataSource)).rows('SELECT id FROM api_keys WHERE realm = ? AND client_id = ? AND revoked_at IS NULL', [REALM, doomed]);
+    expect(live).toEqual([]);
+  });
+
   it('an upgrade revokes the live keys that a delete interrupted in the old order left behind (migration 1764300020000)', async () => {
     const gone = await newAccount('keys-gone');
     const left = (await issueKey(t, REALM, gone, { name: 'left', scopes: ['read:data'] })).json();

@@ -12,4 +12,9 @@ export abstract class ServiceAccountDirectory {
   abstract get(context: OperationContext, realm: string, clientId: string): Promise<ServiceAccountView>;
   /** Every live account of a realm, without an owner check. */
   abstract listAll(realm: string): Promise<ServiceAccountView[]>;
+  /**
+   * Runs `body` holding the account's lease, the lock every change to the account takes (its
+   * deletion among them), waiting for another holder as a change does (409 ACCOUNT_BUSY past that).
+   */
+  abstract whileHeld<T>(realm: string, clientId: string, body: () => Promise<T>): Promise<T>;
 }

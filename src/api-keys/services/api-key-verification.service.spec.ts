@@ -43,7 +43,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
     await accountReads.gate;
     return account;
   };
-  const directory = { findLive, get: async () => account, listAll: async () => [account] } as ServiceAccountDirectory;
+  const directory = { findLive, get: async () => account, listAll: async () => [account] } as unknown as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
   const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();

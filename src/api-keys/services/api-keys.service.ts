@@ -40,17 +40,26 @@ export class ApiKeysService {
     private readonly changes: ChangeFeed,
   ) {}
 
+  /**
+   * Issues a key under the account's lease: a deletion of the account (which revokes every key of
+   * it) cannot run between the account's read and the key's insert, which left a live key behind
+   * that a later account of the same clientId, of any owner, would have brought back.
+   */
   async issue(context: OperationContext, realm: string, clientId: string, input: IssueApiKeyInput): Promise<IssuedApiKey> {
-    const account = await this.account(context, realm, clientId);
-    this.checkScopes(account, input.scopes);
-    await this.checkWithinCaller(context, input.scopes, { action: 'api_key.issued', realm, clientId, target: null, owner: account.owner });
-    const ttlDays = input.ttlDays ?? account.apiKeyPolicy.defaultTtlDays;
-    this.checkTtl(account, ttlDays);
-    const { row, key } = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
-    // A new key is a change too: an instance that cached its hash as unknown learns it exists.
-    await this.changes.transaction(async (manager, changed) => {
-      await manager.insert(ApiKeyEntity, row);
-      changed(keyChange(row));
+    this.checkRealm(realm);
+    const { row, key } = await this.directory.whileHeld(realm, clientId, async () => {
+      const account = this.activeAccount(await this.account(context, realm, clientId));
+      this.checkScopes(account, input.scopes);
+      await this.checkWithinCaller(context, input.scopes, { action: 'api_key.issued', realm, clientId, target: null, owner: account.owner });
+      const ttlDays = input.ttlDays ?? account.apiKeyPolicy.defaultTtlDays;
+      this.checkTtl(account, ttlDays);
+      const issued = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
+      // A new key is a change too: an instance that cached its hash as unknown learns it exists.
+      await this.changes.transaction(async (manager, changed) => {
+        await manager.insert(ApiKeyEntity, issued.row);
+        changed(keyChange(issued.row));
+      });
+      return issued;
     });
     await this.audit.record(context, {
       action: 'api_key.issued',
@@ -107,22 +116,27 @@ export class ApiKeysService {
    * others get API_KEY_NOT_ACTIVE (see claimRotation).
    */
   async rotate(context: OperationContext, id: string, graceHours: number): Promise<IssuedApiKey> {
-    const old = await this.visibleKey(context, id);
-    const now = this.clock.now();
-    if (old.revokedAt || old.expiresAt <= now || old.rotatedToId) {
-      throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} is ${toApiKeyView(old, now).status}; only an active key can be rotated.`);
-    }
-    const account = await this.directory.findLive(old.realm, old.clientId);
-    if (!account) throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
-    this.checkScopes(account, old.scopes);
-    await this.checkWithinCaller(context, old.scopes, { action: 'api_key.rotated', realm: old.realm, clientId: old.clientId, target: old.id, owner: account.owner });
-    const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
-    const { row, key } = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
-    const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
-    await this.changes.transaction(async (manager, changed) => {
-      await manager.insert(ApiKeyEntity, row);
-      await this.claimRotation(manager, old.id, row.id, graceEnd);
-      changed(keyChange(old), keyChange(row));
+    const found = await this.visibleKey(context, id);
+    // Under the account's lease, as issue: no deletion of the account runs between the checks and the successor's insert.
+    const { old, row, key, graceEnd, now } = await this.directory.whileHeld(found.realm, found.clientId, async () => {
+      const old = await this.visibleKey(context, id);
+      const now = this.clock.now();
+      if (old.revokedAt || old.expiresAt <= now || old.rotatedToId) {
+        throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} is ${toApiKeyView(old, now).status}; only an active key can be rotated.`);
+      }
+      const account = await this.directory.findLive(old.realm, old.clientId);
+      if (!account || account.state !== 'active') throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
+      this.checkScopes(account, old.scopes);
+      await this.checkWithinCaller(context, old.scopes, { action: 'api_key.rotated', realm: old.realm, clientId: old.clientId, target: old.id, owner: account.owner });
+      const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
+      const successor = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
+      const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
+      await this.changes.transaction(async (manager, changed) => {
+        await manager.insert(ApiKeyEntity, successor.row);
+        await this.claimRotation(manager, old.id, successor.row.id, graceEnd);
+        changed(keyChange(old), keyChange(successor.row));
+      });
+      return { old, ...successor, graceEnd, now };
     });
     await this.audit.record(context, {
       action: 'api_key.rotated',
@@ -201,6 +215,14 @@ export class ApiKeysService {
       changedAt: now.getTime(),
     });
     return { row, key };
+  }
+
+  /** The account, if keys may be issued for it: not while it is being deleted (404, as once it is gone). */
+  private activeAccount(account: ServiceAccountView): ServiceAccountView {
+    if (account.state !== 'active') {
+      throw new DomainError(ErrorCode.ServiceAccountNotFound, `Service account ${account.clientId} in realm ${account.realm} is ${account.state}; no key can be issued for it.`, { clientId: account.clientId });
+    }
+    return account;
   }
 
   private async account(context: OperationContext, realm: string, clientId: string): Promise<ServiceAccountView> {

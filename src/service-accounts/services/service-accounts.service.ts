@@ -210,6 +210,11 @@ export class ServiceAccountsService {
     return this.reader.listAll(realm);
   }
 
+  /** Runs `body` under the account's lease (API keys are issued under it, so no deletion runs meanwhile). */
+  whileHeld<T>(realm: string, clientId: string, body: () => Promise<T>): Promise<T> {
+    return this.lease.withAccountLease(realm, clientId, () => body());
+  }
+
   readSecret(context: OperationContext, realm: string, clientId: string): Promise<{ clientSecret: string; rotatedAt: string | null }> {
     return this.reader.readSecret(context, realm, clientId);
   }
