@@ -28,6 +28,7 @@ describe('Caller authority', () => {
   const accountA = uniqueClientId('authz-a');
   const accountB = uniqueClientId('authz-b');
   const accountOps = uniqueClientId('authz-ops');
+  const accountB2 = uniqueClientId('authz-b2');
   const secrets = new Map<string, string>();
   const keys = new Map<string, { id: string; key: string }>();
   const ownScopes = ['read:data', 'audit:read', 'jobs:read', 'jobs:run', 'service-accounts:read', 'api-keys:read', 'api-keys:write', 'keysmith-audience'];
@@ -67,7 +68,7 @@ describe('Caller authority', () => {
     await create(accountOps, 'platform-ops', ['keysmith:admin', 'service-accounts:read', 'keysmith-audience'], operator);
   });
   afterAll(async () => {
-    for (const clientId of [accountA, accountB, accountOps]) await t.inject({ method: 'DELETE', url: `${base}/${clientId}`, headers: operator });
+    for (const clientId of [accountA, accountB, accountOps, accountB2]) await t.inject({ method: 'DELETE', url: `${base}/${clientId}`, headers: operator });
     await t.close();
   });
 
@@ -100,6 +101,24 @@ describe('Caller authority', () => {
       const rotated = await rotate(operator);
       expect(rotated.statusCode).toBe(201);
       remember(t.secrets, rotated.json().key);
+    });
+  });
+
+  describe("an account's secret goes only to a holder of its Keysmith scopes", () => {
+    it('reading or rotating the secret of an account holding keysmith:admin needs keysmith:admin', async () => {
+      const read = (headers: Headers) => t.inject({ method: 'GET', url: `${base}/${accountOps}/secret`, headers });
+      const refused = await read({});
+      expectRefused(refused, 403, 'SCOPE_ESCALATION');
+      expect(refused.json().scopes).toEqual(['keysmith:admin']);
+      expect(refused.body).not.toContain(secrets.get(accountOps)!);
+      expect(await lastEvent(`action=client_secret.read&clientId=${accountOps}`)).toMatchObject({ outcome: 'failure', detail: { code: 'SCOPE_ESCALATION' } });
+      const rotation = await t.inject({ method: 'POST', url: `${base}/${accountOps}/secret/rotate`, headers: {}, payload: { graceHours: 1 } });
+      expectRefused(rotation, 403, 'SCOPE_ESCALATION');
+      expect(await lastEvent(`action=client_secret.rotated&clientId=${accountOps}`)).toMatchObject({ outcome: 'failure', detail: { code: 'SCOPE_ESCALATION' } });
+      // The holder reads it, and it is still the secret given at creation (the refused rotation changed nothing).
+      const allowed = await read(operator);
+      expect(allowed.statusCode).toBe(200);
+      expect(allowed.json().clientSecret).toBe(secrets.get(accountOps));
     });
   });
 
@@ -284,9 +303,15 @@ describe('Caller authority', () => {
       expectRefused(rotate, 404, 'SERVICE_ACCOUNT_NOT_FOUND');
       expect(await lastEvent(`action=client_secret.rotated&clientId=${accountB}&actor=${SEEDED_CALLERS.teamA}`)).toMatchObject({ outcome: 'failure' });
 
-      const own = await t.inject({ method: 'GET', url: `${base}/${accountB}/secret`, headers: teamB });
+      // Team B's own account holds Keysmith scopes team B's token lacks: its secret would give them.
+      const beyond = await t.inject({ method: 'GET', url: `${base}/${accountB}/secret`, headers: teamB });
+      expectRefused(beyond, 403, 'SCOPE_ESCALATION');
+      expect(beyond.json().scopes).toEqual(expect.arrayContaining(['audit:read', 'jobs:run']));
+      // An account of team B's whose scopes team B holds: its secret is team B's to read.
+      await create(accountB2, 'team-b', ['read:data']);
+      const own = await t.inject({ method: 'GET', url: `${base}/${accountB2}/secret`, headers: teamB });
       expect(own.statusCode).toBe(200);
-      expect(remember(t.secrets, own.json().clientSecret as string)).toBe(secrets.get(accountB));
+      expect(remember(t.secrets, own.json().clientSecret as string)).toBe(secrets.get(accountB2));
     });
   });
 

@@ -165,7 +165,12 @@ export class ServiceAccountsController {
 
   @Get(':clientId/secret')
   @RequireScopes('secrets:read')
-  @ApiOperation({ summary: 'The current client secret (audited)' })
+  @ApiOperation({
+    summary: 'The current client secret (audited)',
+    description:
+      'The secret gets tokens with every scope the account holds, so the caller must also hold each of Keysmith\'s own scopes ' +
+      'the account holds (keysmith:admin among them): 403 SCOPE_ESCALATION naming the others.',
+  })
   @ApiJson(200, '{ clientSecret, rotatedAt }', S.secret)
   @ApiProblems(400, 401, 403, 404, 503)
   secret(@Ctx() context: OperationContext, @Param('realm', realmParam) realm: string, @Param('clientId', clientIdParam) clientId: string) {
@@ -183,7 +188,8 @@ export class ServiceAccountsController {
       'The rotation is recorded before Keycloak is asked, under the account\'s lease: if the call is cut off, the rotation is ' +
       'finished by recovery and GET .../secret returns a secret Keycloak accepts at every point. ' +
       'Needs Keycloak\'s client-secret-rotation feature and the Keysmith client policy (scripts/keycloak.sh seeds both); without ' +
-      'them the answer is 409 SECRET_ROTATION_UNAVAILABLE unless KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER=true.',
+      'them the answer is 409 SECRET_ROTATION_UNAVAILABLE unless KEYSMITH_SECRET_ROTATION_ALLOW_CUTOVER=true. As for reading the ' +
+      'secret, the caller must hold each of Keysmith\'s own scopes the account holds (403 SCOPE_ESCALATION).',
   })
   @ApiZodBody(rotateSecretSchema)
   @ApiJson(200, '{ clientSecret, previousSecretValidUntil }', S.rotated)

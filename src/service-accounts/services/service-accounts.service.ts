@@ -231,6 +231,8 @@ export class ServiceAccountsService {
     let row: ServiceAccountEntity;
     try {
       row = await this.rows.get(context, realm, clientId);
+      // The rotation answers the new secret: the same bound as reading it.
+      this.checker.assertSecretWithinCaller(context, row);
     } catch (error) {
       await this.audit.record(context, { action: 'client_secret.rotated', outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
       throw error;

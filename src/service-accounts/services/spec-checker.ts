@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit/index.js';
+import { keysmithScopesBeyondCaller } from '../../common/auth/caller-authority.js';
 import type { OperationContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -7,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { KeycloakClientsGateway, type RealmCatalog } from '../../keycloak/index.js';
 import type { Grantable } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
+import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { GrantValidator, describeViolations, type GrantViolation } from '../policy/grant-validator.js';
 
 type CallerScopes = Pick<OperationContext, 'callerScopes'>;
@@ -53,6 +55,18 @@ export class SpecChecker {
     };
     if (request.realmRoles.length === 0 && Object.keys(request.clientRoles).length === 0 && request.scopes.length === 0) return [];
     return (await this.validator.validate(context, realm, request)).violations;
+  }
+
+  /**
+   * The secret of an account gets tokens with every scope the account holds (optional ones on
+   * request), so only a caller holding each of Keysmith's own scopes among them may read or rotate
+   * it: a caller with `secrets:read` alone must not take `keysmith:admin` from an account of its
+   * owner. 403 SCOPE_ESCALATION naming the scopes.
+   */
+  assertSecretWithinCaller(context: CallerScopes, row: Pick<ServiceAccountEntity, 'clientId' | 'defaultScopes' | 'optionalScopes'>): void {
+    const beyond = keysmithScopesBeyondCaller(context, [...row.defaultScopes, ...row.optionalScopes], this.config.auth.adminScope).sort();
+    if (beyond.length === 0) return;
+    throw new DomainError(ErrorCode.ScopeEscalation, `The secret of ${row.clientId} gets tokens with Keysmith scopes you do not hold: ${beyond.join(', ')}.`, { scopes: beyond });
   }
 
   assertRealm(realm: string): void {

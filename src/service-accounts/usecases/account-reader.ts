@@ -66,6 +66,7 @@ export class AccountReader {
     let row: ServiceAccountEntity;
     try {
       row = await this.rows.get(context, realm, clientId);
+      this.checker.assertSecretWithinCaller(context, row);
     } catch (error) {
       await this.audit.record(context, { action: 'client_secret.read', outcome: 'failure', realm, clientId, detail: { code: reason(error) } });
       throw error;
