@@ -61,7 +61,12 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
     this.stopping.abort();
   }
 
-  /** One pass over every managed account; `dryRun` checks and reports but never repairs. */
+  /**
+   * One pass over every managed account; `dryRun` checks and reports but never repairs. The list
+   * is read once, but each account is checked under its lease against its row as it is then: a
+   * paced run lasts up to KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES, and a rotation meanwhile stores a
+   * new secret (the one read at the start is then only Keycloak's rotated one).
+   */
   async checkAll(context: OperationContext, dryRun: boolean): Promise<SecretHealthOutcome[]> {
     const rows = await this.accounts.find({ where: { state: 'ready', deletedAt: IsNull(), secretCiphertext: Not(IsNull()) }, order: { id: 'ASC' } });
     const { ratePerSecond, spreadMs, repair } = this.config.jobs.secretHealth;
@@ -70,7 +75,7 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
     const byRealm = new Map<string, number>(this.config.managedRealms.map((realm) => [realm, 0]));
     for (const row of rows) {
       const base = { realm: row.realm, clientId: row.clientId };
-      if (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep)) {
+      if (rotationUnderWay(row)) {
         // A rotation in progress owns the secret; the rotation job finishes it.
         outcomes.push({ ...base, result: 'skipped' });
         continue;
@@ -78,13 +83,9 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
       await pacer.turn();
       if (this.stopping.signal.aborted) break;
       try {
-        const health = await this.checker.check(context, row, repair && !dryRun);
-        if (health === 'ok') {
-          outcomes.push({ ...base, result: 'ok' });
-          continue;
-        }
-        byRealm.set(row.realm, (byRealm.get(row.realm) ?? 0) + 1);
-        outcomes.push({ ...base, result: repair && !dryRun ? await this.repair(context, row) : 'mismatch' });
+        const result = await this.checkHeld(context, row, repair && !dryRun);
+        if (result === 'mismatch' || result === 'repaired') byRealm.set(row.realm, (byRealm.get(row.realm) ?? 0) + 1);
+        outcomes.push({ ...base, result });
       } catch (error) {
         outcomes.push({ ...base, result: 'failed', error: error instanceof DomainError ? error.code : (error as Error).name });
       }
@@ -98,10 +99,25 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
    * and repairs exactly as a run does; an account with a rotation in progress is left to it.
    */
   async checkAccount(context: OperationContext, row: ServiceAccountEntity): Promise<SecretHealthOutcome['result']> {
-    if (!row.secretCiphertext || (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep))) return 'skipped';
-    const repair = this.config.jobs.secretHealth.repair;
-    if ((await this.checker.check(context, row, repair)) === 'ok') return 'ok';
-    return repair ? this.repair(context, row) : 'mismatch';
+    if (!row.secretCiphertext || rotationUnderWay(row)) return 'skipped';
+    return this.checkHeld(context, row, this.config.jobs.secretHealth.repair);
+  }
+
+  /**
+   * Checks the account under its lease, against its row read under it, and repairs in the same
+   * hold: no rotation or other change runs between what is compared and what is repaired. An
+   * account gone, no longer ready, or with a rotation under way by then is skipped.
+   */
+  private checkHeld(context: OperationContext, listed: ServiceAccountEntity, repair: boolean): Promise<SecretHealthOutcome['result']> {
+    return this.lease.withAccount(listed.realm, listed.clientId, async (fence) => {
+      const row = await this.accounts.findOneBy({ id: listed.id });
+      if (!row || row.state !== 'ready' || row.deletedAt || !row.secretCiphertext || rotationUnderWay(row)) return 'skipped';
+      if ((await this.checker.check(context, row, repair)) === 'ok') return 'ok';
+      if (!repair) return 'mismatch';
+      // A rotation with a cut-over: a fresh secret, stored and proven, the refused one ended.
+      await this.rotation.machine.start({ context, fence }, row, 0, { regenerate: true });
+      return 'repaired';
+    });
   }
 
   async mismatch(context: OperationContext, row: ServiceAccountEntity, detail: MismatchDetail): Promise<void> {
@@ -112,14 +128,9 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
     await this.audit.record(context, { action: 'client_secret.mismatch', outcome: 'failure', realm: row.realm, clientId: row.clientId, detail: { reason, repair: detail.repair } });
     await this.webhooks.publish('client_secret.mismatch', { realm: row.realm, clientId: row.clientId, reason, repair: detail.repair });
   }
-
-  /** A rotation with a cut-over: a fresh secret, stored and proven, the refused one ended. */
-  private async repair(context: OperationContext, account: ServiceAccountEntity): Promise<'repaired'> {
-    await this.lease.withAccount(account.realm, account.clientId, async (fence) => {
-      const row = await this.accounts.findOneByOrFail({ id: account.id });
-      await this.rotation.machine.start({ context, fence }, row, 0, { regenerate: true });
-    });
-    return 'repaired';
-  }
 }
 
+/** Is a rotation of the account's secret under way (it owns the secret until it is announced)? */
+function rotationUnderWay(row: ServiceAccountEntity): boolean {
+  return row.secretRotationStep !== null && UNFINISHED_STEPS.includes(row.secretRotationStep);
+}
