@@ -246,12 +246,27 @@ describe('RotateSecretUseCase (the secret-rotation state machine)', () => {
     expect(stored()).toBe(keycloak.current);
   });
 
-  it('a lost lease stops the machine before any Keycloak write', async () => {
+  it('a lost lease stops the machine before any write, to Keycloak or to the row', async () => {
     const fenced: RotationRun = { ...run, fence: async () => {
         throw new Error('lease lost');
       }, };
     await expect(machine.start(fenced, store.reload(), 24)).rejects.toThrow('lease lost');
     expect(keycloak.writes).toBe(0);
+    expect(store.persisted.secretRotationStep).toBeNull();
+  });
+
+  it('a lease lost after Keycloak regenerated (a pause past it) stops every later row write and notice', async () => {
+    // Another instance took the lease over meanwhile and carries the rotation on; this one must not write what it saw.
+    const late: RotationRun = {
+      ...run,
+      fence: async () => {
+        if (keycloak.writes > 0) throw new Error('lease lost');
+      },
+    };
+    await expect(machine.start(late, store.reload(), 24)).rejects.toThrow('lease lost');
+    expect(keycloak.writes).toBe(1);
     expect(store.persisted.secretRotationStep).toBe('intent');
+    expect(stored()).toBe('secret-0');
+    expect(notifier.notices).toEqual([]);
   });
 });

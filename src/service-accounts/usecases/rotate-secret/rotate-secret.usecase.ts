@@ -52,13 +52,13 @@ export class RotateSecretUseCase {
     if (!row.secretCiphertext) {
       // Nothing stored yet (accounts from before secrets were stored): store what Keycloak holds first.
       await run.fence('read client secret');
-      await this.store.save(row, { secretCiphertext: this.vault.encrypt(await this.keycloak.currentSecret(row.realm, row.clientId), row.id) });
+      await this.save(run, row, { secretCiphertext: this.vault.encrypt(await this.keycloak.currentSecret(row.realm, row.clientId), row.id) });
     }
     if (row.secretRotationStep === 'notified') {
       // Keycloak keeps one rotated secret: this rotation ends the previous one's grace window now.
-      await this.notifier.notify(run.context, row, { type: 'previous-invalidated', rotationId: row.secretRotationId });
+      await this.notify(run, row, { type: 'previous-invalidated', rotationId: row.secretRotationId });
     }
-    await this.store.save(row, {
+    await this.save(run, row, {
       secretRotationStep: 'intent',
       secretRotationId: this.newRotationId(),
       secretRotationGraceHours: graceHours,
@@ -74,6 +74,21 @@ export class RotateSecretUseCase {
     if (row.secretRotationStep === 'stored') await this.prove(run, row);
     if (row.secretRotationStep === 'verified') await this.announce(run, row);
     if (row.secretRotationStep === 'notified' && this.graceOver(row)) await this.endPrevious(run, row);
+  }
+
+  /**
+   * Every row write and notice of the machine is fenced, as every Keycloak step is: an instance
+   * paused past its lease (which another instance may have taken, and moved the rotation on) writes
+   * nothing more, where a late write would store a secret Keycloak had since replaced.
+   */
+  private async save(run: RotationRun, row: ServiceAccountEntity, changes: Partial<ServiceAccountEntity>): Promise<void> {
+    await run.fence('record the rotation step');
+    await this.store.save(row, changes);
+  }
+
+  private async notify(run: RotationRun, row: ServiceAccountEntity, notice: Parameters<RotationNotifierPort['notify']>[2]): Promise<void> {
+    await run.fence(`announce ${notice.type}`);
+    await this.notifier.notify(run.context, row, notice);
   }
 
   graceOver(row: ServiceAccountEntity): boolean {
@@ -101,10 +116,10 @@ export class RotateSecretUseCase {
       secret = current;
       const rotated = await this.keycloak.rotatedSecret(row.realm, row.clientId);
       if (rotated !== stored && row.secretRotationGraceHours !== 0) {
-        await this.notifier.notify(run.context, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'stored secret no longer held by Keycloak' });
+        await this.notify(run, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'stored secret no longer held by Keycloak' });
       }
     }
-    await this.store.save(row, { secretCiphertext: this.vault.encrypt(secret, row.id), secretRotationStep: 'stored' });
+    await this.save(run, row, { secretCiphertext: this.vault.encrypt(secret, row.id), secretRotationStep: 'stored' });
     await faultPoint('rotate.stored');
   }
 
@@ -118,10 +133,10 @@ export class RotateSecretUseCase {
       if (current === stored || !(await this.keycloak.accepts(row.realm, row.clientId, current))) {
         throw new DomainError(ErrorCode.SecretRotationFailed, `The new secret of ${row.clientId} was refused by Keycloak; the rotation is retried on the next run.`);
       }
-      await this.store.save(row, { secretCiphertext: this.vault.encrypt(current, row.id) });
-      await this.notifier.notify(run.context, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'stored secret refused by Keycloak' });
+      await this.save(run, row, { secretCiphertext: this.vault.encrypt(current, row.id) });
+      await this.notify(run, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'stored secret refused by Keycloak' });
     }
-    await this.store.save(row, { secretRotationStep: 'verified' });
+    await this.save(run, row, { secretRotationStep: 'verified' });
     await faultPoint('rotate.verified');
   }
 
@@ -130,8 +145,8 @@ export class RotateSecretUseCase {
     const now = this.clock.now();
     const graceHours = row.secretRotationGraceHours ?? row.rotationGraceHours;
     const previousSecretValidUntil = new Date(now.getTime() + graceHours * HOUR_MS);
-    await this.notifier.notify(run.context, row, { type: 'rotated', graceHours, previousSecretValidUntil, rotationId: row.secretRotationId ?? '', adopted: false });
-    await this.store.save(row, {
+    await this.notify(run, row, { type: 'rotated', graceHours, previousSecretValidUntil, rotationId: row.secretRotationId ?? '', adopted: false });
+    await this.save(run, row, {
       secretRotationStep: 'notified',
       previousSecretValidUntil,
       lastRotatedAt: now,
@@ -150,8 +165,8 @@ export class RotateSecretUseCase {
     if (current !== stored) {
       // Keycloak's executor regenerated meanwhile: the stored secret is now its rotated one, so
       // ending that would end the stored secret. Adopt the current one; the previous gets a new window.
-      await this.notifier.notify(run.context, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'Keycloak regenerated the secret by itself' });
-      await this.store.save(row, { secretCiphertext: this.vault.encrypt(current, row.id), secretRotationStep: 'stored', secretRotationGraceHours: row.rotationGraceHours });
+      await this.notify(run, row, { type: 'mismatch-adopted', rotationId: row.secretRotationId, reason: 'Keycloak regenerated the secret by itself' });
+      await this.save(run, row, { secretCiphertext: this.vault.encrypt(current, row.id), secretRotationStep: 'stored', secretRotationGraceHours: row.rotationGraceHours });
       await this.prove(run, row);
       await this.announce(run, row);
       return;
@@ -160,7 +175,7 @@ export class RotateSecretUseCase {
     await this.keycloak.invalidateRotated(row.realm, row.clientId);
     await faultPoint('rotate.previous-invalidated');
     const rotationId = row.secretRotationId;
-    await this.store.save(row, { secretRotationStep: null, previousSecretValidUntil: null, secretRotationGraceHours: null, secretRotationId: null });
-    await this.notifier.notify(run.context, row, { type: 'previous-invalidated', rotationId });
+    await this.save(run, row, { secretRotationStep: null, previousSecretValidUntil: null, secretRotationGraceHours: null, secretRotationId: null });
+    await this.notify(run, row, { type: 'previous-invalidated', rotationId });
   }
 }
