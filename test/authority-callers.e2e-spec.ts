@@ -249,6 +249,15 @@ describe('Caller authority', () => {
       keyB = (await issued('owner-b', accountB, ['audit:read', 'jobs:read'])).key;
     });
 
+    it("a PUT with If-Match learns nothing of another owner's account: the answer of an account that does not exist", async () => {
+      const payload = { owner: 'team-a', defaultScopes: ['read:data'] };
+      const theirs = await t.inject({ method: 'PUT', url: `${base}/${accountB}`, headers: { ...teamA, 'if-match': '"x"' }, payload });
+      const none = await t.inject({ method: 'PUT', url: `${base}/${uniqueClientId('authz-none')}`, headers: { ...teamA, 'if-match': '"x"' }, payload });
+      expectRefused(theirs, 412, 'PRECONDITION_FAILED');
+      expect(theirs.json().etag).toBeNull();
+      expect(theirs.json().detail).toBe(none.json().detail.replace(/authz-none-[^ ]+/, accountB));
+    });
+
     it('audit list and export show an owner-bound caller only its owner\'s events', async () => {
       const list = await t.inject({ method: 'GET', url: '/v1/audit-events?limit=500', headers: apiKeyHeaders(keyA) });
       expect(list.statusCode).toBe(200);

@@ -227,6 +227,13 @@ describe('GitOps plan and apply use cases', () => {
     expect(plan.accounts.map((a) => [a.clientId, a.action])).toEqual([['mine', 'create'], ['theirs', 'error']]);
   });
 
+  it("shows an owner-bound caller nothing of another owner's account its definition names, as if it did not exist", async () => {
+    accounts.seed('their-worker', 'gitops', { owner: 'team-b', realmRoles: ['orders-writer'], description: 'team-b internal' });
+    const plan = await planner.execute([def('their-worker', [], 'team-a')], { prune: false, set: 'apps', owner: 'team-a' });
+    expect(plan.accounts).toEqual([expect.objectContaining({ clientId: 'their-worker', action: 'error', changes: [], error: { code: 'SERVICE_ACCOUNT_NOT_FOUND', detail: expect.any(String) } })]);
+    expect(JSON.stringify(plan)).not.toMatch(/team-b|orders-writer|adopt/);
+  });
+
   it('refuses prune or adoption without a named set, before reading or writing anything', async () => {
     accounts.seed('orphan-one', 'gitops');
     await expect(planner.execute([def('kept-one')], { prune: true })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', extensions: { errors: [{ field: 'set', message: expect.stringContaining('required with prune') }] } });

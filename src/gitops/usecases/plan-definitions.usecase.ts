@@ -80,6 +80,10 @@ export class PlanDefinitionsUseCase {
         throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);
       }
       const current = existing.get(accountKey(realm, clientId));
+      // Another owner's account answers as on every route (as apply does): not found, and nothing of it shown.
+      if (options.owner && current && current.owner !== options.owner) {
+        throw new DomainError(ErrorCode.ServiceAccountNotFound, `No service account ${clientId} in realm ${realm}.`, { clientId });
+      }
       const transition = current ? setTransition(current, setRequestOf(options)) : undefined;
       if (transition?.kind === 'conflict') throw new DomainError(ErrorCode.SetConflict, transition.detail);
       const realmClients = clients ? (clients.get(realm) ?? new Map()) : undefined;

@@ -101,7 +101,8 @@ export class ServiceAccountsService {
       const row = await this.settledRow(realm, clientId, fence);
       const visible = row && (!context.owner || row.owner === context.owner) ? row : null;
       const catalog = await this.checker.check(context, realm, clientId, spec, visible ? specOf(visible) : undefined);
-      assertIfMatch(row, options.ifMatch, realm, clientId);
+      // Another owner's account is judged as absent: its entity tag is not the caller's to learn.
+      assertIfMatch(visible, options.ifMatch, realm, clientId);
       if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
       if (context.owner && row.owner !== context.owner) throw notFound(realm, clientId);
       if (options.set) await this.sets.claim(context, row, options.set);
