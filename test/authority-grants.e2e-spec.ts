@@ -236,6 +236,36 @@ describe('Authority: grants are judged by what they really give (real Keycloak)'
     expect((await kc.clients.find({ realm, clientId }))[0]).toBeDefined();
   });
 
+  it('a role taken away in Keycloak once it became forbidden is not granted again: neither by a PATCH of something else nor by the drift repair', async () => {
+    const clientId = uniqueClientId('esc-regrant');
+    made.push(clientId);
+    const created = await strict.inject({ method: 'POST', url: base, headers: teamA, payload: body(clientId, { realmRoles: [role('regrant')] }) });
+    expect(created.statusCode).toBe(201);
+    strict.secrets.add(created.json().clientSecret);
+    // The role becomes a way to manage-users; a realm admin takes it away from the account in Keycloak.
+    const regrant = (await kc.roles.findOneByName({ realm, name: role('regrant') }))!;
+    await kc.roles.createComposite({ realm, roleId: regrant.id! }, [await rmRole(kc, 'manage-users')]);
+    const user = await kc.clients.getServiceAccountUser({ realm, id: created.json().keycloakId });
+    await kc.users.delRealmRoleMappings({ realm, id: user.id!, roles: [{ id: regrant.id!, name: regrant.name! }] });
+    strict.clock.advance(60_000);
+
+    const patched = await strict.inject({ method: 'PATCH', url: `${base}/${clientId}`, headers: teamA, payload: { description: 'a typo fixed' } });
+    expect(patched.statusCode).toBe(403);
+    expect(patched.json()).toMatchObject({ code: 'GRANT_FORBIDDEN', forbidden: [`realm:${role('regrant')}`] });
+    expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).not.toContain(`realm:${role('regrant')}`);
+
+    const repairing = await createTestApp({ dataDir: strict.dataDir, env: { KEYSMITH_DRIFT_REPAIR: 'true' } });
+    try {
+      await authenticateSuite(repairing);
+      repairing.clock.advance(60_000);
+      const run = await runJob(repairing, 'drift');
+      expect(run.errors).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${realm}/${clientId}: GRANT_FORBIDDEN: `))]));
+    } finally {
+      await repairing.close();
+    }
+    expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).not.toContain(`realm:${role('regrant')}`);
+  });
+
   /** Keycloak's own evaluation: the service-account user's effective roles and an example access token. */
   it('logs none of the secrets, keys and tokens this suite saw', () => {
     expectNoSecretInLogs('authority-grants');
@@ -283,6 +313,7 @@ async function createFixtures(kc: KcAdminClient): Promise<void> {
   const admin = (await kc.roles.findOneByName({ realm, name: 'admin' }))!;
   await realmRole(kc, role('plain'));
   await realmRole(kc, role('later'));
+  await realmRole(kc, role('regrant'));
   await realmRole(kc, role('rm-admin'), [await rmRole(kc, 'realm-admin')]);
   await realmRole(kc, role('mr-mu'), [await rmRole(kc, 'manage-realm'), await rmRole(kc, 'manage-users')]);
   const inner = await realmRole(kc, role('inner'), [await rmRole(kc, 'manage-users')]);
@@ -323,7 +354,7 @@ async function removeFixtures(kc: KcAdminClient): Promise<void> {
   }
   const [client] = await kc.clients.find({ realm, clientId: tools });
   if (client) await kc.clients.del({ realm, id: client.id! });
-  for (const name of ['plain', 'later', 'rm-admin', 'mr-mu', 'inner', 'outer', 'boss', 'cir']) {
+  for (const name of ['plain', 'later', 'regrant', 'rm-admin', 'mr-mu', 'inner', 'outer', 'boss', 'cir']) {
     const found = await kc.roles.findOneByName({ realm, name: role(name) });
     if (found) await kc.roles.delById({ realm, id: found.id! });
   }

@@ -106,7 +106,8 @@ export class ServiceAccountsService {
       if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
       if (context.owner && row.owner !== context.owner) throw notFound(realm, clientId);
       if (options.set) await this.sets.claim(context, row, options.set);
-      return this.reconciling.execute({ context, row, spec, catalog, options, fence });
+      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
+      return this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded });
     });
   }
 
@@ -122,7 +123,8 @@ export class ServiceAccountsService {
       const spec = applyPatch(keycloakSideKept(specOf(row), row), patch);
       const catalog = await this.checker.check(context, realm, clientId, spec, specOf(row));
       const applyOptions = { managedBy: row.managedBy, source: context.source ?? row.source };
-      return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence });
+      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
+      return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence, judgeAdded });
     });
   }
 
@@ -181,7 +183,9 @@ export class ServiceAccountsService {
       const spec = specOf(row);
       const catalog = await this.checker.resolveCatalog(realm, spec);
       const options = { managedBy: row.managedBy, source: row.source };
-      return (await this.reconciling.execute({ context, row, spec, catalog, options, fence })).changes;
+      // What the repair would grant again is judged first: a role taken away in Keycloak because the policy forbids it stays away.
+      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
+      return (await this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded })).changes;
     });
   }
 

@@ -58,6 +58,15 @@ export class SpecChecker {
   }
 
   /**
+   * Judges what a change adds to Keycloak itself, grants an account's stored spec already held
+   * included: a role removed in Keycloak (or renamed there, its name now another role's) that a
+   * PUT, PATCH or drift repair would grant again is judged as any new grant, and refused the same way.
+   */
+  async assertAddedAllowed(context: OperationContext, realm: string, clientId: string, owner: string, added: Grantable): Promise<void> {
+    await this.assertGrantsAllowed(context, realm, clientId, { ...added, owner } as ServiceAccountSpec);
+  }
+
+  /**
    * The secret of an account gets tokens with every scope the account holds (optional ones on
    * request), so only a caller holding each of Keysmith's own scopes among them may read or rotate
    * it: a caller with `secrets:read` alone must not take `keysmith:admin` from an account of its

@@ -1,6 +1,7 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import type { Fence } from '../../common/leases/leases.js';
 import type { RealmCatalog } from '../../keycloak/index.js';
+import type { Grantable } from '../account-spec.js';
 import type { ClientSummaries } from '../services/plan-reading.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ManagedBy, ServiceAccountEntity } from '../entities/service-account.entity.js';
@@ -51,6 +52,11 @@ export interface ReconcileAccountCommand {
   catalog: RealmCatalog;
   options: ApplyOptions;
   fence: Fence;
+  /**
+   * Judges the grants the change would add to Keycloak (`added`: roles and scopes Keycloak does not
+   * hold now) before anything is written; throws to refuse (see SpecChecker.assertAddedAllowed).
+   */
+  judgeAdded?: (added: Grantable) => Promise<void>;
 }
 
 /** Delete the account `row` (with `onlyInSet`, only while it still belongs to that GitOps set), under its lease. */

@@ -9,7 +9,7 @@ import { Clock } from '../../common/time/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { KeycloakClientsGateway, type GrantDiff, type Grants, type ManagedClientState, type ManagedClientSummary, type RealmCatalog } from '../../keycloak/index.js';
 import { summaryShowsUnchanged } from '../services/plan-reading.js';
-import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf } from '../account-spec.js';
+import { clientSpecOf, columnsOf, DAY_MS, grantsOf, specHash, specOf, type Grantable } from '../account-spec.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
 import { ServiceAccountEvents } from '../service-account.events.js';
@@ -50,6 +50,7 @@ export class ReconcileAccountUseCase {
     const unchanged = options.clients !== undefined && this.unchangedBySummary(row, spec, catalog, options.clients.get(row.clientId));
     await fence.check('read client');
     const diff = unchanged ? undefined : await this.diff(row, spec, catalog);
+    if (diff && command.judgeAdded) await command.judgeAdded(addedGrants(diff));
     if (!diff || diff.changes.length === 0) {
       // Nothing to change, but the client's hash is restamped, so plans can trust it again (plan-reading.ts).
       if (diff?.hashStale) await this.stamp(row, spec, catalog, diff, fence);
@@ -190,4 +191,18 @@ function changedInKeycloak(change: Change, applied: Grants): boolean {
       : ((applied as unknown as Record<string, string[]>)[field] ?? []);
   const had = held.includes(change.value ?? '');
   return change.action === 'add' ? had : change.action === 'remove' ? !had : false;
+}
+
+/**
+ * What a diff adds to Keycloak: the roles it grants, and the scopes the client holds in neither list
+ * now (a scope moved from optional to default, or back, gives its holder nothing new).
+ */
+export function addedGrants({ grantDiff, current }: AccountDiff): Grantable {
+  const held = new Set([...current.grants.defaultScopes, ...current.grants.optionalScopes]);
+  return {
+    realmRoles: grantDiff.realmRoles.add,
+    clientRoles: Object.fromEntries(Object.entries(grantDiff.clientRoles).filter(([, roles]) => roles.add.length > 0).map(([client, roles]) => [client, roles.add])),
+    defaultScopes: grantDiff.defaultScopes.add.filter((scope) => !held.has(scope)),
+    optionalScopes: grantDiff.optionalScopes.add.filter((scope) => !held.has(scope)),
+  };
 }
