@@ -80,9 +80,10 @@ function suite(mode: 'auto' | 'sweep') {
         const res = await t.inject({ method: 'PATCH', url: `/v1/realms/${REALM}/service-accounts/${clientId}`, payload: { realmRoles: { add: realmRoles } } });
         expect(res.statusCode).toBe(200);
       }
-      const key = (await issueKey(t, REALM, clientId, { name: 'k', scopes: ['read:data', 'write:data'] })).json().key as string;
+      const issued = (await issueKey(t, REALM, clientId, { name: 'k', scopes: ['read:data', 'write:data'] })).json();
+      const key = issued.key as string;
       expect((await check(key)).statusCode).toBe(200);
-      return { clientId, key, client: await clientOf(kc, clientId) };
+      return { clientId, key, keyId: issued.id as string, client: await clientOf(kc, clientId) };
     }
 
     it('refuses the keys of a client disabled in Keycloak within the bound, shows it, plans it back; re-enabled, they pass', async () => {
@@ -104,7 +105,7 @@ function suite(mode: 'auto' | 'sweep') {
     });
 
     it('takes a scope removed in Keycloak from the keys, and plans it back', async () => {
-      const { clientId, key, client } = await accountWithKey('truth-scope');
+      const { clientId, key, keyId, client } = await accountWithKey('truth-scope');
       const [scope] = (await kc.clientScopes.find({ realm: REALM })).filter((s) => s.name === 'write:data');
       await kc.clients.delOptionalClientScope({ realm: REALM, id: client.id, clientScopeId: scope.id! });
 
@@ -112,6 +113,8 @@ function suite(mode: 'auto' | 'sweep') {
       expect(lost.statusCode).toBe(403);
       expect((await check(key, 'read:data')).statusCode).toBe(200);
       expect((await account(clientId)).keycloak.missingScopes).toEqual(['write:data']);
+      // The key's representation shows what it grants now, as verification judges it.
+      expect((await t.inject({ method: 'GET', url: `/v1/api-keys/${keyId}` })).json()).toMatchObject({ issuedScopes: ['read:data', 'write:data'], scopes: ['read:data'] });
       const planned = await plan(clientId, { defaultScopes: ['read:data'], optionalScopes: ['write:data'] });
       expect(planned.accounts[0].changes).toContainEqual({ field: 'optionalScopes', action: 'add', value: 'write:data', origin: 'keycloak' });
     });

@@ -19,6 +19,7 @@ import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strat
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import type { KeyEnvironment } from '../strategies/api-key-format.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
+import { accountSnapshotOf } from './account-snapshot.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -71,9 +72,9 @@ export class ApiKeysService {
     return { ...toApiKeyView(row, this.clock.now()), key };
   }
 
-  /** The representation with the scopes the key grants now, judged against its account. */
+  /** The representation with the scopes the key grants now, judged against its account as verification judges it. */
   private view(row: ApiKeyEntity, account: ServiceAccountView | null, now = this.clock.now()): ApiKeyView {
-    const accountScopes = account ? [...account.defaultScopes, ...account.optionalScopes] : null;
+    const accountScopes = account ? accountSnapshotOf(account).scopes : null;
     return toApiKeyView(row, now, scopesNow(row.scopes, accountScopes, this.config.apiKeys.scopeEnforcement));
   }
 
