@@ -1,12 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, MoreThan, Repository } from 'typeorm';
+import { Clock } from '../../../common/time/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { KeycloakClientsGateway, type SecretRotationSupport } from '../../../keycloak/index.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 
 const DAY_S = 24 * 60 * 60;
 const NAMED_AT_MOST = 20;
+/**
+ * How long what Keycloak said about a realm's rotation support is used before it is read again:
+ * an admin may remove the feature or the client policy after start-up, and a rotation would then
+ * announce a grace window Keycloak no longer keeps.
+ */
+export const SUPPORT_TTL_MS = 60_000;
 
 /** Per realm, as readiness reports it. */
 export interface RealmRotationReport extends SecretRotationSupport {
@@ -26,13 +33,14 @@ export interface RealmRotationReport extends SecretRotationSupport {
 @Injectable()
 export class RotationSupportService {
   private readonly logger = new Logger(RotationSupportService.name);
-  private readonly support = new Map<string, SecretRotationSupport>();
+  private readonly support = new Map<string, { support: SecretRotationSupport; readAt: number }>();
   private lastCheck: Record<string, SecretRotationSupport> = {};
 
   constructor(
     @InjectRepository(ServiceAccountEntity) private readonly accounts: Repository<ServiceAccountEntity>,
     private readonly gateway: KeycloakClientsGateway,
     private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   /** Checks every managed realm again and logs what limits rotation there (start-up). */
@@ -72,11 +80,13 @@ export class RotationSupportService {
     return this.lastCheck;
   }
 
+  /** The realm's support, read again when `refresh` asks or the last read is older than SUPPORT_TTL_MS. */
   async supportFor(realm: string, refresh = false): Promise<SecretRotationSupport> {
     const known = this.support.get(realm);
-    if (known && !refresh) return known;
+    const now = this.clock.nowMs();
+    if (known && !refresh && now - known.readAt < SUPPORT_TTL_MS) return known.support;
     const support = await this.gateway.secretRotationSupport(realm);
-    this.support.set(realm, support);
+    this.support.set(realm, { support, readAt: now });
     return support;
   }
 
