@@ -126,7 +126,7 @@ export class ApiKeysService {
         throw new DomainError(ErrorCode.ApiKeyNotActive, `API key ${id} is ${toApiKeyView(old, now).status}; only an active key can be rotated.`);
       }
       const account = await this.directory.findLive(old.realm, old.clientId);
-      if (!account || account.state !== 'active') throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
+      if (!account || account.state === 'deleting') throw new DomainError(ErrorCode.ApiKeyNotActive, `The service account of API key ${id} no longer exists.`);
       this.checkScopes(account, old.scopes);
       await this.checkWithinCaller(context, old.scopes, { action: 'api_key.rotated', realm: old.realm, clientId: old.clientId, target: old.id, owner: account.owner });
       const ttlDays = Math.min(old.ttlDays, account.apiKeyPolicy.maxTtlDays);
@@ -220,7 +220,7 @@ export class ApiKeysService {
 
   /** The account, if keys may be issued for it: not while it is being deleted (404, as once it is gone). */
   private activeAccount(account: ServiceAccountView): ServiceAccountView {
-    if (account.state !== 'active') {
+    if (account.state === 'deleting') {
       throw new DomainError(ErrorCode.ServiceAccountNotFound, `Service account ${account.clientId} in realm ${account.realm} is ${account.state}; no key can be issued for it.`, { clientId: account.clientId });
     }
     return account;
