@@ -106,8 +106,7 @@ export class ServiceAccountsService {
       if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
       if (context.owner && row.owner !== context.owner) throw notFound(realm, clientId);
       if (options.set) await this.sets.claim(context, row, options.set);
-      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
-      return this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded });
+      return this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded: this.judgeAdded(context, realm, clientId, spec.owner) });
     });
   }
 
@@ -123,8 +122,7 @@ export class ServiceAccountsService {
       const spec = applyPatch(keycloakSideKept(specOf(row), row), patch);
       const catalog = await this.checker.check(context, realm, clientId, spec, specOf(row));
       const applyOptions = { managedBy: row.managedBy, source: context.source ?? row.source };
-      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
-      return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence, judgeAdded });
+      return this.reconciling.execute({ context, row, spec, catalog, options: applyOptions, fence, judgeAdded: this.judgeAdded(context, realm, clientId, spec.owner) });
     });
   }
 
@@ -184,8 +182,7 @@ export class ServiceAccountsService {
       const catalog = await this.checker.resolveCatalog(realm, spec);
       const options = { managedBy: row.managedBy, source: row.source };
       // What the repair would grant again is judged first: a role taken away in Keycloak because the policy forbids it stays away.
-      const judgeAdded = (added: Grantable) => this.checker.assertAddedAllowed(context, realm, clientId, spec.owner, added);
-      return (await this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded })).changes;
+      return (await this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded: this.judgeAdded(context, realm, clientId, spec.owner) })).changes;
     });
   }
 
@@ -213,6 +210,11 @@ export class ServiceAccountsService {
 
   listAll(realm: string): Promise<ServiceAccountView[]> {
     return this.reader.listAll(realm);
+  }
+
+  /** How a reconcile of the account judges what it would grant in Keycloak (see SpecChecker.assertAddedAllowed). */
+  private judgeAdded(context: OperationContext, realm: string, clientId: string, owner: string): (added: Grantable) => Promise<void> {
+    return (added) => this.checker.assertAddedAllowed(context, realm, clientId, owner, added);
   }
 
   /** Runs `body` under the account's lease (API keys are issued under it, so no deletion runs meanwhile). */

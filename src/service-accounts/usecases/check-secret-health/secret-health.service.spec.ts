@@ -12,31 +12,8 @@ import type { KeycloakRotationAdapter } from '../rotate-secret/rotation.adapters
 import type { AccountLeasePort } from '../rotate-secret/rotation.ports.js';
 import { RotateSecretUseCase } from '../rotate-secret/rotate-secret.usecase.js';
 import type { SecretRotationService } from '../rotate-secret/secret-rotation.service.js';
+import { FakeRotationKeycloak, fakeVault } from '../../testing/rotation-fakes.js';
 import { SecretHealthService } from './secret-health.service.js';
-
-/** Keycloak's current secret and the one rotated secret it keeps, as its rotation executor does. */
-class FakeKeycloak {
-  current = 'S0';
-  rotated: string | null = null;
-  private made = 0;
-  async currentSecret(): Promise<string> {
-    return this.current;
-  }
-  async rotatedSecret(): Promise<string | null> {
-    return this.rotated;
-  }
-  async regenerate(): Promise<string> {
-    this.rotated = this.current;
-    this.current = `S${++this.made}`;
-    return this.current;
-  }
-  async invalidateRotated(): Promise<void> {
-    this.rotated = null;
-  }
-  async accepts(_realm: string, _clientId: string, secret: string): Promise<boolean> {
-    return secret === this.current || (this.rotated !== null && secret === this.rotated);
-  }
-}
 
 class FixedClock extends Clock {
   at = Date.parse('2030-03-01T02:00:00Z');
@@ -45,14 +22,13 @@ class FixedClock extends Clock {
   }
 }
 
-const vault = { encrypt: (secret: string, id: string) => `enc(${id}):${secret}`, decrypt: (text: string, id: string) => text.slice(`enc(${id}):`.length) };
 
 /**
  * The job lists the accounts at the start of a paced run; a rotation (the secret-rotation job, or
  * POST .../secret/rotate on another instance) completes before this account's turn.
  */
 function setUp(repair: boolean) {
-  const keycloak = new FakeKeycloak();
+  const keycloak = new FakeRotationKeycloak();
   const clock = new FixedClock();
   const table: Record<string, unknown> = {
     id: 'sa_1',
@@ -60,7 +36,7 @@ function setUp(repair: boolean) {
     clientId: 'orders',
     state: 'ready',
     deletedAt: null,
-    secretCiphertext: vault.encrypt('S0', 'sa_1'),
+    secretCiphertext: fakeVault.encrypt('secret-0', 'sa_1'),
     secretRotationStep: null,
     secretRotationId: null,
     secretRotationGraceHours: null,
@@ -74,14 +50,14 @@ function setUp(repair: boolean) {
       Object.assign(table, changes);
     },
   };
-  const machine = new RotateSecretUseCase(keycloak, store, vault, { notify: async () => undefined }, clock, () => 'rot_1');
+  const machine = new RotateSecretUseCase(keycloak, store, fakeVault, { notify: async () => undefined }, clock, () => 'rot_1');
   const run = { context: {} as OperationContext, fence: async () => undefined };
   const rotated: string[] = [];
   const accounts = {
     find: async () => {
       const listed = [{ ...table }];
       await machine.start(run, { ...table } as unknown as ServiceAccountEntity, 24);
-      rotated.push(vault.decrypt(table.secretCiphertext as string, 'sa_1'));
+      rotated.push(fakeVault.decrypt(table.secretCiphertext as string, 'sa_1'));
       return listed;
     },
     findOneBy: async () => ({ ...table }),
@@ -100,7 +76,7 @@ function setUp(repair: boolean) {
     config,
     new MetricsRegistry(),
     keycloak as unknown as KeycloakRotationAdapter,
-    vault as unknown as SecretVault,
+    fakeVault as unknown as SecretVault,
   );
   return { service, keycloak, audits, rotated };
 }
@@ -112,8 +88,9 @@ describe('SecretHealthService', () => {
     expect(outcomes.map((outcome) => outcome.result)).toEqual(['ok']);
     expect(audits.filter((event) => event.action === 'client_secret.mismatch')).toEqual([]);
     // The secret the rotation handed out still works, and so does the previous one in its grace window.
-    expect(rotated).toEqual(['S1']);
-    expect(await keycloak.accepts('platform', 'orders', 'S1')).toBe(true);
-    expect(await keycloak.accepts('platform', 'orders', 'S0')).toBe(true);
+    expect(rotated).toEqual([keycloak.current]);
+    expect(keycloak.current).not.toBe('secret-0');
+    expect(await keycloak.accepts('platform', 'orders', keycloak.current)).toBe(true);
+    expect(await keycloak.accepts('platform', 'orders', 'secret-0')).toBe(true);
   });
 });

@@ -14,7 +14,7 @@ import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { KeycloakRotationAdapter } from '../rotate-secret/rotation.adapters.js';
 import { ACCOUNT_LEASE, type AccountLeasePort } from '../rotate-secret/rotation.ports.js';
 import { SecretRotationService } from '../rotate-secret/secret-rotation.service.js';
-import { UNFINISHED_STEPS } from '../rotate-secret/rotate-secret.usecase.js';
+import { rotationUnderWay } from '../rotate-secret/rotate-secret.usecase.js';
 import { CheckSecretHealthUseCase, type MismatchDetail, type MismatchReporter } from './check-secret-health.usecase.js';
 import { Pacer, realSleep, type Sleep } from './pacer.js';
 
@@ -98,8 +98,7 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
    * One account's check outside a run (a secret regenerated in Keycloak was seen): proves, reports
    * and repairs exactly as a run does; an account with a rotation in progress is left to it.
    */
-  async checkAccount(context: OperationContext, row: ServiceAccountEntity): Promise<SecretHealthOutcome['result']> {
-    if (!row.secretCiphertext || rotationUnderWay(row)) return 'skipped';
+  checkAccount(context: OperationContext, row: ServiceAccountEntity): Promise<SecretHealthOutcome['result']> {
     return this.checkHeld(context, row, this.config.jobs.secretHealth.repair);
   }
 
@@ -128,9 +127,4 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
     await this.audit.record(context, { action: 'client_secret.mismatch', outcome: 'failure', realm: row.realm, clientId: row.clientId, detail: { reason, repair: detail.repair } });
     await this.webhooks.publish('client_secret.mismatch', { realm: row.realm, clientId: row.clientId, reason, repair: detail.repair });
   }
-}
-
-/** Is a rotation of the account's secret under way (it owns the secret until it is announced)? */
-function rotationUnderWay(row: ServiceAccountEntity): boolean {
-  return row.secretRotationStep !== null && UNFINISHED_STEPS.includes(row.secretRotationStep);
 }

@@ -19,7 +19,7 @@ import { toServiceAccountView } from '../../service-account.view.js';
 import { AccountRows } from '../../services/account-rows.js';
 import { SpecChecker } from '../../services/spec-checker.js';
 import { SecretHealthService } from '../check-secret-health/secret-health.service.js';
-import { UNFINISHED_STEPS } from '../rotate-secret/rotate-secret.usecase.js';
+import { rotationUnderWay } from '../rotate-secret/rotate-secret.usecase.js';
 import { ReconcileAccountUseCase, type AccountDiff } from '../reconcile-account.usecase.js';
 
 /** What one observation of an account found. */
@@ -100,13 +100,13 @@ export class ObserveAccountUseCase {
    * reported as the secret health check does, once per secret; the digest reported is returned.
    */
   private async checkSecret(context: OperationContext, row: ServiceAccountEntity, keycloakDigest: string, reported: string | undefined): Promise<string | undefined> {
-    if (!row.secretCiphertext || (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep))) return reported;
+    if (!row.secretCiphertext || rotationUnderWay(row)) return reported;
     if (secretDigest(this.vault.decrypt(row.secretCiphertext, row.id)) === keycloakDigest) return undefined;
     if (reported === keycloakDigest) return reported;
     // The row was read before Keycloak was: another instance may have rotated the secret meanwhile
     // (its intent is stored first, its new secret right after Keycloak's). Judge by the row as it is now.
     const fresh = await this.rows.repository.findOneBy({ id: row.id });
-    if (!fresh?.secretCiphertext || (fresh.secretRotationStep && UNFINISHED_STEPS.includes(fresh.secretRotationStep))) return reported;
+    if (!fresh?.secretCiphertext || rotationUnderWay(fresh)) return reported;
     if (secretDigest(this.vault.decrypt(fresh.secretCiphertext, fresh.id)) === keycloakDigest) return undefined;
     const result = await this.secretHealth.checkAccount(context, fresh);
     this.logger.warn(`the client secret of ${row.realm}/${row.clientId} was regenerated outside Keysmith (secret health: ${result})`);

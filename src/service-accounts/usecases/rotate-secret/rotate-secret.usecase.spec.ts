@@ -4,55 +4,11 @@ import { FaultInjectedError, setFaultPoints } from '../../../common/faults/fault
 import { Clock } from '../../../common/time/clock.js';
 import type { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { ROTATION_FAULT_POINTS } from './rotation.fault-points.js';
-import type { RotationKeycloakPort, RotationNotice, RotationNotifierPort, RotationStorePort, RotationVaultPort } from './rotation.ports.js';
+import { FakeRotationKeycloak as FakeKeycloak, fakeVault as vault } from '../../testing/rotation-fakes.js';
+import type { RotationNotice, RotationNotifierPort, RotationStorePort } from './rotation.ports.js';
 import { RotateSecretUseCase, type RotationRun } from './rotate-secret.usecase.js';
 
 const HOUR = 60 * 60 * 1000;
-
-/** Keycloak's secrets of one client as its rotation executor keeps them: a current one and at most one rotated one. */
-class FakeKeycloak implements RotationKeycloakPort {
-  current = 'secret-0';
-  rotated: string | null = null;
-  regenerations = 0;
-  writes = 0;
-  private counter = 0;
-
-  async currentSecret(): Promise<string> {
-    return this.current;
-  }
-
-  async rotatedSecret(): Promise<string | null> {
-    return this.rotated;
-  }
-
-  async regenerate(): Promise<string> {
-    this.regenerations += 1;
-    this.executorRegenerates();
-    return this.current;
-  }
-
-  /** What the executor does by itself on an admin update once the secret expired. */
-  executorRegenerates(): void {
-    this.writes += 1;
-    this.rotated = this.current;
-    this.counter += 1;
-    this.current = `secret-${this.counter}-${Math.random().toString(36).slice(2, 8)}`;
-  }
-
-  async invalidateRotated(): Promise<void> {
-    this.writes += 1;
-    this.rotated = null;
-  }
-
-  async accepts(_realm: string, _clientId: string, secret: string): Promise<boolean> {
-    return secret === this.current || (this.rotated !== null && secret === this.rotated);
-  }
-}
-
-const vault: RotationVaultPort = {
-  encrypt: (secret, id) => `enc(${id}):${secret}`,
-  decrypt: (ciphertext, id) => ciphertext.slice(`enc(${id}):`.length),
-};
 
 /** The account row as the database holds it: what a restarted process reads back. */
 class FakeStore implements RotationStorePort {

@@ -18,6 +18,11 @@ export interface RotationRun {
 /** Steps after which the new secret is not yet announced: a crash there leaves a rotation to resume. */
 export const UNFINISHED_STEPS: readonly SecretRotationStep[] = ['intent', 'regenerated', 'stored', 'verified'];
 
+/** Is a rotation of the account's secret under way (it owns the secret until it is announced)? */
+export function rotationUnderWay(row: Pick<ServiceAccountEntity, 'secretRotationStep'>): boolean {
+  return row.secretRotationStep !== null && UNFINISHED_STEPS.includes(row.secretRotationStep);
+}
+
 /**
  * The secret-rotation state machine, one per account row, shared by `POST .../secret/rotate`, the
  * `secret-rotation` job and recovery. Write-ahead: the intent is on the row before Keycloak is

@@ -14,7 +14,7 @@ import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
 import { KeycloakRotationAdapter, RotationNotifier, RotationRowStore } from './rotation.adapters.js';
 import { ACCOUNT_LEASE, type AccountLeasePort } from './rotation.ports.js';
 import { RotationSupportService } from './rotation-support.service.js';
-import { RotateSecretUseCase, UNFINISHED_STEPS, type RotationRun } from './rotate-secret.usecase.js';
+import { RotateSecretUseCase, rotationUnderWay, UNFINISHED_STEPS, type RotationRun } from './rotate-secret.usecase.js';
 
 export interface RotationOutcome {
   realm: string;
@@ -70,7 +70,7 @@ export class SecretRotationService implements OnApplicationBootstrap, BeforeAppl
       const row = await this.reload(account);
       const run: RotationRun = { context, fence };
       const grace = await this.graceFor(row, graceHours ?? row.rotationGraceHours);
-      if (row.secretRotationStep && UNFINISHED_STEPS.includes(row.secretRotationStep)) await this.machine.drive(run, row);
+      if (rotationUnderWay(row)) await this.machine.drive(run, row);
       await this.machine.start(run, row, grace);
       return {
         clientSecret: this.machine.storedSecret(row),
