@@ -119,6 +119,11 @@ describe('Caller authority', () => {
       const allowed = await read(operator);
       expect(allowed.statusCode).toBe(200);
       expect(allowed.json().clientSecret).toBe(secrets.get(accountOps));
+      // The holder rotates it too.
+      const rotated = await t.inject({ method: 'POST', url: `${base}/${accountOps}/secret/rotate`, headers: operator, payload: { graceHours: 1 } });
+      expect(rotated.statusCode).toBe(200);
+      secrets.set(accountOps, remember(t.secrets, rotated.json().clientSecret as string));
+      expect(rotated.json().clientSecret).not.toBe(allowed.json().clientSecret);
     });
   });
 
@@ -256,6 +261,11 @@ describe('Caller authority', () => {
       expectRefused(theirs, 412, 'PRECONDITION_FAILED');
       expect(theirs.json().etag).toBeNull();
       expect(theirs.json().detail).toBe(none.json().detail.replace(/authz-none-[^ ]+/, accountB));
+      // Team B, whose account it is, learns the entity tag and changes the account with it.
+      const read = await t.inject({ method: 'GET', url: `${base}/${accountB}`, headers: teamB });
+      const own = await t.inject({ method: 'PUT', url: `${base}/${accountB}`, headers: { ...teamB, 'if-match': read.headers.etag as string }, payload: { owner: 'team-b', defaultScopes: ownScopes, description: 'changed by its owner' } });
+      expect(own.statusCode).toBe(200);
+      expect(own.json().description).toBe('changed by its owner');
     });
 
     it('audit list and export show an owner-bound caller only its owner\'s events', async () => {
