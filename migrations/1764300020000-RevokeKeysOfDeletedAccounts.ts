@@ -18,15 +18,17 @@ export class RevokeKeysOfDeletedAccounts1764300020000 implements MigrationInterf
     // As `Sql.time` and `placeholders` (src/database/sql.ts) do; migrations compile on their own
     // (rootDir migrations/), so they cannot import them. SQLite's datetime columns hold UTC text.
     const revokedAt = postgres ? now : now.toISOString().replace('T', ' ').replace('Z', '');
-    const [first, second] = postgres ? ['$1', '$2'] : ['?', '?'];
+    const first = postgres ? '$1' : '?';
+    // `changed_at` on the database's clock, as `Sql.epochMs` writes it.
+    const changedAt = postgres ? 'CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS bigint)' : "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
     await queryRunner.query(
-      `UPDATE "api_keys" SET "revoked_at" = ${first}, "changed_at" = ${second}
+      `UPDATE "api_keys" SET "revoked_at" = ${first}, "changed_at" = ${changedAt}
        WHERE "revoked_at" IS NULL
          AND NOT EXISTS (
            SELECT 1 FROM "service_accounts" "s"
            WHERE "s"."realm" = "api_keys"."realm" AND "s"."client_id" = "api_keys"."client_id" AND "s"."deleted_at" IS NULL
          )`,
-      [revokedAt, now.getTime()],
+      [revokedAt],
     );
   }
 

@@ -18,7 +18,8 @@ describe('API keys: the in-memory key index across instances', () => {
 
   beforeAll(async () => {
     a = await createTestApp();
-    b = await createTestApp({ dataDir: a.dataDir, env: { KEYSMITH_KEY_INDEX_POLL_MS: '200' } });
+    // B's change feed reads once a minute, longer than the suite runs: only the index's read of changed keys reaches B.
+    b = await createTestApp({ dataDir: a.dataDir, env: { KEYSMITH_KEY_INDEX_POLL_MS: '200', KEYSMITH_CHANGES_POLL_MS: '60000' } });
     await authenticateSuite(a);
     await authenticateSuite(b);
     account = uniqueClientId('key-index');
@@ -47,6 +48,21 @@ describe('API keys: the in-memory key index across instances', () => {
     a.secrets.add(rotate.json().key);
     expect(await poll(() => verify(b, issued.key), (result) => result.valid === false)).toEqual({ valid: false, code: 'EXPIRED' });
     expect(await verify(b, rotate.json().key)).toMatchObject({ valid: true, keyId: rotate.json().id });
+  });
+
+  it("B reads A's revocation though B's clock runs a minute ahead: changes carry the database's time", async () => {
+    b.clock.advance(60_000);
+    try {
+      const issued = (await issueKey(a, REALM, account, { name: 'revoked-skewed', scopes: ['read:data'] })).json();
+      expect(await verify(b, issued.key)).toMatchObject({ valid: true, keyId: issued.id });
+      // A read of changes on B since its clock moved: the next one starts from there.
+      await b.app.get(KeyLookup).pollChanges();
+      const revoke = await a.inject({ method: 'DELETE', url: `/v1/api-keys/${issued.id}`, headers: apiHeaders() });
+      expect(revoke.statusCode).toBe(204);
+      expect(await poll(() => verify(b, issued.key), (result) => result.valid === false)).toEqual({ valid: false, code: 'REVOKED' });
+    } finally {
+      b.clock.reset();
+    }
   });
 
   it('an instance started after keys exist loads them and verifies them from memory', async () => {

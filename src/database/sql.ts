@@ -68,6 +68,14 @@ export class Sql {
     return this.dialect === 'postgres' ? `EXTRACT(EPOCH FROM (${later} - ${earlier}))` : `((julianday(${later}) - julianday(${earlier})) * 86400)`;
   }
 
+  /**
+   * The database server's current time in epoch milliseconds, as an SQL expression. Stamps that
+   * several instances compare (a change feed's cursor) use it, so no instance's clock decides.
+   */
+  get epochMs(): string {
+    return this.dialect === 'postgres' ? 'CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS bigint)' : "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
+  }
+
   /** A time parameter whose type the statement does not give (VALUES, SELECT lists). */
   get timeParam(): string {
     return this.dialect === 'postgres' ? 'CAST(? AS timestamptz)' : '?';

@@ -32,6 +32,8 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
       const row = rows.get(hash);
       return row ? recordOf(row as unknown as Parameters<typeof recordOf>[0]) : null;
     },
+    databaseNowMs: async () => clock.nowMs(),
+    changedSince: async () => [],
   } as unknown as KeyRows;
   const viewWith = (scopes: string[]) =>
     ({ enabled: true, owner: 'team-a', apiKeyPolicy: { rateLimit: null }, defaultScopes: scopes, optionalScopes: [], effective: { enabled: true, scopes } }) as unknown as ServiceAccountView;
@@ -45,13 +47,14 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   };
   const directory = { findLive, get: async () => account, listAll: async () => [account] } as unknown as ServiceAccountDirectory;
   const usage = { record: jest.fn() } as unknown as ApiKeyUsageService;
-  const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const clock = new FixedClock();
+  const audit = { record: jest.fn(async () => undefined) } as unknown as AuditService;
   const metrics = new MetricsRegistry();
+  const lookup = new KeyLookup(keyRows, config, clock);
   const service = new ApiKeyVerificationService(
     config,
     clock,
-    new KeyLookup(keyRows, config, clock),
+    lookup,
     new PrefixedChecksumKeyGeneration(config, new Random()),
     new HmacPepperHashing(config),
     directory,
@@ -64,7 +67,7 @@ function setUp(pepperVersion: number, rows: Map<string, Record<string, unknown>>
   const changeAccountScopes = (scopes: string[]) => {
     account = viewWith(scopes);
   };
-  return { service, queries, usage, audit, config, clock, metrics, changeAccountScopes, accountReads };
+  return { service, lookup, queries, usage, audit, config, clock, metrics, changeAccountScopes, accountReads };
 }
 
 const row = (id: string, scopes = '["read:data"]') => ({
@@ -111,7 +114,8 @@ describe('ApiKeyVerificationService', () => {
 
   it("reads a key's account once for every verification that needs it while the read runs", async () => {
     const hash = new HmacPepperHashing(config).hash(key, 1);
-    const { service, queries, accountReads, clock, config: serviceConfig } = setUp(1, new Map([[hash, row('key_2')]]));
+    const { service, lookup, queries, accountReads, clock, config: serviceConfig } = setUp(1, new Map([[hash, row('key_2')]]));
+    await lookup.pollChanges(); // the index learns keys once it reads changes
     expect((await service.check(key)).valid).toBe(true);
     expect(accountReads.count).toBe(1);
     // The account's entry expires; fifty verifications of its key then arrive together.

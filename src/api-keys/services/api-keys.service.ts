@@ -15,6 +15,7 @@ import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { scopesNow, toApiKeyView, type ApiKeyView } from '../api-key.view.js';
 import type { IssueApiKeyInput, ListApiKeysQuery } from '../dto/api-key.schemas.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
+import { changeStamp } from './key-rows.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
 import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
 import type { KeyEnvironment } from '../strategies/api-key-format.js';
@@ -57,7 +58,7 @@ export class ApiKeysService {
       const issued = this.newKey(account, { name: input.name, scopes: input.scopes, environment: input.environment, ttlDays });
       // A new key is a change too: an instance that cached its hash as unknown learns it exists.
       await this.changes.transaction(async (manager, changed) => {
-        await manager.insert(ApiKeyEntity, issued.row);
+        await manager.insert(ApiKeyEntity, { ...issued.row, changedAt: changeStamp(manager.connection) });
         changed(keyChange(issued.row));
       });
       return issued;
@@ -133,7 +134,7 @@ export class ApiKeysService {
       const successor = this.newKey(account, { name: old.name, scopes: old.scopes, environment: old.environment, ttlDays }, old.id);
       const graceEnd = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + graceHours * HOUR_MS));
       await this.changes.transaction(async (manager, changed) => {
-        await manager.insert(ApiKeyEntity, successor.row);
+        await manager.insert(ApiKeyEntity, { ...successor.row, changedAt: changeStamp(manager.connection) });
         await this.claimRotation(manager, old.id, successor.row.id, graceEnd);
         changed(keyChange(old), keyChange(successor.row));
       });
@@ -161,7 +162,7 @@ export class ApiKeysService {
     const claimed = await manager
       .createQueryBuilder()
       .update(ApiKeyEntity)
-      .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: this.clock.nowMs() })
+      .set({ rotatedToId: successorId, expiresAt: graceEnd, changedAt: changeStamp(manager.connection) })
       .where('id = :oldId AND rotated_to_id IS NULL AND revoked_at IS NULL', { oldId })
       .execute();
     if (claimed.affected === 1) return;
@@ -175,7 +176,7 @@ export class ApiKeysService {
     if (row.revokedAt) return;
     const now = this.clock.now();
     await this.changes.transaction(async (manager, changed) => {
-      await manager.update(ApiKeyEntity, { id }, { revokedAt: now, changedAt: now.getTime() });
+      await manager.update(ApiKeyEntity, { id }, { revokedAt: now, changedAt: changeStamp(manager.connection) });
       changed(keyChange(row));
     });
     await this.audit.record(context, {
@@ -213,7 +214,7 @@ export class ApiKeysService {
       revokedAt: null,
       rotatedFromId,
       rotatedToId: null,
-      changedAt: now.getTime(),
+      changedAt: null, // stamped by the insert, on the database's clock
     });
     return { row, key };
   }

@@ -10,6 +10,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { WebhooksService } from '../../webhooks/index.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
+import { changeStamp } from './key-rows.js';
 import { ServiceAccountDirectory } from '../ports/service-account-directory.port.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -88,7 +89,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
         if (dryRun) continue;
         await this.changes.transaction(async (manager, changed) => {
-          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit, changedAt: this.clock.nowMs() });
+          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit, changedAt: changeStamp(manager.connection) });
           changed(keyChange(key));
         });
         await this.audit.record(context, {

@@ -25,7 +25,19 @@ class FakeKeyRows {
   /** Held reads answer what the table held when they started, once the gate opens. */
   gate: Promise<void> = Promise.resolve();
 
+  /** How far the database server's clock is ahead of this instance's (behind if negative). */
+  databaseAheadMs = 0;
+
   constructor(private readonly clock: FixedClock) {}
+
+  /** The database's time, which stamps changes: what the services write as `changed_at`. */
+  get databaseAt(): number {
+    return this.clock.at + this.databaseAheadMs;
+  }
+
+  async databaseNowMs(): Promise<number> {
+    return this.databaseAt;
+  }
 
   add(n: number, changes: Partial<Row> = {}): string {
     const hash = hashOf(n);
@@ -155,6 +167,7 @@ describe('KeyLookup', () => {
 
   it('learns a key issued after the load on first use, and caches unknown keys only for the TTL', async () => {
     const { rows, lookup, clock, config } = setUp();
+    await lookup.pollChanges();
     const unknown = hashOf(99);
     expect(await lookup.find(unknown)).toEqual({ record: null, cached: false });
     expect(await lookup.find(unknown)).toEqual({ record: null, cached: true });
@@ -184,6 +197,7 @@ describe('KeyLookup', () => {
 
   it('drops a key at once with forgetKeyHash, reads it again with refreshKey', async () => {
     const { rows, lookup, clock } = setUp();
+    await lookup.pollChanges();
     const hash = rows.add(1);
     await lookup.find(hash);
     rows.table.get(hash)!.revokedAt = clock.at;
@@ -200,6 +214,7 @@ describe('KeyLookup', () => {
 
   it('does not keep what a read that started before a key was forgotten (revoked here) found', async () => {
     const { rows, lookup, clock } = setUp();
+    await lookup.pollChanges();
     const hash = rows.add(1);
     const release = rows.hold();
     const lookupUnderWay = lookup.find(hash);
@@ -253,6 +268,40 @@ describe('KeyLookup', () => {
     expect(lookup.index.get(revoked)).toBeUndefined();
     expect((await lookup.find(revoked)).record?.revokedAt).not.toBeNull();
     expect(lookup.index.get(rotated)?.expiresAt).toBe(clock.at - 500 + 60_000);
+    expect(lookup.index.get(issued)).toBeDefined();
+  });
+
+  it('learns keys only once it knows where its reads of changes start, so none it holds can change unseen', async () => {
+    const { rows, lookup } = setUp();
+    const hash = rows.add(1);
+    await lookup.find(hash);
+    expect(lookup.index.get(hash)).toBeUndefined();
+    await lookup.pollChanges();
+    await lookup.refreshKey(hash);
+    expect(lookup.index.get(hash)).toBeDefined();
+  });
+
+  it.each([
+    ['ahead of', 60_000],
+    ['behind', -60_000],
+  ])("reads another instance's change whose clock is a minute %s the database's", async (_, readerAheadMs) => {
+    // Changes are stamped, and reads of them start, on the database's clock: this instance's
+    // clock does not decide which changes it reads.
+    const { rows, lookup, clock } = setUp();
+    rows.databaseAheadMs = -readerAheadMs;
+    const revoked = rows.add(1);
+    lookup.start();
+    await lookup.loaded;
+    lookup.beforeApplicationShutdown();
+    expect(lookup.index.get(revoked)).toBeDefined();
+
+    clock.at += 1_000;
+    Object.assign(rows.table.get(revoked)!, { revokedAt: rows.databaseAt, changedAt: rows.databaseAt });
+    const issued = rows.add(2, { changedAt: rows.databaseAt });
+    clock.at += 1_000;
+    await lookup.pollChanges();
+
+    expect(lookup.index.get(revoked)).toBeUndefined();
     expect(lookup.index.get(issued)).toBeDefined();
   });
 

@@ -8,8 +8,8 @@ import { KeyRows } from './key-rows.js';
 /** Rows per query of the start-up load and of a read of changes. */
 const PAGE_SIZE = 5_000;
 /**
- * A read of changes starts this long before the previous one did, so a change committed late (or
- * stamped by another process's clock a little behind) is still read; rows read twice change nothing.
+ * A read of changes starts this long before the previous one did, so a change stamped before that
+ * read but committed after it is still read; rows read twice change nothing.
  */
 const CHANGE_OVERLAP_MS = 5_000;
 
@@ -29,6 +29,11 @@ export interface Lookup {
  *   rotated, expiry shortened: `changed_at`) are read again, so a change made by another instance
  *   reaches this one within that interval. A change feed may also call `forgetKeyHash` and
  *   `refreshKey` directly.
+ *
+ * `changed_at` is stamped with the database's clock, and reads of changes start from the
+ * database's time too (`KeyRows.databaseNowMs`), so instances whose clocks differ miss nothing.
+ * The index learns keys only once that start is known: a key it holds is always one a read of
+ * changes will see again if it changes.
  */
 @Injectable()
 export class KeyLookup implements BeforeApplicationShutdown {
@@ -38,7 +43,7 @@ export class KeyLookup implements BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private started = false;
-  /** Where the next read of changes starts (epoch ms); null until the first read is planned. */
+  /** Where the next read of changes starts (epoch ms, the database's clock); null until it is read. */
   private changesFrom: number | null = null;
   private polling: Promise<void> | undefined;
   /** The start-up load: every live key read, or stopped at the budget. */
@@ -65,8 +70,14 @@ export class KeyLookup implements BeforeApplicationShutdown {
   start(): void {
     if (this.started || this.index.maxKeys === 0) return;
     this.started = true;
-    this.changesFrom = this.clock.nowMs();
-    this.loaded = this.loadAll().catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
+    // The first read of changes only marks where the next starts; the load comes after it, so a
+    // change made while it runs is read again.
+    this.loaded = this.pollChanges()
+      .then(() => {
+        if (this.changesFrom !== null) return this.loadAll();
+        this.logger.error('the API key index is not loaded (the database time could not be read); keys are looked up by query until it can');
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
     this.timer = setInterval(() => void this.pollChanges(), this.config.apiKeys.keyIndexPollMs);
     this.timer.unref();
   }
@@ -152,7 +163,7 @@ export class KeyLookup implements BeforeApplicationShutdown {
   }
 
   private remember(hash: string, record: KeyRecord | null): void {
-    if (record && this.isLive(record) && this.index.put(hash, record)) return;
+    if (record && this.changesFrom !== null && this.isLive(record) && this.index.put(hash, record)) return;
     this.cache.set(hash, record);
   }
 
@@ -181,8 +192,11 @@ export class KeyLookup implements BeforeApplicationShutdown {
   }
 
   private async readChanges(): Promise<void> {
-    if (this.changesFrom === null) return;
-    const readStart = this.clock.nowMs();
+    const readStart = await this.rows.databaseNowMs();
+    if (this.changesFrom === null) {
+      this.changesFrom = readStart;
+      return;
+    }
     const since = this.changesFrom - CHANGE_OVERLAP_MS;
     let after: { changedAt: number; id: string } | null = null;
     for (;;) {

@@ -7,6 +7,7 @@ import type { OperationContext } from '../../common/context/operation-context.js
 import { Clock } from '../../common/time/clock.js';
 import type { ServiceAccountView } from '../../service-accounts/index.js';
 import { ApiKeyEntity } from '../entities/api-key.entity.js';
+import { changeStamp } from './key-rows.js';
 
 /**
  * Revokes all the keys of an account at once: what deleting an account does before its row is
@@ -35,7 +36,7 @@ export class KeyRevocation {
     if (rows.length === 0) return 0;
     const now = this.clock.now();
     await this.changes.transaction(async (manager, changed) => {
-      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now, changedAt: now.getTime() });
+      await manager.update(ApiKeyEntity, rows.map((row) => row.id), { revokedAt: now, changedAt: changeStamp(manager.connection) });
       changed(accountChange(realm, clientId), ...rows.map(keyChange));
     });
     for (const row of rows) {

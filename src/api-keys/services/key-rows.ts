@@ -42,6 +42,12 @@ export class KeyRows {
     this.sql = new Sql(dataSource);
   }
 
+  /** The database's current time (epoch ms): where a read of changes starts, on the clock that stamped them. */
+  async databaseNowMs(): Promise<number> {
+    const [row] = await this.sql.rows<{ now: string | number }>(`SELECT ${this.sql.epochMs} AS "now"`);
+    return Number(row.now);
+  }
+
   async byHash(hash: string): Promise<KeyRecord | null> {
     const rows = await this.sql.rows<RawKeyRow>(
       `SELECT "id", "key_hash", "realm", "client_id", "scopes", "expires_at", "revoked_at" FROM "api_keys" WHERE "key_hash" = ?`,
@@ -78,6 +84,15 @@ export class KeyRows {
     const rows = await query.getRawMany<RawKeyRow>();
     return rows.map((row) => ({ hash: row.key_hash, record: recordOf(row), changedAt: Number(row.changed_at), id: row.id }));
   }
+}
+
+/**
+ * `changed_at` for a write, as TypeORM's raw-SQL value: the database's clock, never the writing
+ * instance's, so a reader whose clock differs still finds the change (see `KeyLookup`).
+ */
+export function changeStamp(db: DataSource): () => string {
+  const expression = new Sql(db).epochMs;
+  return () => expression;
 }
 
 function timeOf(value: string | Date): number {
