@@ -133,6 +133,8 @@ describe('definition loader', () => {
     // Links to nothing under names the walk skips anyway (a hidden or tool folder) are skipped too.
     symlinkSync(join(dir, 'missing'), join(dir, 'defs/node_modules'));
     symlinkSync(join(dir, 'missing'), join(dir, 'defs/.cache'));
+    // An editor's lock beside a file being edited: Emacs links `.#name` to `user@host.pid`.
+    symlinkSync('someone@build-host.4242:1764000000', join(dir, 'defs/.#linked.yaml'));
     const result = await loadDefinitions(join(dir, 'defs'));
     expect(result.definitions.map((loaded) => loaded.definition.metadata.name).sort()).toEqual(['linked-file', 'linked-folder', 'own-one']);
     expect(result.issues.map(formatIssue)).toEqual([`${join(dir, 'defs/gone.yaml')}:0: (file): is a symbolic link to nothing (or to a loop of links)`]);

@@ -98,7 +98,8 @@ async function walk(folder: string, seen: Set<string>, found: FoundFiles): Promi
         kind = target.isDirectory() ? 'folder' : target.isFile() ? 'file' : 'other';
       } catch {
         // Only a link the walk would read, as a folder or as a file: a dangling `node_modules` or `.cache` is skipped as it would be.
-        if (wanted('folder', entry.name) || wanted('file', entry.name)) {
+        // An editor's lock (Emacs writes `.#name.yaml`, a link to `user@host.pid`) is never a definition.
+        if (!entry.name.startsWith('.#') && (wanted('folder', entry.name) || wanted('file', entry.name))) {
           found.problems.push({ file: full, line: 0, field: '(file)', message: 'is a symbolic link to nothing (or to a loop of links)' });
         }
         continue;
