@@ -29,6 +29,7 @@ describe('Caller authority', () => {
   const accountB = uniqueClientId('authz-b');
   const accountOps = uniqueClientId('authz-ops');
   const accountB2 = uniqueClientId('authz-b2');
+  const accountAGitops = uniqueClientId('authz-a-gitops');
   const secrets = new Map<string, string>();
   const keys = new Map<string, { id: string; key: string }>();
   const ownScopes = ['read:data', 'audit:read', 'jobs:read', 'jobs:run', 'service-accounts:read', 'api-keys:read', 'api-keys:write', 'keysmith-audience'];
@@ -68,7 +69,7 @@ describe('Caller authority', () => {
     await create(accountOps, 'platform-ops', ['keysmith:admin', 'service-accounts:read', 'keysmith-audience'], operator);
   });
   afterAll(async () => {
-    for (const clientId of [accountA, accountB, accountOps, accountB2]) await t.inject({ method: 'DELETE', url: `${base}/${clientId}`, headers: operator });
+    for (const clientId of [accountA, accountB, accountOps, accountB2, accountAGitops]) await t.inject({ method: 'DELETE', url: `${base}/${clientId}`, headers: operator });
     await t.close();
   });
 
@@ -266,6 +267,30 @@ describe('Caller authority', () => {
       const own = await t.inject({ method: 'PUT', url: `${base}/${accountB}`, headers: { ...teamB, 'if-match': read.headers.etag as string }, payload: { owner: 'team-b', defaultScopes: ownScopes, description: 'changed by its owner' } });
       expect(own.statusCode).toBe(200);
       expect(own.json().description).toBe('changed by its owner');
+    });
+
+    it("a GitOps plan shows an owner-bound caller its own owner's account field by field, and another owner's as not found", async () => {
+      // A caller bound to team A that may plan: a key of a team A account holding gitops:apply.
+      await create(accountAGitops, 'team-a', ['gitops:apply', 'keysmith-audience']);
+      const planner = apiKeyHeaders((await issued('owner-a-gitops', accountAGitops, ['gitops:apply'])).key);
+      const spec = { description: 'planned by team A', defaultScopes: ownScopes.filter((scope) => scope !== 'read:data') };
+      const definition = (name: string) => ({ apiVersion: 'keysmith/v1', kind: 'ServiceAccount', metadata: { name, realm, owner: 'team-a' }, spec });
+      const plan = await t.inject({ method: 'POST', url: '/v1/gitops/plan', headers: planner, payload: { definitions: [definition(accountA), definition(accountB)] } });
+      expect(plan.statusCode).toBe(200);
+      const byId = new Map((plan.json().accounts as { clientId: string }[]).map((account) => [account.clientId, account]));
+      // Team A's own account: what apply would change in it, as it really is.
+      expect(byId.get(accountA)).toMatchObject({ action: 'update', adopt: true, forbidden: [], violations: [] });
+      expect(byId.get(accountA)).not.toHaveProperty('error');
+      expect((byId.get(accountA) as unknown as { changes: unknown[] }).changes).toEqual([
+        { field: 'description', action: 'set', from: '', to: 'planned by team A' },
+        { field: 'defaultScopes', action: 'remove', value: 'read:data' },
+      ]);
+      // Team B's account, the same definition: not found, and nothing of it shown.
+      expect(byId.get(accountB)).toEqual(expect.objectContaining({ action: 'error', changes: [], error: { code: 'SERVICE_ACCOUNT_NOT_FOUND', detail: expect.any(String) } }));
+      expect(JSON.stringify(byId.get(accountB))).not.toMatch(/team-b|changed by its owner|adopt/);
+      expect(plan.json().summary).toMatchObject({ update: 1, errors: 1 });
+      // A plan writes nothing.
+      expect((await t.inject({ method: 'GET', url: `${base}/${accountA}` })).json()).toMatchObject({ description: '', defaultScopes: expect.arrayContaining(['read:data']) });
     });
 
     it('audit list and export show an owner-bound caller only its owner\'s events', async () => {

@@ -266,11 +266,40 @@ describe('Authority: grants are judged by what they really give (real Keycloak)'
     expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).not.toContain(`realm:${role('regrant')}`);
   });
 
-  /** Keycloak's own evaluation: the service-account user's effective roles and an example access token. */
+  it('a role taken away in Keycloak is granted again by a PATCH of something else where the policy allows it, and Keycloak holds it again', async () => {
+    const clientId = uniqueClientId('esc-regiven');
+    made.push(clientId);
+    const created = await entitled.inject({ method: 'POST', url: base, headers: teamA, payload: body(clientId, { realmRoles: [role('regiven')] }) });
+    expect(created.statusCode).toBe(201);
+    entitled.secrets.add(created.json().clientSecret);
+    // As above: the role becomes a way to manage-users and is taken away from the account in Keycloak.
+    const regiven = (await kc.roles.findOneByName({ realm, name: role('regiven') }))!;
+    await kc.roles.createComposite({ realm, roleId: regiven.id! }, [await rmRole(kc, 'manage-users')]);
+    const user = await kc.clients.getServiceAccountUser({ realm, id: created.json().keycloakId });
+    await kc.users.delRealmRoleMappings({ realm, id: user.id!, roles: [{ id: regiven.id!, name: regiven.name! }] });
+    expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).not.toContain(`realm:${role('regiven')}`);
+    entitled.clock.advance(60_000);
+    strict.clock.advance(60_000);
+    // The strict policy forbids it now; this instance's policy allows it.
+    const grant = { realmRoles: [role('regiven')], clientRoles: {}, scopes: [] };
+    expect((await strict.app.get(GrantValidator).validate({ callerScopes: null }, realm, grant)).violations).toEqual([
+      expect.objectContaining({ grant: `realm:${role('regiven')}`, path: [`realm:${role('regiven')}`, rmRoleName('manage-users')] }),
+    ]);
+
+    const patched = await entitled.inject({ method: 'PATCH', url: `${base}/${clientId}`, headers: teamA, payload: { description: 'a typo fixed' } });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json().changes).toEqual(expect.arrayContaining([{ field: 'realmRoles', action: 'add', value: role('regiven'), origin: 'keycloak' }]));
+    expect(patched.json()).toMatchObject({ description: 'a typo fixed', realmRoles: [role('regiven')] });
+    expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).toEqual(expect.arrayContaining([`realm:${role('regiven')}`, rmRoleName('manage-users')]));
+    const refusals = (await entitled.inject({ method: 'GET', url: `/v1/audit-events?action=service_account.grant_refused&clientId=${clientId}` })).json();
+    expect(refusals.items).toEqual([]);
+  });
+
   it('logs none of the secrets, keys and tokens this suite saw', () => {
     expectNoSecretInLogs('authority-grants');
   });
 
+  /** Keycloak's own evaluation: the service-account user's effective roles and an example access token. */
   async function keycloakView(keycloakId: string, optionalScopes: string[]) {
     const admin = await keycloakAdmin();
     const user = await admin.clients.getServiceAccountUser({ realm, id: keycloakId });
@@ -314,6 +343,7 @@ async function createFixtures(kc: KcAdminClient): Promise<void> {
   await realmRole(kc, role('plain'));
   await realmRole(kc, role('later'));
   await realmRole(kc, role('regrant'));
+  await realmRole(kc, role('regiven'));
   await realmRole(kc, role('rm-admin'), [await rmRole(kc, 'realm-admin')]);
   await realmRole(kc, role('mr-mu'), [await rmRole(kc, 'manage-realm'), await rmRole(kc, 'manage-users')]);
   const inner = await realmRole(kc, role('inner'), [await rmRole(kc, 'manage-users')]);
@@ -354,7 +384,7 @@ async function removeFixtures(kc: KcAdminClient): Promise<void> {
   }
   const [client] = await kc.clients.find({ realm, clientId: tools });
   if (client) await kc.clients.del({ realm, id: client.id! });
-  for (const name of ['plain', 'later', 'regrant', 'rm-admin', 'mr-mu', 'inner', 'outer', 'boss', 'cir']) {
+  for (const name of ['plain', 'later', 'regrant', 'regiven', 'rm-admin', 'mr-mu', 'inner', 'outer', 'boss', 'cir']) {
     const found = await kc.roles.findOneByName({ realm, name: role(name) });
     if (found) await kc.roles.delById({ realm, id: found.id! });
   }
