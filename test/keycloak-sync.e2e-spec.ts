@@ -193,6 +193,17 @@ function suite(mode: 'auto' | 'sweep') {
       });
     }
 
+    if (mode === 'sweep') {
+      it('sweeps on time after an instance whose clock ran two minutes ahead stamped the last sweep in the future', async () => {
+        const db = t.app.get(DataSource);
+        await t.app.get(KeycloakSyncService).syncRealm(REALM, true);
+        await db.query(`UPDATE "keycloak_sync_state" SET "last_sweep_at" = ${Date.now() + 120_000} WHERE "realm" = '${REALM}'`);
+        const read = async () => Number((await db.query(`SELECT "last_sweep_at" AS "at" FROM "keycloak_sync_state" WHERE "realm" = '${REALM}'`))[0].at);
+        // The next sweep comes at its interval and stamps this instance's time: the stamp ahead of it did not hold it back.
+        expect(await poll(read, (at) => at <= Date.now(), WAIT_MS)).toBeLessThanOrEqual(Date.now());
+      });
+    }
+
     it(`reports its mode and counts its Keycloak calls (${mode})`, async () => {
       const result = await t.app.get(KeycloakSyncService).syncRealm(REALM, true);
       expect(result).toMatchObject({ realm: REALM, mode: mode === 'auto' ? 'events' : 'sweep' });

@@ -19,13 +19,23 @@ export interface AcquireResult {
   takenOver?: Pick<LeaseRow, 'holder' | 'token'>;
 }
 
+/** "Now" in a lease statement: SQL text, and the parameter it takes (none for the database's clock). */
+interface NowTerm {
+  sql: string;
+  params: number[];
+}
+
 /**
  * Named leases in the `leases` table, shared by every process on the database. Each statement is
  * one conditional write on its own (no explicit transaction, which on SQLite's single connection
  * would interleave with other features' transactions), and each runs the same on PostgreSQL: a
- * lease changes hands only `WHERE token = ? OR expires_at < ?`, decided by the row lock the
+ * lease changes hands only `WHERE token = ? OR expires_at < now`, decided by the row lock the
  * upsert or UPDATE takes. No session-level advisory lock is ever held, so nothing depends on which
  * pooled connection a statement runs on, and a holder that dies leaves a row that simply expires.
+ *
+ * "Now" is the database server's clock (`Sql.epochMs`), so instances whose clocks disagree still
+ * agree on who holds a lease and until when. A test clock (one that moves time, see
+ * `Clock.isSystem`) stands in for it, so unit tests can let a lease expire without waiting.
  */
 @Injectable()
 export class LeaseStore {
@@ -38,21 +48,25 @@ export class LeaseStore {
     this.sql = new Sql(db);
   }
 
+  private now(): NowTerm {
+    return this.clock.isSystem ? { sql: `(${this.sql.epochMs})`, params: [] } : { sql: 'CAST(? AS bigint)', params: [this.clock.nowMs()] };
+  }
+
   /**
    * Takes the lease if it is free, expired, or already ours (same token): one statement. With
    * `reportTakeover` (the default) the holder it replaced is read first, and `takenOver` names it.
    */
   async acquire(name: string, holder: string, token: string, ttlMs: number, { reportTakeover = true } = {}): Promise<AcquireResult> {
-    const now = this.clock.nowMs();
+    const now = this.now();
     const previous = reportTakeover ? await this.read(name) : undefined;
     // One row changed (inserted, or updated past the WHERE) means the lease is now ours: the
     // upsert is one atomic statement, so no read is needed to learn the outcome.
     const changed = await this.sql.run(
-      `INSERT INTO leases (name, holder, token, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO leases (name, holder, token, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ${now.sql}, ${now.sql}, ${now.sql} + CAST(? AS bigint))
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, acquired_at = excluded.acquired_at,
          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
-       WHERE leases.token = ? OR leases.expires_at < ?`,
-      [name, holder, token, now, now, now + ttlMs, token, now],
+       WHERE leases.token = ? OR leases.expires_at < ${now.sql}`,
+      [name, holder, token, ...now.params, ...now.params, ...now.params, ttlMs, token, ...now.params],
     );
     const acquired = changed > 0;
     const takenOver = acquired && previous && previous.token !== token ? { holder: previous.holder, token: previous.token } : undefined;
@@ -64,21 +78,19 @@ export class LeaseStore {
    * hands. An expired lease is never revived, so a process that was paused past its lease stops.
    */
   async renew(name: string, token: string, ttlMs: number): Promise<boolean> {
-    const now = this.clock.nowMs();
-    const changed = await this.sql.run(`UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE name = ? AND token = ? AND expires_at >= ?`, [
-      now,
-      now + ttlMs,
-      name,
-      token,
-      now,
-    ]);
+    const now = this.now();
+    const changed = await this.sql.run(
+      `UPDATE leases SET heartbeat_at = ${now.sql}, expires_at = ${now.sql} + CAST(? AS bigint) WHERE name = ? AND token = ? AND expires_at >= ${now.sql}`,
+      [...now.params, ...now.params, ttlMs, name, token, ...now.params],
+    );
     return changed > 0;
   }
 
   /** True while `token` holds the lease and it has not expired. */
   async holds(name: string, token: string): Promise<boolean> {
-    const row = await this.read(name);
-    return row !== undefined && row.token === token && row.expiresAt >= this.clock.nowMs();
+    const now = this.now();
+    const rows = await this.sql.rows(`SELECT 1 AS "held" FROM leases WHERE name = ? AND token = ? AND expires_at >= ${now.sql}`, [name, token, ...now.params]);
+    return rows.length > 0;
   }
 
   async release(name: string, token: string): Promise<void> {

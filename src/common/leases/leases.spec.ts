@@ -17,6 +17,16 @@ class ManualClock extends Clock {
   }
 }
 
+/** A host whose system clock is off by `aheadMs`: it moves no test time, so leases go by the database's clock. */
+class SkewedSystemClock extends Clock {
+  constructor(private readonly aheadMs: number) {
+    super();
+  }
+  override nowMs(): number {
+    return Date.now() + this.aheadMs;
+  }
+}
+
 const busy = () => new DomainError(ErrorCode.AccountBusy, 'busy');
 const options = (waitMs = 0): LeaseOptions => ({ ttlMs: 10_000, waitMs, busy });
 
@@ -43,6 +53,30 @@ async function holdLease(leases: Leases) {
 }
 
 describe('LeaseStore', () => {
+  it("judges leases by the database's clock: instances whose clocks run 90 s ahead or behind neither take over a live lease nor lose their own", async () => {
+    const db = await new DataSource({ type: 'sqlite', database: ':memory:', migrations: await loadMigrations(), migrationsRun: true }).initialize();
+    const right = new LeaseStore(db, new Clock());
+    const ahead = new LeaseStore(db, new SkewedSystemClock(90_000));
+    const behind = new LeaseStore(db, new SkewedSystemClock(-90_000));
+    expect(new SkewedSystemClock(0).isSystem).toBe(true);
+
+    const before = Date.now();
+    expect((await right.acquire('job:held', 'right', 't1', 60_000)).acquired).toBe(true);
+    const after = Date.now();
+    expect((await ahead.acquire('job:held', 'ahead', 't2', 60_000)).acquired).toBe(false);
+    expect(await ahead.holds('job:held', 't1')).toBe(true);
+    const row = (await right.read('job:held'))!;
+    expect(row.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+    expect(row.expiresAt).toBeLessThanOrEqual(after + 60_000);
+
+    expect((await behind.acquire('job:behind', 'behind', 't3', 60_000)).acquired).toBe(true);
+    expect((await right.acquire('job:behind', 'right', 't4', 60_000)).acquired).toBe(false);
+    expect((await ahead.acquire('job:behind', 'ahead', 't5', 60_000)).acquired).toBe(false);
+    expect(await behind.renew('job:behind', 't3', 60_000)).toBe(true);
+    expect(await behind.holds('job:behind', 't3')).toBe(true);
+    await db.destroy();
+  });
+
   it('gives a free lease to one holder, refuses another until it expires, then lets it take over', async () => {
     const { db, clock, store } = await setUp();
     expect(await store.acquire('account:r/x', 'a', 't1', 1_000)).toEqual({ acquired: true, takenOver: undefined });

@@ -12,6 +12,14 @@ export class Clock {
 
   /** Epoch milliseconds: `Date.now()`, without a Date, unless a subclass moves `now()` (test clocks do). */
   nowMs(): number {
-    return this.now === Clock.prototype.now ? Date.now() : this.now().getTime();
+    return this.isSystem ? Date.now() : this.now().getTime();
+  }
+
+  /**
+   * The host's own clock, not one a test moves. Where instances must agree on a time (leases), the
+   * database's clock is used instead of the system clock; a test clock stands in for both.
+   */
+  get isSystem(): boolean {
+    return this.now === Clock.prototype.now;
   }
 }

@@ -109,7 +109,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
     const { result: outcome, calls } = await meterKeycloakCalls(async () => {
       const settings = this.config.keycloakSync.mode === 'sweep' ? null : await this.changes.eventSettings(realm);
       if (settings?.adminEventsEnabled) return this.followEvents(realm, state, settings.retentionMs, now, force);
-      const due = force || state.lastSweepAt === null || now - Number(state.lastSweepAt) >= this.sweepIntervalMs || state.mode !== 'sweep';
+      const due = force || elapsedAtLeast(now, state.lastSweepAt, this.sweepIntervalMs) || state.mode !== 'sweep';
       if (due) await this.sweep(realm);
       return due ? { mode: 'sweep' as const, swept: true, events: 0, cursor: null } : null;
     });
@@ -138,7 +138,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
           retentionMs,
         })
       : startCursor(await this.changes.newestAdminEvent(realm), now);
-    const safetyDue = this.config.keycloakSync.safetySweepMs > 0 && (state.lastSweepAt === null || now - Number(state.lastSweepAt) >= this.config.keycloakSync.safetySweepMs);
+    const safetyDue = this.config.keycloakSync.safetySweepMs > 0 && elapsedAtLeast(now, state.lastSweepAt, this.config.keycloakSync.safetySweepMs);
     const { sweep } = await this.follower.follow(realm, read.events, systemContext('job', 'keycloak-sync'));
     const swept = read.gap || safetyDue || sweep;
     if (swept) await this.sweep(realm);
@@ -184,4 +184,15 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
     }, delayMs);
     this.timer.unref();
   }
+}
+
+/**
+ * Has `intervalMs` passed since `stamp` (epoch ms as stored; null: never)? A stamp in the future
+ * (written by an instance whose clock runs ahead of this one's) counts as passed, so a skewed clock
+ * can bring a sweep early, never hold it back.
+ */
+function elapsedAtLeast(now: number, stamp: string | null, intervalMs: number): boolean {
+  if (stamp === null) return true;
+  const since = now - Number(stamp);
+  return since < 0 || since >= intervalMs;
 }
