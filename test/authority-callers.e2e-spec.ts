@@ -323,6 +323,8 @@ describe('Caller authority', () => {
       const started = await t.inject({ method: 'POST', url: '/v1/jobs/key-expiry/run', payload: { dryRun: true } });
       expect(started.statusCode).toBe(202);
       const runId = started.json().runId as string;
+      // The start is audited as the caller's, and the refused one stays apart.
+      expect(await lastEvent('action=job.run')).toMatchObject({ outcome: 'success', target: 'key-expiry', actor: { type: 'jwt' }, detail: { runId, trigger: 'manual', dryRun: true } });
       let full: Record<string, unknown> = {};
       for (let i = 0; i < 200 && (full.outcome ?? 'running') === 'running'; i += 1) {
         full = (await t.inject({ method: 'GET', url: `/v1/jobs/key-expiry/runs/${runId}` })).json();

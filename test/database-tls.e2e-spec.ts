@@ -81,9 +81,11 @@ describe('PostgreSQL over TLS (DATABASE_SSL, DATABASE_SSL_CA_FILE)', () => {
   it('verify-ca and verify-full refuse a server whose certificate another CA signed, or that no CA given vouches for', async () => {
     for (const mode of ['verify-ca', 'verify-full']) {
       await expect(connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: mode, DATABASE_SSL_CA_FILE: otherCa })).rejects.toThrow(/self[- ]signed certificate|unable to verify/i);
-      // Without a CA file, only the system's CAs count: none signed this one.
-      await expect(connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: mode })).rejects.toThrow(/self[- ]signed certificate|unable to (verify|get local issuer)/i);
     }
+    // Without a CA file verify-full checks against the system's CAs: none signed this one.
+    await expect(connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'verify-full' })).rejects.toThrow(/self[- ]signed certificate|unable to (verify|get local issuer)/i);
+    // verify-ca without one is refused before connecting: public CAs would vouch for a certificate of any host name.
+    await expect(connect({ DATABASE_URL: server.DATABASE_URL, DATABASE_SSL: 'verify-ca' })).rejects.toThrow(/DATABASE_SSL_CA_FILE: is required with DATABASE_SSL=verify-ca/);
   });
 
   it('runs Keysmith on verify-full: migrations, accounts in Keycloak, keys issued and verified, all on the encrypted connection', async () => {

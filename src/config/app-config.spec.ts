@@ -68,10 +68,22 @@ describe('loadConfig', () => {
     expect(config.trustedProxies).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128', 'fd00::/8', '192.0.2.7', 'loopback']);
   });
 
-  it.each(['10.0.0.0/33', '::1/129', 'proxy.internal', '10.0.0/8', '10.0.0.0/8/1', '10.0.0.0/x'])('refuses the trusted proxy %s', (entry) => {
+  it.each(['10.0.0.0/33', '::1/129', 'proxy.internal', '10.0.0/8', '10.0.0.0/8/1', '10.0.0.0/x', '0.0.0.0/0', '::/0'])('refuses the trusted proxy %s', (entry) => {
     expect(problemsOf({ ...base, KEYSMITH_TRUSTED_PROXIES: `127.0.0.1/32,${entry}` })).toEqual([
       { variable: 'KEYSMITH_TRUSTED_PROXIES', message: expect.stringContaining('IPv4 or IPv6 address or CIDR') },
     ]);
+  });
+
+  it('sends to a webhook URL listed twice once', () => {
+    const config = loadConfig({ ...base, KEYSMITH_WEBHOOK_URLS: 'https://hooks.example/a,https://hooks.example/b,https://hooks.example/a', KEYSMITH_WEBHOOK_SECRET: 'x'.repeat(16) });
+    expect(config.webhooks.urls).toEqual(['https://hooks.example/a', 'https://hooks.example/b']);
+  });
+
+  it('refuses a webhook timeout a shutdown would not wait for', () => {
+    expect(problemsOf({ ...base, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000' })).toEqual([
+      { variable: 'KEYSMITH_WEBHOOK_TIMEOUT_MS', message: expect.stringContaining('below KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS (25 s)') },
+    ]);
+    expect(loadConfig({ ...base, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '40' }).webhooks.timeoutMs).toBe(30_000);
   });
 
   it('refuses the retired KEYSMITH_TRUST_PROXY, pointing at KEYSMITH_TRUSTED_PROXIES', () => {

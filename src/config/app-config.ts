@@ -302,45 +302,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         // zod 4 leaves the input out of its issues: whether the variable was given is read here.
         message: issue.code === 'invalid_type' && input[String(issue.path[0])] === undefined ? 'is required' : issue.message,
       }));
-  if (parsed.success) {
-    const env = parsed.data;
-    if (!env.KEYSMITH_MASTER_KEY && (env.NODE_ENV === 'production' || env.KEYSMITH_REQUIRE_MASTER_KEY)) {
-      problems.push({
-        variable: 'KEYSMITH_MASTER_KEY',
-        message: 'is required in production: 32 random bytes, hex or base64 (openssl rand -hex 32)',
-      });
-    }
-    if (env.KEYSMITH_WEBHOOK_URLS.length > 0 && !env.KEYSMITH_WEBHOOK_SECRET) {
-      problems.push({ variable: 'KEYSMITH_WEBHOOK_SECRET', message: 'is required when KEYSMITH_WEBHOOK_URLS is set: receivers check signatures with it' });
-    }
-    for (const [variable, cron] of Object.entries(env).filter(([name]) => /^KEYSMITH_JOB_.*_CRON$/.test(name))) {
-      if (cron !== 'off' && !isValidCron(String(cron))) problems.push({ variable, message: 'must be a cron expression (5 or 6 fields) or "off"' });
-    }
-    if (env.KEYSMITH_TRUST_PROXY !== undefined && env.KEYSMITH_TRUST_PROXY !== 'false') {
-      problems.push({
-        variable: 'KEYSMITH_TRUST_PROXY',
-        message:
-          'is no longer supported (it believed X-Forwarded-For from anyone): unset it and list your proxies in KEYSMITH_TRUSTED_PROXIES, for example 127.0.0.1/32,10.0.0.0/8',
-      });
-    }
-    if (env.KEYSMITH_FAULT_POINTS !== undefined) {
-      if (env.NODE_ENV === 'production') {
-        problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: 'is for fault-injection tests only and is refused in production' });
-      } else {
-        try {
-          parseFaultPoints(env.KEYSMITH_FAULT_POINTS);
-        } catch (error) {
-          problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: (error as Error).message.replace(/^KEYSMITH_FAULT_POINTS: /, '') });
-        }
-      }
-    }
-    problems.push(...databaseProblems(env));
-    for (const realm of env.KEYSMITH_MANAGED_REALMS) {
-      if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
-        problems.push({ variable: 'KEYSMITH_MANAGED_REALMS', message: 'must not include the master realm' });
-      }
-    }
-  }
+  if (parsed.success) problems.push(...settingProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigValidationError(problems);
 
   const env = parsed.data;
@@ -349,6 +311,54 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const { key, created } = readOrCreateLocalMasterKey(resolve(env.KEYSMITH_DATA_DIR));
   return new AppConfig(env, key, created ? 'generated-file' : 'file');
+}
+
+/** What no single variable's schema can see: combinations, and rules for production. */
+function settingProblems(env: Env): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  if (!env.KEYSMITH_MASTER_KEY && (env.NODE_ENV === 'production' || env.KEYSMITH_REQUIRE_MASTER_KEY)) {
+    problems.push({
+      variable: 'KEYSMITH_MASTER_KEY',
+      message: 'is required in production: 32 random bytes, hex or base64 (openssl rand -hex 32)',
+    });
+  }
+  if (env.KEYSMITH_WEBHOOK_TIMEOUT_MS >= env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS * 1000) {
+    problems.push({
+      variable: 'KEYSMITH_WEBHOOK_TIMEOUT_MS',
+      message: `must be below KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS (${env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS} s): a shutdown waits for the attempt being sent`,
+    });
+  }
+  if (env.KEYSMITH_WEBHOOK_URLS.length > 0 && !env.KEYSMITH_WEBHOOK_SECRET) {
+    problems.push({ variable: 'KEYSMITH_WEBHOOK_SECRET', message: 'is required when KEYSMITH_WEBHOOK_URLS is set: receivers check signatures with it' });
+  }
+  for (const [variable, cron] of Object.entries(env).filter(([name]) => /^KEYSMITH_JOB_.*_CRON$/.test(name))) {
+    if (cron !== 'off' && !isValidCron(String(cron))) problems.push({ variable, message: 'must be a cron expression (5 or 6 fields) or "off"' });
+  }
+  if (env.KEYSMITH_TRUST_PROXY !== undefined && env.KEYSMITH_TRUST_PROXY !== 'false') {
+    problems.push({
+      variable: 'KEYSMITH_TRUST_PROXY',
+      message:
+        'is no longer supported (it believed X-Forwarded-For from anyone): unset it and list your proxies in KEYSMITH_TRUSTED_PROXIES, for example 127.0.0.1/32,10.0.0.0/8',
+    });
+  }
+  if (env.KEYSMITH_FAULT_POINTS !== undefined) {
+    if (env.NODE_ENV === 'production') {
+      problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: 'is for fault-injection tests only and is refused in production' });
+    } else {
+      try {
+        parseFaultPoints(env.KEYSMITH_FAULT_POINTS);
+      } catch (error) {
+        problems.push({ variable: 'KEYSMITH_FAULT_POINTS', message: (error as Error).message.replace(/^KEYSMITH_FAULT_POINTS: /, '') });
+      }
+    }
+  }
+  problems.push(...databaseProblems(env));
+  for (const realm of env.KEYSMITH_MANAGED_REALMS) {
+    if (realm === env.KEYCLOAK_ADMIN_REALM && realm === 'master') {
+      problems.push({ variable: 'KEYSMITH_MANAGED_REALMS', message: 'must not include the master realm' });
+    }
+  }
+  return problems;
 }
 
 function readOrCreateLocalMasterKey(dataDir: string): { key: Buffer; created: boolean } {

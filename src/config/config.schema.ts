@@ -22,7 +22,8 @@ export function isProxyRange(value: string): boolean {
   const family = isIP(address ?? '');
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  // A prefix of 0 trusts every address: any caller could then name its own in X-Forwarded-For.
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 
@@ -74,7 +75,11 @@ export const envSchema = z.object({
   KEYSMITH_BASE_CLIENT_SCOPES: csv.default(['basic', 'roles', 'service_account']),
   KEYSMITH_GRANT_POLICY_FILE: z.string().min(1).optional(),
   KEYSMITH_GRANT_DENY_PATTERNS: csv.default([]),
-  KEYSMITH_WEBHOOK_URLS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
+  // One delivery per receiver: a URL listed twice is sent to once.
+  KEYSMITH_WEBHOOK_URLS: csv
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .transform((urls) => [...new Set(urls)])
+    .default([]),
   KEYSMITH_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   KEYSMITH_WEBHOOK_MAX_ATTEMPTS: wholeNumber(1, 10).default(4),
   KEYSMITH_WEBHOOK_RETRY_BASE_MS: wholeNumber(1, 60_000).default(500),
@@ -116,7 +121,7 @@ export const envSchema = z.object({
   KEYSMITH_AUTH_CHECK_MAX_FAILURES: wholeNumber(1, 1_000_000).default(20),
   KEYSMITH_AUTH_CHECK_FAILURE_WINDOW_SECONDS: wholeNumber(1, 86_400).default(60),
   KEYSMITH_TRUSTED_PROXIES: csv.pipe(
-    z.array(z.string().refine(isProxyRange, 'each entry must be an IPv4 or IPv6 address or CIDR (127.0.0.1/32, 10.0.0.0/8, ::1/128) or loopback, linklocal, uniquelocal')),
+    z.array(z.string().refine(isProxyRange, 'each entry must be an IPv4 or IPv6 address or CIDR with a prefix of at least 1 (127.0.0.1/32, 10.0.0.0/8, ::1/128) or loopback, linklocal, uniquelocal')),
   ).default([]),
   // Replaced by KEYSMITH_TRUSTED_PROXIES; a set value is refused at start-up (see loadConfig).
   KEYSMITH_TRUST_PROXY: z.string().optional(),

@@ -41,6 +41,8 @@ describe('database configuration', () => {
     expect(problemsOf({ DATABASE_URL: URL, DATABASE_SSL: 'verify-full', DATABASE_SSL_CA_FILE: '/nonexistent/ca.pem' })).toEqual(['DATABASE_SSL_CA_FILE: cannot be read (ENOENT)']);
     expect(problemsOf({ DATABASE_URL: URL, DATABASE_POOL_SIZE: '0' })).toEqual([expect.stringMatching(/^DATABASE_POOL_SIZE: /)]);
     expect(problemsOf({ DATABASE_URL: URL, DATABASE_SSL: 'prefer' })).toEqual([expect.stringMatching(/^DATABASE_SSL: /)]);
+    // Public CAs would vouch for a certificate of any host name: verify-ca needs the CA that signed the server's.
+    expect(problemsOf({ DATABASE_URL: URL, DATABASE_SSL: 'verify-ca' })).toEqual([expect.stringMatching(/^DATABASE_SSL_CA_FILE: is required with DATABASE_SSL=verify-ca/)]);
   });
 
   it('maps each TLS mode onto node-postgres: encrypt only, check the chain, check the chain and the host', () => {

@@ -51,6 +51,10 @@ export function databaseProblems(env: DatabaseEnv): { variable: string; message:
   const problems: { variable: string; message: string }[] = [];
   const postgres = POSTGRES_URL.test(env.DATABASE_URL);
   if (!postgres && env.DATABASE_SSL !== 'disable') problems.push({ variable: 'DATABASE_SSL', message: 'applies to PostgreSQL only (DATABASE_URL is SQLite)' });
+  if (postgres && env.DATABASE_SSL === 'verify-ca' && env.DATABASE_SSL_CA_FILE === undefined) {
+    // Without a CA of its own, verify-ca would accept a certificate any public CA issued for any host name.
+    problems.push({ variable: 'DATABASE_SSL_CA_FILE', message: 'is required with DATABASE_SSL=verify-ca (the CA that signed the server certificate); or use verify-full, which also checks the host name' });
+  }
   if (env.DATABASE_SSL_CA_FILE !== undefined) {
     if (!['verify-ca', 'verify-full'].includes(env.DATABASE_SSL)) {
       problems.push({ variable: 'DATABASE_SSL_CA_FILE', message: 'needs DATABASE_SSL=verify-ca or verify-full' });

@@ -80,7 +80,7 @@ export class JobsController {
       await this.audit.record(ctx, { action: 'job.run_requested', outcome: 'failure', target: name, detail: { code: ErrorCode.OwnerForbidden } });
       throw new DomainError(ErrorCode.OwnerForbidden, `Job ${name} acts on every owner's accounts; only a caller not confined to an owner may run it.`, { owner: ctx.owner });
     }
-    const { runId } = await this.jobs.start(name, { dryRun: body.dryRun, trigger: 'manual' });
+    const { runId } = await this.jobs.start(name, { dryRun: body.dryRun, trigger: 'manual', context: ctx });
     return { runId, job: name, dryRun: body.dryRun };
   }
 }

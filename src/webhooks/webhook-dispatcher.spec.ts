@@ -95,6 +95,16 @@ describe('WebhookDispatcher (webhook outbox: claims, retries, take-over)', () =>
     expect(await worker.drain()).toBe(0);
   });
 
+  it('drains batch after batch, and at shutdown stops after the batch it is sending (the rest stays for the next worker)', async () => {
+    for (let i = 0; i < 45; i += 1) await webhooks.publish('api_key.expired', { keyId: `key_${i}` });
+    expect(await worker.drain()).toBe(45);
+
+    for (let i = 0; i < 45; i += 1) await webhooks.publish('api_key.expired', { keyId: `key_later_${i}` });
+    await worker.beforeApplicationShutdown();
+    expect(await worker.drain()).toBe(20);
+    expect(await rows.countBy({ state: 'pending' })).toBe(25);
+  });
+
   it('failed → the next attempt waits for its backoff time on the clock, not a moment less', async () => {
     sender.results = [failed];
     await webhooks.publish('api_key.expired', { keyId: 'key_1' });

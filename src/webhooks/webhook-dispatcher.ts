@@ -39,6 +39,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private running?: Promise<void>;
   private again = false;
   private started = false;
+  /** Set at shutdown: a drain stops after the batch it is sending. */
+  private stopping = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   private readonly sql: Sql;
@@ -63,6 +65,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   async beforeApplicationShutdown(): Promise<void> {
     this.started = false;
+    this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.running;
@@ -85,7 +88,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       const due = await this.due();
       const results = await Promise.all(due.map((row) => this.attempt(row)));
       made += results.filter(Boolean).length;
-      if (due.length < BATCH) return made;
+      if (due.length < BATCH || this.stopping) return made;
     }
   }
 

@@ -40,6 +40,10 @@ export class WebhookSender {
           [SIGNATURE_HEADER]: signWebhook(this.config.webhooks.secret, timestamp, webhook.body),
         },
         body: webhook.body,
+        // A redirect is the receiver's answer, not a delivery: following it would send the signed
+        // event elsewhere (307/308) or turn it into a GET without its body (301-303) that may
+        // "succeed". It counts as a failed attempt, retried and recorded with its status.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.config.webhooks.timeoutMs),
       });
       await response.body?.cancel();

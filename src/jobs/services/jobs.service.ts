@@ -3,7 +3,8 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CronJob, CronTime } from 'cron';
 import { In, LessThan, Repository } from 'typeorm';
-import { systemContext } from '../../common/context/operation-context.js';
+import { systemContext, type OperationContext } from '../../common/context/operation-context.js';
+import { AuditService } from '../../audit/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { InstanceId } from '../../common/leases/instance-id.js';
@@ -42,6 +43,7 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly config: AppConfig,
     private readonly metrics: MetricsRegistry,
     instance: InstanceId,
+    private readonly audit: AuditService,
   ) {
     this.holder = instance.value;
   }
@@ -135,9 +137,11 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Starts a run now in the background. Throws 409 JOB_RUNNING when a run of the job holds the
-   * lease anywhere. `done` settles with the finished run record.
+   * lease anywhere. `done` settles with the finished run record. The start is audited (`job.run`)
+   * as the caller's (`context`; the job itself for the scheduler and the catch-up); what the run
+   * does to accounts and keys is audited item by item.
    */
-  async start(name: string, options: { dryRun?: boolean; trigger?: JobTrigger } = {}): Promise<{ runId: string; done: Promise<JobRunView> }> {
+  async start(name: string, options: { dryRun?: boolean; trigger?: JobTrigger; context?: OperationContext } = {}): Promise<{ runId: string; done: Promise<JobRunView> }> {
     const definition = this.definition(name);
     const runId = sortableId('run', this.clock.now());
     const leaseMs = this.config.jobs.leaseSeconds * 1000;
@@ -166,6 +170,14 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
     const done = this.execute(definition, row, leaseMs);
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
+    // The run goes on if the event cannot be written (the run record stays); the failure is logged.
+    await this.audit
+      .record(options.context ?? systemContext('job', definition.name), {
+        action: 'job.run',
+        target: definition.name,
+        detail: { runId, trigger: row.trigger, dryRun: row.dryRun, ...(takenOverRunId ? { tookOverRunId: takenOverRunId } : {}) },
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, job: definition.name, runId }, `could not audit the start of job ${definition.name}`));
     return { runId, done };
   }
 
