@@ -11,7 +11,7 @@ import type { LeanBody } from './common/http/lean-lane.js';
 import { parseBody } from './common/http/zod-validation.js';
 import { REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { ignoreForwardAuthBodies } from './api-keys/index.js';
-import { AuthExchangeController, TokenExchangeController } from './token-exchange/index.js';
+import { AuthExchangeController, limitTokenRequestBodies, TokenExchangeController } from './token-exchange/index.js';
 
 /**
  * The handlers of the routes marked `@HotPath`: the verification routes gateways call on every
@@ -110,6 +110,7 @@ export interface HotDoorSetup {
 export async function openHotDoor(door: HotDoor, app: FastifyInstance, setup: HotDoorSetup): Promise<void> {
   const hot = door.createInstance();
   ignoreForwardAuthBodies(hot, setup.bodylessPaths);
+  limitTokenRequestBodies(hot);
   // As on the app's instance: a refused JSON body is answered with the reason.
   hot.removeContentTypeParser('application/json');
   hot.addContentTypeParser('application/json', { parseAs: 'string' }, explainingJsonParser());

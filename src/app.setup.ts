@@ -17,7 +17,7 @@ import { hotPathHandlers, openHotDoor } from './app.hot-paths.js';
 import { attachHotDoor, HotDoor, hotDoorOf } from './common/http/hot-door.js';
 import { requestIdFor, REQUEST_ID_HEADER } from './common/http/request-id.js';
 import { MetricsRegistry } from './common/metrics/metrics.registry.js';
-import { AUTH_EXCHANGE_PATH, documentAuthExchange, TokenExchangeController } from './token-exchange/index.js';
+import { AUTH_EXCHANGE_PATH, documentAuthExchange, limitTokenRequestBodies, TokenExchangeController } from './token-exchange/index.js';
 
 /** Forward-auth routes: whatever body a gateway forwards is ignored. */
 const BODYLESS_PATHS = [FORWARD_AUTH_PATH, AUTH_EXCHANGE_PATH];
@@ -155,6 +155,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   observer.stampRequestId(fastify);
   observer.recordResponses(fastify);
   ignoreForwardAuthBodies(fastify, BODYLESS_PATHS);
+  limitTokenRequestBodies(fastify);
   // Nest's JSON parser says only "not valid JSON"; this one says why (the hot instance uses it too).
   app.useBodyParser('application/json', {}, explainingJsonParser());
 

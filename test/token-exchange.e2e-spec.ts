@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from './support/test-app.js';
 import { poll } from './support/poll.js';
 import { TestClock } from './support/test-clock.js';
 import { deleteAccount, issueKey, uniqueClientId } from './support/api-keys.js';
+import { TOKEN_BODY_LIMIT_BYTES } from '../src/token-exchange/index.js';
 import { clientCredentialsToken, keycloakAdmin } from './support/keycloak-admin.js';
 import { ACCESS_TOKEN_TYPE, API_KEY_TOKEN_TYPE, exchangeKey, TOKEN_EXCHANGE_GRANT, verifyDownstream } from './support/token-exchange.js';
 
@@ -234,6 +235,23 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
     });
   });
 
+  it('issues no token living longer than the exchange lifespan: a client whose lifespan was raised in Keycloak gets server_error until reconciled', async () => {
+    const raised = uniqueClientId('exchange-lifespan');
+    await createAccount(raised);
+    const kc = await keycloakAdmin();
+    const client = (await kc.clients.find({ realm: REALM, clientId: raised }))[0];
+    await kc.clients.update({ realm: REALM, id: client.id! }, { ...client, attributes: { ...client.attributes, 'access.token.lifespan': '3600' } });
+    const refused = await exchange((await key(raised, ['read:data'], 'long-lived')).key);
+    expect(refused.status).toBe(500);
+    expect(refused.body).toEqual({ error: 'server_error', error_description: expect.stringContaining('living 3600 s, longer than the 300 s') });
+    // Reconciled (a PATCH sets the client's lifespan again): the next exchange gets a 300 s token.
+    const patched = await t.inject({ method: 'PATCH', url: `${base}/${raised}`, payload: { description: 'lifespan set again' } });
+    expect(patched.statusCode).toBe(200);
+    const answer = await exchange((await key(raised, ['read:data'], 'after-repair')).key);
+    expect(answer.status).toBe(200);
+    expect(answer.body.expires_in).toBe(300);
+  });
+
   describe('refusals as OAuth errors', () => {
     it('refuses a revoked, expired or disabled key, a malformed or unknown one with invalid_grant', async () => {
       const revoked = await key(account, ['read:data'], 'revoked');
@@ -296,6 +314,10 @@ describe('Token exchange: POST /v1/token trades an API key for a Keycloak token'
       expect(await post('--x--', 'multipart/form-data; boundary=x')).toEqual(
         oauth('The token endpoint takes its parameters form-encoded (Content-Type: application/x-www-form-urlencoded).'),
       );
+      // A body beyond the route's 16 KB is refused unread, form-encoded or not.
+      const padding = 'x'.repeat(TOKEN_BODY_LIMIT_BYTES);
+      expect(await post(`grant_type=${encodeURIComponent(TOKEN_EXCHANGE_GRANT)}&pad=${padding}`, 'application/x-www-form-urlencoded')).toEqual(oauth(expect.stringMatching(/too large/i)));
+      expect(await post(JSON.stringify({ pad: padding }), 'application/json')).toEqual(oauth(expect.stringMatching(/too large/i)));
     });
   });
 

@@ -45,6 +45,7 @@ function asProblem(error: TokenExchangeError): DomainError {
     case 'KEYCLOAK_UNAVAILABLE':
       return new DomainError(ErrorCode.KeycloakUnavailable, error.description, {}, error.headers);
     case 'KEYCLOAK_REFUSED':
+    case 'TOKEN_LIFESPAN_EXCEEDED':
       return new DomainError(ErrorCode.KeycloakRejected, error.description);
     case 'REVOKED':
     case 'CLIENT_DISABLED':

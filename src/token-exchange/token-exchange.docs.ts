@@ -57,6 +57,9 @@ export function ApiTokenExchange(): MethodDecorator {
     ),
     oauthError(429, '`temporarily_unavailable`: the key\'s rate limit or too many failures from this address; see Retry-After'),
     oauthError(503, '`temporarily_unavailable`: Keycloak could not be reached'),
-    oauthError(500, '`server_error`: an unexpected error; the description holds the request id'),
+    oauthError(
+      500,
+      '`server_error`: Keycloak issued a token living longer than the exchange lifespan (the client was changed in Keycloak; reconcile the account), or an unexpected error (the description holds the request id)',
+    ),
   );
 }

@@ -13,7 +13,14 @@ export type OAuthErrorCode =
   | 'server_error';
 
 /** Why an exchange was refused, for forward auth to answer in its own terms. */
-export type ExchangeRefusal = ApiKeyFailureCode | 'EXCHANGE_NOT_ENABLED' | 'SCOPE_NOT_GRANTABLE' | 'KEYCLOAK_REFUSED' | 'KEYCLOAK_UNAVAILABLE' | 'BAD_REQUEST';
+export type ExchangeRefusal =
+  | ApiKeyFailureCode
+  | 'EXCHANGE_NOT_ENABLED'
+  | 'SCOPE_NOT_GRANTABLE'
+  | 'KEYCLOAK_REFUSED'
+  | 'KEYCLOAK_UNAVAILABLE'
+  | 'TOKEN_LIFESPAN_EXCEEDED'
+  | 'BAD_REQUEST';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,

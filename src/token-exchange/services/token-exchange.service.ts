@@ -242,7 +242,19 @@ export class TokenExchangeService implements OnModuleInit {
         { scopes: extra },
       );
     }
-    const expiresIn = result.expiresIn ?? this.config.tokenExchange.accessTokenLifespanSeconds;
+    const lifespan = this.config.tokenExchange.accessTokenLifespanSeconds;
+    const expiresIn = result.expiresIn ?? lifespan;
+    if (expiresIn > lifespan) {
+      // The bound the README promises (a revoked key's last token dies within the lifespan) holds
+      // only for tokens no longer-lived than it: the client's lifespan was changed in Keycloak, or
+      // the change enabling exchange did not reach it.
+      this.logger.warn(`Keycloak issued a ${expiresIn} s token for ${account.realm}/${account.clientId}, beyond the ${lifespan} s exchange lifespan; reconcile the account`);
+      throw new TokenExchangeError(
+        'server_error',
+        `Keycloak issued a token living ${expiresIn} s, longer than the ${lifespan} s set for exchanged tokens (the client's access-token lifespan differs in Keycloak); no token is issued until the account is reconciled.`,
+        'TOKEN_LIFESPAN_EXCEEDED',
+      );
+    }
     return { accessToken: result.accessToken, scopes: granted, keyId: identity.keyId, realm: account.realm, clientId: account.clientId, expiresAt: this.clock.nowMs() + expiresIn * 1000 };
   }
 
