@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { closeAllInstances, ensureBuilt, keycloakJavaPid, startInstance, type KeysmithInstance } from './support/instances.js';
+import { closeAllInstances, ensureBuilt, freePort, KeysmithInstance, keycloakJavaPid, startInstance } from './support/instances.js';
 
 // The child-process harness itself: real `node dist/main.js` processes on one database.
 describe('Keysmith instances as child processes', () => {
@@ -27,6 +27,15 @@ describe('Keysmith instances as child processes', () => {
     expect(b.running).toBe(false);
     await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+  });
+
+  it('an instance given another master key than the database was written with refuses to start, saying why; the others go on', async () => {
+    const other = new KeysmithInstance({ name: 'other-key', dataDir: a.dataDir, env: { KEYSMITH_MASTER_KEY: 'cd'.repeat(32) } }, await freePort());
+    await expect(other.start()).rejects.toThrow(/exited during start-up/);
+    expect(other.exitStatus?.code).toBe(1);
+    expect(other.output()).toContain('is not the one this database was written with');
+    expect(other.output()).not.toContain('cd'.repeat(32));
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
   });
 
   it('a stopped instance answers nothing until it is continued', async () => {
