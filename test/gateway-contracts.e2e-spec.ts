@@ -141,6 +141,17 @@ describe('Gateway contracts: the requests Envoy and Traefik send, and answers th
       return send(`${t.baseUrl}${prefix}${caller.path}`, { method: caller.method, headers });
     };
 
+    it("removes the caller's own X-Auth-* headers before ext_authz, which adds only those Keysmith's answer has", () => {
+      const recipe = loadYamlRecipe<{ static_resources: { listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string; typed_config: { mutations?: { request_mutations: { remove?: string }[] } } }[] } }[] }[] }[] } }>('envoy.yaml');
+      const filters = recipe.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.http_filters;
+      const names = filters.map((filter) => filter.name);
+      const mutation = names.indexOf('envoy.filters.http.header_mutation');
+      expect(mutation).toBeGreaterThanOrEqual(0);
+      expect(mutation).toBeLessThan(names.indexOf('envoy.filters.http.ext_authz'));
+      const removed = filters[mutation]!.typed_config.mutations!.request_mutations.map((m) => m.remove);
+      expect(removed).toEqual(expect.arrayContaining(service().authorization_response.allowed_upstream_headers.patterns.map((p) => p.exact)));
+    });
+
     it('uses path_prefix /v1/auth/check and lets Keysmith read the key and the caller address', () => {
       expect(service().path_prefix).toBe('/v1/auth/check');
       expect(service().authorization_request.allowed_headers.patterns.map((p) => p.exact)).toEqual(expect.arrayContaining(['x-api-key', 'x-forwarded-for']));

@@ -69,11 +69,19 @@ describe('Gateways: the README recipes with real nginx and Caddy in front of Key
   });
 
   describe.each(['nginx', 'caddy'] as const)('through %s', (name) => {
-    it('lets a valid key through; the backend sees who called (X-Auth-*) and never the key', async () => {
+    it("lets a valid key through; the backend sees who called (Keysmith's X-Auth-*, never the caller's) and never the key", async () => {
       const before = backend.seen.length;
       const res = await through(name, '/api/orders/42?expand=1', {
         method: 'POST',
-        headers: { 'x-api-key': keys.reader.key, 'x-auth-client-id': 'forged', 'content-type': 'application/json' },
+        // Forged identity headers: the backend must see Keysmith's, never the caller's.
+        headers: {
+          'x-api-key': keys.reader.key,
+          'x-auth-client-id': 'forged',
+          'x-auth-realm': 'forged-realm',
+          'x-auth-scopes': 'admin:all',
+          'x-auth-key-id': 'forged-key-id',
+          'content-type': 'application/json',
+        },
         body: '{"order":42}',
         from: USER,
       });
@@ -88,6 +96,7 @@ describe('Gateways: the README recipes with real nginx and Caddy in front of Key
         'x-auth-scopes': 'read:data',
         'x-auth-key-id': keys.reader.id,
       });
+      expect(JSON.stringify(seen.headers)).not.toMatch(/forged|admin:all/);
       expect(seen.headers['x-api-key']).toBeUndefined();
     });
 

@@ -83,6 +83,22 @@ describe('Phantom tokens: the README recipes with real nginx and Caddy', () => {
       expect(claims.realm_access).toEqual({ roles: ['orders-reader'] });
     });
 
+    it("never passes the caller's own X-Auth-* headers on: each is absent or Keysmith's value", async () => {
+      const forged = { 'x-auth-client-id': 'forged-client', 'x-auth-realm': 'forged-realm', 'x-auth-scopes': 'admin:all', 'x-auth-key-id': 'forged-key-id' };
+      const before = backend.seen.length;
+      const res = await through(name, '/api/orders/42', { 'x-api-key': reader.key, ...forged });
+      expect(res.status).toBe(200);
+      expect(backend.seen.length).toBe(before + 1);
+      const seen = backend.seen.at(-1)!.headers;
+      expect(String(seen.authorization)).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+      t.secrets.add(String(seen.authorization).slice('Bearer '.length));
+      const keysmith = { 'x-auth-client-id': account, 'x-auth-realm': REALM, 'x-auth-scopes': 'read:data', 'x-auth-key-id': reader.id };
+      for (const header of Object.keys(forged) as (keyof typeof forged)[]) {
+        if (seen[header] !== undefined) expect({ [header]: seen[header] }).toEqual({ [header]: keysmith[header] });
+      }
+      expect(JSON.stringify(seen)).not.toMatch(/forged|admin:all/);
+    });
+
     it('keeps the key and the caller away from the backend when the key is refused or cannot be exchanged', async () => {
       const before = backend.seen.length;
       const missing = await through(name, '/api/orders', {});
@@ -100,23 +116,31 @@ describe('Phantom tokens: the README recipes with real nginx and Caddy', () => {
   describe('Traefik and Envoy (not packaged by Debian): the requests their recipes make', () => {
     interface TraefikRecipe { http: { middlewares: Record<string, { forwardAuth?: { address: string; authRequestHeaders: string[]; authResponseHeaders: string[] } }> } }
     interface EnvoyService { path_prefix: string; authorization_response: { allowed_upstream_headers: { patterns: { exact: string }[] } } }
-    type EnvoyRecipe = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string; typed_config: { http_service: EnvoyService } }[] } }[] }[] }[] } };
+    type EnvoyFilter = { name: string; typed_config: { http_service: EnvoyService; mutations?: { request_mutations: { remove?: string }[] } } };
+    type EnvoyRecipe = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { http_filters: EnvoyFilter[] } }[] }[] }[] } };
     const keysmith = (path: string) => `${t.baseUrl}${path}`;
 
-    it('Traefik: GET to the forwardAuth address with the key; Authorization is among the headers copied upstream', async () => {
+    it('Traefik: GET to the forwardAuth address with the key; Authorization and every X-Auth-* are copied upstream', async () => {
       const { forwardAuth } = loadYamlRecipe<TraefikRecipe>('../phantom-token/traefik.yml').http.middlewares['keysmith-exchange']!;
-      expect(forwardAuth!.authResponseHeaders).toContain('Authorization');
+      // Traefik removes every listed header the caller sent: all four X-Auth-* are listed.
+      expect(forwardAuth!.authResponseHeaders).toEqual(['Authorization', 'X-Auth-Client-Id', 'X-Auth-Realm', 'X-Auth-Scopes', 'X-Auth-Key-Id']);
       const url = new URL(forwardAuth!.address);
       const res = await send(keysmith(url.pathname), { headers: { 'x-api-key': reader.key, 'x-required-scopes': 'read:data', 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/api/orders' } });
       expect(res.status).toBe(200);
       expect(String(res.headers.authorization)).toMatch(/^Bearer /);
     });
 
-    it('Envoy: the caller\'s method and path_prefix + the caller\'s path; only 200 passes, with authorization allowed upstream', async () => {
+    it('Envoy: the caller\'s X-Auth-* removed first; the caller\'s method and path_prefix + the caller\'s path; only 200 passes, with authorization allowed upstream', async () => {
       const recipe = loadYamlRecipe<EnvoyRecipe>('../phantom-token/envoy.yaml');
       const filters = recipe.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.http_filters;
       const service = filters.find((filter) => filter.name === 'envoy.filters.http.ext_authz')!.typed_config.http_service;
       expect(service.authorization_response.allowed_upstream_headers.patterns.map((p) => p.exact)).toContain('authorization');
+      // ext_authz adds only the headers Keysmith's answer has: the caller's X-Auth-* are removed before it.
+      const names = filters.map((filter) => filter.name);
+      const mutation = names.indexOf('envoy.filters.http.header_mutation');
+      expect(mutation).toBeGreaterThanOrEqual(0);
+      expect(mutation).toBeLessThan(names.indexOf('envoy.filters.http.ext_authz'));
+      expect(filters[mutation]!.typed_config.mutations!.request_mutations.map((m) => m.remove)).toEqual(['x-auth-client-id', 'x-auth-realm', 'x-auth-scopes', 'x-auth-key-id']);
       const res = await send(keysmith(`${service.path_prefix}/api/orders/42`), { method: 'PUT', headers: { 'x-api-key': reader.key, 'content-length': '0' } });
       expect(res.status).toBe(200);
       const token = String(res.headers.authorization).slice('Bearer '.length);
