@@ -43,12 +43,14 @@ async function openTarget(target: PostgresDatabaseConfig): Promise<DataSource> {
 }
 
 async function copyInto(copy: DatabaseCopy, destination: DataSource, target: PostgresDatabaseConfig, io: CliIo): Promise<number> {
-  const tables = await copy.sourceTables();
-  const live = await copy.liveLeases(Date.now());
-  if (live.length > 0) throw new DatabaseCopyRefused(`a Keysmith process is working on the source (live leases: ${live.join(', ')}): stop every instance first`);
-  await copy.checkTargetEmpty(tables);
-  await destination.runMigrations({ transaction: 'each' });
-  const report = await copy.copy(tables);
+  const report = await copy.whileSourceHeld(async () => {
+    const tables = await copy.sourceTables();
+    const live = await copy.liveLeases(Date.now());
+    if (live.length > 0) throw new DatabaseCopyRefused(`a Keysmith process is working on the source (live leases: ${live.join(', ')}): stop every instance first`);
+    await copy.checkTargetEmpty(tables);
+    await destination.runMigrations({ transaction: 'each' });
+    return copy.copy(tables);
+  });
   for (const { table, rows } of report.tables) io.out(`${table.padEnd(24)} ${rows} rows`);
   io.out(`verified on ${target.display}: row counts of ${report.tables.length} tables, ${report.keyHashesMatched} API key hashes, ${report.secretsMatched} stored secrets match`);
   io.err('Start Keysmith with this DATABASE_URL and the same KEYSMITH_MASTER_KEY (or master.key file): stored client secrets are encrypted with it.');

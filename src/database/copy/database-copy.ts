@@ -58,6 +58,30 @@ export class DatabaseCopy {
     }
   }
 
+  /**
+   * Runs `body` holding the source's write lock (`BEGIN IMMEDIATE`; SQLite has one connection per
+   * process, so every read of the copy is inside it): what the copy reads is one state of the
+   * source, and a Keysmith still writing to it waits, and fails past its busy timeout, instead of
+   * changing rows already copied. Refused when another process holds the lock past this one's
+   * busy timeout.
+   */
+  async whileSourceHeld<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      await this.source.query('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (/SQLITE_BUSY|database is locked/i.test((error as Error).message)) {
+        throw new DatabaseCopyRefused('another process is writing to the source (it stayed locked past the busy timeout): stop every instance first');
+      }
+      throw error;
+    }
+    try {
+      return await body();
+    } finally {
+      // Nothing was written to the source: ending the transaction only lets writers in again.
+      await this.source.query('ROLLBACK');
+    }
+  }
+
   /** Leases still running in the source: a Keysmith process is working on it. */
   async liveLeases(nowMs: number): Promise<string[]> {
     const rows = await new Sql(this.source).rows<{ name: string }>(`SELECT name FROM leases WHERE expires_at >= ?`, [nowMs]);
