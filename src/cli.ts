@@ -65,4 +65,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Exit, not just set the code: a start-up that failed part-way (a master key the database refuses,
+// say) leaves the connections Nest had opened (Redis, the PostgreSQL pool) with nothing to close them.
+process.exit(await main(process.argv.slice(2)));

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRedis } from './support/redis.js';
 import { closeAllInstances, ensureBuilt, freePort, KeysmithInstance, keycloakJavaPid, startInstance } from './support/instances.js';
 
 // The child-process harness itself: real `node dist/main.js` processes on one database.
@@ -36,6 +39,20 @@ describe('Keysmith instances as child processes', () => {
     expect(other.output()).toContain('is not the one this database was written with');
     expect(other.output()).not.toContain('cd'.repeat(32));
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+  });
+
+  it('the CLI with another master key says why and exits, though Redis and the database were connected', async () => {
+    const redis = TestRedis.start();
+    try {
+      const env = { ...a.env, PATH: process.env.PATH ?? '', KEYSMITH_MASTER_KEY: 'cd'.repeat(32), KEYSMITH_REDIS_URL: redis.url };
+      const run = await new Promise<{ code: number; err: string }>((resolve) => {
+        execFile(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'export', '--realm', 'platform'], { env }, (error, _out, err) => resolve({ code: error ? Number(error.code ?? 1) : 0, err }));
+      });
+      expect(run.code).toBe(1);
+      expect(run.err).toContain('is not the one this database was written with');
+    } finally {
+      redis.close();
+    }
   });
 
   it('a stopped instance answers nothing until it is continued', async () => {

@@ -88,7 +88,7 @@ describe('shutdown: a close that cannot finish is bounded', () => {
     // The second read of role mappings is the drift job's (the first is the create's): it stalls for ten minutes.
     const instance = await startInstance({
       name: 'stuck',
-      env: { KEYSMITH_SCHEDULER: 'off', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '2', KEYSMITH_WEBHOOK_TIMEOUT_MS: '1000', KEYSMITH_FAULT_POINTS: 'keycloak.list-role-mappings=pause:600000@2' },
+      env: { KEYSMITH_SCHEDULER: 'off', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '2', KEYSMITH_FAULT_POINTS: 'keycloak.list-role-mappings=pause:600000@2' },
     });
     try {
       expect((await send(instance, 'POST', `/v1/realms/${realm}/service-accounts`, { clientId, owner: 'shutdown' })).status).toBe(201);

@@ -79,11 +79,14 @@ describe('loadConfig', () => {
     expect(config.webhooks.urls).toEqual(['https://hooks.example/a', 'https://hooks.example/b']);
   });
 
-  it('refuses a webhook timeout a shutdown would not wait for', () => {
-    expect(problemsOf({ ...base, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000' })).toEqual([
+  it('refuses a webhook timeout a shutdown would not wait for, when webhooks are sent', () => {
+    const hooks = { KEYSMITH_WEBHOOK_URLS: 'https://hooks.example/a', KEYSMITH_WEBHOOK_SECRET: 'x'.repeat(16) };
+    expect(problemsOf({ ...base, ...hooks, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000' })).toEqual([
       { variable: 'KEYSMITH_WEBHOOK_TIMEOUT_MS', message: expect.stringContaining('below KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS (25 s)') },
     ]);
-    expect(loadConfig({ ...base, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '40' }).webhooks.timeoutMs).toBe(30_000);
+    expect(loadConfig({ ...base, ...hooks, KEYSMITH_WEBHOOK_TIMEOUT_MS: '30000', KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '40' }).webhooks.timeoutMs).toBe(30_000);
+    // Without webhooks the timeout sends nothing: a short shutdown timeout stands on its own.
+    expect(loadConfig({ ...base, KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS: '2' }).shutdownTimeoutMs).toBe(2_000);
   });
 
   it('refuses the retired KEYSMITH_TRUST_PROXY, pointing at KEYSMITH_TRUSTED_PROXIES', () => {

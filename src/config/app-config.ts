@@ -322,7 +322,7 @@ function settingProblems(env: Env): { variable: string; message: string }[] {
       message: 'is required in production: 32 random bytes, hex or base64 (openssl rand -hex 32)',
     });
   }
-  if (env.KEYSMITH_WEBHOOK_TIMEOUT_MS >= env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS * 1000) {
+  if (env.KEYSMITH_WEBHOOK_URLS.length > 0 && env.KEYSMITH_WEBHOOK_TIMEOUT_MS >= env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS * 1000) {
     problems.push({
       variable: 'KEYSMITH_WEBHOOK_TIMEOUT_MS',
       message: `must be below KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS (${env.KEYSMITH_SHUTDOWN_TIMEOUT_SECONDS} s): a shutdown waits for the attempt being sent`,

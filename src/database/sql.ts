@@ -76,6 +76,12 @@ export class Sql {
     return this.dialect === 'postgres' ? 'CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS bigint)' : "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
   }
 
+  /** The database server's current time in epoch milliseconds (see `epochMs`). */
+  async nowMs(): Promise<number> {
+    const [row] = await this.rows<{ now: string | number }>(`SELECT ${this.epochMs} AS "now"`);
+    return Number(row.now);
+  }
+
   /** A time parameter whose type the statement does not give (VALUES, SELECT lists). */
   get timeParam(): string {
     return this.dialect === 'postgres' ? 'CAST(? AS timestamptz)' : '?';

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { Sql } from '../database/sql.js';
+import { SecretVault } from './secret-vault.js';
 
 const CHECK_NAME = 'master-key/v1';
 
@@ -27,13 +28,17 @@ export function masterKeyCheckValue(masterKey: Buffer): string {
  * At start-up, before anything reads a key or a secret: the first instance on a database records
  * its master key's check value (`master_key_checks`), and every start compares its own with it.
  * Two replicas given different keys, or a data directory whose generated `master.key` was lost,
- * stop at start-up with `MasterKeyMismatchError` rather than refusing every key later.
+ * stop at start-up with `MasterKeyMismatchError` rather than refusing every key later. On a
+ * database written before the check existed, the first value is recorded only once the key opens
+ * a stored client secret (when there is one), so a replica with the wrong key that happens to
+ * start first cannot make its key the one the others are judged by.
  */
 @Injectable()
 export class MasterKeyCheck implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
+    private readonly vault: SecretVault,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -43,9 +48,28 @@ export class MasterKeyCheck implements OnModuleInit {
   async verify(): Promise<void> {
     const sql = new Sql(this.db);
     const value = masterKeyCheckValue(this.config.masterKey);
+    const [recorded] = await sql.rows<{ value: string }>(`SELECT "value" FROM "master_key_checks" WHERE "name" = ?`, [CHECK_NAME]);
+    if (recorded) {
+      if (recorded.value !== value) throw new MasterKeyMismatchError();
+      return;
+    }
+    await this.openStoredSecret(sql);
     // One statement: of two instances starting together, the first write wins and both compare with it.
     await sql.run(`INSERT INTO "master_key_checks" ("name", "value") VALUES (?, ?) ON CONFLICT ("name") DO NOTHING`, [CHECK_NAME, value]);
     const [row] = await sql.rows<{ value: string }>(`SELECT "value" FROM "master_key_checks" WHERE "name" = ?`, [CHECK_NAME]);
     if (row?.value !== value) throw new MasterKeyMismatchError();
+  }
+
+  /** Decrypts one stored client secret, if any: only the key it was written with opens it. */
+  private async openStoredSecret(sql: Sql): Promise<void> {
+    const [stored] = await sql.rows<{ id: string; secret: string }>(
+      `SELECT "id", "secret_ciphertext" AS "secret" FROM "service_accounts" WHERE "secret_ciphertext" IS NOT NULL ORDER BY "id" LIMIT 1`,
+    );
+    if (!stored) return;
+    try {
+      this.vault.decrypt(stored.secret, stored.id);
+    } catch {
+      throw new MasterKeyMismatchError();
+    }
   }
 }

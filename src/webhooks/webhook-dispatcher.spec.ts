@@ -100,8 +100,14 @@ describe('WebhookDispatcher (webhook outbox: claims, retries, take-over)', () =>
     expect(await worker.drain()).toBe(45);
 
     for (let i = 0; i < 45; i += 1) await webhooks.publish('api_key.expired', { keyId: `key_later_${i}` });
-    await worker.beforeApplicationShutdown();
-    expect(await worker.drain()).toBe(20);
+    sender.hold();
+    const draining = worker.drain();
+    // The first batch is on its way when the shutdown comes.
+    while (sender.sent.length < 45 + 20) await new Promise((resolve) => setImmediate(resolve));
+    const stopping = worker.beforeApplicationShutdown();
+    sender.release();
+    expect(await draining).toBe(20);
+    await stopping;
     expect(await rows.countBy({ state: 'pending' })).toBe(25);
   });
 

@@ -35,7 +35,14 @@ class FakeKeyRows {
     return this.clock.at + this.databaseAheadMs;
   }
 
+  /** Reads of the database's time that fail before the next one answers (a database not reachable yet). */
+  nowFailures = 0;
+
   async databaseNowMs(): Promise<number> {
+    if (this.nowFailures > 0) {
+      this.nowFailures -= 1;
+      throw new Error('connection refused');
+    }
     return this.databaseAt;
   }
 
@@ -278,6 +285,19 @@ describe('KeyLookup', () => {
     expect(lookup.index.get(hash)).toBeUndefined();
     await lookup.pollChanges();
     await lookup.refreshKey(hash);
+    expect(lookup.index.get(hash)).toBeDefined();
+  });
+
+  it('loads once the database time can be read, when it could not be at start', async () => {
+    const { rows, lookup } = setUp();
+    const hash = rows.add(1);
+    rows.nowFailures = 1;
+    lookup.start();
+    await lookup.loaded;
+    expect(lookup.index.size).toBe(0);
+    expect(rows.pages).toBe(0);
+    await lookup.pollChanges();
+    await lookup.beforeApplicationShutdown();
     expect(lookup.index.get(hash)).toBeDefined();
   });
 

@@ -46,8 +46,10 @@ export class KeyLookup implements BeforeApplicationShutdown {
   /** Where the next read of changes starts (epoch ms, the database's clock); null until it is read. */
   private changesFrom: number | null = null;
   private polling: Promise<void> | undefined;
-  /** The start-up load: every live key read, or stopped at the budget. */
+  /** The start-up load: every live key read, or stopped at the budget (or the first read of changes failed). */
   loaded: Promise<void> = Promise.resolve();
+  /** The load itself, started once the first read of changes knows where the next starts. */
+  private loading: Promise<void> | undefined;
   /**
    * Forgets counted, and when each key was last forgotten while a read was under way: a read that
    * started before a key was forgotten (a revocation) may hold its old state, so it is not kept.
@@ -70,14 +72,13 @@ export class KeyLookup implements BeforeApplicationShutdown {
   start(): void {
     if (this.started || this.index.maxKeys === 0) return;
     this.started = true;
-    // The first read of changes only marks where the next starts; the load comes after it, so a
-    // change made while it runs is read again.
-    this.loaded = this.pollChanges()
-      .then(() => {
-        if (this.changesFrom !== null) return this.loadAll();
-        this.logger.error('the API key index is not loaded (the database time could not be read); keys are looked up by query until it can');
-      })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
+    // The first read of changes only marks where the next starts and then starts the load (see
+    // readChanges), so a change made while the load runs is read again. If the database's time
+    // cannot be read yet, the next poll that reads it starts the load.
+    this.loaded = this.pollChanges().then(() => {
+      if (this.changesFrom === null) this.logger.error('the API key index is not loaded yet (the database time could not be read); keys are looked up by query until it can');
+      return this.loading;
+    });
     this.timer = setInterval(() => void this.pollChanges(), this.config.apiKeys.keyIndexPollMs);
     this.timer.unref();
   }
@@ -86,7 +87,7 @@ export class KeyLookup implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([this.polling, this.loaded]);
+    await Promise.allSettled([this.polling, this.loaded, this.loading]);
   }
 
   /** What memory holds about a key (the index or the cache), without a query; undefined: nothing. */
@@ -195,6 +196,9 @@ export class KeyLookup implements BeforeApplicationShutdown {
     const readStart = await this.rows.databaseNowMs();
     if (this.changesFrom === null) {
       this.changesFrom = readStart;
+      if (this.started) {
+        this.loading = this.loadAll().catch((error: unknown) => this.logger.error({ err: error }, 'could not load the API key index; keys are looked up by query'));
+      }
       return;
     }
     const since = this.changesFrom - CHANGE_OVERLAP_MS;

@@ -43,9 +43,8 @@ export class KeyRows {
   }
 
   /** The database's current time (epoch ms): where a read of changes starts, on the clock that stamped them. */
-  async databaseNowMs(): Promise<number> {
-    const [row] = await this.sql.rows<{ now: string | number }>(`SELECT ${this.sql.epochMs} AS "now"`);
-    return Number(row.now);
+  databaseNowMs(): Promise<number> {
+    return this.sql.nowMs();
   }
 
   async byHash(hash: string): Promise<KeyRecord | null> {

@@ -8,6 +8,7 @@ import { Leases } from '../../../common/leases/index.js';
 import { MetricsRegistry } from '../../../common/metrics/metrics.registry.js';
 import { Clock } from '../../../common/time/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { Sql } from '../../../database/sql.js';
 import { meterKeycloakCalls, readEvents, startCursor, SWEEP_PAGE_SIZE, type CursorRead } from '../../../keycloak/index.js';
 import { KeycloakSyncStateEntity } from '../../entities/keycloak-sync-state.entity.js';
 import { ServiceAccountEntity } from '../../entities/service-account.entity.js';
@@ -106,10 +107,12 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
   async syncRealm(realm: string, force = false): Promise<RealmSyncResult | null> {
     const state = (await this.states.findOneBy({ realm })) ?? this.states.create({ realm, mode: 'sweep', eventCursor: null, lastSweepAt: null, updatedAt: '0' });
     const now = this.clock.nowMs();
+    // Sweeps are stamped and judged on the database's clock, which every instance shares.
+    const sweepNow = await this.sweepClockMs();
     const { result: outcome, calls } = await meterKeycloakCalls(async () => {
       const settings = this.config.keycloakSync.mode === 'sweep' ? null : await this.changes.eventSettings(realm);
-      if (settings?.adminEventsEnabled) return this.followEvents(realm, state, settings.retentionMs, now, force);
-      const due = force || elapsedAtLeast(now, state.lastSweepAt, this.sweepIntervalMs) || state.mode !== 'sweep';
+      if (settings?.adminEventsEnabled) return this.followEvents(realm, state, settings.retentionMs, now, sweepNow, force);
+      const due = force || elapsedAtLeast(sweepNow, state.lastSweepAt, this.sweepIntervalMs) || state.mode !== 'sweep';
       if (due) await this.sweep(realm);
       return due ? { mode: 'sweep' as const, swept: true, events: 0, cursor: null } : null;
     });
@@ -119,7 +122,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
       realm,
       mode: outcome.mode,
       eventCursor: outcome.cursor,
-      lastSweepAt: outcome.swept ? String(now) : state.lastSweepAt,
+      lastSweepAt: outcome.swept ? String(sweepNow) : state.lastSweepAt,
       updatedAt: String(now),
     });
     this.modeGauge.set({ realm }, outcome.mode === 'events' ? 1 : 0);
@@ -127,7 +130,12 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
     return { realm, mode: outcome.mode, swept: outcome.swept, events: outcome.events, calls };
   }
 
-  private async followEvents(realm: string, state: KeycloakSyncStateEntity, retentionMs: number | null, now: number, force: boolean) {
+  /** The time sweeps are stamped and judged by: the database's (a test clock stands in for it, see `Clock.isSystem`). */
+  private sweepClockMs(): Promise<number> {
+    return this.clock.isSystem ? new Sql(this.states.manager.connection).nowMs() : Promise.resolve(this.clock.nowMs());
+  }
+
+  private async followEvents(realm: string, state: KeycloakSyncStateEntity, retentionMs: number | null, now: number, sweepNow: number, force: boolean) {
     const cursor = state.mode === 'events' ? state.eventCursor : null;
     if (cursor && !force && cursor.polledAt !== null && now - cursor.polledAt < this.eventIntervalMs && now >= cursor.polledAt) return null;
     const read: CursorRead = cursor
@@ -138,7 +146,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
           retentionMs,
         })
       : startCursor(await this.changes.newestAdminEvent(realm), now);
-    const safetyDue = this.config.keycloakSync.safetySweepMs > 0 && elapsedAtLeast(now, state.lastSweepAt, this.config.keycloakSync.safetySweepMs);
+    const safetyDue = this.config.keycloakSync.safetySweepMs > 0 && elapsedAtLeast(sweepNow, state.lastSweepAt, this.config.keycloakSync.safetySweepMs);
     const { sweep } = await this.follower.follow(realm, read.events, systemContext('job', 'keycloak-sync'));
     const swept = read.gap || safetyDue || sweep;
     if (swept) await this.sweep(realm);
@@ -188,8 +196,8 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
 
 /**
  * Has `intervalMs` passed since `stamp` (epoch ms as stored; null: never)? A stamp in the future
- * (written by an instance whose clock runs ahead of this one's) counts as passed, so a skewed clock
- * can bring a sweep early, never hold it back.
+ * (written before the database's clock was stepped back, or by a version that stamped with its
+ * own clock) counts as passed, so it can bring a sweep early, never hold it back.
  */
 function elapsedAtLeast(now: number, stamp: string | null, intervalMs: number): boolean {
   if (stamp === null) return true;
