@@ -253,11 +253,16 @@ export class ServiceAccountsService {
     return (await this.recovering.sweep()).found;
   }
 
-  /** The live row, after completing or undoing an unfinished change to it (under the lease). */
+  /**
+   * The live row, after completing or undoing an unfinished create or delete of it (under the
+   * lease). A row an interrupted update left `updating` is returned as it is: the change at hand
+   * replaces that update (the reconcile writes it whatever it finds), so a spec that can no longer
+   * be applied (a role deleted in Keycloak since) does not block the change that would drop it.
+   */
   private async settledRow(realm: string, clientId: string, fence: Fence): Promise<ServiceAccountEntity | null> {
     const row = await this.rows.find(realm, clientId);
     // An orphaned account has nothing to finish: a change to it answers 409 ACCOUNT_ORPHANED.
-    if (!row || row.state === 'ready' || row.state === 'orphaned') return row;
+    if (!row || row.state === 'ready' || row.state === 'orphaned' || row.state === 'updating') return row;
     await this.recovering.recover(systemContext('job', 'recovery'), row, fence);
     return this.rows.find(realm, clientId);
   }

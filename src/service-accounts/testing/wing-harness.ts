@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type { AuditRecord, AuditService } from '../../audit/index.js';
 import { systemContext } from '../../common/context/operation-context.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -26,6 +26,7 @@ import { DeleteAccountUseCase } from '../usecases/delete-account.usecase.js';
 import { ProvisionAccountUseCase } from '../usecases/provision-account.usecase.js';
 import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.js';
 import { RecoverAccountUseCase } from '../usecases/recover-account.usecase.js';
+import type { ObserveAccountUseCase } from '../usecases/follow-keycloak/observe-account.usecase.js';
 import { ServiceAccountsService } from '../services/service-accounts.service.js';
 
 /** Unit-test support for the service-accounts use cases: a fake of the Keycloak gateway, a manual clock, a scripted fence. */
@@ -225,7 +226,12 @@ export async function wing() {
   const keysRevoked: string[] = [];
   const keys = { revokeAllOf: async (_context: unknown, account: { realm: string; clientId: string }) => (keysRevoked.push(`${account.realm}/${account.clientId}`), 0) } as unknown as AccountKeys;
   const remove = new DeleteAccountUseCase(rows, gateway, audit, publisher, clock, keys);
-  const recover = new RecoverAccountUseCase(rows, lease, gateway, checker, reconcile, remove, audit);
+  // The Keycloak observer's part in recovery: orphaning an account whose client is gone, as its state change.
+  const observe = {
+    orphanIfGone: async (_context: unknown, row: ServiceAccountEntity) =>
+      (await rows.repository.update({ id: row.id, state: In(['ready', 'updating']) }, { state: 'orphaned' })).affected ? 'orphaned' : 'skipped',
+  } as unknown as ObserveAccountUseCase;
+  const recover = new RecoverAccountUseCase(rows, lease, gateway, checker, reconcile, remove, audit, observe);
   const context = systemContext('cli', 'unit-test');
   return { db, clock, keycloak, rows, vault, checker, lease, leaseStore, provision, reconcile, remove, recover, audits, events, keysRevoked, context, catalog: CATALOG };
 }

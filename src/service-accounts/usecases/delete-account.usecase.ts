@@ -51,7 +51,9 @@ export class DeleteAccountUseCase {
   /** Removes the client, revokes the keys and marks the row `deleted` (also what recovery does for a `deleting` row). */
   async finish(context: OperationContext, row: ServiceAccountEntity, fence: Fence): Promise<void> {
     await fence.check('delete client');
-    if (row.keycloakId) await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: true });
+    // A row whose create never finished has no keycloakId yet, but its create may have made the
+    // client: that client carries the account's id, and only that one is removed.
+    await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: row.keycloakId !== null });
     await faultPoint('delete.client-deleted');
     await fence.check('mark deleted');
     // Keys name their account by realm and clientId: one left live would pass again for a later

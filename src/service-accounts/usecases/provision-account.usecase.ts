@@ -123,15 +123,30 @@ export class ProvisionAccountUseCase {
     await this.keycloak.setGrants(realm, row.clientId, grants, row.keycloakId);
     await faultPoint('provision.grants-set');
     await fence.check('store secret');
+    const secretCiphertext = this.vault.encrypt(clientSecret, row.id);
+    // Only the row this create inserted, still provisioning: a process paused past its lease may
+    // find that recovery has removed the row and the client meanwhile.
+    const stored = await this.rows.repository.update({ id: row.id, state: 'provisioning' }, { state: 'ready', keycloakId: row.keycloakId, secretCiphertext });
+    if (!stored.affected) throw new LeaseLostError(fence.name, 'store secret');
     row.state = 'ready';
-    row.secretCiphertext = this.vault.encrypt(clientSecret, row.id);
-    await this.rows.repository.update(row.id, { state: 'ready', keycloakId: row.keycloakId, secretCiphertext: row.secretCiphertext });
+    row.secretCiphertext = secretCiphertext;
     await faultPoint('provision.ready');
   }
 
-  /** Removes the half-made client and the row; leaves both to recovery when it cannot (or no longer holds the lease). */
+  /**
+   * Removes the half-made client and the row; leaves both to recovery when it cannot. Having lost
+   * the lease, it leaves them to the instance that holds it, unless that one's recovery has already
+   * removed the row: then nothing would find the client again, and only this account's client
+   * carries its id, so it is removed here without the lease.
+   */
   private async undo(row: ServiceAccountEntity, fence: Fence, cause: unknown): Promise<void> {
-    if (cause instanceof LeaseLostError) return;
+    if (cause instanceof LeaseLostError) {
+      if (await this.rows.repository.existsBy({ id: row.id })) return;
+      await this.keycloak
+        .deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: false })
+        .catch((error: unknown) => this.logger.warn(`could not remove the client ${row.realm}/${row.clientId} left after a lost lease: ${reason(error)}`));
+      return;
+    }
     try {
       await fence.check('undo create');
       await this.keycloak.deleteAccountClient(row.realm, { clientId: row.clientId, accountId: row.id, made: false });

@@ -47,11 +47,13 @@ export class ReconcileAccountUseCase {
     const { context, row, spec, catalog, options, fence } = command;
     const source = options.source ?? context.source ?? row.source;
     // The client list shows the account unchanged: no detail read, nothing to write in Keycloak.
-    const unchanged = options.clients !== undefined && this.unchangedBySummary(row, spec, catalog, options.clients.get(row.clientId));
+    // A row an interrupted update left `updating` is always written: this change replaces it.
+    const settled = row.state === 'ready';
+    const unchanged = settled && options.clients !== undefined && this.unchangedBySummary(row, spec, catalog, options.clients.get(row.clientId));
     await fence.check('read client');
     const diff = unchanged ? undefined : await this.diff(row, spec, catalog);
     if (diff && command.judgeAdded) await command.judgeAdded(addedGrants(diff));
-    if (!diff || diff.changes.length === 0) {
+    if (!diff || (diff.changes.length === 0 && settled)) {
       // Nothing to change, but the client's hash is restamped, so plans can trust it again (plan-reading.ts).
       if (diff?.hashStale) await this.stamp(row, spec, catalog, diff, fence);
       if (source !== row.source || (options.managedBy && options.managedBy !== row.managedBy)) {

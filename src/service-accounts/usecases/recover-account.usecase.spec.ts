@@ -1,7 +1,7 @@
 import { setFaultPoints } from '../../common/faults/fault-points.js';
 import { LeaseStore } from '../../common/leases/lease.store.js';
 import { AccountLease } from '../lease/account-lease.js';
-import { provisioned, ScriptedFence, spec, wing, type Wing } from '../testing/wing-harness.js';
+import { provisioned, ScriptedFence, spec, wing, wingService, type Wing } from '../testing/wing-harness.js';
 
 describe('RecoverAccountUseCase (recovery state machine)', () => {
   let w: Wing;
@@ -75,5 +75,80 @@ describe('RecoverAccountUseCase (recovery state machine)', () => {
     expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
     w.keycloak.failOn.clear();
     expect(await w.recover.sweep(w.context)).toMatchObject({ recovered: 1 });
+  });
+
+  /** An update interrupted before it reached Keycloak: row `updating` with the spec it wanted. */
+  async function interruptedUpdate(clientId: string, wanted: Parameters<typeof spec>[0]) {
+    const { row } = await provisioned(w, clientId);
+    setFaultPoints('reconcile.row-updating=throw');
+    await expect(w.reconcile.execute({ context: w.context, row, spec: spec(wanted), catalog: w.catalog, options: {}, fence: new ScriptedFence() })).rejects.toThrow();
+    setFaultPoints(undefined);
+    expect((await w.rows.find('platform', clientId))?.state).toBe('updating');
+  }
+
+  it('orphans an interrupted update whose client was deleted in Keycloak meanwhile, instead of failing every run', async () => {
+    await interruptedUpdate('orders-app', { realmRoles: ['orders-writer'] });
+    w.keycloak.clients.delete('orders-app');
+    expect(await w.recover.sweep(w.context)).toMatchObject({ found: 1, recovered: 1, failed: 0 });
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('orphaned');
+    expect((await w.recover.sweep(w.context)).found).toBe(0);
+  });
+
+  it('lets a change replace an interrupted update whose spec can no longer be applied (a role deleted since)', async () => {
+    await interruptedUpdate('orders-app', { realmRoles: ['orders-writer'] });
+    const row = (await w.rows.find('platform', 'orders-app'))!;
+    await w.rows.repository.update(row.id, { realmRoles: ['retired-role'] });
+    expect(await w.recover.sweep(w.context)).toMatchObject({ failed: 1, errors: ['platform/orders-app: UNKNOWN_ROLE'] });
+    // A PUT that Keycloak already matches (the interrupted update never reached it): nothing to
+    // write there, but the row takes the new spec and is ready, so no recovery re-applies the old one.
+    const result = await wingService(w).upsert(w.context, 'platform', 'orders-app', spec());
+    expect(result.account).toMatchObject({ state: 'active', realmRoles: ['orders-reader'] });
+    expect(await w.rows.find('platform', 'orders-app')).toMatchObject({ state: 'ready', realmRoles: ['orders-reader'] });
+    expect((await w.recover.sweep(w.context)).found).toBe(0);
+    expect(w.keycloak.clients.get('orders-app')!.grants.realmRoles).toEqual(['orders-reader']);
+  });
+
+  it('a delete of a create that never finished removes the client it made', async () => {
+    await halfMade('orders-app');
+    expect((await w.rows.find('platform', 'orders-app'))?.keycloakId).toBeNull();
+    await wingService(w).remove(w.context, 'platform', 'orders-app');
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+    expect((await w.recover.sweep(w.context)).found).toBe(0);
+  });
+});
+
+describe('ProvisionAccountUseCase after its lease was lost to a recovery', () => {
+  let w: Wing;
+  beforeEach(async () => (w = await wing()));
+  afterEach(async () => {
+    setFaultPoints(undefined);
+    await w.db.destroy();
+  });
+
+  it('paused before the create while recovery removed its row: the client it then made is removed again', async () => {
+    const create = w.keycloak.createManagedClient.bind(w.keycloak);
+    w.keycloak.createManagedClient = async (realm, clientSpec) => {
+      await w.rows.repository.delete({ clientId: clientSpec.clientId });
+      return create(realm, clientSpec);
+    };
+    const fence = new ScriptedFence();
+    fence.loseAt = 'set grants';
+    await expect(w.provision.execute({ context: w.context, realm: 'platform', clientId: 'orders-app', spec: spec(), catalog: w.catalog, options: {}, fence })).rejects.toThrow(/LEASE_LOST|lock/);
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+  });
+
+  it('paused after its last check while recovery removed the row and the client: no 201 with a secret of a client that is gone', async () => {
+    const setGrants = w.keycloak.setGrants.bind(w.keycloak);
+    w.keycloak.setGrants = async (...args: Parameters<typeof setGrants>) => {
+      const diff = await setGrants(...args);
+      await w.rows.repository.delete({ clientId: 'orders-app' });
+      w.keycloak.clients.delete('orders-app');
+      return diff;
+    };
+    await expect(w.provision.execute({ context: w.context, realm: 'platform', clientId: 'orders-app', spec: spec(), catalog: w.catalog, options: {}, fence: new ScriptedFence() })).rejects.toThrow(
+      /expired or was taken over before store secret/,
+    );
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
   });
 });

@@ -11,6 +11,9 @@ import { AccountRows, reason } from '../services/account-rows.js';
 import { SpecChecker } from '../services/spec-checker.js';
 import { DeleteAccountUseCase } from './delete-account.usecase.js';
 import { ReconcileAccountUseCase } from './reconcile-account.usecase.js';
+import { ObserveAccountUseCase } from './follow-keycloak/observe-account.usecase.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
 
 export interface RecoverySweep {
   /** Rows found not final. */
@@ -40,6 +43,7 @@ export class RecoverAccountUseCase {
     private readonly reconcile: ReconcileAccountUseCase,
     private readonly remove: DeleteAccountUseCase,
     private readonly audit: AuditService,
+    private readonly observe: ObserveAccountUseCase,
   ) {}
 
   /** One pass over every row not final; each is recovered under its lease, or skipped while held. */
@@ -75,8 +79,15 @@ export class RecoverAccountUseCase {
     } else if (row.state === 'deleting') {
       await this.remove.finish(context, row, fence);
     } else if (row.state === 'updating') {
-      const catalog = await this.checker.resolveCatalog(row.realm, specOf(row));
-      await this.reconcile.complete(context, row, catalog, fence);
+      try {
+        const catalog = await this.checker.resolveCatalog(row.realm, specOf(row));
+        await this.reconcile.complete(context, row, catalog, fence);
+      } catch (error) {
+        // The client was deleted in Keycloak meanwhile: the account is orphaned (its keys refused
+        // or revoked) as the Keycloak sync does for a ready one, instead of failing every run.
+        if (error instanceof DomainError && error.code === ErrorCode.AccountOrphaned && (await this.observe.orphanIfGone(context, row)) === 'orphaned') return;
+        throw error;
+      }
     }
   }
 }

@@ -133,15 +133,18 @@ export class ObserveAccountUseCase {
     return 'changed';
   }
 
-  /** Declares the account orphaned once Keycloak confirms its client is gone. */
-  private async orphanIfGone(context: OperationContext, row: ServiceAccountEntity): Promise<ObservationOutcome> {
+  /**
+   * Declares the account orphaned once Keycloak confirms its client is gone: a `ready` account, or
+   * one an interrupted update left `updating` (recovery calls this when the client it would update is gone).
+   */
+  async orphanIfGone(context: OperationContext, row: ServiceAccountEntity): Promise<ObservationOutcome> {
     if (row.keycloakId && (await this.changes.clientExists(row.realm, row.keycloakId))) {
       // Listed as gone but there (created meanwhile, or replaced): the next read decides.
       const current = await this.gateway.readManagedClient(row.realm, row.clientId);
       if (current?.id === row.keycloakId) return 'unchanged';
     }
     const now = this.clock.now();
-    const result = await this.rows.repository.update({ id: row.id, state: In(['ready']) }, { state: 'orphaned', keycloakObserved: null });
+    const result = await this.rows.repository.update({ id: row.id, state: In(['ready', 'updating']) }, { state: 'orphaned', keycloakObserved: null });
     if (!result.affected) return 'skipped';
     const revoke = this.config.keycloakSync.orphanedKeys === 'revoke';
     const account = toServiceAccountView({ ...row, state: 'orphaned', keycloakObserved: null });
