@@ -414,6 +414,22 @@ describe('Service accounts (real Keycloak)', () => {
     });
   });
 
+  it('a DELETE of a create that Keycloak cut short removes the half-made client, and the clientId can be created again', async () => {
+    const clientId = uniqueClientId('half-deleted');
+    setFaultPoints('keycloak.grant-realm-roles=unavailable,keycloak.delete-client=unavailable');
+    let res;
+    try {
+      res = await create(clientId);
+    } finally {
+      setFaultPoints(undefined);
+    }
+    expect(res.statusCode).toBe(503);
+    expect(await findInKeycloak(clientId)).toBeDefined();
+    expect((await t.inject({ method: 'DELETE', url: `${base}/${clientId}` })).statusCode).toBe(204);
+    expect(await findInKeycloak(clientId)).toBeUndefined();
+    expect((await create(clientId)).statusCode).toBe(201);
+  });
+
   it('concurrent creates of the same clientId: exactly one 201, the rest 409', async () => {
     const clientId = uniqueClientId('race');
     const results = await Promise.all(Array.from({ length: 5 }, () => create(clientId)));
