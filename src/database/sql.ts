@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Clock } from '../common/time/clock.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -80,6 +81,20 @@ export class Sql {
   async nowMs(): Promise<number> {
     const [row] = await this.rows<{ now: string | number }>(`SELECT ${this.epochMs} AS "now"`);
     return Number(row.now);
+  }
+
+  /**
+   * "Now" where instances must agree (leases, Keycloak sweeps): the database's clock, or a test
+   * clock standing in for it (see `Clock.isSystem`), so unit tests move time without waiting. As
+   * SQL text, with the parameters it takes (none for the database's clock).
+   */
+  sharedNow(clock: Clock): { sql: string; params: number[] } {
+    return clock.isSystem ? { sql: `(${this.epochMs})`, params: [] } : { sql: 'CAST(? AS bigint)', params: [clock.nowMs()] };
+  }
+
+  /** `sharedNow` as a number of epoch milliseconds. */
+  sharedNowMs(clock: Clock): Promise<number> {
+    return clock.isSystem ? this.nowMs() : Promise.resolve(clock.nowMs());
   }
 
   /** A time parameter whose type the statement does not give (VALUES, SELECT lists). */

@@ -19,12 +19,6 @@ export interface AcquireResult {
   takenOver?: Pick<LeaseRow, 'holder' | 'token'>;
 }
 
-/** "Now" in a lease statement: SQL text, and the parameter it takes (none for the database's clock). */
-interface NowTerm {
-  sql: string;
-  params: number[];
-}
-
 /**
  * Named leases in the `leases` table, shared by every process on the database. Each statement is
  * one conditional write on its own (no explicit transaction, which on SQLite's single connection
@@ -33,9 +27,8 @@ interface NowTerm {
  * upsert or UPDATE takes. No session-level advisory lock is ever held, so nothing depends on which
  * pooled connection a statement runs on, and a holder that dies leaves a row that simply expires.
  *
- * "Now" is the database server's clock (`Sql.epochMs`), so instances whose clocks disagree still
- * agree on who holds a lease and until when. A test clock (one that moves time, see
- * `Clock.isSystem`) stands in for it, so unit tests can let a lease expire without waiting.
+ * "Now" is the database server's clock (`Sql.sharedNow`), so instances whose clocks disagree still
+ * agree on who holds a lease and until when; a test clock stands in for it.
  */
 @Injectable()
 export class LeaseStore {
@@ -48,16 +41,12 @@ export class LeaseStore {
     this.sql = new Sql(db);
   }
 
-  private now(): NowTerm {
-    return this.clock.isSystem ? { sql: `(${this.sql.epochMs})`, params: [] } : { sql: 'CAST(? AS bigint)', params: [this.clock.nowMs()] };
-  }
-
   /**
    * Takes the lease if it is free, expired, or already ours (same token): one statement. With
    * `reportTakeover` (the default) the holder it replaced is read first, and `takenOver` names it.
    */
   async acquire(name: string, holder: string, token: string, ttlMs: number, { reportTakeover = true } = {}): Promise<AcquireResult> {
-    const now = this.now();
+    const now = this.sql.sharedNow(this.clock);
     const previous = reportTakeover ? await this.read(name) : undefined;
     // One row changed (inserted, or updated past the WHERE) means the lease is now ours: the
     // upsert is one atomic statement, so no read is needed to learn the outcome.
@@ -78,7 +67,7 @@ export class LeaseStore {
    * hands. An expired lease is never revived, so a process that was paused past its lease stops.
    */
   async renew(name: string, token: string, ttlMs: number): Promise<boolean> {
-    const now = this.now();
+    const now = this.sql.sharedNow(this.clock);
     const changed = await this.sql.run(
       `UPDATE leases SET heartbeat_at = ${now.sql}, expires_at = ${now.sql} + CAST(? AS bigint) WHERE name = ? AND token = ? AND expires_at >= ${now.sql}`,
       [...now.params, ...now.params, ttlMs, name, token, ...now.params],
@@ -88,7 +77,7 @@ export class LeaseStore {
 
   /** True while `token` holds the lease and it has not expired. */
   async holds(name: string, token: string): Promise<boolean> {
-    const now = this.now();
+    const now = this.sql.sharedNow(this.clock);
     const rows = await this.sql.rows(`SELECT 1 AS "held" FROM leases WHERE name = ? AND token = ? AND expires_at >= ${now.sql}`, [name, token, ...now.params]);
     return rows.length > 0;
   }

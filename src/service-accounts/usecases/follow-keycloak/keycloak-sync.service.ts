@@ -108,7 +108,7 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
     const state = (await this.states.findOneBy({ realm })) ?? this.states.create({ realm, mode: 'sweep', eventCursor: null, lastSweepAt: null, updatedAt: '0' });
     const now = this.clock.nowMs();
     // Sweeps are stamped and judged on the database's clock, which every instance shares.
-    const sweepNow = await this.sweepClockMs();
+    const sweepNow = await new Sql(this.states.manager.connection).sharedNowMs(this.clock);
     const { result: outcome, calls } = await meterKeycloakCalls(async () => {
       const settings = this.config.keycloakSync.mode === 'sweep' ? null : await this.changes.eventSettings(realm);
       if (settings?.adminEventsEnabled) return this.followEvents(realm, state, settings.retentionMs, now, sweepNow, force);
@@ -128,11 +128,6 @@ export class KeycloakSyncService implements OnApplicationBootstrap, BeforeApplic
     this.modeGauge.set({ realm }, outcome.mode === 'events' ? 1 : 0);
     this.lastSuccess.set({ realm }, Math.floor(now / 1000));
     return { realm, mode: outcome.mode, swept: outcome.swept, events: outcome.events, calls };
-  }
-
-  /** The time sweeps are stamped and judged by: the database's (a test clock stands in for it, see `Clock.isSystem`). */
-  private sweepClockMs(): Promise<number> {
-    return this.clock.isSystem ? new Sql(this.states.manager.connection).nowMs() : Promise.resolve(this.clock.nowMs());
   }
 
   private async followEvents(realm: string, state: KeycloakSyncStateEntity, retentionMs: number | null, now: number, sweepNow: number, force: boolean) {
