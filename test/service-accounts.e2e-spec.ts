@@ -369,6 +369,19 @@ describe('Service accounts (real Keycloak)', () => {
     });
   });
 
+  /**
+   * A create Keycloak cuts short after the client was made, and stays unreachable for the undo:
+   * the fault points of those two Admin REST calls answer as an outage does.
+   */
+  async function createCutShort(clientId: string) {
+    setFaultPoints('keycloak.grant-realm-roles=unavailable,keycloak.delete-client=unavailable');
+    try {
+      return await create(clientId);
+    } finally {
+      setFaultPoints(undefined);
+    }
+  }
+
   describe('no half-made state', () => {
     it('a failure injected after the client was created removes it again', async () => {
       const clientId = uniqueClientId('injected');
@@ -391,13 +404,7 @@ describe('Service accounts (real Keycloak)', () => {
       // a dead connection into KEYCLOAK_UNAVAILABLE; the foundation and unit suites show that with a
       // stopped server and a closed port).
       const clientId = uniqueClientId('stopped');
-      setFaultPoints('keycloak.grant-realm-roles=unavailable,keycloak.delete-client=unavailable');
-      let res;
-      try {
-        res = await create(clientId);
-      } finally {
-        setFaultPoints(undefined);
-      }
+      const res = await createCutShort(clientId);
       expect(await findInKeycloak(clientId)).toBeDefined();
       expect(res.statusCode).toBe(503);
       expect(res.json().code).toBe('KEYCLOAK_UNAVAILABLE');
@@ -416,13 +423,7 @@ describe('Service accounts (real Keycloak)', () => {
 
   it('a DELETE of a create that Keycloak cut short removes the half-made client, and the clientId can be created again', async () => {
     const clientId = uniqueClientId('half-deleted');
-    setFaultPoints('keycloak.grant-realm-roles=unavailable,keycloak.delete-client=unavailable');
-    let res;
-    try {
-      res = await create(clientId);
-    } finally {
-      setFaultPoints(undefined);
-    }
+    const res = await createCutShort(clientId);
     expect(res.statusCode).toBe(503);
     expect(await findInKeycloak(clientId)).toBeDefined();
     expect((await t.inject({ method: 'DELETE', url: `${base}/${clientId}` })).statusCode).toBe(204);

@@ -71,4 +71,31 @@ describe('ProvisionAccountUseCase (provisioning state machine)', () => {
     expect(w.keycloak.calls).toEqual([]);
     expect(await w.rows.find('platform', 'orders-app')).toBeNull();
   });
+
+  it('lease lost to a recovery, paused before the create while recovery removed its row: the client it then made is removed again', async () => {
+    const create = w.keycloak.createManagedClient.bind(w.keycloak);
+    w.keycloak.createManagedClient = async (realm, clientSpec) => {
+      await w.rows.repository.delete({ clientId: clientSpec.clientId });
+      return create(realm, clientSpec);
+    };
+    const fence = new ScriptedFence();
+    fence.loseAt = 'set grants';
+    await expect(w.provision.execute(command(w, 'orders-app', fence))).rejects.toThrow(/LEASE_LOST|lock/);
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+  });
+
+  it('lease lost to a recovery, paused after its last check while recovery removed the row and the client: no 201 with a secret of a client that is gone', async () => {
+    const setGrants = w.keycloak.setGrants.bind(w.keycloak);
+    w.keycloak.setGrants = async (...args: Parameters<typeof setGrants>) => {
+      const diff = await setGrants(...args);
+      await w.rows.repository.delete({ clientId: 'orders-app' });
+      w.keycloak.clients.delete('orders-app');
+      return diff;
+    };
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toThrow(
+      /expired or was taken over before store secret/,
+    );
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.clients.has('orders-app')).toBe(false);
+  });
 });
