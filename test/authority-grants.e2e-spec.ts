@@ -236,18 +236,27 @@ describe('Authority: grants are judged by what they really give (real Keycloak)'
     expect((await kc.clients.find({ realm, clientId }))[0]).toBeDefined();
   });
 
-  it('a role taken away in Keycloak once it became forbidden is not granted again: neither by a PATCH of something else nor by the drift repair', async () => {
-    const clientId = uniqueClientId('esc-regrant');
+  /**
+   * An account made on `app` holding the role `name`; the role then becomes a way to manage-users,
+   * and a realm admin takes it away from the account in Keycloak. `app`'s clock moves past its
+   * cached role reads.
+   */
+  async function grantedThenTakenAway(app: TestApp, prefix: string, name: string) {
+    const clientId = uniqueClientId(prefix);
     made.push(clientId);
-    const created = await strict.inject({ method: 'POST', url: base, headers: teamA, payload: body(clientId, { realmRoles: [role('regrant')] }) });
+    const created = await app.inject({ method: 'POST', url: base, headers: teamA, payload: body(clientId, { realmRoles: [role(name)] }) });
     expect(created.statusCode).toBe(201);
-    strict.secrets.add(created.json().clientSecret);
-    // The role becomes a way to manage-users; a realm admin takes it away from the account in Keycloak.
-    const regrant = (await kc.roles.findOneByName({ realm, name: role('regrant') }))!;
-    await kc.roles.createComposite({ realm, roleId: regrant.id! }, [await rmRole(kc, 'manage-users')]);
+    app.secrets.add(created.json().clientSecret);
+    const taken = (await kc.roles.findOneByName({ realm, name: role(name) }))!;
+    await kc.roles.createComposite({ realm, roleId: taken.id! }, [await rmRole(kc, 'manage-users')]);
     const user = await kc.clients.getServiceAccountUser({ realm, id: created.json().keycloakId });
-    await kc.users.delRealmRoleMappings({ realm, id: user.id!, roles: [{ id: regrant.id!, name: regrant.name! }] });
-    strict.clock.advance(60_000);
+    await kc.users.delRealmRoleMappings({ realm, id: user.id!, roles: [{ id: taken.id!, name: taken.name! }] });
+    app.clock.advance(60_000);
+    return { clientId, created };
+  }
+
+  it('a role taken away in Keycloak once it became forbidden is not granted again: neither by a PATCH of something else nor by the drift repair', async () => {
+    const { clientId, created } = await grantedThenTakenAway(strict, 'esc-regrant', 'regrant');
 
     const patched = await strict.inject({ method: 'PATCH', url: `${base}/${clientId}`, headers: teamA, payload: { description: 'a typo fixed' } });
     expect(patched.statusCode).toBe(403);
@@ -267,18 +276,8 @@ describe('Authority: grants are judged by what they really give (real Keycloak)'
   });
 
   it('a role taken away in Keycloak is granted again by a PATCH of something else where the policy allows it, and Keycloak holds it again', async () => {
-    const clientId = uniqueClientId('esc-regiven');
-    made.push(clientId);
-    const created = await entitled.inject({ method: 'POST', url: base, headers: teamA, payload: body(clientId, { realmRoles: [role('regiven')] }) });
-    expect(created.statusCode).toBe(201);
-    entitled.secrets.add(created.json().clientSecret);
-    // As above: the role becomes a way to manage-users and is taken away from the account in Keycloak.
-    const regiven = (await kc.roles.findOneByName({ realm, name: role('regiven') }))!;
-    await kc.roles.createComposite({ realm, roleId: regiven.id! }, [await rmRole(kc, 'manage-users')]);
-    const user = await kc.clients.getServiceAccountUser({ realm, id: created.json().keycloakId });
-    await kc.users.delRealmRoleMappings({ realm, id: user.id!, roles: [{ id: regiven.id!, name: regiven.name! }] });
+    const { clientId, created } = await grantedThenTakenAway(entitled, 'esc-regiven', 'regiven');
     expect((await keycloakView(created.json().keycloakId, [])).effectiveRoles).not.toContain(`realm:${role('regiven')}`);
-    entitled.clock.advance(60_000);
     strict.clock.advance(60_000);
     // The strict policy forbids it now; this instance's policy allows it.
     const grant = { realmRoles: [role('regiven')], clientRoles: {}, scopes: [] };
