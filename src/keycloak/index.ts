@@ -1,6 +1,6 @@
 /** The public surface of the keycloak feature: other features and the app import only this file. */
 export { KeycloakClientsGateway } from './keycloak-clients.gateway.js';
-export type { ManagedClientSpec, ManagedClientState, ManagedClientSummary, RealmCatalog, SecretRotationSupport } from './managed-client.js';
+export type { ClientOwnership, ManagedClientSpec, ManagedClientState, ManagedClientSummary, RealmCatalog, SecretRotationSupport } from './managed-client.js';
 export { diffGrants, isEmptyDiff, setDiff } from './client-grants.js';
 export type { GrantDiff, Grants, SetDiff } from './client-grants.js';
 export { isStatus } from './keycloak.errors.js';

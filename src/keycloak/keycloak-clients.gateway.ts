@@ -11,6 +11,7 @@ import {
   MANAGED_BY_VALUE,
   representationOf,
   summaryOf,
+  type ClientOwnership,
   type ClientState,
   type ManagedClientSpec,
   type ManagedClientState,
@@ -52,7 +53,7 @@ export class KeycloakClientsGateway {
   ) {}
 
   /** Whether a client named `clientId` exists, and whether Keysmith made it (and for which account). */
-  async ownership(realm: string, clientId: string): Promise<{ managed: boolean; accountId: string | undefined } | undefined> {
+  async ownership(realm: string, clientId: string): Promise<ClientOwnership | undefined> {
     const client = await this.findClient(realm, clientId);
     if (!client) return undefined;
     return { managed: client.attributes?.[MANAGED_BY_ATTRIBUTE] === MANAGED_BY_VALUE, accountId: client.attributes?.[ACCOUNT_ID_ATTRIBUTE] };

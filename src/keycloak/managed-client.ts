@@ -48,6 +48,12 @@ export interface ManagedClientSpec {
   accessTokenLifespanSeconds: number | null;
 }
 
+/** Who made a client found by name: Keysmith (`managed`, with the account id stamped on it) or someone else. */
+export interface ClientOwnership {
+  managed: boolean;
+  accountId: string | undefined;
+}
+
 /**
  * What one page of Keycloak's client list tells about a client, by names: everything a managed
  * client holds except its service-account user's role mappings. No secret.

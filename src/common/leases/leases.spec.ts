@@ -133,6 +133,27 @@ describe('Leases', () => {
     await db.destroy();
   });
 
+  it('gives the lease up early on release(): another instance takes it while the body goes on, and the body can no longer check', async () => {
+    const { db, store, a, b } = await setUp();
+    let otherRan: string | undefined;
+    await a.run('account:r/x', options(), async (fence) => {
+      await fence.release();
+      expect(await store.read(fence.name)).toBeUndefined();
+      otherRan = await b.run('account:r/x', options(0), async (other) => (await store.read(other.name))?.holder);
+      await expect(fence.check('after release')).rejects.toBeInstanceOf(LeaseLostError);
+      // A second release (and the one when the body ends) leaves the other holder's lease alone.
+      await fence.release();
+      expect(await fence.release()).toBeUndefined();
+      await b.run('account:r/x', options(0), async (other) => {
+        await fence.release();
+        expect((await store.read(other.name))?.token).toBe(other.token);
+      });
+    });
+    expect(otherRan).toBe('b');
+    expect(await store.read('account:r/x')).toBeUndefined();
+    await db.destroy();
+  });
+
   it('refuses with the busy error while another instance holds the lease, and gets it once that one releases', async () => {
     const { db, a, b } = await setUp();
     const { held, release } = await holdLease(a);

@@ -86,8 +86,15 @@ export class ServiceAccountsService {
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
     const catalog = await this.checker.check(context, realm, clientId, spec);
+    // Whether Keycloak holds a client of the name is a read: asked at once, beside the lease and the
+    // row's read. It is used only when no row was there: a recovery run under the lease may have
+    // removed a client since (the create then asks again).
+    const found = this.keycloak.ownership(realm, clientId);
+    found.catch(() => undefined);
     return this.lease.withAccountLease(realm, clientId, async (fence) => {
-      if (await this.settledRow(realm, clientId, fence)) {
+      const row = await this.rows.find(realm, clientId);
+      if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence, found });
+      if (await this.settled(row, fence)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
       }
       return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
@@ -261,9 +268,14 @@ export class ServiceAccountsService {
    */
   private async settledRow(realm: string, clientId: string, fence: Fence): Promise<ServiceAccountEntity | null> {
     const row = await this.rows.find(realm, clientId);
+    return row && this.settled(row, fence);
+  }
+
+  /** `settledRow` of a row already read. */
+  private async settled(row: ServiceAccountEntity, fence: Fence): Promise<ServiceAccountEntity | null> {
     // An orphaned account has nothing to finish: a change to it answers 409 ACCOUNT_ORPHANED.
-    if (!row || row.state === 'ready' || row.state === 'orphaned' || row.state === 'updating') return row;
+    if (row.state === 'ready' || row.state === 'orphaned' || row.state === 'updating') return row;
     await this.recovering.recover(systemContext('job', 'recovery'), row, fence);
-    return this.rows.find(realm, clientId);
+    return this.rows.find(row.realm, row.clientId);
   }
 }

@@ -86,6 +86,8 @@ export class FakeKeycloak {
 
   async createManagedClient(_realm: string, spec: ManagedClientSpec): Promise<string> {
     this.maybeFail('createManagedClient');
+    // As Keycloak answers 409 to a taken name (see KeycloakClientsGateway.createClient).
+    if (this.clients.has(spec.clientId)) throw new DomainError(ErrorCode.ClientExists, `A client ${spec.clientId} was created in realm meanwhile; it is not adopted.`);
     this.calls.push(`create ${spec.clientId}`);
     const id = `kc-${this.next++}`;
     const attributes = { 'keysmith.managed-by': 'keysmith', 'keysmith.account-id': spec.accountId, 'keysmith.owner': spec.owner };
@@ -171,12 +173,18 @@ export class ScriptedFence implements Fence {
   readonly token = 'lse_test';
   readonly steps: string[] = [];
   loseAt: string | null = null;
+  /** Set once the body gave the lease up early (`release`). */
+  released = false;
   private lost = false;
 
   async check(step?: string): Promise<void> {
     if (step === this.loseAt) this.lost = true;
-    if (this.lost) throw new LeaseLostError(this.name, step);
+    if (this.lost || this.released) throw new LeaseLostError(this.name, step);
     this.steps.push(step ?? '');
+  }
+
+  async release(): Promise<void> {
+    this.released = true;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../../common/context/operation-context.js';
 import type { Fence } from '../../common/leases/leases.js';
-import type { RealmCatalog } from '../../keycloak/index.js';
+import type { ClientOwnership, RealmCatalog } from '../../keycloak/index.js';
 import type { Grantable } from '../account-spec.js';
 import type { ClientSummaries } from '../services/plan-reading.js';
 import type { ServiceAccountSpec } from '../dto/service-account.schemas.js';
@@ -42,6 +42,11 @@ export interface ProvisionAccountCommand {
   catalog: RealmCatalog;
   options: ApplyOptions;
   fence: Fence;
+  /**
+   * Keycloak's answer to whether a client of this name exists, asked before the lease was taken
+   * (a read, made beside the lease and the row's read); when absent, it is asked under the lease.
+   */
+  found?: Promise<ClientOwnership | undefined>;
 }
 
 /** Make Keycloak match `spec` for the existing account `row`, under its lease. */

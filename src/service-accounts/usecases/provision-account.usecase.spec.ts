@@ -29,8 +29,55 @@ describe('ProvisionAccountUseCase (provisioning state machine)', () => {
     expect(w.vault.decrypt(row!.secretCiphertext!, row!.id)).toBe(result.clientSecret);
     expect(w.keycloak.clients.get('orders-app')!.grants).toMatchObject({ realmRoles: ['orders-reader'], clientRoles: { billing: ['invoice-read'] }, defaultScopes: ['basic', 'profile', 'roles'] });
     expect(fence.steps).toEqual(['find client', 'create client', 'set grants', 'store secret']);
+    expect(fence.released).toBe(true);
     expect(w.audits.map((a) => [a.action, a.outcome ?? 'success'])).toEqual([['service_account.created', 'success']]);
     expect(w.events.map((e) => e.type)).toEqual(['created']);
+  });
+
+  it('uses a look-up made before the lease that found no client, without asking Keycloak again', async () => {
+    let asked = 0;
+    const ownership = w.keycloak.ownership.bind(w.keycloak);
+    w.keycloak.ownership = (...args: Parameters<typeof ownership>) => ((asked += 1), ownership(...args));
+    await w.provision.execute({ ...command(w, 'orders-app'), found: Promise.resolve(undefined) });
+    expect(asked).toBe(0);
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('ready');
+  });
+
+  it('asks again under the lease when a look-up made before it saw a client: one deleted since does not refuse the create', async () => {
+    const early = Promise.resolve({ managed: true, accountId: 'sa_deleted_since' });
+    await w.provision.execute({ ...command(w, 'orders-app'), found: early });
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('ready');
+
+    // A client made since a look-up that found none: Keycloak's answer to the create refuses it.
+    w.keycloak.seedClient('billing-app');
+    await expect(w.provision.execute({ ...command(w, 'billing-app'), found: Promise.resolve(undefined) })).rejects.toMatchObject({ code: ErrorCode.ClientExists });
+    expect(w.keycloak.clients.get('billing-app')?.spec).toBeNull();
+    await expect(w.provision.execute({ ...command(w, 'billing-app'), found: early })).rejects.toMatchObject({
+      code: ErrorCode.ClientExists,
+      message: expect.stringContaining('Keysmith did not make it'),
+    });
+    expect(await w.rows.find('platform', 'billing-app')).toBeNull();
+  });
+
+  it('removes the row it inserted beside a look-up that failed, and makes no client', async () => {
+    w.keycloak.failOn.add('ownership');
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toMatchObject({ code: ErrorCode.KeycloakUnavailable });
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.calls).toEqual([]);
+    expect(w.audits).toEqual([]);
+  });
+
+  it('leaves the row of a refused create to recovery when it cannot be removed', async () => {
+    w.keycloak.seedClient('orders-app');
+    const remove = w.rows.repository.delete.bind(w.rows.repository);
+    w.rows.repository.delete = (() => Promise.reject(new Error('database gone'))) as typeof remove;
+    await expect(w.provision.execute(command(w, 'orders-app'))).rejects.toMatchObject({ code: ErrorCode.ClientExists });
+    w.rows.repository.delete = remove;
+    expect((await w.rows.find('platform', 'orders-app'))?.state).toBe('provisioning');
+    // Recovery finds no client carrying the row's id: it removes the row and leaves the other client.
+    expect(await w.recover.sweep(w.context)).toMatchObject({ found: 1, recovered: 1, failed: 0 });
+    expect(await w.rows.find('platform', 'orders-app')).toBeNull();
+    expect(w.keycloak.clients.has('orders-app')).toBe(true);
   });
 
   it('refuses a client of the same name that Keysmith did not make, and writes nothing', async () => {

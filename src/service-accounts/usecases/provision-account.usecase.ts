@@ -18,6 +18,16 @@ import { toServiceAccountView } from '../service-account.view.js';
 import { AccountRows, reason } from '../services/account-rows.js';
 import type { ProvisionAccountCommand, UpsertResult } from './commands.js';
 
+function clientExists(realm: string, clientId: string, managed: boolean): DomainError {
+  return new DomainError(
+    ErrorCode.ClientExists,
+    managed
+      ? `A client ${clientId} made by Keysmith already exists in realm ${realm} without a matching record.`
+      : `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted or overwritten.`,
+    { clientId },
+  );
+}
+
 /**
  * Creates an account: the row first (`provisioning`), then the Keycloak client, its grants, and
  * the encrypted secret with the row `ready`. A failure removes the half-made client again; when
@@ -41,8 +51,7 @@ export class ProvisionAccountUseCase {
 
   async execute(command: ProvisionAccountCommand): Promise<UpsertResult> {
     const { context, realm, clientId, spec, fence } = command;
-    await this.assertNoClient(realm, clientId, fence);
-    const row = await this.insertRow(command);
+    const row = await this.insertRowIfNameFree(command);
     const clientSecret = this.random.bytes(32).toString('base64url');
     try {
       await this.makeClient(command, row, clientSecret);
@@ -52,8 +61,10 @@ export class ProvisionAccountUseCase {
       throw error;
     }
     const account = toServiceAccountView(row);
-    // Independent writes, made together: the audit event and the change every instance follows.
+    // What is left needs no lock, and the writes are independent: the lease's release, the audit
+    // event and the change every instance follows are made together.
     await Promise.all([
+      fence.release(),
       this.audit.record(context, {
         action: 'service_account.created',
         realm,
@@ -68,17 +79,30 @@ export class ProvisionAccountUseCase {
     return { created: true, account, changes: [{ field: 'clientId', action: 'set', from: null, to: clientId }], clientSecret };
   }
 
-  private async assertNoClient(realm: string, clientId: string, fence: Fence): Promise<void> {
+  /**
+   * The row, inserted `provisioning` while Keycloak is asked whether the name is free (a read and
+   * an insert that do not depend on each other, made at once). A name that is taken, or a look-up
+   * that fails, removes the row again; a row that cannot be removed then is left to recovery, which
+   * finds no client carrying its id and removes it. A look-up made before the lease
+   * (`command.found`) that saw a client is made again: the client may have been deleted since.
+   */
+  private async insertRowIfNameFree(command: ProvisionAccountCommand): Promise<ServiceAccountEntity> {
+    const { realm, clientId, fence } = command;
     await fence.check('find client');
-    const existing = await this.keycloak.ownership(realm, clientId);
-    if (!existing) return;
-    throw new DomainError(
-      ErrorCode.ClientExists,
-      existing.managed
-        ? `A client ${clientId} made by Keysmith already exists in realm ${realm} without a matching record.`
-        : `A client ${clientId} exists in realm ${realm} but Keysmith did not make it; it is never adopted or overwritten.`,
-      { clientId },
-    );
+    const [found, inserted] = await Promise.allSettled([command.found ?? this.keycloak.ownership(realm, clientId), this.insertRow(command)]);
+    if (inserted.status === 'rejected') throw inserted.reason;
+    const row = inserted.value;
+    try {
+      if (found.status === 'rejected') throw found.reason;
+      const client = command.found && found.value ? await this.keycloak.ownership(realm, clientId) : found.value;
+      if (client) throw clientExists(realm, clientId, client.managed);
+      return row;
+    } catch (error) {
+      await this.rows.repository
+        .delete({ id: row.id, state: 'provisioning' })
+        .catch((failure: unknown) => this.logger.warn(`could not remove the row of the refused create ${realm}/${clientId}; recovery will: ${reason(failure)}`));
+      throw error;
+    }
   }
 
   private async insertRow({ context, realm, clientId, spec, options }: ProvisionAccountCommand): Promise<ServiceAccountEntity> {
