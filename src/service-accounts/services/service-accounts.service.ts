@@ -16,7 +16,7 @@ import { AssignSetUseCase } from '../usecases/assign-set.usecase.js';
 import type { ApplyOptions, UpsertResult } from '../usecases/commands.js';
 import { DeleteAccountUseCase } from '../usecases/delete-account.usecase.js';
 import { applyPatch } from '../usecases/patch-spec.js';
-import { ProvisionAccountUseCase } from '../usecases/provision-account.usecase.js';
+import { AccountRowExists, ProvisionAccountUseCase } from '../usecases/provision-account.usecase.js';
 import { RecoverAccountUseCase } from '../usecases/recover-account.usecase.js';
 import { ReconcileAccountUseCase } from '../usecases/reconcile-account.usecase.js';
 import { AccountRows, assertIfMatch, notFound, reason } from './account-rows.js';
@@ -86,15 +86,18 @@ export class ServiceAccountsService {
   async create(context: OperationContext, realm: string, input: CreateServiceAccountInput, options: ApplyOptions = {}): Promise<UpsertResult> {
     const { clientId, ...spec } = input;
     const catalog = await this.checker.check(context, realm, clientId, spec);
-    // Whether Keycloak holds a client of the name is a read: asked at once, beside the lease and the
-    // row's read. It is used only when no row was there: a recovery run under the lease may have
-    // removed a client since (the create then asks again).
+    // Whether Keycloak holds a client of the name is a read: asked at once, beside the lease. The row
+    // is not read first: the create's insert meets a live row by the unique index, and only then is
+    // that row read and settled (a recovery may then remove a client, so the name is asked again).
     const found = this.keycloak.ownership(realm, clientId);
     found.catch(() => undefined);
     return this.lease.withAccountLease(realm, clientId, async (fence) => {
-      const row = await this.rows.find(realm, clientId);
-      if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence, found });
-      if (await this.settled(row, fence)) {
+      try {
+        return await this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence, found });
+      } catch (error) {
+        if (!(error instanceof AccountRowExists)) throw error;
+      }
+      if (await this.settledRow(realm, clientId, fence)) {
         throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
       }
       return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
@@ -268,14 +271,9 @@ export class ServiceAccountsService {
    */
   private async settledRow(realm: string, clientId: string, fence: Fence): Promise<ServiceAccountEntity | null> {
     const row = await this.rows.find(realm, clientId);
-    return row && this.settled(row, fence);
-  }
-
-  /** `settledRow` of a row already read. */
-  private async settled(row: ServiceAccountEntity, fence: Fence): Promise<ServiceAccountEntity | null> {
     // An orphaned account has nothing to finish: a change to it answers 409 ACCOUNT_ORPHANED.
-    if (row.state === 'ready' || row.state === 'orphaned' || row.state === 'updating') return row;
+    if (!row || row.state === 'ready' || row.state === 'orphaned' || row.state === 'updating') return row;
     await this.recovering.recover(systemContext('job', 'recovery'), row, fence);
-    return this.rows.find(row.realm, row.clientId);
+    return this.rows.find(realm, clientId);
   }
 }

@@ -18,6 +18,14 @@ import { toServiceAccountView } from '../service-account.view.js';
 import { AccountRows, reason } from '../services/account-rows.js';
 import type { ProvisionAccountCommand, UpsertResult } from './commands.js';
 
+/** The insert of a create met a live row of the same name (the unique index): 409 CLIENT_EXISTS unless the caller settles that row first. */
+export class AccountRowExists extends DomainError {
+  constructor(realm: string, clientId: string) {
+    super(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
+    this.name = 'AccountRowExists';
+  }
+}
+
 function clientExists(realm: string, clientId: string, managed: boolean): DomainError {
   return new DomainError(
     ErrorCode.ClientExists,
@@ -128,9 +136,7 @@ export class ProvisionAccountUseCase {
       // updateEntity(false): every column is set here, so TypeORM need not read the row back.
       await this.rows.repository.createQueryBuilder().insert().values(row).updateEntity(false).execute();
     } catch (error) {
-      if (/UNIQUE|constraint/i.test((error as Error).message)) {
-        throw new DomainError(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
-      }
+      if (/UNIQUE|constraint/i.test((error as Error).message)) throw new AccountRowExists(realm, clientId);
       throw error;
     }
     return row;

@@ -108,6 +108,30 @@ describe('RecoverAccountUseCase (recovery state machine)', () => {
     expect(w.keycloak.clients.get('orders-app')!.grants.realmRoles).toEqual(['orders-reader']);
   });
 
+  it('a create of the name of a create that never finished (its insert meets the row) first undoes that one, then makes the account anew', async () => {
+    await halfMade('orders-app');
+    const before = (await w.rows.find('platform', 'orders-app'))!;
+    const halfMadeClient = w.keycloak.clients.get('orders-app')!.id;
+    const result = await wingService(w).create(w.context, 'platform', { clientId: 'orders-app', ...spec() });
+    expect(result).toMatchObject({ created: true, account: { state: 'active' } });
+    const after = (await w.rows.find('platform', 'orders-app'))!;
+    expect(after.id).not.toBe(before.id);
+    expect(w.keycloak.clients.get('orders-app')).toMatchObject({ id: after.keycloakId, attributes: { 'keysmith.account-id': after.id } });
+    expect(after.keycloakId).not.toBe(halfMadeClient);
+    expect(w.audits.map((a) => a.action)).toEqual(['service_account.create_undone', 'service_account.created']);
+  });
+
+  it('a create of the name of a live account answers CLIENT_EXISTS and changes nothing', async () => {
+    const { row } = await provisioned(w, 'orders-app');
+    w.keycloak.calls.length = 0;
+    await expect(wingService(w).create(w.context, 'platform', { clientId: 'orders-app', ...spec({ realmRoles: ['orders-writer'] }) })).rejects.toMatchObject({
+      code: 'CLIENT_EXISTS',
+      message: 'Service account orders-app already exists in realm platform.',
+    });
+    expect(await w.rows.find('platform', 'orders-app')).toMatchObject({ id: row.id, state: 'ready', realmRoles: ['orders-reader'] });
+    expect(w.keycloak.calls).toEqual([]);
+  });
+
   it('a delete of a create that never finished removes the client it made', async () => {
     await halfMade('orders-app');
     expect((await w.rows.find('platform', 'orders-app'))?.keycloakId).toBeNull();
