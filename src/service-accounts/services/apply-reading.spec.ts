@@ -12,6 +12,7 @@ describe('apply reading (summary or full refresh)', () => {
   afterEach(async () => w.db.destroy());
 
   const detailReads = () => w.keycloak.reads.filter((read) => read.startsWith('read '));
+  const nameLookUps = () => w.keycloak.reads.filter((read) => read.startsWith('find '));
   const upsert = (clientId: string, wanted = spec(), clients?: Awaited<ReturnType<ServiceAccountsService['clientSummaries']>>) =>
     service.upsert(w.context, 'platform', clientId, wanted, { managedBy: 'gitops', source: 'sha-2', clients });
 
@@ -25,6 +26,20 @@ describe('apply reading (summary or full refresh)', () => {
     expect(detailReads()).toEqual([]);
     expect(w.keycloak.calls).toEqual([]);
     expect(await w.rows.find('platform', 'app-a')).toMatchObject({ state: 'ready', source: 'sha-2', managedBy: 'gitops' });
+  });
+
+  it('creates an account the client list does not show without looking its name up, and looks a listed name up again before refusing it', async () => {
+    w.keycloak.seedClient('not-ours');
+    const clients = await service.clientSummaries('platform');
+    w.keycloak.reads.length = 0;
+    expect(await upsert('app-new', spec(), clients)).toMatchObject({ created: true, account: { state: 'active' } });
+    expect(nameLookUps()).toEqual([]);
+    await expect(upsert('not-ours', spec(), clients)).rejects.toMatchObject({ code: 'CLIENT_EXISTS', message: expect.stringContaining('Keysmith did not make it') });
+    expect(nameLookUps()).toEqual(['find not-ours']);
+    expect(await w.rows.find('platform', 'not-ours')).toBeNull();
+    // Gone since the list was read: the create goes ahead.
+    w.keycloak.clients.delete('not-ours');
+    expect(await upsert('not-ours', spec(), clients)).toMatchObject({ created: true });
   });
 
   it('reads in full and applies an account whose definition changed, with the client list given', async () => {

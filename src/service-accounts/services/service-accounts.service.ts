@@ -5,7 +5,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import type { Page } from '../../common/http/pagination.js';
 import type { Fence } from '../../common/leases/leases.js';
-import { KeycloakClientsGateway } from '../../keycloak/index.js';
+import { KeycloakClientsGateway, type ClientOwnership } from '../../keycloak/index.js';
 import { specOf, type Grantable } from '../account-spec.js';
 import type { CreateServiceAccountInput, PatchServiceAccountInput, ServiceAccountSpec } from '../dto/service-account.schemas.js';
 import type { ServiceAccountEntity } from '../entities/service-account.entity.js';
@@ -113,7 +113,7 @@ export class ServiceAccountsService {
       const catalog = await this.checker.check(context, realm, clientId, spec, visible ? specOf(visible) : undefined);
       // Another owner's account is judged as absent: its entity tag is not the caller's to learn.
       assertIfMatch(visible, options.ifMatch, realm, clientId);
-      if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence });
+      if (!row) return this.provisioning.execute({ context, realm, clientId, spec, catalog, options, fence, found: listedOwnership(options.clients, clientId) });
       if (context.owner && row.owner !== context.owner) throw notFound(realm, clientId);
       if (options.set) await this.sets.claim(context, row, options.set);
       return this.reconciling.execute({ context, row, spec, catalog, options, fence, judgeAdded: this.judgeAdded(context, realm, clientId, spec.owner) });
@@ -276,4 +276,15 @@ export class ServiceAccountsService {
     await this.recovering.recover(systemContext('job', 'recovery'), row, fence);
     return this.rows.find(realm, clientId);
   }
+}
+
+/**
+ * What the realm's client list (read before a GitOps apply) says of the name, as a create's
+ * look-up: no client listed needs no look-up (one made since is refused by Keycloak's answer to
+ * the create), and a listed one is looked up again under the lease (see ProvisionAccountUseCase).
+ */
+function listedOwnership(clients: ClientSummaries | undefined, clientId: string): Promise<ClientOwnership | undefined> | undefined {
+  if (!clients) return undefined;
+  const listed = clients.get(clientId);
+  return Promise.resolve(listed ? { managed: listed.managed, accountId: undefined } : undefined);
 }

@@ -80,6 +80,7 @@ export class FakeKeycloak {
 
   async ownership(_realm: string, clientId: string) {
     this.maybeFail('ownership');
+    this.reads.push(`find ${clientId}`);
     const client = this.clients.get(clientId);
     return client ? { managed: client.attributes['keysmith.managed-by'] === 'keysmith', accountId: client.attributes['keysmith.account-id'] } : undefined;
   }

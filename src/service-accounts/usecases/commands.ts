@@ -43,8 +43,9 @@ export interface ProvisionAccountCommand {
   options: ApplyOptions;
   fence: Fence;
   /**
-   * Keycloak's answer to whether a client of this name exists, asked before the lease was taken
-   * (a read, made beside the lease and the row's read); when absent, it is asked under the lease.
+   * Whether a client of this name exists, as Keycloak answered before the lease was taken (a read,
+   * made beside the lease) or as the realm's client list read before a GitOps apply shows it; a
+   * client seen there is looked up again under the lease. Without it, the look-up is made there.
    */
   found?: Promise<ClientOwnership | undefined>;
 }
