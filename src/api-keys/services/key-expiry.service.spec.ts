@@ -39,6 +39,9 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
   let webhooks: { type: string; data: Record<string, unknown> }[];
   let forgotten: string[];
   let service: KeyExpiryService;
+  /** A second KeyExpiryService on the same database and fakes, with its own reads of the keys (see `overlapping`). */
+  let sweeperWith: (keys: Repository<ApiKeyEntity>, directory: ServiceAccountDirectory) => KeyExpiryService;
+  let directory: ServiceAccountDirectory;
   let sequence = 0;
   const context = systemContext('job', 'key-expiry');
 
@@ -55,7 +58,7 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
     audits = [];
     webhooks = [];
     forgotten = [];
-    const directory = {
+    directory = {
       findLive: async (realm: string, clientId: string) =>
         clientId in maxTtlDays ? ({ realm, clientId, apiKeyPolicy: { maxTtlDays: maxTtlDays[clientId] } } as unknown as ServiceAccountView) : null,
     } as unknown as ServiceAccountDirectory;
@@ -68,6 +71,7 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
       if (change.kind === 'key') forgotten.push(change.keyHash);
     });
     service = new KeyExpiryService(keys, directory, changes, audit, publisher, clock, config, new MetricsRegistry());
+    sweeperWith = (reads, accounts) => new KeyExpiryService(reads, accounts, changes, audit, publisher, clock, config, new MetricsRegistry());
   });
 
   /** A live key created `ageDays` ago that expires `ttlDays` after its creation. */
@@ -188,6 +192,56 @@ describe('KeyExpiryService (key expiry state machine: clamp, expire, warn once p
       await key('orders', 29, 30, { revokedAt: new Date(clock.ms) });
       expect(await sweep()).toEqual([]);
     });
+  });
+
+  it('two sweeps that read the same keys before either writes (a run that lost its lease, and the one that took over) record each clamp, expiry and warning once', async () => {
+    maxTtlDays.orders = 30;
+    const long = await key('orders', 10, 60);
+    const old = await key('other', 31, 30);
+    const soon = await key('other', 17, 30);
+    // Each sweep's reads (the account's policy before its keys, each batch of keys) wait for the
+    // other sweep's same read, so both have read everything a step concerns before either writes.
+    let waiting: (() => void) | null = null;
+    let paired = 0;
+    const meet = () =>
+      new Promise<void>((resolve) => {
+        if (!waiting) return void (waiting = resolve);
+        paired += 1;
+        waiting();
+        waiting = null;
+        resolve();
+      });
+    const sweeper = () => {
+      const reads = Object.create(keys) as Repository<ApiKeyEntity>;
+      reads.find = async (...args: Parameters<Repository<ApiKeyEntity>['find']>) => {
+        const rows = await keys.find(...args);
+        await meet();
+        return rows;
+      };
+      const accounts = { findLive: async (realm: string, clientId: string) => (await meet(), directory.findLive(realm, clientId)) } as ServiceAccountDirectory;
+      return sweeperWith(reads, accounts);
+    };
+    const [first, second] = await Promise.all([sweeper().sweep(context, false), sweeper().sweep(context, false)]);
+    // Both read the two accounts' policies and the two batches (expire, warn) before writing.
+    expect(paired).toBe(4);
+    expect([...first, ...second].map((item) => [item.keyId, item.action]).sort()).toEqual(
+      [
+        [long.id, 'clamped'],
+        [old.id, 'expired'],
+        [soon.id, 'warned'],
+      ].sort(),
+    );
+    expect(audits.map((record) => [record.target, record.action]).sort()).toEqual(
+      [
+        [long.id, 'api_key.expiry_clamped'],
+        [old.id, 'api_key.expired'],
+        [soon.id, 'api_key.expiring'],
+      ].sort(),
+    );
+    expect(webhooks.map((hook) => hook.type).sort()).toEqual(['api_key.expired', 'api_key.expiring']);
+    expect(forgotten.sort()).toEqual([long.keyHash, old.keyHash].sort());
+    expect(await reload(long.id)).toMatchObject({ expiresAt: new Date(long.createdAt.getTime() + 30 * DAY) });
+    expect((await reload(soon.id)).expiryWarnings).toEqual([14]);
   });
 
   it('changes nothing in a dry run, but reports what it would do', async () => {

@@ -17,6 +17,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The hard maximum lifetime of any key, whatever an account's policy says. */
 const MAX_TTL_DAYS = 90;
 const BATCH = 1_000;
+/**
+ * Every write of a sweep is conditional on what it read (the key still live, its expiry or its
+ * warnings unchanged), and only a write that changed the row is audited and announced: two sweeps
+ * at once (a run that lost its lease going on beside the one that took it over) record each
+ * clamp, expiry and warning once.
+ */
+const STILL_LIVE = { revokedAt: IsNull(), expiredAt: IsNull() } as const;
 
 export interface ExpiryItem {
   keyId: string;
@@ -31,8 +38,9 @@ export interface ExpiryItem {
 /**
  * The key-expiry sweep: clamps every key to its account's maximum lifetime (at most 90 days from
  * creation), records keys whose expiry passed, and warns before expiry at the configured
- * thresholds, once per key and threshold. Verification already refuses expired keys by time; this
- * makes the state, the audit trail and the notifications follow.
+ * thresholds, once per key and threshold, also when two sweeps overlap (see STILL_LIVE).
+ * Verification already refuses expired keys by time; this makes the state, the audit trail and the
+ * notifications follow.
  */
 @Injectable()
 export class KeyExpiryService implements OnApplicationBootstrap {
@@ -86,12 +94,18 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         .getMany();
       for (const key of over) {
         const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
-        items.push({ keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() });
-        if (dryRun) continue;
-        await this.changes.transaction(async (manager, changed) => {
-          await manager.update(ApiKeyEntity, key.id, { expiresAt: limit, changedAt: changeStamp(manager.connection) });
-          changed(keyChange(key));
+        const item: ExpiryItem = { keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() };
+        if (dryRun) {
+          items.push(item);
+          continue;
+        }
+        const clamped = await this.changes.transaction(async (manager, changed) => {
+          const { affected } = await manager.update(ApiKeyEntity, { id: key.id, ...STILL_LIVE, expiresAt: MoreThan(limit) }, { expiresAt: limit, changedAt: changeStamp(manager.connection) });
+          if (affected) changed(keyChange(key));
+          return Boolean(affected);
         });
+        if (!clamped) continue;
+        items.push(item);
         await this.audit.record(context, {
           action: 'api_key.expiry_clamped',
           realm,
@@ -108,12 +122,18 @@ export class KeyExpiryService implements OnApplicationBootstrap {
   private async expire(context: OperationContext, dryRun: boolean, now: Date): Promise<ExpiryItem[]> {
     const items: ExpiryItem[] = [];
     for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: LessThanOrEqual(now) })) {
-      items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' });
-      if (dryRun) continue;
-      await this.changes.transaction(async (manager, changed) => {
-        await manager.update(ApiKeyEntity, key.id, { expiredAt: now });
-        changed(keyChange(key));
+      const item: ExpiryItem = { keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' };
+      if (dryRun) {
+        items.push(item);
+        continue;
+      }
+      const expired = await this.changes.transaction(async (manager, changed) => {
+        const { affected } = await manager.update(ApiKeyEntity, { id: key.id, ...STILL_LIVE }, { expiredAt: now });
+        if (affected) changed(keyChange(key));
+        return Boolean(affected);
       });
+      if (!expired) continue;
+      items.push(item);
       await this.audit.record(context, { action: 'api_key.expired', realm: key.realm, clientId: key.clientId, target: key.id, detail: { expiresAt: key.expiresAt.toISOString() } });
       await this.webhooks.publish('api_key.expired', { keyId: key.id, realm: key.realm, clientId: key.clientId, name: key.name, hint: key.hint, expiresAt: key.expiresAt.toISOString() });
     }
@@ -131,9 +151,21 @@ export class KeyExpiryService implements OnApplicationBootstrap {
       const crossed = thresholds.filter((days) => daysLeft <= days && !(key.expiryWarnings ?? []).includes(days));
       if (crossed.length === 0) continue;
       const threshold = Math.min(...crossed);
-      items.push({ keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'warned', threshold });
-      if (dryRun) continue;
-      await this.keys.update(key.id, { expiryWarnings: [...(key.expiryWarnings ?? []), ...crossed].sort((a, b) => b - a) });
+      const item: ExpiryItem = { keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'warned', threshold };
+      if (dryRun) {
+        items.push(item);
+        continue;
+      }
+      // Only over the thresholds this sweep read: of two sweeps that read the same, one warns.
+      const { affected } = await this.keys
+        .createQueryBuilder()
+        .update(ApiKeyEntity)
+        .set({ expiryWarnings: [...(key.expiryWarnings ?? []), ...crossed].sort((a, b) => b - a) })
+        .where({ id: key.id, ...STILL_LIVE })
+        .andWhere('expiry_warnings = :read', { read: JSON.stringify(key.expiryWarnings ?? []) })
+        .execute();
+      if (!affected) continue;
+      items.push(item);
       await this.audit.record(context, {
         action: 'api_key.expiring',
         realm: key.realm,
