@@ -23,6 +23,12 @@ export interface JobRunContext {
    */
   error(message: string, item?: JobItemFailure): void;
   detail(item: Record<string, unknown>): void;
+  /**
+   * Aborted when the run's lease was found lost (the process was paused past it and another one
+   * took the job over): a job checks it before each item (`signal.throwIfAborted()`), so the run
+   * stops at the next one and is recorded `abandoned`.
+   */
+  signal: AbortSignal;
 }
 
 /**

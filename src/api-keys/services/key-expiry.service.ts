@@ -66,15 +66,16 @@ export class KeyExpiryService implements OnApplicationBootstrap {
 
   /**
    * One sweep. Each step reads only the keys it concerns, through indexes and in batches, so the
-   * sweep stays cheap with a million keys stored.
+   * sweep stays cheap with a million keys stored. `signal` (the job run's lease, see
+   * JobRunContext) is checked before each account and key.
    */
-  async sweep(context: OperationContext, dryRun: boolean): Promise<ExpiryItem[]> {
+  async sweep(context: OperationContext, dryRun: boolean, signal?: AbortSignal): Promise<ExpiryItem[]> {
     const now = this.clock.now();
-    return [...(await this.clamp(context, dryRun)), ...(await this.expire(context, dryRun, now)), ...(await this.warn(context, dryRun, now))];
+    return [...(await this.clamp(context, dryRun, signal)), ...(await this.expire(context, dryRun, now, signal)), ...(await this.warn(context, dryRun, now, signal))];
   }
 
   /** Keys living longer than their account allows (imports, a lowered maxTtlDays) end at createdAt + maxTtlDays. */
-  private async clamp(context: OperationContext, dryRun: boolean): Promise<ExpiryItem[]> {
+  private async clamp(context: OperationContext, dryRun: boolean, signal?: AbortSignal): Promise<ExpiryItem[]> {
     const items: ExpiryItem[] = [];
     const accounts = (await this.keys
       .createQueryBuilder('k')
@@ -84,6 +85,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
       .where('k.revokedAt IS NULL AND k.expiredAt IS NULL')
       .getRawMany()) as { realm: string; clientId: string }[];
     for (const { realm, clientId } of accounts) {
+      signal?.throwIfAborted();
       const account = await this.directory.findLive(realm, clientId);
       const maxDays = Math.min(account?.apiKeyPolicy.maxTtlDays ?? MAX_TTL_DAYS, MAX_TTL_DAYS);
       const over = await this.keys
@@ -119,9 +121,10 @@ export class KeyExpiryService implements OnApplicationBootstrap {
   }
 
   /** Keys whose expiry passed are recorded as expired (verification refused them by time already). */
-  private async expire(context: OperationContext, dryRun: boolean, now: Date): Promise<ExpiryItem[]> {
+  private async expire(context: OperationContext, dryRun: boolean, now: Date, signal?: AbortSignal): Promise<ExpiryItem[]> {
     const items: ExpiryItem[] = [];
     for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: LessThanOrEqual(now) })) {
+      signal?.throwIfAborted();
       const item: ExpiryItem = { keyId: key.id, realm: key.realm, clientId: key.clientId, action: 'expired' };
       if (dryRun) {
         items.push(item);
@@ -141,12 +144,13 @@ export class KeyExpiryService implements OnApplicationBootstrap {
   }
 
   /** Once per key and threshold; when several are crossed at once, one event names the nearest. */
-  private async warn(context: OperationContext, dryRun: boolean, now: Date): Promise<ExpiryItem[]> {
+  private async warn(context: OperationContext, dryRun: boolean, now: Date, signal?: AbortSignal): Promise<ExpiryItem[]> {
     const items: ExpiryItem[] = [];
     const thresholds = this.config.jobs.expiryWarningDays;
     if (thresholds.length === 0) return items;
     const horizon = new Date(now.getTime() + Math.max(...thresholds) * DAY_MS);
     for await (const key of this.batches({ revokedAt: IsNull(), expiredAt: IsNull(), expiresAt: And(MoreThan(now), LessThanOrEqual(horizon)) })) {
+      signal?.throwIfAborted();
       const daysLeft = (key.expiresAt.getTime() - now.getTime()) / DAY_MS;
       const crossed = thresholds.filter((days) => daysLeft <= days && !(key.expiryWarnings ?? []).includes(days));
       if (crossed.length === 0) continue;

@@ -38,6 +38,7 @@ export class DriftJob implements JobDefinition, OnModuleInit {
       let violating = 0;
       let policyComplete = true;
       for (const account of await this.serviceAccounts.listAll(realm)) {
+        run.signal.throwIfAborted();
         run.count('checked');
         const judged = await this.checkPolicy(run, account);
         if (judged === null) policyComplete = false;

@@ -19,7 +19,7 @@ export class KeyExpiryJob implements JobDefinition, OnModuleInit {
   }
 
   async run(run: JobRunContext): Promise<void> {
-    for (const item of await this.expiry.sweep(run.context, run.dryRun)) {
+    for (const item of await this.expiry.sweep(run.context, run.dryRun, run.signal)) {
       run.count(item.action);
       run.detail({ ...item });
     }

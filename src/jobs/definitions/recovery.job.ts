@@ -32,12 +32,13 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
   async run(run: JobRunContext): Promise<void> {
     if (run.dryRun) {
       for (const row of await this.rows.notFinal()) {
+        run.signal.throwIfAborted();
         run.count('found');
         run.detail({ realm: row.realm, clientId: row.clientId, state: row.state });
       }
       return;
     }
-    const sweep = await this.recovery.sweep(run.context);
+    const sweep = await this.recovery.sweep(run.context, run.signal);
     run.count('found', sweep.found);
     run.count('recovered', sweep.recovered);
     run.count('held', sweep.held);

@@ -19,7 +19,7 @@ export class SecretHealthJob implements JobDefinition, OnModuleInit {
   }
 
   async run(run: JobRunContext): Promise<void> {
-    const outcomes = await this.health.checkAll(run.context, run.dryRun);
+    const outcomes = await this.health.checkAll(run.context, run.dryRun, run.signal);
     for (const outcome of outcomes) {
       run.count(outcome.result);
       if (outcome.result !== 'ok') run.detail({ ...outcome });

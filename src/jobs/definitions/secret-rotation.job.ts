@@ -19,7 +19,7 @@ export class SecretRotationJob implements JobDefinition, OnModuleInit {
   }
 
   async run(run: JobRunContext): Promise<void> {
-    const outcomes = await this.rotation.processDue(run.context, run.dryRun);
+    const outcomes = await this.rotation.processDue(run.context, run.dryRun, run.signal);
     for (const outcome of outcomes) {
       run.count(outcome.action);
       run.detail({ ...outcome });

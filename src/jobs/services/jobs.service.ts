@@ -191,10 +191,19 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async execute(definition: JobDefinition, row: JobRunEntity, leaseMs: number): Promise<JobRunView> {
+    const lease = new AbortController();
     const heartbeat = setInterval(() => {
-      void this.locks.renew(definition.name, row.id, leaseMs).catch(() => undefined);
+      void this.locks
+        .renew(definition.name, row.id, leaseMs)
+        .then((held) => {
+          if (held || lease.signal.aborted) return;
+          this.logger.warn({ job: definition.name, runId: row.id }, `job ${definition.name} lost its lease (paused past it, or taken over); the run stops at its next item`);
+          lease.abort(new DomainError(ErrorCode.LeaseLost, `The lease of job ${definition.name} expired or was taken over; the run stopped.`));
+        })
+        .catch(() => undefined);
     }, Math.max(1_000, leaseMs / 3));
     const run: JobRunContext = {
+      signal: lease.signal,
       runId: row.id,
       dryRun: row.dryRun,
       context: systemContext('job', definition.name),
@@ -213,15 +222,22 @@ export class JobsService implements OnApplicationBootstrap, BeforeApplicationShu
       await definition.run(run);
       row.outcome = row.errors.length === 0 ? 'success' : 'partial';
     } catch (error) {
-      row.outcome = 'failure';
-      const code = error instanceof DomainError ? error.code : ErrorCode.Internal;
-      row.errors.push(error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error (see logs)');
-      this.logger.error({ err: error, job: definition.name, runId: row.id, code }, `job ${definition.name} failed: ${code}`);
+      if (lease.signal.aborted && error === lease.signal.reason) {
+        row.outcome = 'abandoned';
+      } else {
+        row.outcome = 'failure';
+        const code = error instanceof DomainError ? error.code : ErrorCode.Internal;
+        row.errors.push(error instanceof DomainError ? `${error.code}: ${error.detail}` : 'unexpected error (see logs)');
+        this.logger.error({ err: error, job: definition.name, runId: row.id, code }, `job ${definition.name} failed: ${code}`);
+      }
     } finally {
       clearInterval(heartbeat);
     }
+    if (row.outcome === 'abandoned') row.errors.push('lease lost: the process running it was paused past its lease; the run stopped');
+    else if (lease.signal.aborted) row.errors.push('lease lost while the run went on: another run may have overlapped it');
     row.finishedAt = this.clock.now();
-    await this.runs.update(row.id, { outcome: row.outcome, finishedAt: row.finishedAt, counts: row.counts, errors: row.errors, details: row.details as never });
+    // Only a record still running: the instance that took the job over has marked it abandoned.
+    await this.runs.update({ id: row.id, outcome: 'running' }, { outcome: row.outcome, finishedAt: row.finishedAt, counts: row.counts, errors: row.errors, details: row.details as never });
     await this.locks.release(definition.name, row.id);
     this.metrics.counter('keysmith_job_runs_total', 'Job runs by job and outcome', ['job_name', 'outcome']).inc({ job_name: definition.name, outcome: row.outcome });
     return toView(row);

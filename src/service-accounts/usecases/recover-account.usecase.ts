@@ -46,10 +46,14 @@ export class RecoverAccountUseCase {
     private readonly observe: ObserveAccountUseCase,
   ) {}
 
-  /** One pass over every row not final; each is recovered under its lease, or skipped while held. */
-  async sweep(context: OperationContext = systemContext('job', 'recovery')): Promise<RecoverySweep> {
+  /**
+   * One pass over every row not final; each is recovered under its lease, or skipped while held.
+   * `signal` (a job run's lease, see JobRunContext) is checked before each row.
+   */
+  async sweep(context: OperationContext = systemContext('job', 'recovery'), signal?: AbortSignal): Promise<RecoverySweep> {
     const result: RecoverySweep = { found: 0, recovered: 0, held: 0, failed: 0, errors: [] };
     for (const stale of await this.rows.notFinal()) {
+      signal?.throwIfAborted();
       result.found += 1;
       try {
         const ran = await this.lease.tryWithAccountLease(stale.realm, stale.clientId, async (fence) => {

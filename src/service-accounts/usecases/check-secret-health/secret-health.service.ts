@@ -67,13 +67,15 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
    * paced run lasts up to KEYSMITH_SECRET_HEALTH_SPREAD_MINUTES, and a rotation meanwhile stores a
    * new secret (the one read at the start is then only Keycloak's rotated one).
    */
-  async checkAll(context: OperationContext, dryRun: boolean): Promise<SecretHealthOutcome[]> {
+  async checkAll(context: OperationContext, dryRun: boolean, signal?: AbortSignal): Promise<SecretHealthOutcome[]> {
     const rows = await this.accounts.find({ where: { state: 'ready', deletedAt: IsNull(), secretCiphertext: Not(IsNull()) }, order: { id: 'ASC' } });
     const { ratePerSecond, spreadMs, repair } = this.config.jobs.secretHealth;
     const pacer = new Pacer(this.clock, this.sleep, ratePerSecond, rows.length, spreadMs);
     const outcomes: SecretHealthOutcome[] = [];
     const byRealm = new Map<string, number>(this.config.managedRealms.map((realm) => [realm, 0]));
     for (const row of rows) {
+      // The run's lease (see JobRunContext): a run that lost it stops before the next account.
+      signal?.throwIfAborted();
       const base = { realm: row.realm, clientId: row.clientId };
       if (rotationUnderWay(row)) {
         // A rotation in progress owns the secret; the rotation job finishes it.

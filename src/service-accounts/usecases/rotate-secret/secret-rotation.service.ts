@@ -79,8 +79,11 @@ export class SecretRotationService implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
-  /** The scheduled job: start due rotations, resume interrupted ones, end grace windows that passed. */
-  async processDue(context: OperationContext, dryRun: boolean): Promise<RotationOutcome[]> {
+  /**
+   * The scheduled job: start due rotations, resume interrupted ones, end grace windows that passed.
+   * `signal` (the run's lease, see JobRunContext) is checked before each account.
+   */
+  async processDue(context: OperationContext, dryRun: boolean, signal?: AbortSignal): Promise<RotationOutcome[]> {
     const now = this.clock.now();
     const rows = await this.accounts.find({
       where: [
@@ -91,6 +94,7 @@ export class SecretRotationService implements OnApplicationBootstrap, BeforeAppl
     });
     const outcomes: RotationOutcome[] = [];
     for (const candidate of rows) {
+      signal?.throwIfAborted();
       const base = { realm: candidate.realm, clientId: candidate.clientId };
       if (dryRun) {
         outcomes.push({ ...base, action: this.plannedAction(candidate) });
