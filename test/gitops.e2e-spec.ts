@@ -170,6 +170,19 @@ describe('GitOps: validate, plan, apply, prune, export, server mode (real Keyclo
     rmSync(join(dir, 'zz-foreign.yaml'));
   });
 
+  it('refuses a foreign client by its look-up also where no definition names an existing account (the realm\'s client list is then not read)', async () => {
+    const alone = mkdtempSync(join(tmpdir(), 'keysmith-gitops-e2e-alone-'));
+    try {
+      write(alone, 'foreign.yaml', definition('foreign', '  realmRoles: [orders-reader]\n'));
+      const apply = await cli(applyCommand, [alone, '--set', 'foreign-only', '--auto-approve']);
+      expect(apply.code).toBe(1);
+      expect(apply.out).toContain(`✗ ${REALM}/${foreignId}: create failed: CLIENT_EXISTS: A client ${foreignId} exists in realm ${REALM} but Keysmith did not make it`);
+      expect(await t.app.get(ServiceAccountsService).listAll(REALM)).not.toContainEqual(expect.objectContaining({ clientId: foreignId }));
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+    }
+  });
+
   it('prunes only with --prune, only GitOps-managed accounts, within the deletion cap', async () => {
     rmSync(join(dir, 'reports.yaml'));
     const plain = await cli(planCommand, [dir, '--set', SET]);

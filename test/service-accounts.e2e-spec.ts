@@ -348,6 +348,19 @@ describe('Service accounts (real Keycloak)', () => {
       await expectNothingMade(clientId);
     });
 
+    it('a second create of a live account\'s name: 409 CLIENT_EXISTS from its row, the account unchanged', async () => {
+      const clientId = uniqueClientId('twice');
+      expect((await create(clientId)).statusCode).toBe(201);
+      const before = await t.inject({ method: 'GET', url: `${base}/${clientId}` });
+      const res = await create(clientId, { description: 'second' });
+      expect(res.statusCode).toBe(409);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json()).toMatchObject({ code: 'CLIENT_EXISTS', detail: `Service account ${clientId} already exists in realm ${realm}.` });
+      const after = await t.inject({ method: 'GET', url: `${base}/${clientId}` });
+      expect(after.headers.etag).toBe(before.headers.etag);
+      expect(after.json()).toMatchObject({ description: before.json().description, updatedAt: before.json().updatedAt, state: 'active' });
+    });
+
     it('a client that exists in Keycloak but was not made by Keysmith: 409, untouched', async () => {
       const clientId = uniqueClientId('foreign');
       await kc.clients.create({ realm, clientId, description: 'hand-made', serviceAccountsEnabled: true, publicClient: false });

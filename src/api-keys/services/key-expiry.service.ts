@@ -95,6 +95,7 @@ export class KeyExpiryService implements OnApplicationBootstrap {
         .andWhere(`${new Sql(this.keys.manager.connection).secondsBetween('k.expiresAt', 'k.createdAt')} > :maxSeconds`, { maxSeconds: maxDays * 86_400 + 1 })
         .getMany();
       for (const key of over) {
+        signal?.throwIfAborted();
         const limit = new Date(key.createdAt.getTime() + maxDays * DAY_MS);
         const item: ExpiryItem = { keyId: key.id, realm, clientId, action: 'clamped', from: key.expiresAt.toISOString(), to: limit.toISOString() };
         if (dryRun) {

@@ -128,7 +128,9 @@ export class ApplyDefinitionsUseCase {
   ): Promise<void> {
     const { realm, name: clientId, owner } = item.definition.metadata;
     const before = read.existing.get(accountKey(realm, clientId));
-    const clients = read.clients ? (read.clients.get(realm) ?? new Map()) : undefined;
+    // Undefined for a realm whose list was not read (no definition names an existing account there):
+    // its new accounts' names are then looked up one by one.
+    const clients = read.clients?.get(realm);
     try {
       if (options.owner && owner !== options.owner) {
         throw new DomainError(ErrorCode.OwnerForbidden, `You may only manage service accounts owned by ${options.owner}.`);

@@ -45,6 +45,6 @@ export class RecoveryJob implements JobDefinition, OnModuleInit {
     run.count('failed', sweep.failed);
     for (const error of sweep.errors) run.error(error);
     // Interrupted rotations and grace windows that passed (failures are audited by the rotation).
-    run.count('rotations-resumed', await this.rotation.resumeInterrupted(run.context));
+    run.count('rotations-resumed', await this.rotation.resumeInterrupted(run.context, run.signal));
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { AuditService } from '../../audit/index.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
@@ -24,6 +25,18 @@ export class AccountRowExists extends DomainError {
     super(ErrorCode.ClientExists, `Service account ${clientId} already exists in realm ${realm}.`, { clientId });
     this.name = 'AccountRowExists';
   }
+}
+
+/**
+ * The insert met the live row of the same realm and clientId: the partial unique index
+ * UQ_service_accounts_live, which PostgreSQL names (23505) and SQLite names by its columns. Any
+ * other constraint (the primary key, a NOT NULL) is an error of its own, not a taken name.
+ */
+function isLiveNameTaken(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driver = error.driverError as { code?: string; constraint?: string } | undefined;
+  if (driver?.code === '23505') return driver.constraint === 'UQ_service_accounts_live';
+  return error.message.includes('UNIQUE constraint failed: service_accounts.realm, service_accounts.client_id');
 }
 
 function clientExists(realm: string, clientId: string, managed: boolean): DomainError {
@@ -136,7 +149,7 @@ export class ProvisionAccountUseCase {
       // updateEntity(false): every column is set here, so TypeORM need not read the row back.
       await this.rows.repository.createQueryBuilder().insert().values(row).updateEntity(false).execute();
     } catch (error) {
-      if (/UNIQUE|constraint/i.test((error as Error).message)) throw new AccountRowExists(realm, clientId);
+      if (isLiveNameTaken(error)) throw new AccountRowExists(realm, clientId);
       throw error;
     }
     return row;

@@ -84,6 +84,8 @@ export class SecretHealthService implements MismatchReporter, BeforeApplicationS
       }
       await pacer.turn();
       if (this.stopping.signal.aborted) break;
+      // Again after the pacer's wait, which can be long.
+      signal?.throwIfAborted();
       try {
         const result = await this.checkHeld(context, row, repair && !dryRun);
         if (result === 'mismatch' || result === 'repaired') byRealm.set(row.realm, (byRealm.get(row.realm) ?? 0) + 1);

@@ -114,7 +114,7 @@ export class SecretRotationService implements OnApplicationBootstrap, BeforeAppl
    * Drives every rotation a crash left unfinished, and ends grace windows that passed (the
    * `recovery` job). Only rotations nobody holds: a live instance may be driving one right now.
    */
-  async resumeInterrupted(context: OperationContext): Promise<number> {
+  async resumeInterrupted(context: OperationContext, signal?: AbortSignal): Promise<number> {
     const live = { state: 'ready' as const, deletedAt: IsNull() };
     const rows = await this.accounts.find({
       where: [
@@ -125,6 +125,7 @@ export class SecretRotationService implements OnApplicationBootstrap, BeforeAppl
     });
     let resumed = 0;
     for (const candidate of rows) {
+      signal?.throwIfAborted();
       try {
         await this.lease.tryWithAccount(candidate.realm, candidate.clientId, async (fence) => {
           const row = await this.reload(candidate);
