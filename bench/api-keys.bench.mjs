@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminToken, keycloakEnv } from './support.mjs';
+import { adminToken, benchKeysmithEnv } from './support.mjs';
 import { alternate, CONNECTIONS, DURATION, header, load, pin, pinning, ROUNDS, row, together } from './support/measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,17 +40,8 @@ const runner = (url, requests, headers) => (warm) => load({ url, requests, heade
 
 export default async function apiKeysBench() {
   const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
-  const env = {
-    ...process.env,
-    ...keycloakEnv(),
-    NODE_ENV: 'production',
-    KEYSMITH_MASTER_KEY: 'ab'.repeat(32),
-    KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
-    LOG_LEVEL: 'warn',
-    // Measure verification alone: no scheduled job (start-up catch-up) runs beside it.
-    KEYSMITH_SCHEDULER: 'off',
-  };
+  // Measure verification alone: no scheduled job (start-up catch-up) runs beside it.
+  const env = { ...process.env, ...benchKeysmithEnv(dataDir) };
   pin(process.pid, 'load');
   const baseline = start('baseline-server.mjs', env);
   const keysmith = start('keysmith-server.mjs', env);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
-import { adminToken, keycloakEnv, suffix } from './support.mjs';
+import { adminToken, benchKeysmithEnv, keycloakEnv, suffix } from './support.mjs';
 import { cpuSeconds, pin, pinning, ROUNDS, spread } from './support/measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,10 +94,7 @@ function startKeysmithProcess(env) {
 export default async function provisioningBench() {
   const kcEnv = keycloakEnv();
   const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
-  const env = {
-    ...process.env, ...kcEnv, NODE_ENV: 'production', KEYSMITH_MASTER_KEY: 'ab'.repeat(32), KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`, LOG_LEVEL: 'warn', KEYSMITH_SCHEDULER: 'off',
-  };
+  const env = { ...process.env, ...benchKeysmithEnv(dataDir) };
   pin(process.pid, 'load');
   const keysmith = startKeysmithProcess(env);
   const kc = new KcAdminClient({ baseUrl: kcEnv.KEYCLOAK_URL, realmName: 'master' });

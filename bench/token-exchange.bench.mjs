@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { adminToken, keycloakEnv, root, suffix } from './support.mjs';
+import { adminToken, benchKeysmithEnv, keycloakEnv, root, suffix } from './support.mjs';
 import { alternate, ROUNDS } from './support/measure.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -93,16 +93,7 @@ async function api(base, token, method, path, body) {
 export default async function tokenExchangeBench() {
   const kc = keycloakEnv();
   const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-bench-'));
-  const env = {
-    ...process.env,
-    ...kc,
-    NODE_ENV: 'production',
-    KEYSMITH_MASTER_KEY: 'cd'.repeat(32),
-    KEYSMITH_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
-    LOG_LEVEL: 'warn',
-    KEYSMITH_SCHEDULER: 'off',
-  };
+  const env = { ...process.env, ...benchKeysmithEnv(dataDir, { KEYSMITH_MASTER_KEY: 'cd'.repeat(32) }) };
   const { child, port } = await startKeysmith(env);
   const base = `http://127.0.0.1:${port}`;
   const clientId = `bench-exchange-${suffix()}`;

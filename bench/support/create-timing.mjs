@@ -12,19 +12,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminToken, keycloakEnv } from '../support.mjs';
+import { adminToken, benchKeysmithEnv } from '../support.mjs';
 
 const COUNT = Number(process.argv[2] ?? 300);
 const DIST = new URL(`../../${process.env.DIST ?? 'dist'}/`, import.meta.url);
 const dataDir = mkdtempSync(join(tmpdir(), 'keysmith-timing-'));
-Object.assign(process.env, keycloakEnv(), {
-  NODE_ENV: 'production',
-  KEYSMITH_MASTER_KEY: 'ab'.repeat(32),
-  KEYSMITH_DATA_DIR: dataDir,
-  DATABASE_URL: `sqlite:${join(dataDir, 'keysmith.sqlite')}`,
-  LOG_LEVEL: 'warn',
-  KEYSMITH_SCHEDULER: 'off',
-});
+Object.assign(process.env, benchKeysmithEnv(dataDir));
 
 /** Time split by what is in flight: a Keycloak call (whatever else is), only SQL, or neither. */
 const inFlight = { keycloak: 0, sql: 0 };
