@@ -143,12 +143,15 @@ export class ApiKeysController {
 }
 
 /**
- * The answer for a valid key, one frozen object per identity (identities are shared and frozen;
- * see ApiKeyVerificationService): the hot path serializes it once (see app.hot-paths.ts).
+ * The answer for a valid key, one frozen object per shared identity (a key's identity is kept,
+ * frozen, from its second verification on; see ApiKeyVerificationService.identityOf): the hot path
+ * serializes it once (see app.hot-paths.ts).
  */
 const verdicts = new WeakMap<ApiKeyIdentity, VerifyResult>();
 
 function validVerdict(identity: ApiKeyIdentity): VerifyResult {
+  // An identity not shared (a key seen once) gets an answer of its own, not kept.
+  if (!Object.isFrozen(identity)) return { valid: true, ...identity };
   let verdict = verdicts.get(identity);
   if (verdict === undefined) {
     verdict = Object.freeze({ valid: true as const, ...identity });

@@ -144,11 +144,16 @@ describe('ApiKeyVerificationService', () => {
       if (!result.valid) throw new Error(`key refused: ${result.code}`);
       return result.identity;
     };
-    // The first verification reads the key's row; later ones find it in the index.
-    await identityOf(keys[0]);
+    // The first verification reads the key's row (kept in memory, the same record from then on).
+    // The identity made for a key's first verification is its own, not kept; from the second on,
+    // one is kept and shared.
+    const once = await identityOf(keys[0]);
+    expect(Object.isFrozen(once)).toBe(false);
     const first = await identityOf(keys[0]);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first).toEqual(once);
     expect(await identityOf(keys[0])).toBe(first);
-    for (const each of keys.slice(1)) await identityOf(each);
+    for (const each of keys.slice(1)) for (let i = 0; i < 2; i += 1) await identityOf(each);
     // The newest are kept; the first key's was dropped to make room, and is made again (equal, not the same).
     const newest = await identityOf(keys[GRANTS]);
     expect(await identityOf(keys[GRANTS])).toBe(newest);
@@ -174,7 +179,9 @@ describe('ApiKeyVerificationService', () => {
   it('shares one frozen identity between verifications of a key until its account changes', async () => {
     const hash = new HmacPepperHashing(config).hash(key, 1);
     const { service, changeAccountScopes } = setUp(1, new Map([[hash, row('key_5', '["audit:read","read:data"]')]]), {}, ['audit:read', 'read:data']);
-    // The first check reads the key's row; the index then holds a record of its own, shared from there on.
+    // The first check reads the key's row; the index then holds a record of its own, whose identity
+    // is kept and shared from its second verification from memory on.
+    await service.check(key);
     await service.check(key);
     const first = await service.check(key);
     const second = await service.check(key);

@@ -46,7 +46,7 @@ export const GRANTS = 10_000;
 
 /**
  * A key's identity as built for one snapshot of its account (see `identityOf`), with the issued
- * scopes that account no longer has. Identities are frozen: every verification of the key shares one.
+ * scopes that account no longer has. A kept identity is frozen: every verification of the key shares it.
  */
 interface Grant {
   account: AccountSnapshot | null;
@@ -81,6 +81,11 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
    * verified lately, not every key the index holds (see BYTES_PER_KEY).
    */
   private readonly grants = new Map<KeyRecord, Grant>();
+  /**
+   * The records verified once lately and not yet in `grants`. A Map of records the index already
+   * holds: an entry allocates nothing the garbage collector must later trace or move.
+   */
+  private readonly seenOnce = new Map<KeyRecord, true>();
   private readonly excessUses: Counter<'mode'>;
   private readonly excessLogLimiter: FixedWindowLimiter;
   /** The ISO form of expiry times, for the keys verified often (a Date and its ISO string cost about 1 µs). */
@@ -172,6 +177,9 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     let grant = this.grants.get(record);
     if (grant === undefined || grant.account !== account) {
       const held = grant !== undefined;
+      // Kept (and frozen, to be shared) from a key's second verification on: a key seen once, as
+      // most are when a gateway cycles many keys, gets an identity of its own that dies young.
+      const keep = held || this.seenOnce.delete(record);
       const mode = this.config.apiKeys.scopeEnforcement;
       const excess = account ? scopeExcess(record.scopes, account.scopes) : [];
       const identity: ApiKeyIdentity = {
@@ -182,11 +190,16 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
         scopes: scopesGranted(record, account, excess, mode),
         expiresAt: this.isoTimes.get(record.expiresAt),
       };
-      grant = { account, identity: Object.freeze(identity), excess };
-      // A record's new grant goes last (newest); a new record may first need room.
-      if (held) this.grants.delete(record);
-      else dropOldestWhenFull(this.grants, GRANTS);
-      this.grants.set(record, grant);
+      grant = { account, identity: keep ? Object.freeze(identity) : identity, excess };
+      if (!keep) {
+        dropOldestWhenFull(this.seenOnce, GRANTS);
+        this.seenOnce.set(record, true);
+      } else {
+        // A record's new grant goes last (newest); a new record may first need room.
+        if (held) this.grants.delete(record);
+        else dropOldestWhenFull(this.grants, GRANTS);
+        this.grants.set(record, grant);
+      }
     }
     if (grant.excess.length > 0) this.noteExcess(record, grant.excess);
     return grant.identity;

@@ -237,4 +237,20 @@ describe('UsageBuffer', () => {
     buffer.restore(batch);
     expect(buffer.drain().get('k1')).toEqual({ uses: 4, lastUsedAt: 4_000 });
   });
+
+  it('keeps each key\'s latest use, whether it comes before or after the batch\'s first', () => {
+    const buffer = new UsageBuffer();
+    buffer.record('k1', 10_000);
+    buffer.record('k2', 2_000);
+    buffer.record('k2', 1_000);
+    buffer.record('k1', 9_000);
+    const batch = buffer.drain();
+    expect(Object.fromEntries(batch)).toEqual({ k1: { uses: 2, lastUsedAt: 10_000 }, k2: { uses: 2, lastUsedAt: 2_000 } });
+    // A batch put back into an empty buffer keeps its times; later uses merge into them.
+    buffer.restore(batch);
+    buffer.record('k2', 1_500);
+    buffer.record('k3', 500);
+    expect(Object.fromEntries(buffer.drain())).toEqual({ k1: { uses: 2, lastUsedAt: 10_000 }, k2: { uses: 3, lastUsedAt: 2_000 }, k3: { uses: 1, lastUsedAt: 500 } });
+    expect(buffer.size).toBe(0);
+  });
 });

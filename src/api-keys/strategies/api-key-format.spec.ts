@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/app-config.js';
 import { base62FromBigInt, base62FromBytes } from './base62.js';
 import { checksumOf, DEFAULT_KEY_PATTERN, hasKeyShape, hintOf, parseKey } from './api-key-format.js';
 import { PrefixedChecksumKeyGeneration } from './api-key-generation.strategy.js';
-import { HMAC_MEMO_SIZE, HmacPepperHashing, MEMO_PROBE_EVERY, MEMO_REST, MEMO_WINDOW } from './api-key-hashing.strategy.js';
+import { HMAC_MEMO_SIZE, HmacPepperHashing, MEMO_MIN_HITS, MEMO_PROBE_EVERY, MEMO_REST, MEMO_WINDOW } from './api-key-hashing.strategy.js';
 
 const prefixes = { live: 'sk_live_', test: 'sk_test_' };
 const env = { KEYCLOAK_CLIENT_SECRET: 'x', KEYSMITH_MASTER_KEY: 'ab'.repeat(32) };
@@ -117,8 +117,8 @@ describe('HMAC pepper hashing', () => {
     expect([...memo.get(2)!.keys()]).not.toContain(key);
     expect([...memo.get(2)!.keys()]).toEqual([expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/)]);
 
-    // Each filler twice: half the lookups hit, so the memo stays in use (see the next test).
-    for (let i = 0; i < HMAC_MEMO_SIZE + 5; i += 1) for (const _ of [1, 2]) hashing.hash(`sk_live_filler${i}`, 2);
+    // Each filler three times: two lookups in three hit, so the memo stays in use (see the next test).
+    for (let i = 0; i < HMAC_MEMO_SIZE + 5; i += 1) for (const _ of [1, 2, 3]) hashing.hash(`sk_live_filler${i}`, 2);
     expect(memo.get(2)!.size).toBeLessThanOrEqual(HMAC_MEMO_SIZE);
     expect(memo.get(2)!.size).toBeGreaterThan((HMAC_MEMO_SIZE * 7) / 8);
     expect(memo.get(1)!.size).toBe(1);
@@ -155,6 +155,27 @@ describe('HMAC pepper hashing', () => {
     fresh(100);
     expect(hashing.remembered(1)).toBe(before + 100);
     expect(before + 100).toBeLessThan(HMAC_MEMO_SIZE);
+  });
+
+  it('sets its memo aside when only half of its lookups hit (a hot caller verifying keys seen once)', () => {
+    const hashing = new HmacPepperHashing(loadConfig(env));
+    const pepper = Buffer.from(hkdfSync('sha256', Buffer.from('ab'.repeat(32), 'hex'), 'keysmith', 'keysmith/api-key-pepper/v1', 32));
+    const hmac = (key: string) => createHmac('sha256', pepper).update(key).digest('hex');
+    const caller = 'sk_live_caller';
+    let next = 0;
+    const round = () => [hashing.hash(caller, 1), hashing.hash(`sk_live_once${next++}`, 1)];
+    // One window: the caller's key hits (after its first lookup), every other key misses and is remembered.
+    for (let i = 0; i < MEMO_WINDOW / 2; i += 1) round();
+    const remembered = hashing.remembered(1);
+    expect(remembered).toBe(MEMO_WINDOW / 2 + 1);
+    expect(MEMO_WINDOW / 2).toBeLessThan(MEMO_MIN_HITS);
+    // Set aside: only the probes go through the memo, and the answers stay the same.
+    for (let i = 0; i < MEMO_PROBE_EVERY * 50; i += 1) {
+      const [ofCaller, ofKey] = round();
+      if (i % 97 === 0) expect([ofCaller, ofKey]).toEqual([hmac(caller), hmac(`sk_live_once${next - 1}`)]);
+    }
+    expect(hashing.remembered(1)).toBeLessThanOrEqual(remembered + 100);
+    expect(hashing.remembered(1)).toBeGreaterThan(remembered);
   });
 
   it('draws the random part from the injected source', () => {

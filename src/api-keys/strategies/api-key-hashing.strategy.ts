@@ -21,7 +21,12 @@ export const HMAC_MEMO_SIZE = 10_000;
 
 /** The memo's hit rate is judged over this many lookups; below MEMO_MIN_HITS of them it is set aside for MEMO_REST hashes. */
 export const MEMO_WINDOW = 4_096;
-const MEMO_MIN_HITS = MEMO_WINDOW / 10;
+/**
+ * A hit saves about 0.4 µs (0.33 µs against 0.72 µs for the HMAC, Node.js 20); a miss costs about
+ * 0.45 µs more than the HMAC alone, and its entry outlives the young generation. The memo pays
+ * from a hit rate of about a half; it is kept from three in five.
+ */
+export const MEMO_MIN_HITS = Math.round(MEMO_WINDOW * 0.6);
 export const MEMO_REST = 65_536;
 /** While set aside, one hash in this many still goes through the memo, so a return of repeated keys is seen. */
 export const MEMO_PROBE_EVERY = 16;
@@ -42,9 +47,10 @@ export const MEMO_PROBE_EVERY = 16;
  *
  * When keys repeat less than the memo holds (a gateway cycling 100,000 keys), nearly every lookup
  * misses and the memo only adds its digest, lookup and insert (about 3 µs in a profile of such a
- * run). So its hit rate is judged over every MEMO_WINDOW lookups: below a tenth, it is set aside for
- * the next MEMO_REST hashes, except for one in MEMO_PROBE_EVERY, which keep it current and judge the
- * next window. The answer is the same either way.
+ * run); when only the caller's key repeats, half of them hit, which does not pay either. So its hit
+ * rate is judged over every MEMO_WINDOW lookups: below MEMO_MIN_HITS, it is set aside for the next
+ * MEMO_REST hashes, except for one in MEMO_PROBE_EVERY, which keep it current and judge the next
+ * window. The answer is the same either way.
  */
 @Injectable()
 export class HmacPepperHashing extends ApiKeyHashingStrategy {
