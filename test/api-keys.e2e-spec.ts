@@ -307,15 +307,17 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     const usage = t.app.get(ApiKeyUsageService);
     await usage.flushUsage();
     const at = Date.parse('2031-05-06T07:08:09.123Z');
-    usage.record(issued.id, at);
-    usage.record(issued.id, at - 5_000);
+    // Uses are counted on the key's record (as verification does); a record of its own here.
+    const record = { id: issued.id as string };
+    usage.record(record, at);
+    usage.record(record, at - 5_000);
     expect(await usage.flushUsage()).toBe(1);
     expect((await get(issued.id)).json()).toMatchObject({ useCount: 2, lastUsedAt: '2031-05-06T07:08:09.123Z' });
     // A batch holding only an older use (another instance's, flushed later) counts it and keeps the time.
-    usage.record(issued.id, at - 60_000);
+    usage.record(record, at - 60_000);
     expect(await usage.flushUsage()).toBe(1);
     expect((await get(issued.id)).json()).toMatchObject({ useCount: 3, lastUsedAt: '2031-05-06T07:08:09.123Z' });
-    usage.record(issued.id, at + 1);
+    usage.record(record, at + 1);
     await usage.flushUsage();
     expect((await get(issued.id)).json()).toMatchObject({ useCount: 4, lastUsedAt: '2031-05-06T07:08:09.124Z' });
   });
@@ -326,11 +328,12 @@ describe('API keys: issue, read, rotate, revoke, lifecycle', () => {
     const usage = t.app.get(ApiKeyUsageService);
     await usage.flushUsage();
     const at = Date.parse('2031-01-02T03:04:05.006Z');
-    usage.record(first.id, at);
+    usage.record({ id: first.id as string }, at);
     // Ids of no stored key fill the batch beyond one statement (1,000 keys); they change nothing.
-    for (let i = 0; i < 1_500; i += 1) usage.record(`key_absent_${i}`, at);
-    usage.record(last.id, at + 1);
-    usage.record(last.id, at + 2);
+    for (let i = 0; i < 1_500; i += 1) usage.record({ id: `key_absent_${i}` }, at);
+    const lastRecord = { id: last.id as string };
+    usage.record(lastRecord, at + 1);
+    usage.record(lastRecord, at + 2);
     expect(await usage.flushUsage()).toBe(1_502);
     expect((await get(first.id)).json()).toMatchObject({ useCount: 1, lastUsedAt: '2031-01-02T03:04:05.006Z' });
     expect((await get(last.id)).json()).toMatchObject({ useCount: 2, lastUsedAt: '2031-01-02T03:04:05.008Z' });

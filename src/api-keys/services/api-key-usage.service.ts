@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@ne
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
 import { Sql, type SqlDialect } from '../../database/sql.js';
+import type { UsageCounted } from './key-index.js';
 import { UsageBuffer, type KeyUsage } from './usage-buffer.js';
 
 /** Keys written by one statement. */
@@ -61,9 +62,9 @@ export class ApiKeyUsageService implements OnModuleInit, BeforeApplicationShutdo
     await this.flushUsage();
   }
 
-  /** A use of the key at `atMs` (epoch milliseconds). */
-  record(keyId: string, atMs: number): void {
-    this.buffer.record(keyId, atMs);
+  /** A use of the key at `atMs` (epoch milliseconds), counted on its record (see UsageBuffer). */
+  record(key: UsageCounted, atMs: number): void {
+    this.buffer.record(key, atMs);
   }
 
   /**

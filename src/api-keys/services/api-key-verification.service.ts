@@ -14,7 +14,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { MetricsRegistry } from '../../common/metrics/metrics.registry.js';
 import { scopeExcess, scopesNow, type ScopeEnforcement } from '../api-key.view.js';
 import { ApiKeyGenerationStrategy } from '../strategies/api-key-generation.strategy.js';
-import { ApiKeyHashingStrategy } from '../strategies/api-key-hashing.strategy.js';
+import { ApiKeyHashingStrategy, type HashLane } from '../strategies/api-key-hashing.strategy.js';
 import { ApiKeyUsageService } from './api-key-usage.service.js';
 import { FixedWindowLimiter, type LimitDecision } from './fixed-window-limiter.js';
 import { SharedLimiter } from './shared-limiter.js';
@@ -125,25 +125,26 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     };
   }
 
+  /** A caller's key, presented to Keysmith's own API (the guard calls this; see HashLane). */
   check(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
-    return this.verify(key, options);
+    return this.verify(key, options, 'caller');
   }
 
   /**
    * Every key is judged in full before any per-address failure budget, so a valid key passes even
    * from an address that is over it; only a bad one is then answered RATE_LIMITED (see refuse).
    */
-  async verify(key: string, options: VerifyOptions = {}): Promise<ApiKeyCheck> {
+  async verify(key: string, options: VerifyOptions = {}, lane: HashLane = 'verified'): Promise<ApiKeyCheck> {
     if (!this.generation.hasShape(key)) return this.refuse('MALFORMED', { options });
     // Answers held in memory come back as values, not promises: the common case awaits nothing.
-    const held = this.heldLookup(key);
+    const held = this.heldLookup(key, lane);
     let found: Lookup;
     if (held?.record) found = held;
     else {
       // Characters and checksum (about 2 µs) only for a key memory does not hold: one it holds was
       // issued here, by the same format (see hasShape).
       if (!this.generation.parse(key)) return this.refuse('MALFORMED', { options });
-      found = held ?? (await this.lookupInDatabase(key));
+      found = held ?? (await this.lookupInDatabase(key, lane));
     }
     const { record, cached } = found;
     if (!record) return this.refuse('NOT_FOUND', { options, cached });
@@ -162,7 +163,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     const required = options.requiredScopes ?? [];
     if (required.some((scope) => !identity.scopes.includes(scope))) return this.refuse('INSUFFICIENT_SCOPE', { identity, options, cached });
 
-    this.usage.record(record.id, now);
+    this.usage.record(record, now);
     (cached ? this.validCounts.hit : this.validCounts.miss).inc();
     return { valid: true, identity };
   }
@@ -243,19 +244,19 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
   }
 
   /** The key's record as memory holds it, every pepper version answered there; undefined when the database must answer. */
-  private heldLookup(key: string): Lookup | undefined {
+  private heldLookup(key: string, lane: HashLane): Lookup | undefined {
     for (const version of this.hashing.versions) {
-      const held = this.lookups.peek(this.hashing.hash(key, version));
+      const held = this.lookups.peek(this.hashing.hash(key, version, lane));
       if (held === undefined) return undefined;
       if (held.record) return held;
     }
     return { record: null, cached: true };
   }
 
-  private async lookupInDatabase(key: string): Promise<Lookup> {
+  private async lookupInDatabase(key: string, lane: HashLane): Promise<Lookup> {
     let cached = true;
     for (const version of this.hashing.versions) {
-      const found = await this.lookups.find(this.hashing.hash(key, version));
+      const found = await this.lookups.find(this.hashing.hash(key, version, lane));
       cached &&= found.cached;
       if (found.record) return { record: found.record, cached };
     }

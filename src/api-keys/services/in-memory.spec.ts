@@ -1,6 +1,7 @@
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { UsageBuffer } from './usage-buffer.js';
+import type { UsageCounted } from './key-index.js';
 
 describe('TtlCache', () => {
   let now = 0;
@@ -223,34 +224,51 @@ describe('FixedWindowLimiter', () => {
 });
 
 describe('UsageBuffer', () => {
+  const keys = (...ids: string[]) => ids.map((id): UsageCounted => ({ id, uses: 0, lastUse: 0 }));
+
   it('aggregates uses per key and drains them as one batch', () => {
     const buffer = new UsageBuffer();
-    buffer.record('k1', 1_000);
-    buffer.record('k1', 3_000);
-    buffer.record('k1', 2_000);
-    buffer.record('k2', 5_000);
+    const [k1, k2] = keys('k1', 'k2');
+    buffer.record(k1, 1_000);
+    buffer.record(k1, 3_000);
+    buffer.record(k1, 2_000);
+    buffer.record(k2, 5_000);
     const batch = buffer.drain();
     expect(batch.get('k1')).toEqual({ uses: 3, lastUsedAt: 3_000 });
     expect(batch.get('k2')).toEqual({ uses: 1, lastUsedAt: 5_000 });
     expect(buffer.size).toBe(0);
-    buffer.record('k1', 4_000);
+    expect(k1.uses).toBe(0);
+    buffer.record(k1, 4_000);
     buffer.restore(batch);
     expect(buffer.drain().get('k1')).toEqual({ uses: 4, lastUsedAt: 4_000 });
   });
 
-  it('keeps each key\'s latest use, whether it comes before or after the batch\'s first', () => {
+  it("keeps each key's latest use, whether it comes before or after the batch's first", () => {
     const buffer = new UsageBuffer();
-    buffer.record('k1', 10_000);
-    buffer.record('k2', 2_000);
-    buffer.record('k2', 1_000);
-    buffer.record('k1', 9_000);
+    const [k1, k2, k3] = keys('k1', 'k2', 'k3');
+    buffer.record(k1, 10_000);
+    buffer.record(k2, 2_000);
+    buffer.record(k2, 1_000);
+    buffer.record(k1, 9_000);
     const batch = buffer.drain();
     expect(Object.fromEntries(batch)).toEqual({ k1: { uses: 2, lastUsedAt: 10_000 }, k2: { uses: 2, lastUsedAt: 2_000 } });
-    // A batch put back into an empty buffer keeps its times; later uses merge into them.
+    // A batch put back keeps its times; later uses merge into them.
     buffer.restore(batch);
-    buffer.record('k2', 1_500);
-    buffer.record('k3', 500);
+    buffer.record(k2, 1_500);
+    buffer.record(k3, 500);
     expect(Object.fromEntries(buffer.drain())).toEqual({ k1: { uses: 2, lastUsedAt: 10_000 }, k2: { uses: 3, lastUsedAt: 2_000 }, k3: { uses: 1, lastUsedAt: 500 } });
     expect(buffer.size).toBe(0);
+  });
+
+  it('merges the uses counted on two records of one key (the index\'s and a query\'s)', () => {
+    const buffer = new UsageBuffer();
+    const [indexed, queried] = keys('k1', 'k1');
+    buffer.record(indexed, 1_000);
+    buffer.record(queried, 2_000);
+    buffer.record(indexed, 1_500);
+    expect(Object.fromEntries(buffer.drain())).toEqual({ k1: { uses: 3, lastUsedAt: 2_000 } });
+    // Each record is listed again at its first use of the next batch.
+    buffer.record(queried, 3_000);
+    expect(Object.fromEntries(buffer.drain())).toEqual({ k1: { uses: 1, lastUsedAt: 3_000 } });
   });
 });

@@ -105,5 +105,7 @@ export function recordOf(row: RawKeyRow): KeyRecord {
     scopes: JSON.parse(row.scopes) as string[],
     expiresAt: timeOf(row.expires_at),
     revokedAt: row.revoked_at ? timeOf(row.revoked_at) : null,
+    uses: 0,
+    lastUse: 0,
   };
 }

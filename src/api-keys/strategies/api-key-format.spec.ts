@@ -107,7 +107,7 @@ describe('HMAC pepper hashing', () => {
     const hashing = new HmacPepperHashing(loadConfig({ ...env, KEYSMITH_API_KEY_PEPPER_VERSION: '2' }));
     const pepper = (version: number) => Buffer.from(hkdfSync('sha256', Buffer.from('ab'.repeat(32), 'hex'), 'keysmith', `keysmith/api-key-pepper/v${version}`, 32));
     const hmac = (key: string, version: number) => createHmac('sha256', pepper(version)).update(key).digest('hex');
-    const memo = (hashing as unknown as { memos: Map<number, Map<string, string>> }).memos;
+    const memo = (hashing as unknown as { lanes: { verified: { memos: Map<number, Map<string, string>> } } }).lanes.verified.memos;
     const key = 'sk_live_memoised';
 
     expect(hashing.hash(key, 2)).toBe(hmac(key, 2));
@@ -176,6 +176,24 @@ describe('HMAC pepper hashing', () => {
     }
     expect(hashing.remembered(1)).toBeLessThanOrEqual(remembered + 100);
     expect(hashing.remembered(1)).toBeGreaterThan(remembered);
+  });
+
+  it('judges the memo of callers\' keys apart from that of verified keys', () => {
+    const hashing = new HmacPepperHashing(loadConfig(env));
+    const lanes = (hashing as unknown as { lanes: Record<'caller' | 'verified', { restUntil: number; hashes: number }> }).lanes;
+    const caller = 'sk_live_caller';
+    const answer = hashing.hash(caller, 1, 'caller');
+    // A hot caller verifying keys seen once: each lane's lookups are judged on their own.
+    for (let i = 0; i < MEMO_WINDOW * 2; i += 1) {
+      expect(hashing.hash(caller, 1, 'caller')).toBe(answer);
+      hashing.hash(`sk_live_once${i}`, 1, 'verified');
+    }
+    expect(lanes.caller.restUntil).toBeLessThan(lanes.caller.hashes);
+    expect(lanes.verified.restUntil).toBeGreaterThan(lanes.verified.hashes);
+    expect(hashing.remembered(1, 'caller')).toBe(1);
+    expect(hashing.remembered(1, 'verified')).toBeLessThan(MEMO_WINDOW * 2);
+    // The same key hashes the same in either lane.
+    expect(hashing.hash(caller, 1, 'verified')).toBe(answer);
   });
 
   it('draws the random part from the injected source', () => {

@@ -5,6 +5,13 @@ import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
 import { HmacSha256 } from './hmac-sha256.js';
 
 /**
+ * Who presents the key being hashed: a caller of Keysmith's own API (few keys, each presented
+ * again and again) or a key being verified for a gateway or service (possibly a wide spread of
+ * keys, each seen once). The answer is the same; a strategy may remember each lane apart.
+ */
+export type HashLane = 'caller' | 'verified';
+
+/**
  * How keys are stored: a keyed hash per pepper version. An injection token: replace the class to
  * change the algorithm without touching the services.
  */
@@ -13,7 +20,7 @@ export abstract class ApiKeyHashingStrategy {
   abstract readonly currentVersion: number;
   /** Every version lookups try, current first, so keys hashed with an older pepper keep working. */
   abstract readonly versions: readonly number[];
-  abstract hash(key: string, version: number): string;
+  abstract hash(key: string, version: number, lane?: HashLane): string;
 }
 
 /** How many keys' HMACs each pepper version remembers (see HmacPepperHashing). */
@@ -47,22 +54,18 @@ export const MEMO_PROBE_EVERY = 16;
  *
  * When keys repeat less than the memo holds (a gateway cycling 100,000 keys), nearly every lookup
  * misses and the memo only adds its digest, lookup and insert (about 3 µs in a profile of such a
- * run); when only the caller's key repeats, half of them hit, which does not pay either. So its hit
- * rate is judged over every MEMO_WINDOW lookups: below MEMO_MIN_HITS, it is set aside for the next
- * MEMO_REST hashes, except for one in MEMO_PROBE_EVERY, which keep it current and judge the next
- * window. The answer is the same either way.
+ * run). So its hit rate is judged over every MEMO_WINDOW lookups: below MEMO_MIN_HITS, it is set
+ * aside for the next MEMO_REST hashes, except for one in MEMO_PROBE_EVERY, which keep it current
+ * and judge the next window. The answer is the same either way. Each lane (HashLane) has a memo of
+ * its own, judged on its own: a caller's key, presented on every call, keeps its memo in use while
+ * the keys it verifies are each seen once (one memo for both would hit one lookup in two).
  */
 @Injectable()
 export class HmacPepperHashing extends ApiKeyHashingStrategy {
   readonly currentVersion: number;
   readonly versions: readonly number[];
   private readonly hmacs = new Map<number, HmacSha256>();
-  private readonly memos = new Map<number, Map<string, string>>();
-  /** Hashes made; the memo is set aside until `hashes` reaches `restUntil`. */
-  private hashes = 0;
-  private restUntil = 0;
-  private windowLookups = 0;
-  private windowHits = 0;
+  private readonly lanes: Record<HashLane, HmacMemo> = { caller: new HmacMemo(), verified: new HmacMemo() };
 
   constructor(config: AppConfig) {
     super();
@@ -71,16 +74,35 @@ export class HmacPepperHashing extends ApiKeyHashingStrategy {
     for (const version of this.versions) {
       const pepper = Buffer.from(hkdfSync('sha256', config.masterKey, 'keysmith', `keysmith/api-key-pepper/v${version}`, 32));
       this.hmacs.set(version, new HmacSha256(pepper));
-      this.memos.set(version, new Map());
     }
   }
 
-  hash(key: string, version: number): string {
+  hash(key: string, version: number, lane: HashLane = 'verified'): string {
     const hmac = this.hmacs.get(version);
-    const memo = this.memos.get(version);
-    if (!hmac || !memo) throw new RangeError(`unknown pepper version ${version}`);
+    if (!hmac) throw new RangeError(`unknown pepper version ${version}`);
+    return this.lanes[lane].hash(key, version, hmac);
+  }
+
+  /** How many keys' HMACs the memo of `version` holds in `lane` (for tests and diagnostics). */
+  remembered(version: number, lane: HashLane = 'verified'): number {
+    return this.lanes[lane].remembered(version);
+  }
+}
+
+/** One lane's memo of HMACs, per pepper version, with the judge of its hit rate (see HmacPepperHashing). */
+class HmacMemo {
+  private readonly memos = new Map<number, Map<string, string>>();
+  /** Hashes made; the memo is set aside until `hashes` reaches `restUntil`. */
+  private hashes = 0;
+  private restUntil = 0;
+  private windowLookups = 0;
+  private windowHits = 0;
+
+  hash(key: string, version: number, hmac: HmacSha256): string {
     const count = ++this.hashes;
     if (count < this.restUntil && count % MEMO_PROBE_EVERY !== 0) return hmac.hex(key);
+    let memo = this.memos.get(version);
+    if (memo === undefined) this.memos.set(version, (memo = new Map()));
     const digestOfKey = digest('sha256', key, 'base64');
     const known = memo.get(digestOfKey);
     this.judge(known !== undefined);
@@ -91,7 +113,6 @@ export class HmacPepperHashing extends ApiKeyHashingStrategy {
     return hashed;
   }
 
-  /** How many keys' HMACs the memo of `version` holds (for tests and diagnostics). */
   remembered(version: number): number {
     return this.memos.get(version)?.size ?? 0;
   }
