@@ -24,7 +24,7 @@ import { BoundedMemo } from '../../common/cache/bounded-memo.js';
 import { TtlCache } from '../../common/cache/ttl-cache.js';
 import { dropOldestWhenFull } from '../../common/cache/drop-oldest.js';
 import { accountSnapshotOf, type AccountSnapshot } from './account-snapshot.js';
-import type { KeyRecord } from './key-index.js';
+import type { AccountRef, KeyRecord } from './key-index.js';
 import { KeyLookup, type Lookup } from './key-lookup.service.js';
 
 export interface VerifyOptions extends ApiKeyCheckOptions {
@@ -67,6 +67,8 @@ interface Grant {
 export class ApiKeyVerificationService extends ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerificationService.name);
   private readonly accounts: TtlCache<string, AccountSnapshot | null>;
+  /** The `accounts` key of each account reference met (see `account`). */
+  private readonly accountKeys = new WeakMap<AccountRef, string>();
   private readonly keyLimiter: SharedLimiter;
   private readonly addressFailures: SharedLimiter;
   private readonly auditLimiter: FixedWindowLimiter;
@@ -148,7 +150,7 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     }
     const { record, cached } = found;
     if (!record) return this.refuse('NOT_FOUND', { options, cached });
-    const snapshot = this.account(record.account.realm, record.account.clientId);
+    const snapshot = this.account(record.account);
     const account = snapshot instanceof Promise ? await snapshot : snapshot;
     const now = this.clock.nowMs();
     const identity = this.identityOf(record, account);
@@ -263,9 +265,21 @@ export class ApiKeyVerificationService extends ApiKeyVerifier {
     return { record: null, cached };
   }
 
-  /** The account's snapshot: held in memory, as a value; else read (once for all who ask meanwhile, and held), as a promise. */
-  private account(realm: string, clientId: string): AccountSnapshot | null | Promise<AccountSnapshot | null> {
-    return this.accounts.getOrLoad(accountKey(realm, clientId), () => this.directory.findLive(realm, clientId).then((view) => (view ? accountSnapshotOf(view) : null)));
+  /**
+   * The account's snapshot: held in memory, as a value; else read (once for all who ask meanwhile,
+   * and held), as a promise. The cache key is made once per account reference (the index shares
+   * one per account), not joined anew, with a loader, on every verification.
+   */
+  private account(ref: AccountRef): AccountSnapshot | null | Promise<AccountSnapshot | null> {
+    let key = this.accountKeys.get(ref);
+    if (key === undefined) {
+      key = accountKey(ref.realm, ref.clientId);
+      this.accountKeys.set(ref, key);
+    }
+    const held = this.accounts.get(key);
+    if (held !== undefined) return held;
+    const { realm, clientId } = ref;
+    return this.accounts.getOrLoad(key, () => this.directory.findLive(realm, clientId).then((view) => (view ? accountSnapshotOf(view) : null)));
   }
 
   private async refuse(
