@@ -5,6 +5,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { postgresTlsOptions, type DatabaseConfig } from '../config/database-config.js';
 import { adaptDriver } from './dialect.js';
 import { loadMigrations } from './migrations.loader.js';
+import { PreparedStatementDatabase } from './sqlite-prepared.js';
 
 /**
  * TypeORM options shared by the app, the TypeORM CLI and the copy command. SQLite runs in WAL
@@ -38,11 +39,12 @@ export async function databaseOptions(database: DatabaseConfig): Promise<DataSou
 }
 
 /**
- * The sqlite3 module as TypeORM's driver, minus its verbose mode: TypeORM calls `verbose()` on the
- * module it loads, which wraps every statement to capture a stack trace (an Error built per query,
- * a visible share of a provisioning's CPU time). Errors still carry the statement that failed.
+ * The sqlite3 module as TypeORM's driver, minus its verbose mode, with connections that keep their
+ * statements prepared (PreparedStatementDatabase). TypeORM calls `verbose()` on the module it
+ * loads, which wraps every statement to capture a stack trace (an Error built per query, a visible
+ * share of a provisioning's CPU time). Errors still carry the statement that failed.
  */
-const QUIET_SQLITE3 = { verbose: () => sqlite3 };
+const QUIET_SQLITE3 = { verbose: () => Object.create(sqlite3, { Database: { value: PreparedStatementDatabase } }) as typeof sqlite3 };
 
 /**
  * A connected data source for these options, with the dialect adaptations (see dialect.ts) and,
