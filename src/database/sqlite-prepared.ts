@@ -87,7 +87,7 @@ export class PreparedStatementDatabase extends sqlite3.Database {
     };
     // sqlite3 hands `lastID` and `changes` as the callback's `this`: a function, not an arrow.
     return super[method](sql, parameters, function (this: sqlite3.Statement, error: Error | null, rows?: unknown[]) {
-      // Kept before the answer: what the answer runs next may use the text again.
+      // Prepared from here, before the answer runs: the next use of the text may find it kept.
       keep(error);
       answer.call(this, error, rows);
     }) as this;
