@@ -137,7 +137,7 @@ export class TokenExchangeService implements OnModuleInit {
       const result = {
         identity,
         accessToken: token.accessToken,
-        expiresIn: Math.max(1, Math.floor((token.expiresAt - this.clock.nowMs()) / 1000)),
+        expiresIn: secondsLeft(token.expiresAt, this.clock.nowMs()),
         scopes: token.scopes,
         cached: hit,
         entry: token,
@@ -282,4 +282,13 @@ function unavailable(error: unknown): TokenExchangeError {
 
 function accountKey(realm: string, clientId: string): string {
   return `${realm}\u0000${clientId}`;
+}
+
+/**
+ * The seconds a token has left, as `expires_in` says them: rounded, so that a token answered in
+ * the milliseconds after Keycloak issued it reports the lifespan Keycloak gave (300, not 299, as
+ * a floor read whenever a millisecond passed between the fetch and the answer); at least 1.
+ */
+export function secondsLeft(expiresAtMs: number, nowMs: number): number {
+  return Math.max(1, Math.round((expiresAtMs - nowMs) / 1000));
 }
